@@ -1,0 +1,1 @@
+"""medsvc: a city hospital reservation and medical results service."""

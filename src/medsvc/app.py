@@ -1,0 +1,152 @@
+"""create_app(settings): routes, error handlers, lifespan and explicit domain registration."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy import exc, text
+from starlette.exceptions import HTTPException
+
+from medsvc import migrate
+from medsvc.config import Settings, get_settings
+from medsvc.db import Database, violated_constraint
+from medsvc.errors import (
+    Conflict,
+    Invalid,
+    Issue,
+    MedsvcError,
+    MethodNotAllowed,
+    NotFound,
+    Unavailable,
+    operation_outcome,
+)
+from medsvc.fhir import jsonio
+from medsvc.fhir.definitions import get_definitions
+from medsvc.fhir.operations import validate
+from medsvc.fhir.registry import Registry
+from medsvc.fhir.routes import CONTENT_TYPE
+from medsvc.fhir.routes import router as fhir_router
+from medsvc.fhir.server import FhirServer
+from medsvc.security.context import open_mode_refusal
+from medsvc.requestlog import RequestLogMiddleware, configure_logging, request_id
+
+log = logging.getLogger("medsvc.app")
+
+
+class ConfigurationError(RuntimeError):
+    """The settings describe a deployment the service refuses to run."""
+
+
+CONSTRAINT_MESSAGES = {
+    "uq_resource_resource_type_id": "A resource with this id was created at the same time",
+    "uq_resource_version_resource_pk_version_id": "The resource was changed at the same time",
+}
+
+
+def outcome_response(error: MedsvcError) -> Response:
+    return Response(jsonio.dumps(error.outcome()), status_code=error.status,
+                    media_type=CONTENT_TYPE, headers=error.headers)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(MedsvcError)
+    def medsvc_error(_request: Request, error: MedsvcError) -> Response:
+        return outcome_response(error)
+
+    @app.exception_handler(RequestValidationError)
+    def request_invalid(_request: Request, error: RequestValidationError) -> Response:
+        return outcome_response(Invalid(f"The request is not valid: {error.errors()}"))
+
+    @app.exception_handler(HTTPException)
+    def http_error(_request: Request, error: HTTPException) -> Response:
+        if error.status_code == 404:
+            return outcome_response(NotFound("No such path"))
+        if error.status_code == 405:
+            return outcome_response(MethodNotAllowed("The method is not allowed on this path"))
+        outcome = operation_outcome([Issue(str(error.detail), "processing")])
+        return Response(jsonio.dumps(outcome), status_code=error.status_code,
+                        media_type=CONTENT_TYPE, headers=dict(error.headers or {}))
+
+    @app.exception_handler(exc.IntegrityError)
+    def integrity_error(_request: Request, error: exc.IntegrityError) -> Response:
+        name = violated_constraint(error)
+        return outcome_response(Conflict(CONSTRAINT_MESSAGES.get(name or "", "A concurrent change conflicted; retry")))
+
+    @app.exception_handler(exc.OperationalError)
+    def database_busy(_request: Request, error: exc.OperationalError) -> Response:
+        log.warning("database error", exc_info=error)
+        return outcome_response(Unavailable("The database is unavailable; retry shortly"))
+
+    @app.exception_handler(Exception)
+    def unexpected(_request: Request, error: Exception) -> Response:
+        log.error("unhandled error", exc_info=error)
+        rid = request_id.get()
+        outcome = operation_outcome([Issue(f"Internal error; quote request id {rid}", "exception",
+                                           "fatal")])
+        return Response(jsonio.dumps(outcome), status_code=500, media_type=CONTENT_TYPE)
+
+
+def _install_health(app: FastAPI, database: Database) -> None:
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz() -> Response:
+        try:
+            with database.reader.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            current = migrate.current_revision(database.reader)
+        except exc.SQLAlchemyError:
+            return Response(b'{"status":"database unreachable"}', status_code=503,
+                            media_type="application/json")
+        if current != migrate.head_revision():
+            return Response(b'{"status":"migrations pending"}', status_code=503,
+                            media_type="application/json")
+        return Response(b'{"status":"ready"}', media_type="application/json")
+
+
+def fhir_server(settings: Settings) -> FhirServer:
+    """The FHIR layer with every domain registered: the one place domains are plugged in."""
+    definitions = get_definitions()
+    registry = Registry()
+    registry.add_operation(validate.operation(definitions))
+    return FhirServer(settings.base_url, definitions, registry, settings.default_page_size,
+                      settings.max_page_size)
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    refusal = open_mode_refusal(settings, host=None)
+    if refusal:
+        raise ConfigurationError(refusal)
+    configure_logging(settings.log_level)
+    database = database or Database(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.auth_mode == "open":
+            log.warning("OPEN MODE: every caller acts as the platform, with no sign-in. "
+                        "For a local trial only; set MEDSVC_AUTH_MODE=smart anywhere else.")
+        yield
+        database.dispose()
+
+    app = FastAPI(title="medsvc", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    app.state.settings = settings
+    app.state.database = database
+    app.state.fhir = fhir_server(settings)
+    app.state.security_metadata = None
+    _install_error_handlers(app)
+    _install_health(app, database)
+    app.include_router(fhir_router)
+    app.add_middleware(RequestLogMiddleware)
+    return app
+
+
+def asgi_app() -> Any:
+    """The uvicorn factory used by `medsvc serve`."""
+    return create_app()

@@ -1,0 +1,59 @@
+"""Settings read from the environment (prefix MEDSVC_), and where shipped data files live."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MEDSVC_", extra="ignore")
+
+    # Embedded default: one SQLite file in ./var; production uses postgresql+psycopg://.
+    database_url: str = "sqlite:///./var/medsvc.db"
+    # The public FHIR base: every Location header and Bundle link is built on it.
+    base_url: str = "http://127.0.0.1:8000/fhir"
+    # "open" lets every caller act as the platform; refused unless loopback host and SQLite.
+    auth_mode: Literal["open", "smart"] = "open"
+    # Requests larger than this are refused with 413 before they are parsed.
+    max_body_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    # Page size when a search gives no _count, and the most a client may ask for.
+    default_page_size: int = Field(default=20, gt=0)
+    max_page_size: int = Field(default=1000, gt=0)
+    # Readers on SQLite run concurrently; writers share one connection (see db.py).
+    sqlite_reader_pool_size: int = Field(default=8, gt=0)
+    # PostgreSQL connections per process.
+    pool_size: int = Field(default=10, gt=0)
+    # Seconds a writer waits for its turn before the request fails with 503.
+    write_wait_seconds: float = Field(default=30.0, gt=0)
+    log_level: str = "INFO"
+
+    @field_validator("base_url")
+    @classmethod
+    def strip_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def data_path(name: str) -> Path:
+    """Finds a shipped data folder (fhir_profiles, migrations, alembic.ini).
+
+    A source checkout keeps them at the repository root; an installed wheel carries them in
+    medsvc/_data. The checkout wins so that edits take effect without reinstalling.
+    """
+    checkout = PACKAGE_DIR.parents[1] / name
+    if checkout.exists() and (PACKAGE_DIR.parents[1] / "pyproject.toml").exists():
+        return checkout
+    return PACKAGE_DIR / "_data" / name

@@ -1,0 +1,119 @@
+"""Database engines, the constraint naming convention, and the unit of work around each request.
+
+SQLite (the embedded default) runs in WAL mode: readers share a pool and run concurrently,
+writers share one connection and open with BEGIN IMMEDIATE, so they queue in-process instead
+of spinning on the database lock. PostgreSQL uses one pool for both.
+"""
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, MetaData, create_engine, event, exc
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+from sqlmodel import SQLModel
+
+from medsvc.config import Settings
+from medsvc.errors import Unavailable
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+SQLModel.metadata.naming_convention = NAMING_CONVENTION
+metadata: MetaData = SQLModel.metadata
+
+
+def _sqlite_engine(url: str, *, write: bool, pool_size: int, wait: float) -> Engine:
+    engine = create_engine(
+        url,
+        pool_size=1 if write else pool_size,
+        max_overflow=0,
+        pool_timeout=wait,
+        connect_args={"check_same_thread": False, "timeout": wait},
+    )
+
+    @event.listens_for(engine, "connect")
+    def configure(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # transactions are begun explicitly below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def ensure_sqlite_directory(url: str) -> None:
+    """Creates the folder of a SQLite database file (./var for the embedded default)."""
+    if not url.startswith("sqlite"):
+        return
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+class Database:
+    """The engines for one configured database URL."""
+
+    def __init__(self, settings: Settings):
+        self.url = settings.database_url
+        self.is_sqlite = settings.is_sqlite
+        if self.is_sqlite:
+            ensure_sqlite_directory(self.url)
+            wait = settings.write_wait_seconds
+            self.reader = _sqlite_engine(self.url, write=False,
+                                         pool_size=settings.sqlite_reader_pool_size, wait=wait)
+            self.writer = _sqlite_engine(self.url, write=True, pool_size=1, wait=wait)
+        else:
+            self.reader = self.writer = create_engine(
+                self.url, pool_size=settings.pool_size, max_overflow=settings.pool_size,
+                pool_pre_ping=True, pool_timeout=settings.write_wait_seconds,
+            )
+
+    @contextmanager
+    def session(self, *, write: bool) -> Iterator[Session]:
+        """One unit of work: committed when the block ends, rolled back if it raises."""
+        engine = self.writer if write else self.reader
+        try:
+            with Session(engine, expire_on_commit=False, autoflush=False) as session:
+                try:
+                    yield session
+                    session.commit()
+                except BaseException:
+                    session.rollback()
+                    raise
+        except exc.TimeoutError as error:
+            raise Unavailable("The database is busy; retry shortly") from error
+
+    def dispose(self) -> None:
+        self.reader.dispose()
+        if self.writer is not self.reader:
+            self.writer.dispose()
+
+
+_SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: (?P<columns>[\w.,\s]+)")
+
+
+def violated_constraint(error: exc.IntegrityError) -> str | None:
+    """The name of the violated constraint, by the naming convention, on either database."""
+    diag = getattr(error.orig, "diag", None)
+    if diag is not None and getattr(diag, "constraint_name", None):
+        return str(diag.constraint_name)
+    match = _SQLITE_UNIQUE.search(str(error.orig))
+    if not match:
+        return None
+    columns = [c.strip() for c in match["columns"].split(",")]
+    table = columns[0].split(".")[0]
+    return "uq_" + table + "_" + "_".join(c.split(".")[1] for c in columns)

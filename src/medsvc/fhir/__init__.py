@@ -1,0 +1,1 @@
+"""Generic FHIR R4B REST: store, search, bundles and conformance. Knows no domain."""

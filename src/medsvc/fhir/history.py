@@ -1,0 +1,106 @@
+"""The history interactions (http.html#history): every version of one resource or one type."""
+
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from medsvc import clock
+from medsvc.errors import Invalid, NotFound
+from medsvc.fhir import jsonio
+from medsvc.fhir.datetimes import format_instant, parse_instant
+from medsvc.fhir.interactions import Result
+from medsvc.fhir.server import FhirServer
+from medsvc.fhir.store import RESOURCE, VERSION, V, from_row
+from medsvc.security import scopes
+from medsvc.security.context import AuthContext
+
+_STATUS = {"POST": "201 Created", "PUT": "200 OK", "PATCH": "200 OK", "DELETE": "204 No Content"}
+
+
+def _paging(server: FhirServer, pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    options: dict[str, Any] = {"count": server.default_page_size, "offset": 0,
+                               "snapshot": None, "since": None}
+    for name, value in pairs:
+        if name == "_count":
+            if not value.isdigit():
+                raise Invalid(f"_count must be a non-negative integer, not '{value}'")
+            options["count"] = min(int(value), server.max_page_size)
+        elif name == "_since":
+            options["since"] = (value, parse_instant(value))
+        elif name == "_cursor":
+            offset, _, snapshot = value.partition(".")
+            if not (offset.isdigit() and snapshot.isdigit()):
+                raise Invalid("The paging cursor is not valid; follow the Bundle's links")
+            options["offset"], options["snapshot"] = int(offset), int(snapshot)
+    return options
+
+
+def _entry(server: FhirServer, row: Any) -> dict[str, Any]:
+    stored = from_row(row)
+    entry: dict[str, Any] = {"fullUrl": stored.url(server.base_url)}
+    if stored.content is not None:
+        entry["resource"] = jsonio.raw(stored.content)
+    url = stored.resource_type if row.method == "POST" else f"{stored.resource_type}/{stored.id}"
+    entry["request"] = {"method": row.method, "url": url}
+    entry["response"] = {"status": _STATUS[row.method], "etag": stored.etag,
+                         "lastModified": format_instant(stored.last_updated)}
+    return entry
+
+
+def history(server: FhirServer, session: Session, ctx: AuthContext, resource_type: str,
+            resource_id: str | None, pairs: list[tuple[str, str]]) -> Result:
+    level = "history-instance" if resource_id else "history-type"
+    server.definition(resource_type, level)
+    scopes.require(ctx, resource_type, "read")
+    options = _paging(server, pairs)
+    where = [V.resource_type == resource_type]
+    if resource_id is not None:
+        where.append(RESOURCE.c.id == resource_id)
+    visible = server.registry.read_filter(ctx, resource_type, RESOURCE)
+    if visible is not None:
+        where.append(visible)
+    if options["since"]:
+        where.append(V.last_updated >= options["since"][1])
+    snapshot = options["snapshot"]
+    if snapshot is None:
+        snapshot = session.execute(select(func.coalesce(func.max(V.pk), 0))).scalar_one()
+    where.append(V.pk <= snapshot)
+    joined = VERSION.join(RESOURCE, RESOURCE.c.pk == V.resource_pk)
+    total = session.execute(select(func.count()).select_from(joined).where(*where)).scalar_one()
+    if resource_id is not None and total == 0:
+        raise NotFound(f"{resource_type}/{resource_id} is not known")
+    rows = session.execute(
+        select(V.resource_pk.label("pk"), V.resource_type, V.id, V.version_id, V.last_updated,
+               V.deleted, V.content, V.method).select_from(joined).where(*where)
+        .order_by(V.pk.desc()).limit(options["count"] + 1).offset(options["offset"])).all()
+    return Result(200, body=_bundle(server, resource_type, resource_id, options, snapshot,
+                                    total, rows))
+
+
+def _bundle(server: FhirServer, resource_type: str, resource_id: str | None,
+            options: dict[str, Any], snapshot: int, total: int, rows: list[Any]) -> bytes:
+    path = f"{server.base_url}/{resource_type}" + (f"/{resource_id}" if resource_id else "")
+    base_pairs = [("_count", str(options["count"]))]
+    if options["since"]:
+        base_pairs.append(("_since", options["since"][0]))
+
+    def link(relation: str, offset: int) -> dict[str, str]:
+        query = urlencode([*base_pairs, ("_cursor", f"{offset}.{snapshot}")])
+        return {"relation": relation, "url": f"{path}/_history?{query}"}
+
+    count, offset = options["count"], options["offset"]
+    links = [link("self", offset)]
+    if len(rows) > count:
+        links.append(link("next", offset + count))
+    if offset > 0:
+        links.append(link("previous", max(0, offset - count)))
+    bundle: dict[str, Any] = {
+        "resourceType": "Bundle", "id": str(uuid.uuid4()),
+        "meta": {"lastUpdated": format_instant(clock.now())}, "type": "history",
+        "total": total, "link": links}
+    if rows:
+        bundle["entry"] = [_entry(server, row) for row in rows[:count]]
+    return jsonio.dumps(bundle)

@@ -1,0 +1,159 @@
+"""Turns a resource into the rows of the search index tables, one per searchable value."""
+
+import unicodedata
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import delete, insert
+from sqlalchemy.orm import Session
+
+from medsvc.errors import Invalid
+from medsvc.fhir.datetimes import MAX_BOUND, MIN_BOUND, parse_range
+from medsvc.fhir.definitions import ResourceDefinition, SearchParam
+from medsvc.fhir.fhirpath import Value, reference_target
+from medsvc.fhir.tables import INDEX_TABLES
+
+Row = dict[str, Any]
+_NAME_PARTS = ("family", "given", "prefix", "suffix", "text")
+_ADDRESS_PARTS = ("line", "city", "district", "state", "postalCode", "country", "text")
+
+
+def normalize(text: str) -> str:
+    """Case- and accent-insensitive form used for string search (search.html#string)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def _clip(text: str | None, length: int) -> str | None:
+    return text[:length] if text is not None else None
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, dict):
+        return []
+    keys = _NAME_PARTS if "family" in value or "given" in value else _ADDRESS_PARTS
+    found: list[str] = []
+    for key in keys if any(k in value for k in keys) else value:
+        item = value.get(key)
+        found += [i for i in (item if isinstance(item, list) else [item]) if isinstance(i, str)]
+    return found
+
+
+def string_rows(value: Value) -> list[Row]:
+    return [{"value_norm": _clip(normalize(s), 512), "value_exact": _clip(s, 2048)}
+            for s in _strings(value[0])]
+
+
+def token_rows(value: Value) -> list[Row]:
+    node = value[0]
+    pairs: list[tuple[Any, Any]] = []
+    if isinstance(node, bool):
+        pairs = [(None, "true" if node else "false")]
+    elif isinstance(node, str | int | Decimal):
+        pairs = [(None, str(node))]
+    elif isinstance(node, dict):
+        if "coding" in node:
+            pairs = [(c.get("system"), c.get("code")) for c in node["coding"]]
+        elif "code" in node:
+            pairs = [(node.get("system"), node["code"])]
+        elif "value" in node:
+            pairs = [(node.get("system"), node["value"])]
+    return [{"system": _clip(s, 512), "code": _clip(str(c), 512)}
+            for s, c in pairs if c is not None]
+
+
+def date_rows(value: Value) -> list[Row]:
+    node = value[0]
+    try:
+        if isinstance(node, str):
+            low, high = parse_range(node)
+            return [{"low": low, "high": high}]
+        if isinstance(node, dict) and ("start" in node or "end" in node):
+            low = parse_range(node["start"])[0] if "start" in node else MIN_BOUND
+            high = parse_range(node["end"])[1] if "end" in node else MAX_BOUND
+            return [{"low": low, "high": high}]
+        if isinstance(node, dict) and "event" in node:  # Timing
+            return [dict(zip(("low", "high"), parse_range(e), strict=True)) for e in node["event"]]
+    except Invalid:
+        return []  # a partial value the model accepted but no range can be given to
+    return []
+
+
+def reference_rows(value: Value, base_url: str) -> list[Row]:
+    node = value[0]
+    if isinstance(node, str):
+        return [{"url": _clip(node, 2048)}]
+    if not isinstance(node, dict):
+        return []
+    rows: list[Row] = []
+    reference = node.get("reference")
+    if isinstance(reference, str) and not reference.startswith("#"):
+        local = reference.removeprefix(base_url + "/")
+        target = reference_target(local) if "://" not in local else None
+        if target:
+            rows.append({"target_type": target[0], "target_id": target[1]})
+        else:
+            rows.append({"url": _clip(reference, 2048)})
+    identifier = node.get("identifier")
+    if isinstance(identifier, dict) and identifier.get("value"):
+        rows.append({"identifier_system": _clip(identifier.get("system"), 512),
+                     "identifier_value": _clip(identifier["value"], 512)})
+    return rows
+
+
+def quantity_rows(value: Value) -> list[Row]:
+    node = value[0]
+    if not isinstance(node, dict) or not isinstance(node.get("value"), int | Decimal):
+        return []
+    return [{"value": float(node["value"]), "system": _clip(node.get("system"), 512),
+             "code": _clip(node.get("code"), 128), "unit": _clip(node.get("unit"), 128)}]
+
+
+def number_rows(value: Value) -> list[Row]:
+    try:
+        return [{"value": float(Decimal(str(value[0])))}]
+    except (InvalidOperation, ValueError):
+        return []
+
+
+def uri_rows(value: Value) -> list[Row]:
+    return [{"value": _clip(value[0], 2048)}] if isinstance(value[0], str) else []
+
+
+def rows_for(param: SearchParam, resource: dict[str, Any], base_url: str) -> list[Row]:
+    rows: list[Row] = []
+    for value in param.extract(resource):
+        if param.type == "reference":
+            rows += reference_rows(value, base_url)
+        else:
+            rows += _ROW_MAKERS[param.type](value)
+    return rows
+
+
+_ROW_MAKERS = {"string": string_rows, "token": token_rows, "date": date_rows,
+               "quantity": quantity_rows, "number": number_rows, "uri": uri_rows}
+
+
+def replace_index(session: Session, definition: ResourceDefinition, resource_pk: int,
+                  resource: dict[str, Any] | None, base_url: str, *, existing: bool) -> None:
+    """Replaces the index rows of one resource; None (a delete) leaves it with none."""
+    if existing:
+        for table in INDEX_TABLES.values():
+            session.execute(delete(table).where(table.resource_pk == resource_pk))  # type: ignore[arg-type]
+    if resource is None:
+        return
+    batches: dict[str, list[Row]] = {}
+    for param in definition.params.values():
+        for row in rows_for(param, resource, base_url):
+            row.update(resource_pk=resource_pk, resource_type=definition.type, param=param.code)
+            batches.setdefault(param.type, []).append(row)
+    for param_type, rows in batches.items():
+        session.execute(insert(INDEX_TABLES[param_type]), _uniform(rows))
+
+
+def _uniform(rows: list[Row]) -> list[Row]:
+    """Executemany needs every row to carry the same keys."""
+    keys = {k for row in rows for k in row}
+    return [{k: row.get(k) for k in keys} for row in rows]

@@ -1,0 +1,1 @@
+"""The generic $operations of the FHIR layer, one module each."""

@@ -1,0 +1,91 @@
+"""Where domains plug into the FHIR layer: write hooks, read filters and $operations.
+
+The FHIR layer never imports a domain; create_app() registers each one here explicitly.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement, FromClause, and_
+from sqlalchemy.orm import Session
+
+from medsvc.security.context import AuthContext
+
+if TYPE_CHECKING:
+    from medsvc.fhir.interactions import Result
+    from medsvc.fhir.server import FhirServer
+    from medsvc.fhir.store import Stored
+
+
+@dataclass
+class WriteEvent:
+    """A write about to happen: resource is the new content (None for a delete)."""
+
+    interaction: str  # create | update | patch | delete
+    resource_type: str
+    resource: dict[str, Any] | None
+    current: "Stored | None"
+
+
+BeforeWrite = Callable[[Session, AuthContext, WriteEvent], None]
+AfterWrite = Callable[[Session, AuthContext, WriteEvent, "Stored"], None]
+ReadFilter = Callable[[AuthContext, str, FromClause], ColumnElement[bool] | None]
+
+
+@dataclass(frozen=True)
+class OperationCall:
+    """One invocation of a $operation, HTTP-free."""
+
+    server: "FhirServer"
+    session: Session
+    ctx: AuthContext
+    resource_type: str | None
+    resource_id: str | None
+    method: str
+    parameters: list[tuple[str, str]]
+    body: Any
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str  # without the $
+    levels: frozenset[str]  # system | type | instance
+    handler: Callable[[OperationCall], "Result"]
+    definition: dict[str, Any]
+    affects_state: bool = False
+    types: frozenset[str] | None = None  # None: every supported type
+
+
+@dataclass
+class Registry:
+    before_write: list[BeforeWrite] = field(default_factory=list)
+    after_write: list[AfterWrite] = field(default_factory=list)
+    read_filters: list[ReadFilter] = field(default_factory=list)
+    operations: dict[str, Operation] = field(default_factory=dict)
+
+    def add_operation(self, operation: Operation) -> None:
+        self.operations[operation.name] = operation
+
+    def operation(self, name: str, level: str, resource_type: str | None) -> Operation | None:
+        operation = self.operations.get(name)
+        if operation is None or level not in operation.levels:
+            return None
+        if operation.types is not None and resource_type not in operation.types:
+            return None
+        return operation
+
+    def run_before_write(self, session: Session, ctx: AuthContext, event: WriteEvent) -> None:
+        for hook in self.before_write:
+            hook(session, ctx, event)
+
+    def run_after_write(self, session: Session, ctx: AuthContext, event: WriteEvent,
+                        stored: "Stored") -> None:
+        for hook in self.after_write:
+            hook(session, ctx, event, stored)
+
+    def read_filter(self, ctx: AuthContext, resource_type: str,
+                    resource: FromClause) -> ColumnElement[bool] | None:
+        """What the caller may see of a type, as a condition on the resource table."""
+        conditions = [c for f in self.read_filters if (c := f(ctx, resource_type, resource)) is not None]
+        return and_(*conditions) if conditions else None

@@ -1,0 +1,149 @@
+"""The FHIR REST routes: HTTP in, a FhirRequest to the router, FHIR JSON out. Holds no rules."""
+
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from medsvc.db import Database
+from medsvc.errors import Invalid, PayloadTooLarge, information
+from medsvc.fhir import binary, bundle, jsonio
+from medsvc.fhir.capability import capability_statement
+from medsvc.fhir.interactions import Result
+from medsvc.fhir.negotiation import (
+    FHIR_JSON,
+    Prefer,
+    body_kind,
+    parse_prefer,
+    require_json_body,
+    wants_json,
+)
+from medsvc.fhir.router import FhirRequest, dispatch
+from medsvc.fhir.server import FhirServer
+from medsvc.security.context import AuthContext, auth_context
+
+router = APIRouter()
+CONTENT_TYPE = f"{FHIR_JSON}; charset=utf-8"
+NO_STORE = {"Cache-Control": "no-store"}  # health records must not sit in shared caches
+
+
+async def read_body(request: Request) -> bytes:
+    """The request body, refused with 413 as soon as it passes the configured limit."""
+    limit = request.app.state.settings.max_body_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"The body is larger than the limit of {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"The body is larger than the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def fhir_json(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(body, status_code=status, media_type=CONTENT_TYPE,
+                    headers={**NO_STORE, **(headers or {})})
+
+
+def _format_param(request: Request) -> str | None:
+    return request.query_params.get("_format")
+
+
+@router.get("/fhir/metadata")
+def metadata(request: Request) -> Response:
+    wants_json(_format_param(request), request.headers.get("accept"))
+    server: FhirServer = request.app.state.fhir
+    statement = capability_statement(server, request.app.state.security_metadata)
+    return Response(jsonio.dumps(statement), media_type=CONTENT_TYPE)
+
+
+@router.post("/fhir")
+@router.post("/fhir/")
+def transaction_or_batch(request: Request, body: bytes = Depends(read_body),
+                         ctx: AuthContext = Depends(auth_context)) -> Response:
+    wants_json(_format_param(request), request.headers.get("accept"))
+    require_json_body(body_kind(request.headers.get("content-type")))
+    server: FhirServer = request.app.state.fhir
+    prefer = parse_prefer(request.headers.get("prefer"))
+    kind, entries = bundle.parse_bundle(jsonio.loads(body), server.base_url)
+    database: Database = request.app.state.database
+    with database.session(write=True) as session:
+        run = bundle.run_transaction if kind == "transaction" else bundle.run_batch
+        responses = run(server, session, ctx, entries, prefer.return_)
+    result = {"resourceType": "Bundle", "type": f"{kind}-response", "entry": responses}
+    return fhir_json(jsonio.dumps(result))
+
+
+def _parse_body(request: Request, method: str, path: str, body: bytes) -> tuple[Any, list[tuple[str, str]]]:
+    """The body as FHIR content, and any search parameters it carries (POST _search)."""
+    kind = body_kind(request.headers.get("content-type"))
+    if method == "POST" and path.rstrip("/").endswith("_search"):
+        if kind not in ("form", "absent"):
+            raise Invalid("POST _search takes application/x-www-form-urlencoded parameters")
+        return None, parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+    if not body:
+        return None, []
+    if method == "PATCH":
+        if kind != "patch":
+            raise Invalid("PATCH takes a JSON Patch document (application/json-patch+json)")
+        return jsonio.loads(body), []
+    if path.strip("/") == "Binary" and method == "POST" and kind not in ("json", "absent"):
+        return binary.from_upload(kind, body), []
+    require_json_body(kind)
+    return jsonio.loads(body), []
+
+
+def _fhir_request(request: Request, path: str, body: Any, extra: list[tuple[str, str]],
+                  prefer: Prefer) -> FhirRequest:
+    query = [(k, v) for k, v in request.query_params.multi_items() if k not in ("_format", "_pretty")]
+    since = request.headers.get("if-modified-since")
+    try:
+        modified_since = parsedate_to_datetime(since) if since else None
+    except (TypeError, ValueError) as error:
+        raise Invalid("If-Modified-Since is not an HTTP date") from error
+    return FhirRequest(
+        request.method, path, query + extra, body,
+        if_match=request.headers.get("if-match"),
+        if_none_exist=request.headers.get("if-none-exist"),
+        if_none_match=request.headers.get("if-none-match"),
+        if_modified_since=modified_since, strict=prefer.strict)
+
+
+def _response(server: FhirServer, result: Result, prefer: Prefer, native_ok: bool) -> Response:
+    stored = result.stored
+    if result.body is not None:
+        return fhir_json(result.body, result.status)
+    headers: dict[str, str] = {}
+    if stored is not None:
+        headers["ETag"] = stored.etag
+        headers["Last-Modified"] = format_datetime(stored.last_updated, usegmt=True)
+        if result.status == 201:
+            headers["Location"] = stored.location(server.base_url)
+    if result.status in (204, 304) or stored is None or stored.content is None:
+        return Response(status_code=result.status, headers={**NO_STORE, **headers})
+    if native_ok and stored.resource_type == "Binary":
+        return binary.native_response(stored)
+    if prefer.return_ == "minimal":
+        return Response(status_code=result.status, headers={**NO_STORE, **headers})
+    if prefer.return_ == "OperationOutcome":
+        outcome = information(f"{stored.resource_type}/{stored.id} version {stored.version_id}")
+        return fhir_json(jsonio.dumps(outcome), result.status, headers)
+    return fhir_json(stored.content, result.status, headers)
+
+
+@router.api_route("/fhir/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def interaction(request: Request, path: str, body: bytes = Depends(read_body),
+                ctx: AuthContext = Depends(auth_context)) -> Response:
+    explicit_json = wants_json(_format_param(request), request.headers.get("accept"))
+    prefer = parse_prefer(request.headers.get("prefer"))
+    content, extra = _parse_body(request, request.method, path, body)
+    fhir_request = _fhir_request(request, path, content, extra, prefer)
+    server: FhirServer = request.app.state.fhir
+    database: Database = request.app.state.database
+    reads = request.method == "GET" or path.rstrip("/").endswith("_search")
+    with database.session(write=not reads) as session:
+        result = dispatch(server, session, ctx, fhir_request)
+    return _response(server, result, prefer, native_ok=not explicit_json and request.method == "GET")

@@ -1,0 +1,229 @@
+"""Parses a search query string into criteria and result parameters (search.html).
+
+Repeated parameters are ANDed, comma-separated values ORed. Unknown parameters are ignored
+and left out of the self link, or refused when the client asks for strict handling. An
+unsupported modifier is always refused: ignoring it would widen the result.
+"""
+
+from dataclasses import dataclass, field
+
+from medsvc.errors import Invalid
+from medsvc.fhir.definitions import Definitions, SearchParam
+
+RESULT_PARAMS = ("_count", "_sort", "_include", "_revinclude", "_elements", "_summary",
+                 "_total", "_cursor")
+IGNORED_PARAMS = ("_format", "_pretty")
+MODIFIERS = {
+    "token": {"not", "missing"},
+    "string": {"exact", "contains", "missing"},
+    "date": {"missing"},
+    "reference": {"identifier", "missing"},
+    "quantity": {"missing"},
+    "number": {"missing"},
+    "uri": {"missing"},
+}
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One search parameter as used in a query: its values are ORed."""
+
+    param: SearchParam | None  # None for _id, which is answered from the resource table
+    modifier: str | None
+    values: tuple[str, ...]
+    chain: "Chain | None" = None
+
+
+@dataclass(frozen=True)
+class Chain:
+    """A one-level chain such as schedule.actor: the targets and the criterion to meet there."""
+
+    target_criteria: tuple[tuple[str, Criterion], ...]
+
+
+@dataclass(frozen=True)
+class Include:
+    source_type: str
+    param: SearchParam
+    target_type: str | None
+    iterate: bool
+
+
+@dataclass
+class SearchRequest:
+    resource_type: str
+    criteria: list[Criterion] = field(default_factory=list)
+    applied: list[tuple[str, str]] = field(default_factory=list)
+    count: int = 20
+    offset: int = 0
+    snapshot: int | None = None
+    sort: list[tuple[SearchParam | str, bool]] = field(default_factory=list)
+    include: list[Include] = field(default_factory=list)
+    revinclude: list[Include] = field(default_factory=list)
+    elements: list[str] | None = None
+    summary_count: bool = False
+    total: bool = True
+
+
+def split_values(value: str) -> tuple[str, ...]:
+    """Splits at unescaped commas; backslash escapes are kept for the type parsers."""
+    parts, current, i = [], [], 0
+    while i < len(value):
+        if value[i] == "\\" and i + 1 < len(value):
+            current.append(value[i:i + 2])
+            i += 2
+            continue
+        if value[i] == ",":
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(value[i])
+        i += 1
+    parts.append("".join(current))
+    return tuple(parts)
+
+
+def unescape(value: str) -> str:
+    return value.replace("\\,", ",").replace("\\$", "$").replace("\\|", "|").replace("\\\\", "\\")
+
+
+class QueryParser:
+    """Parses one query for one resource type; strict mode refuses what it does not know."""
+
+    def __init__(self, definitions: Definitions, resource_type: str, *, strict: bool,
+                 default_count: int, max_count: int):
+        self.definitions = definitions
+        self.request = SearchRequest(resource_type, count=default_count)
+        self.strict = strict
+        self.max_count = max_count
+
+    def parse(self, pairs: list[tuple[str, str]]) -> SearchRequest:
+        for name, value in pairs:
+            base = name.split(":", 1)[0]
+            if base in RESULT_PARAMS:
+                self._result_param(base, name, value)
+            elif base not in IGNORED_PARAMS:
+                self._criterion(name, value)
+        return self.request
+
+    def _unknown(self, message: str) -> None:
+        if self.strict:
+            raise Invalid(message)
+
+    def _param(self, resource_type: str, code: str) -> SearchParam | None:
+        definition = self.definitions.resource(resource_type)
+        return definition.params.get(code) if definition else None
+
+    def _criterion(self, name: str, value: str) -> None:
+        criterion = self.criterion(self.request.resource_type, name, value)
+        if criterion is not None:
+            self.request.criteria.append(criterion)
+            self.request.applied.append((name, value))
+
+    def criterion(self, resource_type: str, name: str, value: str) -> Criterion | None:
+        head, dot, tail = name.partition(".")
+        code, _, modifier = head.partition(":")
+        if code == "_id":
+            if modifier or dot:
+                raise Invalid(f"The parameter _id takes no modifier or chain: '{name}'")
+            return Criterion(None, None, split_values(value))
+        param = self._param(resource_type, code)
+        if param is None:
+            self._unknown(f"Unknown search parameter '{code}' for {resource_type}")
+            return None
+        if dot:
+            return self._chain(resource_type, param, modifier or None, tail, value)
+        self._check_modifier(param, modifier or None, name)
+        return Criterion(param, modifier or None, split_values(value))
+
+    def _check_modifier(self, param: SearchParam, modifier: str | None, name: str) -> None:
+        if modifier is None or modifier in MODIFIERS[param.type]:
+            return
+        if param.type == "reference" and modifier in self.definitions.resources:
+            return
+        raise Invalid(f"The modifier ':{modifier}' is not supported on '{name}'")
+
+    def _chain(self, resource_type: str, param: SearchParam, type_modifier: str | None,
+               tail: str, value: str) -> Criterion | None:
+        if param.type != "reference":
+            raise Invalid(f"Only reference parameters can be chained, not '{param.code}'")
+        if "." in tail:
+            raise Invalid("Chains are supported to one level only")
+        targets = [type_modifier] if type_modifier else list(param.targets)
+        resolved = []
+        for target in targets:
+            if self.definitions.resource(target) is None:
+                continue
+            chained_code = tail.split(":", 1)[0]
+            if chained_code == "_id" or self._param(target, chained_code):
+                inner = self.criterion(target, tail, value)
+                if inner is not None:
+                    resolved.append((target, inner))
+        if not resolved:
+            self._unknown(f"No target of {resource_type}.{param.code} has a parameter '{tail}'")
+            return None
+        return Criterion(param, None, (), Chain(tuple(resolved)))
+
+    def _result_param(self, base: str, name: str, value: str) -> None:
+        handler = getattr(self, "_" + base.lstrip("_"))
+        applied = handler(name, value)
+        if applied is not False and base not in ("_count", "_cursor"):
+            self.request.applied.append((name, value))
+
+    def _count(self, _name: str, value: str) -> None:
+        if not value.isdigit():
+            raise Invalid(f"_count must be a non-negative integer, not '{value}'")
+        self.request.count = min(int(value), self.max_count)
+
+    def _cursor(self, _name: str, value: str) -> None:
+        offset, _, snapshot = value.partition(".")
+        if not offset.isdigit() or not snapshot.isdigit():
+            raise Invalid("The paging cursor is not valid; follow the Bundle's links")
+        self.request.offset, self.request.snapshot = int(offset), int(snapshot)
+
+    def _summary(self, _name: str, value: str) -> bool:
+        if value == "count":
+            self.request.summary_count = True
+        elif value != "false":
+            self._unknown(f"_summary={value} is not supported")
+            return False
+        return True
+
+    def _total(self, _name: str, value: str) -> None:
+        if value not in ("none", "estimate", "accurate"):
+            raise Invalid(f"_total must be none, estimate or accurate, not '{value}'")
+        self.request.total = value != "none"
+
+    def _elements(self, _name: str, value: str) -> None:
+        self.request.elements = [e.strip() for e in value.split(",") if e.strip()]
+
+    def _sort(self, _name: str, value: str) -> None:
+        for key in (k.strip() for k in value.split(",") if k.strip()):
+            descending = key.startswith("-")
+            code = key.lstrip("-")
+            if code == "_id":
+                self.request.sort.append(("_id", descending))
+                continue
+            param = self._param(self.request.resource_type, code)
+            if param is None:
+                raise Invalid(f"Cannot sort by unknown parameter '{code}'")
+            self.request.sort.append((param, descending))
+
+    def _include(self, name: str, value: str) -> None:
+        self.request.include.append(self._parse_include(name, value))
+
+    def _revinclude(self, name: str, value: str) -> None:
+        self.request.revinclude.append(self._parse_include(name, value))
+
+    def _parse_include(self, name: str, value: str) -> Include:
+        modifier = name.partition(":")[2]
+        if modifier not in ("", "iterate", "recurse"):
+            raise Invalid(f"Unsupported modifier on '{name}'")
+        parts = value.split(":")
+        if len(parts) not in (2, 3):
+            raise Invalid(f"'{value}' is not of the form Type:parameter[:targetType]")
+        param = self._param(parts[0], parts[1])
+        if param is None or param.type != "reference":
+            raise Invalid(f"'{parts[0]}:{parts[1]}' is not a reference search parameter")
+        target = parts[2] if len(parts) == 3 else None
+        return Include(parts[0], param, target, iterate=bool(modifier))

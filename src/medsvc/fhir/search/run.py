@@ -1,0 +1,136 @@
+"""Runs a parsed search: the page of matches, the total, and the _include/_revinclude set."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, false, func, or_, select, true
+from sqlalchemy.orm import Session
+
+from medsvc.fhir import store
+from medsvc.fhir.search.params import Include, QueryParser, SearchRequest
+from medsvc.fhir.search.sql import RESOURCE, sort_key
+from medsvc.fhir.server import FhirServer
+from medsvc.fhir.store import Stored
+from medsvc.fhir.tables import SearchReference
+from medsvc.security.context import AuthContext
+
+MAX_INCLUDE_DEPTH = 4  # :iterate stops here even if the graph goes deeper
+REF = SearchReference.__table__  # type: ignore[attr-defined]
+
+
+@dataclass
+class Page:
+    matches: list[Stored]
+    included: list[Stored] = field(default_factory=list)
+    total: int | None = None
+    has_next: bool = False
+    snapshot: int = 0
+
+
+def parse(server: FhirServer, resource_type: str, pairs: list[tuple[str, str]], *,
+          strict: bool) -> SearchRequest:
+    server.definition(resource_type, "search-type")
+    return QueryParser(server.definitions, resource_type, strict=strict,
+                       default_count=server.default_page_size,
+                       max_count=server.max_page_size).parse(pairs)
+
+
+def run(server: FhirServer, session: Session, ctx: AuthContext, request: SearchRequest) -> Page:
+    compiler = server.compiler(ctx)
+    where = compiler.where(request.resource_type, request.criteria)
+    snapshot = request.snapshot
+    if snapshot is None:
+        snapshot = session.execute(select(func.coalesce(func.max(RESOURCE.c.pk), 0))).scalar_one()
+    where.append(RESOURCE.c.pk <= snapshot)  # later additions do not shift the pages
+    total = None
+    if request.total or request.summary_count:
+        total = session.execute(select(func.count()).select_from(RESOURCE).where(*where)).scalar_one()
+    if request.summary_count:
+        return Page([], total=total, snapshot=snapshot)
+    order: list[Any] = []
+    for key, descending in request.sort:
+        order += sort_key(request.resource_type, key, descending)
+    rows = session.execute(
+        select(*store.CURRENT_COLUMNS).where(*where).order_by(*order, RESOURCE.c.pk)
+        .limit(request.count + 1).offset(request.offset)).all()
+    matches = [store.from_row(row) for row in rows[:request.count]]
+    page = Page(matches, total=total, has_next=len(rows) > request.count, snapshot=snapshot)
+    page.included = _includes(server, session, ctx, request, matches)
+    return page
+
+
+def find_matches(server: FhirServer, session: Session, ctx: AuthContext, resource_type: str,
+                 pairs: list[tuple[str, str]], limit: int = 2) -> list[Stored]:
+    """Resources meeting a condition (conditional create/update/delete, references)."""
+    request = parse(server, resource_type, pairs, strict=True)
+    where = server.compiler(ctx).where(resource_type, request.criteria)
+    rows = session.execute(select(*store.CURRENT_COLUMNS).where(*where)
+                           .order_by(RESOURCE.c.pk).limit(limit)).all()
+    return [store.from_row(row) for row in rows]
+
+
+def _includes(server: FhirServer, session: Session, ctx: AuthContext, request: SearchRequest,
+              matches: list[Stored]) -> list[Stored]:
+    if not (request.include or request.revinclude) or not matches:
+        return []
+    seen = {m.pk for m in matches}
+    included: list[Stored] = []
+    frontier = matches
+    for depth in range(MAX_INCLUDE_DEPTH):
+        includes = [i for i in request.include if depth == 0 or i.iterate]
+        revincludes = [i for i in request.revinclude if depth == 0 or i.iterate]
+        found = [s for i in includes for s in _forward(server, session, ctx, i, frontier)]
+        found += [s for i in revincludes for s in _reverse(server, session, ctx, i, frontier)]
+        frontier = []
+        for stored in found:
+            if stored.pk not in seen:
+                seen.add(stored.pk)
+                frontier.append(stored)
+        included += frontier
+        if not frontier:
+            break
+    return included
+
+
+def _visible(server: FhirServer, ctx: AuthContext, resource_type: str | None) -> Any:
+    """Included resources pass the same read filter as matches, type by type."""
+    conditions: list[Any] = [RESOURCE.c.deleted == false()]
+    types = [resource_type] if resource_type else list(server.definitions.resources)
+    if resource_type:
+        conditions.append(RESOURCE.c.resource_type == resource_type)
+    filters = {t: server.registry.read_filter(ctx, t, RESOURCE) for t in types}
+    if any(f is not None for f in filters.values()):
+        conditions.append(or_(*[and_(RESOURCE.c.resource_type == t, f if f is not None else true())
+                                for t, f in filters.items()]))
+    return and_(*conditions)
+
+
+def _forward(server: FhirServer, session: Session, ctx: AuthContext, include: Include,
+             sources: list[Stored]) -> list[Stored]:
+    pks = [s.pk for s in sources if s.resource_type == include.source_type]
+    if not pks:
+        return []
+    targets = select(RESOURCE.c.pk).join(REF, and_(
+        RESOURCE.c.resource_type == REF.c.target_type, RESOURCE.c.id == REF.c.target_id)).where(
+        REF.c.resource_pk.in_(pks), REF.c.param == include.param.code,
+        _visible(server, ctx, include.target_type))
+    return list(store.read_many(session, list(session.execute(targets).scalars())).values())
+
+
+def _reverse(server: FhirServer, session: Session, ctx: AuthContext, include: Include,
+             targets: list[Stored]) -> list[Stored]:
+    by_type: dict[str, list[str]] = {}
+    for target in targets:
+        by_type.setdefault(target.resource_type, []).append(target.id)
+    if include.target_type is not None:
+        by_type = {include.target_type: by_type.get(include.target_type, [])}
+    found: list[Stored] = []
+    for target_type, ids in by_type.items():
+        if not ids:
+            continue
+        sources = select(RESOURCE.c.pk).join(REF, REF.c.resource_pk == RESOURCE.c.pk).where(
+            REF.c.resource_type == include.source_type, REF.c.param == include.param.code,
+            REF.c.target_type == target_type, REF.c.target_id.in_(ids),
+            _visible(server, ctx, include.source_type))
+        found += store.read_many(session, list(session.execute(sources).scalars())).values()
+    return found

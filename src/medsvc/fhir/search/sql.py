@@ -1,0 +1,195 @@
+"""Compiles search criteria into SQL over the index tables, narrowed to what the caller may see.
+
+Each criterion becomes `resource.pk IN (SELECT resource_pk FROM <index> WHERE ...)`, which
+both databases drive from the index; ANDed criteria intersect, ORed values share a subquery.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import ColumnElement, FromClause, Select, and_, false, func, or_, select, true
+
+from medsvc import clock
+from medsvc.errors import Invalid
+from medsvc.fhir.datetimes import MAX_BOUND, to_micros
+from medsvc.fhir.fhirpath import reference_target
+from medsvc.fhir.indexing import normalize
+from medsvc.fhir.search import values as v
+from medsvc.fhir.search.params import Criterion, unescape
+from medsvc.fhir.tables import INDEX_TABLES, ResourceRow
+
+Visible = Callable[[str, FromClause], ColumnElement[bool] | None]
+RESOURCE = ResourceRow.__table__  # type: ignore[attr-defined]
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _range_match(prefix: str, low: Any, high: Any, s: v.Ranged) -> ColumnElement[bool]:
+    """A stored range [low, high] against a search range, per the prefix (search.html#prefix)."""
+    contains = and_(low >= s.low, high <= s.high)
+    if prefix == "eq":
+        return contains
+    if prefix == "ne":
+        return ~contains
+    if prefix in ("gt", "sa"):
+        return high > s.high if prefix == "gt" else low > s.high
+    if prefix in ("lt", "eb"):
+        return low < s.low if prefix == "lt" else high < s.low
+    if prefix == "ge":
+        return or_(high > s.high, contains)
+    if prefix == "le":
+        return or_(low < s.low, contains)
+    margin = abs(s.point) * 0.1 if prefix == "ap" else 0
+    return and_(low <= s.high + margin, high >= s.low - margin)
+
+
+def _date_match(table: Any, raw: str) -> ColumnElement[bool]:
+    s = v.date_value(raw)
+    if s.prefix == "ap":  # approximately: 10% of the distance from now (search.html#prefix)
+        margin = abs(to_micros(clock.now()) - s.low) * 0.1
+        return and_(table.low <= s.high + margin, table.high >= s.low - margin)
+    return _range_match(s.prefix, table.low, table.high, s)
+
+
+def _number_match(column: Any, s: v.Ranged) -> ColumnElement[bool]:
+    return _range_match(s.prefix, column, column, s)
+
+
+def _token_match(table: Any, raw: str) -> ColumnElement[bool]:
+    token = v.token_value(raw)
+    conditions = []
+    if token.code is not None:
+        conditions.append(table.code == token.code)
+    if token.system == "":
+        conditions.append(table.system.is_(None))
+    elif token.system is not None:
+        conditions.append(table.system == token.system)
+    return and_(*conditions) if conditions else true()
+
+
+def _string_match(table: Any, raw: str, modifier: str | None) -> ColumnElement[bool]:
+    text = unescape(raw)
+    if modifier == "exact":
+        return table.value_exact == text  # type: ignore[no-any-return]
+    pattern = _like_escape(normalize(text))
+    pattern = f"%{pattern}%" if modifier == "contains" else f"{pattern}%"
+    return table.value_norm.like(pattern, escape="\\")  # type: ignore[no-any-return]
+
+
+def _quantity_match(table: Any, raw: str) -> ColumnElement[bool]:
+    q = v.quantity_value(raw)
+    conditions = [_number_match(table.value, q.number)]
+    if q.system:
+        conditions.append(table.system == q.system)
+    if q.code:
+        conditions.append(table.code == q.code if q.system else
+                          or_(table.code == q.code, table.unit == q.code))
+    return and_(*conditions)
+
+
+class Compiler:
+    """Compiles the criteria of one search for one caller."""
+
+    def __init__(self, base_url: str, visible: Visible):
+        self.base_url = base_url
+        self.visible = visible
+
+    def where(self, resource_type: str, criteria: list[Criterion],
+              resource: FromClause = RESOURCE) -> list[ColumnElement[bool]]:
+        conditions = [resource.c.resource_type == resource_type, resource.c.deleted == false()]
+        narrowed = self.visible(resource_type, resource)
+        if narrowed is not None:
+            conditions.append(narrowed)
+        conditions += [self.criterion(resource_type, c, resource) for c in criteria]
+        return conditions
+
+    def criterion(self, resource_type: str, c: Criterion,
+                  resource: FromClause) -> ColumnElement[bool]:
+        if c.param is None:  # _id
+            return resource.c.id.in_([unescape(x) for x in c.values])  # type: ignore[no-any-return]
+        if c.chain is not None:
+            return resource.c.pk.in_(self._chain(resource_type, c))  # type: ignore[no-any-return]
+        table = INDEX_TABLES[c.param.type].__table__  # type: ignore[attr-defined]
+        rows = select(table.c.resource_pk).where(
+            table.c.resource_type == resource_type, table.c.param == c.param.code)
+        if c.modifier == "missing":
+            if c.values[0] not in ("true", "false"):
+                raise Invalid(f"{c.param.code}:missing takes true or false")
+            present = resource.c.pk.in_(rows)
+            return ~present if c.values[0] == "true" else present  # type: ignore[no-any-return]
+        matched = rows.where(or_(*[self._value(table.c, c, raw) for raw in c.values]))
+        if c.modifier == "not":
+            return ~resource.c.pk.in_(matched)  # type: ignore[no-any-return]
+        return resource.c.pk.in_(matched)  # type: ignore[no-any-return]
+
+    def _value(self, table: Any, c: Criterion, raw: str) -> ColumnElement[bool]:
+        assert c.param is not None
+        kind = c.param.type
+        if raw == "":
+            raise Invalid(f"The parameter '{c.param.code}' has an empty value")
+        if kind == "token":
+            return _token_match(table, raw)
+        if kind == "string":
+            return _string_match(table, raw, c.modifier)
+        if kind == "date":
+            return _date_match(table, raw)
+        if kind == "number":
+            return _number_match(table.value, v.number_value(raw))
+        if kind == "quantity":
+            return _quantity_match(table, raw)
+        if kind == "uri":
+            return table.value == unescape(raw)  # type: ignore[no-any-return]
+        return self._reference_match(table, c, unescape(raw))
+
+    def _reference_match(self, table: Any, c: Criterion, raw: str) -> ColumnElement[bool]:
+        assert c.param is not None
+        if c.modifier == "identifier":
+            token = v.token_value(raw)
+            conditions = [table.identifier_value == token.code]
+            if token.system:
+                conditions.append(table.identifier_system == token.system)
+            return and_(*conditions)
+        local = raw.removeprefix(self.base_url + "/")
+        if "://" in local or local.startswith("urn:"):
+            return table.url == raw  # type: ignore[no-any-return]
+        target = reference_target(local)
+        if target is not None:
+            if c.modifier and c.modifier != target[0]:
+                return false()
+            return and_(table.target_type == target[0], table.target_id == target[1])
+        types = [c.modifier] if c.modifier else list(c.param.targets)
+        condition = table.target_id == local
+        return and_(condition, table.target_type.in_(types)) if types else condition
+
+    def _chain(self, resource_type: str, c: Criterion) -> Select[Any]:
+        assert c.param is not None and c.chain is not None
+        ref = INDEX_TABLES["reference"].__table__  # type: ignore[attr-defined]
+        target = RESOURCE.alias("chain_target")
+        by_type = [and_(*self.where(target_type, [inner], target))
+                   for target_type, inner in c.chain.target_criteria]
+        return (select(ref.c.resource_pk)
+                .join(target, and_(target.c.resource_type == ref.c.target_type,
+                                   target.c.id == ref.c.target_id))
+                .where(ref.c.resource_type == resource_type, ref.c.param == c.param.code,
+                       or_(*by_type)))
+
+
+def sort_key(resource_type: str, key: Any, descending: bool) -> list[Any]:
+    """ORDER BY terms for one _sort key: the lowest value ascending, the highest descending."""
+    if key == "_id":
+        return [RESOURCE.c.id.desc() if descending else RESOURCE.c.id]
+    table = INDEX_TABLES[key.type].__table__  # type: ignore[attr-defined]
+    column = {"token": table.c.get("code"), "string": table.c.get("value_norm"),
+              "reference": table.c.get("target_id"), "uri": table.c.get("value")}.get(key.type)
+    if key.type == "date":
+        column = table.c.high if descending else table.c.low
+    elif column is None:
+        column = table.c.value
+    aggregate = func.max(column) if descending else func.min(column)
+    value = (select(aggregate).where(table.c.resource_pk == RESOURCE.c.pk,
+                                     table.c.param == key.code).scalar_subquery())
+    if key.type == "date":
+        value = func.nullif(value, MAX_BOUND) if descending else value
+    return [value.is_(None), value.desc() if descending else value]

@@ -1,0 +1,145 @@
+"""The versioned resource store: the current row, every version, and the search index in step.
+
+Services here only execute statements; the unit of work around them commits.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, insert, select, update
+from sqlalchemy.orm import Session
+
+from medsvc import clock
+from medsvc.fhir import jsonio
+from medsvc.fhir.datetimes import format_instant
+from medsvc.fhir.definitions import ResourceDefinition
+from medsvc.fhir.indexing import replace_index
+from medsvc.fhir.tables import ResourceRow, ResourceVersion
+
+
+@dataclass(frozen=True)
+class Stored:
+    """One version of a resource as stored; content is None for a delete."""
+
+    pk: int
+    resource_type: str
+    id: str
+    version_id: int
+    last_updated: datetime
+    deleted: bool
+    content: bytes | None
+
+    @property
+    def etag(self) -> str:
+        return f'W/"{self.version_id}"'
+
+    def url(self, base_url: str) -> str:
+        return f"{base_url}/{self.resource_type}/{self.id}"
+
+    def location(self, base_url: str) -> str:
+        return f"{self.url(base_url)}/_history/{self.version_id}"
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:  # SQLite stores no zone; what it holds was written as UTC
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def from_row(row: Any) -> Stored:
+    return Stored(row.pk, row.resource_type, row.id, row.version_id, _utc(row.last_updated),
+                  row.deleted, row.content)
+
+
+RESOURCE = ResourceRow.__table__  # type: ignore[attr-defined]
+R = RESOURCE.c
+VERSION = ResourceVersion.__table__  # type: ignore[attr-defined]
+V = VERSION.c
+CURRENT_COLUMNS = (R.pk, R.resource_type, R.id, R.version_id, R.last_updated, R.deleted, R.content)
+
+
+def read_current(session: Session, resource_type: str, resource_id: str, *,
+                 visible: ColumnElement[bool] | None = None,
+                 for_update: bool = False) -> Stored | None:
+    query = select(*CURRENT_COLUMNS).where(R.resource_type == resource_type, R.id == resource_id)
+    if visible is not None:
+        query = query.where(visible)
+    if for_update:
+        query = query.with_for_update()
+    row = session.execute(query).first()
+    return from_row(row) if row else None
+
+
+def read_version(session: Session, current: Stored, version_id: int) -> Stored | None:
+    row = session.execute(
+        select(V.resource_pk.label("pk"), V.resource_type, V.id, V.version_id, V.last_updated,
+               V.deleted, V.content)
+        .where(V.resource_pk == current.pk, V.version_id == version_id)).first()
+    return from_row(row) if row else None
+
+
+def read_many(session: Session, pks: list[int]) -> dict[int, Stored]:
+    if not pks:
+        return {}
+    rows = session.execute(select(*CURRENT_COLUMNS).where(R.pk.in_(pks)))
+    return {row.pk: from_row(row) for row in rows}
+
+
+def stamp(resource: dict[str, Any], resource_id: str, version_id: int,
+          last_updated: datetime) -> dict[str, Any]:
+    """The resource as stored: server-assigned id, versionId and lastUpdated, the rest as sent."""
+    meta = {k: v for k, v in (resource.get("meta") or {}).items()
+            if k not in ("versionId", "lastUpdated")}
+    stamped: dict[str, Any] = {
+        "resourceType": resource["resourceType"], "id": resource_id,
+        "meta": {"versionId": str(version_id), "lastUpdated": format_instant(last_updated),
+                 **meta}}
+    stamped.update((k, v) for k, v in resource.items() if k not in ("resourceType", "id", "meta"))
+    return stamped
+
+
+def _record_version(session: Session, stored: Stored, method: str) -> None:
+    session.execute(insert(ResourceVersion).values(
+        resource_pk=stored.pk, resource_type=stored.resource_type, id=stored.id,
+        version_id=stored.version_id, last_updated=stored.last_updated,
+        deleted=stored.deleted, method=method, content=stored.content))
+
+
+def insert_resource(session: Session, definition: ResourceDefinition, resource_id: str,
+                    resource: dict[str, Any], base_url: str) -> Stored:
+    now = clock.now()
+    stamped = stamp(resource, resource_id, 1, now)
+    content = jsonio.dumps(stamped)
+    pk = session.execute(insert(ResourceRow).values(
+        resource_type=definition.type, id=resource_id, version_id=1, last_updated=now,
+        deleted=False, content=content).returning(R.pk)).scalar_one()
+    stored = Stored(pk, definition.type, resource_id, 1, now, False, content)
+    _record_version(session, stored, "POST")
+    replace_index(session, definition, pk, stamped, base_url, existing=False)
+    return stored
+
+
+def add_version(session: Session, definition: ResourceDefinition, current: Stored,
+                resource: dict[str, Any] | None, method: str, base_url: str) -> Stored:
+    """Writes the next version of an existing row; resource None records a delete."""
+    now = max(clock.now(), current.last_updated)
+    version_id = current.version_id + 1
+    stamped = stamp(resource, current.id, version_id, now) if resource is not None else None
+    content = jsonio.dumps(stamped) if stamped is not None else None
+    session.execute(update(ResourceRow).where(R.pk == current.pk).values(
+        version_id=version_id, last_updated=now, deleted=stamped is None, content=content))
+    stored = Stored(current.pk, current.resource_type, current.id, version_id, now,
+                    stamped is None, content)
+    _record_version(session, stored, method)
+    replace_index(session, definition, current.pk, stamped, base_url, existing=not current.deleted)
+    return stored
+
+
+def same_content(current: Stored, resource: dict[str, Any]) -> bool:
+    """True when an update would store exactly what is already there, apart from meta."""
+    if current.content is None:
+        return False
+    stored = jsonio.loads_stored(current.content)
+    as_sent = stamp(resource, current.id, current.version_id, current.last_updated)
+    return jsonio.dumps(as_sent) == jsonio.dumps(stored)

@@ -1,0 +1,55 @@
+"""The AuthContext every request and job runs under, and the dependency that produces it."""
+
+import logging
+from dataclasses import dataclass, field
+
+from fastapi import Request
+
+from medsvc.config import Settings
+from medsvc.errors import Unauthorized
+
+log = logging.getLogger("medsvc.security")
+
+
+@dataclass(frozen=True)
+class AuthContext:
+    """Who is acting: a person through an app, a hospital system, or the platform itself."""
+
+    subject: str
+    client_id: str | None = None
+    patient: str | None = None  # "Patient/123" when acting for one citizen
+    practitioner: str | None = None
+    organization: str | None = None  # "Organization/7" for a hospital system
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    is_platform: bool = False  # the city platform itself: jobs, the CLI, open mode
+
+    @property
+    def unrestricted(self) -> bool:
+        return self.is_platform
+
+
+def platform_context(subject: str) -> AuthContext:
+    """The explicit context of jobs, the CLI and open mode: acts for the whole platform."""
+    return AuthContext(subject=subject, is_platform=True, scopes=frozenset({"system/*.cruds"}))
+
+
+OPEN_CONTEXT = platform_context("open-mode")
+
+
+def open_mode_refusal(settings: Settings, host: str | None) -> str | None:
+    """Why open mode may not run here, or None when it may (loopback host with SQLite only)."""
+    if settings.auth_mode != "open":
+        return None
+    if not settings.is_sqlite:
+        return "MEDSVC_AUTH_MODE=open is allowed only with the embedded SQLite database"
+    if host is not None and host not in ("127.0.0.1", "::1", "localhost"):
+        return f"MEDSVC_AUTH_MODE=open is allowed only on a loopback host, not {host}"
+    return None
+
+
+def auth_context(request: Request) -> AuthContext:
+    """The FastAPI dependency every FHIR route depends on."""
+    settings: Settings = request.app.state.settings
+    if settings.auth_mode == "open":
+        return OPEN_CONTEXT
+    raise Unauthorized("A bearer token is required")

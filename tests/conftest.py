@@ -1,0 +1,158 @@
+"""Real databases and a real HTTP server for every test run.
+
+Each run gets its own SQLite file and its own PostgreSQL database (created here, dropped at
+the end), both migrated with the project's migrations. Both backends are required unless
+MEDSVC_TEST_BACKENDS names fewer; a PostgreSQL that cannot be reached fails the run.
+"""
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy import create_engine, text
+
+from medsvc import clock, migrate
+from medsvc.app import create_app
+from medsvc.config import Settings
+from medsvc.db import Database
+from medsvc.fhir.tables import INDEX_TABLES
+from medsvc.security.context import OPEN_CONTEXT, auth_context
+
+BACKENDS = os.environ.get("MEDSVC_TEST_BACKENDS", "sqlite,postgresql").split(",")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "MEDSVC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+TABLES = [t.__tablename__ for t in INDEX_TABLES.values()] + [
+    "conditional_key", "resource_version", "resource"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Backend:
+    name: str
+    url: str
+    database: Database
+    settings: Settings
+
+    def reset(self) -> None:
+        with self.database.writer.begin() as connection:
+            if self.name == "postgresql":
+                connection.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+            else:
+                for table in TABLES:
+                    connection.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    name = f"medsvc_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as error:  # noqa: BLE001
+        pytest.fail(f"PostgreSQL is required for the tests ({POSTGRES_ADMIN_URL}): {error}")
+    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def make_settings(url: str, port: int, **overrides: object) -> Settings:
+    values: dict[str, object] = {"database_url": url, "base_url": f"http://127.0.0.1:{port}/fhir",
+                                 "auth_mode": "smart", "log_level": "WARNING"}
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres_url")
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'medsvc.db'}"
+    migrate.upgrade(url)
+    port = free_port()
+    settings = make_settings(url, port)
+    database = Database(settings)
+    backend = Backend(request.param, url, database, settings)
+    backend.port = port  # type: ignore[attr-defined]
+    yield backend
+    database.dispose()
+
+
+class LiveServer:
+    """A uvicorn server in a thread of the test process, on its own port."""
+
+    def __init__(self, app: FastAPI, port: int):
+        self.port = port
+        self.server = uvicorn.Server(uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
+            lifespan="off"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> "LiveServer":
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def platform_app(settings: Settings, database: Database) -> FastAPI:
+    """The app with every request acting as the platform (sign-in arrives with its own tests)."""
+    app = create_app(settings, database)
+    app.dependency_overrides[auth_context] = lambda: OPEN_CONTEXT
+    return app
+
+
+@pytest.fixture(scope="session")
+def live_server(backend: Backend) -> Iterator[LiveServer]:
+    app = platform_app(backend.settings, backend.database)
+    with LiveServer(app, backend.port) as server:  # type: ignore[attr-defined]
+        yield server
+
+
+@pytest.fixture
+def clean(backend: Backend) -> Iterator[Backend]:
+    backend.reset()
+    yield backend
+    clock.reset()
+
+
+@pytest.fixture
+def client(live_server: LiveServer, clean: Backend) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live_server.url + "/fhir", timeout=30,
+                      headers={"Accept": "application/fhir+json"}) as http:
+        yield http
+
+
+@pytest.fixture
+def base_url(backend: Backend) -> str:
+    return backend.settings.base_url
+
+
+EXAMPLES = Path(__file__).parent / "fhir_examples"
