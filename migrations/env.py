@@ -15,8 +15,9 @@ def database_url() -> str:
 
 
 def run_offline() -> None:
-    context.configure(url=database_url(), target_metadata=metadata, literal_binds=True,
-                      render_as_batch=True)
+    context.configure(
+        url=database_url(), target_metadata=metadata, literal_binds=True, render_as_batch=True
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -24,8 +25,9 @@ def run_offline() -> None:
 def run_online() -> None:
     engine = create_engine(database_url(), poolclass=pool.NullPool)
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=metadata,
-                          render_as_batch=True, compare_type=True)
+        context.configure(
+            connection=connection, target_metadata=metadata, render_as_batch=True, compare_type=True
+        )
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

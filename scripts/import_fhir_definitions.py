@@ -14,22 +14,60 @@ PROFILES = ROOT / "fhir_profiles"
 EXAMPLES = ROOT / "tests" / "fhir_examples"
 
 TYPES = [
-    "Patient", "Practitioner", "PractitionerRole", "Organization", "Location",
-    "HealthcareService", "Schedule", "Slot", "Appointment", "AppointmentResponse",
-    "ServiceRequest", "Specimen", "DiagnosticReport", "Observation", "DocumentReference",
-    "Communication", "Provenance", "AuditEvent", "Subscription", "Binary",
+    "Patient",
+    "Practitioner",
+    "PractitionerRole",
+    "Organization",
+    "Location",
+    "HealthcareService",
+    "Schedule",
+    "Slot",
+    "Appointment",
+    "AppointmentResponse",
+    "ServiceRequest",
+    "Specimen",
+    "DiagnosticReport",
+    "Observation",
+    "DocumentReference",
+    "Communication",
+    "Provenance",
+    "AuditEvent",
+    "Subscription",
+    "Binary",
 ]
 INDEXED_TYPES = {"token", "string", "date", "reference", "quantity", "number", "uri"}
-COMMON_PARAMS = {"Resource-id", "Resource-lastUpdated", "Resource-tag", "Resource-profile",
-                 "Resource-security", "Resource-source"}
+COMMON_PARAMS = {
+    "Resource-id",
+    "Resource-lastUpdated",
+    "Resource-tag",
+    "Resource-profile",
+    "Resource-security",
+    "Resource-source",
+}
 GENERIC_CONSTRAINTS = ("ele-", "dom-", "ext-", "txt-")
 # Errata applied to the R4B text, each fixed the same way in R5.
 ERRATA = {
     "app-4": ("'no-show'", "'noshow'"),
 }
-SEARCH_PARAM_KEYS = ["resourceType", "id", "url", "version", "name", "status", "description",
-                     "code", "base", "type", "expression", "target", "multipleOr",
-                     "multipleAnd", "comparator", "modifier", "chain"]
+SEARCH_PARAM_KEYS = [
+    "resourceType",
+    "id",
+    "url",
+    "version",
+    "name",
+    "status",
+    "description",
+    "code",
+    "base",
+    "type",
+    "expression",
+    "target",
+    "multipleOr",
+    "multipleAnd",
+    "comparator",
+    "modifier",
+    "chain",
+]
 
 
 def load(path: Path) -> dict:
@@ -68,8 +106,14 @@ def trim_element(element: dict) -> dict:
         expression = c["expression"]
         if c["key"] in ERRATA:
             expression = expression.replace(*ERRATA[c["key"]])
-        constraints.append({"key": c["key"], "severity": c["severity"],
-                            "human": c["human"], "expression": expression})
+        constraints.append(
+            {
+                "key": c["key"],
+                "severity": c["severity"],
+                "human": c["human"],
+                "expression": expression,
+            }
+        )
     if constraints:
         kept["constraint"] = constraints
     return kept
@@ -83,9 +127,23 @@ def import_structure_definitions(core: Path) -> set[str]:
         for e in elements:
             if "binding" in e and any(t["code"] == "code" for t in e.get("type", [])):
                 value_sets.add(e["binding"]["valueSet"].split("|")[0])
-        kept = {k: sd[k] for k in ("resourceType", "id", "url", "version", "name", "status",
-                                   "fhirVersion", "kind", "abstract", "type", "baseDefinition",
-                                   "derivation")}
+        kept = {
+            k: sd[k]
+            for k in (
+                "resourceType",
+                "id",
+                "url",
+                "version",
+                "name",
+                "status",
+                "fhirVersion",
+                "kind",
+                "abstract",
+                "type",
+                "baseDefinition",
+                "derivation",
+            )
+        }
         kept["snapshot"] = {"element": elements}
         write(PROFILES / "StructureDefinition" / f"{name}.json", kept)
     return value_sets
@@ -96,8 +154,13 @@ def concepts(code_system: dict) -> list[dict]:
 
     def walk(items: list[dict]) -> None:
         for item in items:
-            found.append({"system": code_system["url"], "code": item["code"],
-                          "display": item.get("display", item["code"])})
+            found.append(
+                {
+                    "system": code_system["url"],
+                    "code": item["code"],
+                    "display": item.get("display", item["code"]),
+                }
+            )
             walk(item.get("concept", []))
 
     walk(code_system.get("concept", []))
@@ -119,8 +182,14 @@ def import_value_sets(core: Path, urls: set[str]) -> None:
         enumerable = True
         for include in vs["compose"]["include"]:
             if "concept" in include:
-                contains += [{"system": include["system"], "code": c["code"],
-                              "display": c.get("display", c["code"])} for c in include["concept"]]
+                contains += [
+                    {
+                        "system": include["system"],
+                        "code": c["code"],
+                        "display": c.get("display", c["code"]),
+                    }
+                    for c in include["concept"]
+                ]
             elif include.get("system") in systems and "filter" not in include:
                 contains += concepts(systems[include["system"]])
             else:

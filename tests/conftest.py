@@ -29,9 +29,13 @@ from medsvc.security.context import OPEN_CONTEXT, auth_context
 
 BACKENDS = os.environ.get("MEDSVC_TEST_BACKENDS", "sqlite,postgresql").split(",")
 POSTGRES_ADMIN_URL = os.environ.get(
-    "MEDSVC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    "MEDSVC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 TABLES = [t.__tablename__ for t in INDEX_TABLES.values()] + [
-    "conditional_key", "resource_version", "resource"]
+    "conditional_key",
+    "resource_version",
+    "resource",
+]
 
 
 def free_port() -> int:
@@ -63,7 +67,7 @@ def postgres_url() -> Iterator[str]:
     try:
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         pytest.fail(f"PostgreSQL is required for the tests ({POSTGRES_ADMIN_URL}): {error}")
     yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     with admin.connect() as connection:
@@ -72,14 +76,20 @@ def postgres_url() -> Iterator[str]:
 
 
 def make_settings(url: str, port: int, **overrides: object) -> Settings:
-    values: dict[str, object] = {"database_url": url, "base_url": f"http://127.0.0.1:{port}/fhir",
-                                 "auth_mode": "smart", "log_level": "WARNING"}
+    values: dict[str, object] = {
+        "database_url": url,
+        "base_url": f"http://127.0.0.1:{port}/fhir",
+        "auth_mode": "smart",
+        "log_level": "WARNING",
+    }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+def backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Backend]:
     if request.param == "postgresql":
         url = request.getfixturevalue("postgres_url")
     else:
@@ -99,9 +109,16 @@ class LiveServer:
 
     def __init__(self, app: FastAPI, port: int):
         self.port = port
-        self.server = uvicorn.Server(uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
-            lifespan="off"))
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                host="127.0.0.1",
+                port=port,
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
+            )
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> "LiveServer":
@@ -145,8 +162,9 @@ def clean(backend: Backend) -> Iterator[Backend]:
 
 @pytest.fixture
 def client(live_server: LiveServer, clean: Backend) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_server.url + "/fhir", timeout=30,
-                      headers={"Accept": "application/fhir+json"}) as http:
+    with httpx.Client(
+        base_url=live_server.url + "/fhir", timeout=30, headers={"Accept": "application/fhir+json"}
+    ) as http:
         yield http
 
 

@@ -6,15 +6,20 @@ FHIR_JSON = {"Content-Type": "application/fhir+json"}
 
 
 def patient(mrn: str = "12345", family: str = "Virtanen", **extra: Any) -> dict[str, Any]:
-    return {"resourceType": "Patient",
-            "identifier": [{"system": "urn:oid:1.2.246.21", "value": mrn}],
-            "name": [{"family": family, "given": ["Aino"]}], **extra}
+    return {
+        "resourceType": "Patient",
+        "identifier": [{"system": "urn:oid:1.2.246.21", "value": mrn}],
+        "name": [{"family": family, "given": ["Aino"]}],
+        **extra,
+    }
 
 
 def practitioner(code: str = "p1", family: str = "Korhonen") -> dict[str, Any]:
-    return {"resourceType": "Practitioner",
-            "identifier": [{"system": "urn:city:practitioner", "value": code}],
-            "name": [{"family": family, "given": ["Mikko"]}]}
+    return {
+        "resourceType": "Practitioner",
+        "identifier": [{"system": "urn:city:practitioner", "value": code}],
+        "name": [{"family": family, "given": ["Mikko"]}],
+    }
 
 
 def schedule(actor: str) -> dict[str, Any]:
@@ -22,14 +27,27 @@ def schedule(actor: str) -> dict[str, Any]:
 
 
 def slot(schedule_ref: str, start: str, end: str, status: str = "free") -> dict[str, Any]:
-    return {"resourceType": "Slot", "schedule": {"reference": schedule_ref}, "status": status,
-            "start": start, "end": end}
+    return {
+        "resourceType": "Slot",
+        "schedule": {"reference": schedule_ref},
+        "status": status,
+        "start": start,
+        "end": end,
+    }
 
 
-def observation(subject: str, code: str = "2160-0", value: float = 1.5,
-                status: str = "final") -> dict[str, Any]:
-    return {"resourceType": "Observation", "status": status,
-            "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
-            "subject": {"reference": subject},
-            "valueQuantity": {"value": value, "unit": "mg/dL",
-                              "system": "http://unitsofmeasure.org", "code": "mg/dL"}}
+def observation(
+    subject: str, code: str = "2160-0", value: float = 1.5, status: str = "final"
+) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "status": status,
+        "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+        "subject": {"reference": subject},
+        "valueQuantity": {
+            "value": value,
+            "unit": "mg/dL",
+            "system": "http://unitsofmeasure.org",
+            "code": "mg/dL",
+        },
+    }

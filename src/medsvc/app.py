@@ -30,8 +30,8 @@ from medsvc.fhir.registry import Registry
 from medsvc.fhir.routes import CONTENT_TYPE
 from medsvc.fhir.routes import router as fhir_router
 from medsvc.fhir.server import FhirServer
+from medsvc.requestlog import RequestLogMiddleware, configure_logging
 from medsvc.security.context import open_mode_refusal
-from medsvc.requestlog import RequestLogMiddleware, configure_logging, request_id
 
 log = logging.getLogger("medsvc.app")
 
@@ -47,8 +47,12 @@ CONSTRAINT_MESSAGES = {
 
 
 def outcome_response(error: MedsvcError) -> Response:
-    return Response(jsonio.dumps(error.outcome()), status_code=error.status,
-                    media_type=CONTENT_TYPE, headers=error.headers)
+    return Response(
+        jsonio.dumps(error.outcome()),
+        status_code=error.status,
+        media_type=CONTENT_TYPE,
+        headers=error.headers,
+    )
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -67,26 +71,24 @@ def _install_error_handlers(app: FastAPI) -> None:
         if error.status_code == 405:
             return outcome_response(MethodNotAllowed("The method is not allowed on this path"))
         outcome = operation_outcome([Issue(str(error.detail), "processing")])
-        return Response(jsonio.dumps(outcome), status_code=error.status_code,
-                        media_type=CONTENT_TYPE, headers=dict(error.headers or {}))
+        return Response(
+            jsonio.dumps(outcome),
+            status_code=error.status_code,
+            media_type=CONTENT_TYPE,
+            headers=dict(error.headers or {}),
+        )
 
     @app.exception_handler(exc.IntegrityError)
     def integrity_error(_request: Request, error: exc.IntegrityError) -> Response:
         name = violated_constraint(error)
-        return outcome_response(Conflict(CONSTRAINT_MESSAGES.get(name or "", "A concurrent change conflicted; retry")))
+        return outcome_response(
+            Conflict(CONSTRAINT_MESSAGES.get(name or "", "A concurrent change conflicted; retry"))
+        )
 
     @app.exception_handler(exc.OperationalError)
     def database_busy(_request: Request, error: exc.OperationalError) -> Response:
         log.warning("database error", exc_info=error)
         return outcome_response(Unavailable("The database is unavailable; retry shortly"))
-
-    @app.exception_handler(Exception)
-    def unexpected(_request: Request, error: Exception) -> Response:
-        log.error("unhandled error", exc_info=error)
-        rid = request_id.get()
-        outcome = operation_outcome([Issue(f"Internal error; quote request id {rid}", "exception",
-                                           "fatal")])
-        return Response(jsonio.dumps(outcome), status_code=500, media_type=CONTENT_TYPE)
 
 
 def _install_health(app: FastAPI, database: Database) -> None:
@@ -101,11 +103,13 @@ def _install_health(app: FastAPI, database: Database) -> None:
                 connection.execute(text("SELECT 1"))
             current = migrate.current_revision(database.reader)
         except exc.SQLAlchemyError:
-            return Response(b'{"status":"database unreachable"}', status_code=503,
-                            media_type="application/json")
+            return Response(
+                b'{"status":"database unreachable"}', status_code=503, media_type="application/json"
+            )
         if current != migrate.head_revision():
-            return Response(b'{"status":"migrations pending"}', status_code=503,
-                            media_type="application/json")
+            return Response(
+                b'{"status":"migrations pending"}', status_code=503, media_type="application/json"
+            )
         return Response(b'{"status":"ready"}', media_type="application/json")
 
 
@@ -114,8 +118,9 @@ def fhir_server(settings: Settings) -> FhirServer:
     definitions = get_definitions()
     registry = Registry()
     registry.add_operation(validate.operation(definitions))
-    return FhirServer(settings.base_url, definitions, registry, settings.default_page_size,
-                      settings.max_page_size)
+    return FhirServer(
+        settings.base_url, definitions, registry, settings.default_page_size, settings.max_page_size
+    )
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
@@ -129,13 +134,16 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.auth_mode == "open":
-            log.warning("OPEN MODE: every caller acts as the platform, with no sign-in. "
-                        "For a local trial only; set MEDSVC_AUTH_MODE=smart anywhere else.")
+            log.warning(
+                "OPEN MODE: every caller acts as the platform, with no sign-in. "
+                "For a local trial only; set MEDSVC_AUTH_MODE=smart anywhere else."
+            )
         yield
         database.dispose()
 
-    app = FastAPI(title="medsvc", lifespan=lifespan, docs_url=None, redoc_url=None,
-                  openapi_url=None)
+    app = FastAPI(
+        title="medsvc", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )
     app.state.settings = settings
     app.state.database = database
     app.state.fhir = fhir_server(settings)

@@ -24,10 +24,19 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     migrate.upgrade(settings.database_url)
     if settings.auth_mode == "open":
-        print("medsvc: OPEN MODE - no sign-in, every caller acts as the platform. "
-              "Local trial only.", file=sys.stderr)
-    uvicorn.run("medsvc.app:asgi_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, access_log=False, log_level="warning")
+        print(
+            "medsvc: OPEN MODE - no sign-in, every caller acts as the platform. Local trial only.",
+            file=sys.stderr,
+        )
+    uvicorn.run(
+        "medsvc.app:asgi_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        access_log=False,
+        log_level="warning",
+    )
     return 0
 
 
@@ -66,11 +75,14 @@ def parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database schema").add_subparsers(dest="db", required=True)
     db.add_parser("upgrade", help="apply every pending migration").set_defaults(run=_db_upgrade)
     db.add_parser("check", help="exit 1 when the models and the migrations differ").set_defaults(
-        run=_db_check)
+        run=_db_check
+    )
     demo = commands.add_parser("demo", help="demonstration data").add_subparsers(
-        dest="demo", required=True)
+        dest="demo", required=True
+    )
     demo.add_parser("load", help="load the demo directory and slots (idempotent)").set_defaults(
-        run=_demo_load)
+        run=_demo_load
+    )
     return root
 
 

@@ -73,13 +73,17 @@ class Database:
         if self.is_sqlite:
             ensure_sqlite_directory(self.url)
             wait = settings.write_wait_seconds
-            self.reader = _sqlite_engine(self.url, write=False,
-                                         pool_size=settings.sqlite_reader_pool_size, wait=wait)
+            self.reader = _sqlite_engine(
+                self.url, write=False, pool_size=settings.sqlite_reader_pool_size, wait=wait
+            )
             self.writer = _sqlite_engine(self.url, write=True, pool_size=1, wait=wait)
         else:
             self.reader = self.writer = create_engine(
-                self.url, pool_size=settings.pool_size, max_overflow=settings.pool_size,
-                pool_pre_ping=True, pool_timeout=settings.write_wait_seconds,
+                self.url,
+                pool_size=settings.pool_size,
+                max_overflow=settings.pool_size,
+                pool_pre_ping=True,
+                pool_timeout=settings.write_wait_seconds,
             )
 
     @contextmanager

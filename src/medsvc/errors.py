@@ -14,8 +14,11 @@ class Issue:
     expression: tuple[str, ...] = ()
 
     def to_fhir(self) -> dict[str, Any]:
-        issue: dict[str, Any] = {"severity": self.severity, "code": self.code,
-                                 "diagnostics": self.diagnostics}
+        issue: dict[str, Any] = {
+            "severity": self.severity,
+            "code": self.code,
+            "diagnostics": self.diagnostics,
+        }
         if self.expression:
             issue["expression"] = list(self.expression)
         return issue
@@ -27,12 +30,19 @@ class MedsvcError(Exception):
     status: ClassVar[int] = 500
     code: ClassVar[str] = "exception"
 
-    def __init__(self, diagnostics: str, *, expression: str | None = None,
-                 issues: list[Issue] | None = None, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        diagnostics: str,
+        *,
+        expression: str | None = None,
+        issues: list[Issue] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(diagnostics)
         self.diagnostics = diagnostics
-        self.issues = issues or [Issue(diagnostics, self.code,
-                                       expression=(expression,) if expression else ())]
+        self.issues = issues or [
+            Issue(diagnostics, self.code, expression=(expression,) if expression else ())
+        ]
         self.headers = headers or {}
 
     def outcome(self) -> dict[str, Any]:

@@ -11,7 +11,10 @@ import uuid
 from contextvars import ContextVar
 from typing import Any
 
+import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from medsvc.errors import Issue, operation_outcome
 
 log = logging.getLogger("medsvc.request")
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
@@ -20,8 +23,13 @@ _VALID_ID = re.compile(r"^[A-Za-z0-9\-]{1,64}$")
 
 class KeyValueFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        fields = {"ts": self.formatTime(record), "level": record.levelname,
-                  "logger": record.name, "request_id": request_id.get(), "msg": record.getMessage()}
+        fields = {
+            "ts": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "request_id": request_id.get(),
+            "msg": record.getMessage(),
+        }
         fields.update(getattr(record, "fields", {}))
         line = " ".join(f"{k}={_quote(v)}" for k, v in fields.items())
         if record.exc_info:
@@ -43,6 +51,25 @@ def configure_logging(level: str) -> None:
     root.propagate = False
 
 
+async def _internal_error(rid: str, send: Send) -> None:
+    """A 500 OperationOutcome that names the request id and nothing of the internals."""
+    outcome = operation_outcome(
+        [Issue(f"Internal error; quote request id {rid}", "exception", "fatal")]
+    )
+    body = orjson.dumps(outcome)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 500,
+            "headers": [
+                (b"content-type", b"application/fhir+json; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
 class RequestLogMiddleware:
     """Pure ASGI, so it adds no per-request task or body buffering."""
 
@@ -57,21 +84,37 @@ class RequestLogMiddleware:
         rid = incoming if _VALID_ID.match(incoming) else str(uuid.uuid4())
         token = request_id.set(rid)
         started = time.perf_counter()
-        status = 500
+        status, started_response = 500, False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, started_response = message["status"], True
                 headers = list(message.get("headers", []))
-                headers += [(b"x-request-id", rid.encode()), (b"x-content-type-options", b"nosniff")]
+                headers += [
+                    (b"x-request-id", rid.encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                ]
                 message["headers"] = headers
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("unhandled error")
+            if started_response:
+                raise  # the response had started; the connection is all that can be closed
+            await _internal_error(rid, send_with_id)
         finally:
-            log.info("request", extra={"fields": {
-                "method": scope["method"], "path": scope["path"], "status": status,
-                "ms": round((time.perf_counter() - started) * 1000, 1)}})
+            log.info(
+                "request",
+                extra={
+                    "fields": {
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "ms": round((time.perf_counter() - started) * 1000, 1),
+                    }
+                },
+            )
             request_id.reset(token)

@@ -6,8 +6,9 @@ from tests.factories import FHIR_JSON, patient, practitioner
 
 
 def create(client: httpx.Client, resource: dict, **headers: str) -> httpx.Response:
-    response = client.post(f"/{resource['resourceType']}", json=resource,
-                           headers={**FHIR_JSON, **headers})
+    response = client.post(
+        f"/{resource['resourceType']}", json=resource, headers={**FHIR_JSON, **headers}
+    )
     assert response.status_code == 201, response.text
     return response
 
@@ -24,8 +25,9 @@ def test_create_assigns_id_version_and_headers(client: httpx.Client, base_url: s
 
 
 def test_create_ignores_client_id_and_meta_version(client: httpx.Client) -> None:
-    body = create(client, {**patient(), "id": "chosen", "meta": {"versionId": "9",
-                  "tag": [{"code": "kept"}]}}).json()
+    body = create(
+        client, {**patient(), "id": "chosen", "meta": {"versionId": "9", "tag": [{"code": "kept"}]}}
+    ).json()
     assert body["id"] != "chosen"
     assert body["meta"]["versionId"] == "1"
     assert body["meta"]["tag"] == [{"code": "kept"}]
@@ -51,8 +53,9 @@ def test_read_and_conditional_read(client: httpx.Client) -> None:
     assert unchanged.content == b""
     changed = client.get(f"/Patient/{created['id']}", headers={"If-None-Match": 'W/"0"'})
     assert changed.status_code == 200
-    since = client.get(f"/Patient/{created['id']}",
-                       headers={"If-Modified-Since": read.headers["last-modified"]})
+    since = client.get(
+        f"/Patient/{created['id']}", headers={"If-Modified-Since": read.headers["last-modified"]}
+    )
     assert since.status_code == 304
 
 
@@ -84,19 +87,22 @@ def test_update_with_identical_content_keeps_version(client: httpx.Client) -> No
 def test_update_if_match(client: httpx.Client) -> None:
     created = create(client, patient()).json()
     url = f"/Patient/{created['id']}"
-    stale = client.put(url, json={**created, "active": True},
-                       headers={**FHIR_JSON, "If-Match": 'W/"7"'})
+    stale = client.put(
+        url, json={**created, "active": True}, headers={**FHIR_JSON, "If-Match": 'W/"7"'}
+    )
     assert stale.status_code == 412
     assert client.get(url).json()["meta"]["versionId"] == "1"
-    fresh = client.put(url, json={**created, "active": True},
-                       headers={**FHIR_JSON, "If-Match": 'W/"1"'})
+    fresh = client.put(
+        url, json={**created, "active": True}, headers={**FHIR_JSON, "If-Match": 'W/"1"'}
+    )
     assert fresh.status_code == 200
 
 
 def test_update_id_mismatch_is_400(client: httpx.Client) -> None:
     created = create(client, patient()).json()
-    response = client.put(f"/Patient/{created['id']}", json={**created, "id": "other"},
-                          headers=FHIR_JSON)
+    response = client.put(
+        f"/Patient/{created['id']}", json={**created, "id": "other"}, headers=FHIR_JSON
+    )
     assert response.status_code == 400
     missing = client.put(f"/Patient/{created['id']}", json=patient(), headers=FHIR_JSON)
     assert missing.status_code == 400
@@ -104,12 +110,14 @@ def test_update_id_mismatch_is_400(client: httpx.Client) -> None:
 
 
 def test_update_as_create_with_client_id(client: httpx.Client, base_url: str) -> None:
-    response = client.put("/Practitioner/dr-1", json={**practitioner(), "id": "dr-1"},
-                          headers=FHIR_JSON)
+    response = client.put(
+        "/Practitioner/dr-1", json={**practitioner(), "id": "dr-1"}, headers=FHIR_JSON
+    )
     assert response.status_code == 201
     assert response.headers["location"] == f"{base_url}/Practitioner/dr-1/_history/1"
-    bad_id = client.put("/Practitioner/bad_id!", json={**practitioner(), "id": "bad_id!"},
-                        headers=FHIR_JSON)
+    bad_id = client.put(
+        "/Practitioner/bad_id!", json={**practitioner(), "id": "bad_id!"}, headers=FHIR_JSON
+    )
     assert bad_id.status_code == 400
 
 
@@ -132,10 +140,11 @@ def test_delete_then_gone_and_history_kept(client: httpx.Client) -> None:
 def test_json_patch(client: httpx.Client) -> None:
     created = create(client, patient()).json()
     url = f"/Patient/{created['id']}"
-    ops = [{"op": "replace", "path": "/name/0/family", "value": "Laine"},
-           {"op": "add", "path": "/active", "value": True}]
-    response = client.patch(url, json=ops,
-                            headers={"Content-Type": "application/json-patch+json"})
+    ops = [
+        {"op": "replace", "path": "/name/0/family", "value": "Laine"},
+        {"op": "add", "path": "/active", "value": True},
+    ]
+    response = client.patch(url, json=ops, headers={"Content-Type": "application/json-patch+json"})
     assert response.status_code == 200, response.text
     assert response.json()["name"][0]["family"] == "Laine"
     assert response.json()["meta"]["versionId"] == "2"
@@ -159,8 +168,10 @@ def test_json_patch_failures_change_nothing(client: httpx.Client) -> None:
 
 
 def test_decimal_precision_is_kept(client: httpx.Client) -> None:
-    body = (b'{"resourceType":"Observation","status":"final","code":{"text":"creatinine"},'
-            b'"valueQuantity":{"value":1.50,"unit":"mg/dL"}}')
+    body = (
+        b'{"resourceType":"Observation","status":"final","code":{"text":"creatinine"},'
+        b'"valueQuantity":{"value":1.50,"unit":"mg/dL"}}'
+    )
     created = client.post("/Observation", content=body, headers=FHIR_JSON)
     assert created.status_code == 201
     read = client.get(f"/Observation/{created.json()['id']}")

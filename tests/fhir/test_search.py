@@ -53,7 +53,9 @@ def test_token_forms_and_not(client: httpx.Client, people: dict) -> None:
     assert len(ids(search(client, "Patient", identifier="urn:oid:1.2.246.21|"))) == 3
     assert ids(search(client, "Patient", gender="female")) == {aino}
     assert ids(search(client, "Patient", **{"gender:not": "female"})) == {
-        people["jose"]["id"], people["eve"]["id"]}
+        people["jose"]["id"],
+        people["eve"]["id"],
+    }
     assert ids(search(client, "Patient", active="false")) == {people["eve"]["id"]}
 
 
@@ -69,14 +71,26 @@ def test_or_and_and(client: httpx.Client, people: dict) -> None:
     assert ids(both) == set()
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("1980", {"aino"}), ("eq1980-05", {"aino"}), ("1980-05-17", {"aino"}),
-    ("gt1985", {"jose", "eve"}), ("lt1990", {"aino"}), ("ge1990", {"jose", "eve"}),
-    ("le1990", {"aino", "jose"}), ("sa1990", {"eve"}), ("eb1990", {"aino"}),
-    ("ne1990", {"aino", "eve"}), ("1990-06", set()), ("ge1990-06-01", {"jose", "eve"}),
-])
-def test_date_prefixes_and_precision(client: httpx.Client, people: dict, query: str,
-                                     expected: set) -> None:
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("1980", {"aino"}),
+        ("eq1980-05", {"aino"}),
+        ("1980-05-17", {"aino"}),
+        ("gt1985", {"jose", "eve"}),
+        ("lt1990", {"aino"}),
+        ("ge1990", {"jose", "eve"}),
+        ("le1990", {"aino", "jose"}),
+        ("sa1990", {"eve"}),
+        ("eb1990", {"aino"}),
+        ("ne1990", {"aino", "eve"}),
+        ("1990-06", set()),
+        ("ge1990-06-01", {"jose", "eve"}),
+    ],
+)
+def test_date_prefixes_and_precision(
+    client: httpx.Client, people: dict, query: str, expected: set
+) -> None:
     found = ids(search(client, "Patient", birthdate=query))
     assert found == {people[name]["id"] for name in expected}
 
@@ -100,15 +114,23 @@ def slots(client: httpx.Client) -> dict[str, dict]:
     sched = post(client, schedule(f"Practitioner/{doc['id']}"))
     other_sched = post(client, schedule(f"Practitioner/{other['id']}"))
     return {
-        "doc": doc, "other": other, "schedule": sched,
-        "morning": post(client, slot(f"Schedule/{sched['id']}", "2030-03-10T08:00:00Z",
-                                     "2030-03-10T08:20:00Z")),
-        "noon": post(client, slot(f"Schedule/{sched['id']}", "2030-03-10T12:00:00Z",
-                                  "2030-03-10T12:20:00Z", "busy")),
-        "next_day": post(client, slot(f"Schedule/{sched['id']}", "2030-03-11T08:00:00Z",
-                                      "2030-03-11T08:20:00Z")),
-        "elsewhere": post(client, slot(f"Schedule/{other_sched['id']}", "2030-03-10T08:00:00Z",
-                                       "2030-03-10T08:20:00Z")),
+        "doc": doc,
+        "other": other,
+        "schedule": sched,
+        "morning": post(
+            client, slot(f"Schedule/{sched['id']}", "2030-03-10T08:00:00Z", "2030-03-10T08:20:00Z")
+        ),
+        "noon": post(
+            client,
+            slot(f"Schedule/{sched['id']}", "2030-03-10T12:00:00Z", "2030-03-10T12:20:00Z", "busy"),
+        ),
+        "next_day": post(
+            client, slot(f"Schedule/{sched['id']}", "2030-03-11T08:00:00Z", "2030-03-11T08:20:00Z")
+        ),
+        "elsewhere": post(
+            client,
+            slot(f"Schedule/{other_sched['id']}", "2030-03-10T08:00:00Z", "2030-03-10T08:20:00Z"),
+        ),
     }
 
 
@@ -123,9 +145,12 @@ def test_reference_forms(client: httpx.Client, slots: dict, base_url: str) -> No
 
 
 def test_slot_window_query(client: httpx.Client, slots: dict) -> None:
-    params = [("schedule", f"Schedule/{slots['schedule']['id']}"),
-              ("start", "ge2030-03-10T00:00:00Z"), ("start", "lt2030-03-11T00:00:00Z"),
-              ("status", "free")]
+    params = [
+        ("schedule", f"Schedule/{slots['schedule']['id']}"),
+        ("start", "ge2030-03-10T00:00:00Z"),
+        ("start", "lt2030-03-11T00:00:00Z"),
+        ("status", "free"),
+    ]
     bundle = client.get("/Slot", params=params).json()
     assert ids(bundle) == {slots["morning"]["id"]}
     assert bundle["total"] == 1
@@ -135,15 +160,22 @@ def test_chain_one_level(client: httpx.Client, slots: dict) -> None:
     actor = f"Practitioner/{slots['doc']['id']}"
     expected = {slots[k]["id"] for k in ("morning", "noon", "next_day")}
     assert ids(search(client, "Slot", **{"schedule.actor": actor})) == expected
-    by_identifier = search(client, "Schedule", **{"actor:Practitioner.identifier": "urn:city:practitioner|p2"})
+    by_identifier = search(
+        client, "Schedule", **{"actor:Practitioner.identifier": "urn:city:practitioner|p2"}
+    )
     assert len(ids(by_identifier)) == 1
     deep = client.get("/Slot", params={"schedule.actor.name": "x"})
     assert deep.status_code == 400
 
 
 def test_reference_identifier_modifier(client: httpx.Client) -> None:
-    obs = post(client, {**observation("Patient/x"),
-                        "subject": {"identifier": {"system": "urn:mrn", "value": "42"}}})
+    obs = post(
+        client,
+        {
+            **observation("Patient/x"),
+            "subject": {"identifier": {"system": "urn:mrn", "value": "42"}},
+        },
+    )
     found = search(client, "Observation", **{"subject:identifier": "urn:mrn|42"})
     assert ids(found) == {obs["id"]}
 
@@ -161,27 +193,44 @@ def test_quantity_and_number(client: httpx.Client) -> None:
     high = post(client, observation("Patient/1", value=2.4))
     assert ids(search(client, "Observation", **{"value-quantity": "gt1"})) == {high["id"]}
     assert ids(search(client, "Observation", **{"value-quantity": "0.8"})) == {low["id"]}
-    assert ids(search(client, "Observation", **{"value-quantity": "2.4|http://unitsofmeasure.org|mg/dL"})) == {high["id"]}
+    assert ids(
+        search(client, "Observation", **{"value-quantity": "2.4|http://unitsofmeasure.org|mg/dL"})
+    ) == {high["id"]}
     assert ids(search(client, "Observation", **{"value-quantity": "2.4||mg/dL"})) == {high["id"]}
-    assert ids(search(client, "Observation", **{"value-quantity": "2.4|http://unitsofmeasure.org|g/L"})) == set()
-    assert ids(search(client, "Observation", **{"value-quantity": "le2.4"})) == {low["id"], high["id"]}
+    assert (
+        ids(
+            search(client, "Observation", **{"value-quantity": "2.4|http://unitsofmeasure.org|g/L"})
+        )
+        == set()
+    )
+    assert ids(search(client, "Observation", **{"value-quantity": "le2.4"})) == {
+        low["id"],
+        high["id"],
+    }
     assert ids(search(client, "Observation", **{"value-quantity": "2"})) == {high["id"]}
     assert ids(search(client, "Observation", **{"value-quantity": "2.0"})) == set()
 
 
 def test_uri(client: httpx.Client) -> None:
-    sub = {"resourceType": "Subscription", "status": "requested", "reason": "r",
-           "criteria": "Observation?code=1", "channel": {"type": "rest-hook",
-           "endpoint": "https://hospital.example/hook"}}
+    sub = {
+        "resourceType": "Subscription",
+        "status": "requested",
+        "reason": "r",
+        "criteria": "Observation?code=1",
+        "channel": {"type": "rest-hook", "endpoint": "https://hospital.example/hook"},
+    }
     created = post(client, sub)
-    assert ids(search(client, "Subscription", url="https://hospital.example/hook")) == {created["id"]}
+    assert ids(search(client, "Subscription", url="https://hospital.example/hook")) == {
+        created["id"]
+    }
     assert ids(search(client, "Subscription", url="https://hospital.example")) == set()
 
 
 def test_post_search_equals_get(client: httpx.Client, people: dict) -> None:
     get = search(client, "Patient", gender="female,male", _sort="birthdate")
-    post_response = client.post("/Patient/_search", data={"gender": "female,male",
-                                                           "_sort": "birthdate"})
+    post_response = client.post(
+        "/Patient/_search", data={"gender": "female,male", "_sort": "birthdate"}
+    )
     assert post_response.status_code == 200
     posted = post_response.json()
     assert [e["fullUrl"] for e in posted["entry"]] == [e["fullUrl"] for e in get["entry"]]
@@ -191,10 +240,16 @@ def test_post_search_equals_get(client: httpx.Client, people: dict) -> None:
 def test_sort_several_keys(client: httpx.Client, people: dict) -> None:
     ordered = search(client, "Patient", _sort="-birthdate")
     assert [e["resource"]["id"] for e in ordered["entry"]] == [
-        people["eve"]["id"], people["jose"]["id"], people["aino"]["id"]]
+        people["eve"]["id"],
+        people["jose"]["id"],
+        people["aino"]["id"],
+    ]
     by_gender = search(client, "Patient", _sort="gender,-birthdate")
     assert [e["resource"]["id"] for e in by_gender["entry"]] == [
-        people["aino"]["id"], people["jose"]["id"], people["eve"]["id"]]
+        people["aino"]["id"],
+        people["jose"]["id"],
+        people["eve"]["id"],
+    ]
 
 
 def test_summary_count_and_elements(client: httpx.Client, people: dict) -> None:
@@ -205,8 +260,10 @@ def test_summary_count_and_elements(client: httpx.Client, people: dict) -> None:
     resource = reduced["entry"][0]["resource"]
     assert resource["gender"] == "female"
     assert "name" not in resource
-    assert {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
-            "code": "SUBSETTED"} in resource["meta"]["tag"]
+    assert {
+        "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
+        "code": "SUBSETTED",
+    } in resource["meta"]["tag"]
 
 
 def test_unknown_parameters_lenient_and_strict(client: httpx.Client, people: dict) -> None:
@@ -220,10 +277,19 @@ def test_unknown_parameters_lenient_and_strict(client: httpx.Client, people: dic
     assert strict.json()["resourceType"] == "OperationOutcome"
 
 
-@pytest.mark.parametrize("params", [
-    {"birthdate": "notadate"}, {"gender:text": "x"}, {"_count": "-1"}, {"_sort": "nonsense"},
-    {"_include": "Patient"}, {"value-quantity": "abc"}, {"_cursor": "x"}, {"birthdate": "2024-13-45"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"birthdate": "notadate"},
+        {"gender:text": "x"},
+        {"_count": "-1"},
+        {"_sort": "nonsense"},
+        {"_include": "Patient"},
+        {"value-quantity": "abc"},
+        {"_cursor": "x"},
+        {"birthdate": "2024-13-45"},
+    ],
+)
 def test_bad_search_values_are_400(client: httpx.Client, params: dict) -> None:
     resource_type = "Observation" if "value-quantity" in params else "Patient"
     response = client.get(f"/{resource_type}", params=params)
@@ -232,14 +298,20 @@ def test_bad_search_values_are_400(client: httpx.Client, params: dict) -> None:
 
 
 def test_include_and_revinclude(client: httpx.Client, slots: dict) -> None:
-    bundle = client.get("/Slot", params=[
-        ("_id", slots["morning"]["id"]), ("_include", "Slot:schedule"),
-        ("_include:iterate", "Schedule:actor")]).json()
+    bundle = client.get(
+        "/Slot",
+        params=[
+            ("_id", slots["morning"]["id"]),
+            ("_include", "Slot:schedule"),
+            ("_include:iterate", "Schedule:actor"),
+        ],
+    ).json()
     modes = {(e["resource"]["resourceType"], e["search"]["mode"]) for e in bundle["entry"]}
     assert modes == {("Slot", "match"), ("Schedule", "include"), ("Practitioner", "include")}
     assert bundle["total"] == 1
-    reverse = client.get("/Schedule", params=[("_id", slots["schedule"]["id"]),
-                                             ("_revinclude", "Slot:schedule")]).json()
+    reverse = client.get(
+        "/Schedule", params=[("_id", slots["schedule"]["id"]), ("_revinclude", "Slot:schedule")]
+    ).json()
     included = [e["resource"]["id"] for e in reverse["entry"] if e["search"]["mode"] == "include"]
     assert set(included) == {slots[k]["id"] for k in ("morning", "noon", "next_day")}
 

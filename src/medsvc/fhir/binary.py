@@ -12,8 +12,11 @@ from medsvc.fhir.store import Stored
 
 def from_upload(content_type: str, data: bytes) -> dict[str, Any]:
     """A Binary resource for a body posted in its own media type (e.g. application/pdf)."""
-    return {"resourceType": "Binary", "contentType": content_type,
-            "data": base64.b64encode(data).decode("ascii")}
+    return {
+        "resourceType": "Binary",
+        "contentType": content_type,
+        "data": base64.b64encode(data).decode("ascii"),
+    }
 
 
 def native_response(stored: Stored) -> Response:
@@ -24,7 +27,13 @@ def native_response(stored: Stored) -> Response:
         data = base64.b64decode(resource.get("data", ""), validate=True)
     except ValueError as error:
         raise Invalid("The stored Binary holds no valid base64 data") from error
-    return Response(data, media_type=resource.get("contentType", "application/octet-stream"),
-                    headers={"ETag": stored.etag, "Content-Disposition": "attachment",
-                             "Content-Security-Policy": "sandbox",
-                             "X-Content-Type-Options": "nosniff"})
+    return Response(
+        data,
+        media_type=resource.get("contentType", "application/octet-stream"),
+        headers={
+            "ETag": stored.etag,
+            "Content-Disposition": "attachment",
+            "Content-Security-Policy": "sandbox",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

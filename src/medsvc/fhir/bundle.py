@@ -53,21 +53,31 @@ def _parse_entry(index: int, raw: Any, base_url: str) -> Entry:
     request = raw["request"]
     method, url = request.get("method"), request.get("url")
     if method not in ORDER or not isinstance(url, str) or not url:
-        raise Invalid(f"{where}.request needs a method (GET, POST, PUT, PATCH, DELETE) and a url",
-                      expression=f"{where}.request")
+        raise Invalid(
+            f"{where}.request needs a method (GET, POST, PUT, PATCH, DELETE) and a url",
+            expression=f"{where}.request",
+        )
     if method in ("POST", "PUT") and not isinstance(raw.get("resource"), dict):
         raise Invalid(f"{where} needs a resource for {method}", expression=f"{where}.resource")
-    return Entry(index, method, url.removeprefix(base_url + "/"), raw.get("fullUrl"),
-                 raw.get("resource"), request.get("ifNoneExist"), request.get("ifMatch"),
-                 request.get("ifNoneMatch"))
+    return Entry(
+        index,
+        method,
+        url.removeprefix(base_url + "/"),
+        raw.get("fullUrl"),
+        raw.get("resource"),
+        request.get("ifNoneExist"),
+        request.get("ifMatch"),
+        request.get("ifNoneMatch"),
+    )
 
 
 def parse_bundle(body: Any, base_url: str) -> tuple[str, list[Entry]]:
     bundle = validation.require_resource(body, "Bundle")
     kind = bundle.get("type")
     if kind not in ("transaction", "batch"):
-        raise Invalid("Only transaction and batch Bundles can be posted to the base",
-                      expression="Bundle.type")
+        raise Invalid(
+            "Only transaction and batch Bundles can be posted to the base", expression="Bundle.type"
+        )
     raw_entries = bundle.get("entry", [])
     if not isinstance(raw_entries, list):
         raise Invalid("Bundle.entry must be an array", expression="Bundle.entry")
@@ -80,14 +90,21 @@ def parse_bundle(body: Any, base_url: str) -> tuple[str, list[Entry]]:
 
 def _request(entry: Entry) -> FhirRequest:
     parts = urlsplit(entry.url)
-    return FhirRequest(entry.method, parts.path, parse_qsl(parts.query, keep_blank_values=True),
-                       entry.resource, if_match=entry.if_match,
-                       if_none_exist=entry.if_none_exist, if_none_match=entry.if_none_match,
-                       strict=True)
+    return FhirRequest(
+        entry.method,
+        parts.path,
+        parse_qsl(parts.query, keep_blank_values=True),
+        entry.resource,
+        if_match=entry.if_match,
+        if_none_exist=entry.if_none_exist,
+        if_none_match=entry.if_none_match,
+        strict=True,
+    )
 
 
-def response_entry(server: FhirServer, result: Result, prefer: str | None,
-                   include_body: bool = False) -> dict[str, Any]:
+def response_entry(
+    server: FhirServer, result: Result, prefer: str | None, include_body: bool = False
+) -> dict[str, Any]:
     status = HTTPStatus(result.status)
     response: dict[str, Any] = {"status": f"{status.value} {status.phrase}"}
     entry: dict[str, Any] = {}
@@ -113,15 +130,19 @@ def error_entry(error: MedsvcError) -> dict[str, Any]:
 def _with_location(error: MedsvcError, entry: Entry) -> MedsvcError:
     """The same error, its diagnostics and expressions placed at the failing entry."""
     for i, issue in enumerate(error.issues):
-        expressions = tuple(f"{entry.where}.resource.{x}" if entry.resource else entry.where
-                            for x in issue.expression) or (entry.where,)
-        error.issues[i] = type(issue)(f"{entry.where}: {issue.diagnostics}", issue.code,
-                                      issue.severity, expressions)
+        expressions = tuple(
+            f"{entry.where}.resource.{x}" if entry.resource else entry.where
+            for x in issue.expression
+        ) or (entry.where,)
+        error.issues[i] = type(issue)(
+            f"{entry.where}: {issue.diagnostics}", issue.code, issue.severity, expressions
+        )
     return error
 
 
-def run_batch(server: FhirServer, session: Session, ctx: AuthContext, entries: list[Entry],
-              prefer: str | None) -> list[dict[str, Any]]:
+def run_batch(
+    server: FhirServer, session: Session, ctx: AuthContext, entries: list[Entry], prefer: str | None
+) -> list[dict[str, Any]]:
     responses = []
     for entry in entries:
         try:
@@ -133,8 +154,9 @@ def run_batch(server: FhirServer, session: Session, ctx: AuthContext, entries: l
     return responses
 
 
-def _resolve_reference(server: FhirServer, session: Session, ctx: AuthContext,
-                       reference: str) -> str:
+def _resolve_reference(
+    server: FhirServer, session: Session, ctx: AuthContext, reference: str
+) -> str:
     match = _CONDITIONAL_REFERENCE.match(reference)
     assert match is not None
     pairs = parse_qsl(match["query"], keep_blank_values=True)
@@ -167,8 +189,9 @@ def _rewrite(value: Any, mapping: dict[str, str], resolve: Any) -> Any:
     return value
 
 
-def _assign_ids(server: FhirServer, session: Session, ctx: AuthContext,
-                entries: list[Entry]) -> dict[str, str]:
+def _assign_ids(
+    server: FhirServer, session: Session, ctx: AuthContext, entries: list[Entry]
+) -> dict[str, str]:
     """Gives each created resource its id (or finds the match of a conditional one)."""
     mapping: dict[str, str] = {}
     for entry in entries:
@@ -181,8 +204,11 @@ def _assign_ids(server: FhirServer, session: Session, ctx: AuthContext,
                 match = conditional.single_match(server, session, ctx, resource_type, pairs)
                 if match is not None:
                     entry.existing = Result(200, match)
-            target_id = entry.existing.stored.id if entry.existing and entry.existing.stored \
+            target_id = (
+                entry.existing.stored.id
+                if entry.existing and entry.existing.stored
                 else interactions.new_id()
+            )
             entry.assigned_id = target_id
         elif entry.method == "PUT" and len(segments) == 2:
             resource_type, target_id = segments
@@ -193,8 +219,9 @@ def _assign_ids(server: FhirServer, session: Session, ctx: AuthContext,
     return mapping
 
 
-def run_transaction(server: FhirServer, session: Session, ctx: AuthContext,
-                    entries: list[Entry], prefer: str | None) -> list[dict[str, Any]]:
+def run_transaction(
+    server: FhirServer, session: Session, ctx: AuthContext, entries: list[Entry], prefer: str | None
+) -> list[dict[str, Any]]:
     ordered = sorted(entries, key=lambda e: (ORDER[e.method], e.index))
     results: dict[int, dict[str, Any]] = {}
     for entry in (e for e in ordered if e.method == "DELETE"):
@@ -216,8 +243,9 @@ def run_transaction(server: FhirServer, session: Session, ctx: AuthContext,
     return [results[e.index] for e in entries]
 
 
-def _run_entry(server: FhirServer, session: Session, ctx: AuthContext, entry: Entry,
-               prefer: str | None) -> dict[str, Any]:
+def _run_entry(
+    server: FhirServer, session: Session, ctx: AuthContext, entry: Entry, prefer: str | None
+) -> dict[str, Any]:
     try:
         if entry.existing is not None:
             result = entry.existing
@@ -230,16 +258,21 @@ def _run_entry(server: FhirServer, session: Session, ctx: AuthContext, entry: En
     return response_entry(server, result, prefer, entry.method == "GET")
 
 
-def _create_with_id(server: FhirServer, session: Session, ctx: AuthContext,
-                    entry: Entry) -> Result:
+def _create_with_id(server: FhirServer, session: Session, ctx: AuthContext, entry: Entry) -> Result:
     resource_type = _request(entry).segments[0]
     definition = server.definition(resource_type, "create")
     scopes.require(ctx, resource_type, "create")
     resource = validation.require_resource(entry.resource, resource_type)
     if entry.if_none_exist:
-        result = conditional.create_unique(server, session, ctx, definition, resource,
-                                           conditional.parse_condition(entry.if_none_exist),
-                                           entry.assigned_id)
+        result = conditional.create_unique(
+            server,
+            session,
+            ctx,
+            definition,
+            resource,
+            conditional.parse_condition(entry.if_none_exist),
+            entry.assigned_id,
+        )
         if result.stored is None or result.stored.id != entry.assigned_id:
             raise Conflict(f"A matching {resource_type} was created concurrently; retry")
         return result

@@ -1,4 +1,4 @@
-"""The CapabilityStatement, generated from what the server really implements (capabilitystatement.html)."""
+"""The CapabilityStatement, generated from what the server implements (capabilitystatement.html)."""
 
 from typing import Any
 
@@ -28,25 +28,41 @@ def _resource(server: FhirServer, definition: ResourceDefinition) -> dict[str, A
         references = sorted(p.code for p in definition.params.values() if p.type == "reference")
         entry["searchInclude"] = [f"{definition.type}:{code}" for code in references]
         entry["searchRevInclude"] = sorted(
-            f"{other.type}:{p.code}" for other in server.definitions.resources.values()
+            f"{other.type}:{p.code}"
+            for other in server.definitions.resources.values()
             for p in other.params.values()
-            if p.type == "reference" and definition.type in p.targets)
+            if p.type == "reference" and definition.type in p.targets
+        )
         entry["searchParam"] = [
-            {"name": "_id", "definition": "http://hl7.org/fhir/SearchParameter/Resource-id",
-             "type": "token"},
-            *({"name": p.code, "definition": p.url, "type": p.type,
-               "documentation": p.description}
-              for p in sorted(definition.params.values(), key=lambda p: p.code))]
-    operations = [{"name": op.name, "definition": op.definition["url"]}
-                  for op in server.registry.operations.values()
-                  if "instance" in op.levels or "type" in op.levels
-                  if op.types is None or definition.type in op.types]
+            {
+                "name": "_id",
+                "definition": "http://hl7.org/fhir/SearchParameter/Resource-id",
+                "type": "token",
+            },
+            *(
+                {
+                    "name": p.code,
+                    "definition": p.url,
+                    "type": p.type,
+                    "documentation": p.description,
+                }
+                for p in sorted(definition.params.values(), key=lambda p: p.code)
+            ),
+        ]
+    operations = [
+        {"name": op.name, "definition": op.definition["url"]}
+        for op in server.registry.operations.values()
+        if "instance" in op.levels or "type" in op.levels
+        if op.types is None or definition.type in op.types
+    ]
     if operations and searchable:
         entry["operation"] = operations
     return entry
 
 
-def capability_statement(server: FhirServer, security: dict[str, Any] | None = None) -> dict[str, Any]:
+def capability_statement(
+    server: FhirServer, security: dict[str, Any] | None = None
+) -> dict[str, Any]:
     statement = dict(server.definitions.capability_source)
     statement["date"] = format_instant(clock.now())
     statement["implementation"] = {"description": "medsvc FHIR API", "url": server.base_url}
@@ -55,8 +71,11 @@ def capability_statement(server: FhirServer, security: dict[str, Any] | None = N
         rest["security"] = security
     rest["resource"] = [_resource(server, d) for d in server.definitions.resources.values()]
     rest["interaction"] = [{"code": "transaction"}, {"code": "batch"}]
-    system_operations = [{"name": op.name, "definition": op.definition["url"]}
-                         for op in server.registry.operations.values() if "system" in op.levels]
+    system_operations = [
+        {"name": op.name, "definition": op.definition["url"]}
+        for op in server.registry.operations.values()
+        if "system" in op.levels
+    ]
     if system_operations:
         rest["operation"] = system_operations
     statement["rest"] = [rest]

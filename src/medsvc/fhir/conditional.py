@@ -42,8 +42,13 @@ def condition_hash(pairs: list[tuple[str, str]]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def single_match(server: FhirServer, session: Session, ctx: AuthContext, resource_type: str,
-                 pairs: list[tuple[str, str]]) -> Stored | None:
+def single_match(
+    server: FhirServer,
+    session: Session,
+    ctx: AuthContext,
+    resource_type: str,
+    pairs: list[tuple[str, str]],
+) -> Stored | None:
     matches = find_matches(server, session, ctx, resource_type, pairs)
     if len(matches) > 1:
         raise MultipleMatches(f"More than one {resource_type} matches the condition")
@@ -57,9 +62,15 @@ def _claim(session: Session, resource_type: str, query_hash: str) -> bool:
     return session.execute(statement.on_conflict_do_nothing()).rowcount == 1  # type: ignore[attr-defined,no-any-return]
 
 
-def create_unique(server: FhirServer, session: Session, ctx: AuthContext,
-                  definition: ResourceDefinition, resource: dict[str, Any],
-                  pairs: list[tuple[str, str]], resource_id: str | None = None) -> Result:
+def create_unique(
+    server: FhirServer,
+    session: Session,
+    ctx: AuthContext,
+    definition: ResourceDefinition,
+    resource: dict[str, Any],
+    pairs: list[tuple[str, str]],
+    resource_id: str | None = None,
+) -> Result:
     """Creates the resource unless one matching the condition exists (then returns it, 200)."""
     existing = single_match(server, session, ctx, definition.type, pairs)
     if existing is not None:
@@ -67,30 +78,47 @@ def create_unique(server: FhirServer, session: Session, ctx: AuthContext,
     interactions.prepare(server, session, ctx, "create", resource, None)
     query_hash = condition_hash(pairs)
     if not _claim(session, definition.type, query_hash):
-        session.execute(select(KEY.c.resource_pk).where(
-            KEY.c.resource_type == definition.type, KEY.c.query_hash == query_hash
-        ).with_for_update())
+        session.execute(
+            select(KEY.c.resource_pk)
+            .where(KEY.c.resource_type == definition.type, KEY.c.query_hash == query_hash)
+            .with_for_update()
+        )
         existing = single_match(server, session, ctx, definition.type, pairs)
         if existing is not None:
             return Result(200, existing)
     result = interactions.insert(server, session, ctx, definition, resource, resource_id)
     assert result.stored is not None
-    session.execute(update(KEY).where(
-        KEY.c.resource_type == definition.type, KEY.c.query_hash == query_hash
-    ).values(resource_pk=result.stored.pk))
+    session.execute(
+        update(KEY)
+        .where(KEY.c.resource_type == definition.type, KEY.c.query_hash == query_hash)
+        .values(resource_pk=result.stored.pk)
+    )
     return result
 
 
-def create(server: FhirServer, session: Session, ctx: AuthContext, resource_type: str,
-           body: Any, condition: str) -> Result:
+def create(
+    server: FhirServer,
+    session: Session,
+    ctx: AuthContext,
+    resource_type: str,
+    body: Any,
+    condition: str,
+) -> Result:
     definition = server.definition(resource_type, "create")
     scopes.require(ctx, resource_type, "create")
     resource = validation.require_resource(body, resource_type)
     return create_unique(server, session, ctx, definition, resource, parse_condition(condition))
 
 
-def update_matching(server: FhirServer, session: Session, ctx: AuthContext, resource_type: str,
-                    condition: str, body: Any, if_match: str | None = None) -> Result:
+def update_matching(
+    server: FhirServer,
+    session: Session,
+    ctx: AuthContext,
+    resource_type: str,
+    condition: str,
+    body: Any,
+    if_match: str | None = None,
+) -> Result:
     """PUT Type?condition: update the one match, create when none, 412 when several."""
     definition = server.definition(resource_type, "update")
     scopes.require(ctx, resource_type, "update")
@@ -100,13 +128,22 @@ def update_matching(server: FhirServer, session: Session, ctx: AuthContext, reso
     body_id = resource.get("id")
     if match is not None:
         if body_id is not None and body_id != match.id:
-            raise Invalid(f"The resource id '{body_id}' differs from the matching "
-                          f"{resource_type}/{match.id}", expression="id")
+            raise Invalid(
+                f"The resource id '{body_id}' differs from the matching {resource_type}/{match.id}",
+                expression="id",
+            )
         current = store.read_current(session, resource_type, match.id, for_update=True)
         assert current is not None
-        return interactions.write_version(server, session, ctx, definition, current,
-                                          {**resource, "id": match.id},
-                                          interactions.parse_version(if_match), "PUT")
+        return interactions.write_version(
+            server,
+            session,
+            ctx,
+            definition,
+            current,
+            {**resource, "id": match.id},
+            interactions.parse_version(if_match),
+            "PUT",
+        )
     scopes.require(ctx, resource_type, "create")
     if body_id is not None:
         if not interactions.ID_PATTERN.match(str(body_id)):
@@ -116,8 +153,9 @@ def update_matching(server: FhirServer, session: Session, ctx: AuthContext, reso
     return create_unique(server, session, ctx, definition, resource, pairs, body_id)
 
 
-def delete_matching(server: FhirServer, session: Session, ctx: AuthContext, resource_type: str,
-                    condition: str) -> Result:
+def delete_matching(
+    server: FhirServer, session: Session, ctx: AuthContext, resource_type: str, condition: str
+) -> Result:
     """DELETE Type?condition: deletes the one match; none is a no-op, several a 412."""
     definition = server.definition(resource_type, "delete")
     scopes.require(ctx, resource_type, "delete")

@@ -18,7 +18,8 @@ ONE_MICROSECOND = timedelta(microseconds=1)
 _PATTERN = re.compile(
     r"^(?P<year>\d{4})(-(?P<month>\d{2})(-(?P<day>\d{2})"
     r"(T(?P<hour>\d{2}):(?P<minute>\d{2})(:(?P<second>\d{2})(\.(?P<fraction>\d+))?)?"
-    r"(?P<tz>Z|[+-]\d{2}:\d{2})?)?)?)?$")
+    r"(?P<tz>Z|[+-]\d{2}:\d{2})?)?)?)?$"
+)
 
 
 def to_micros(moment: datetime) -> int:
@@ -44,9 +45,15 @@ def parse_range(text: str) -> tuple[int, int]:
         raise Invalid(f"'{text}' is not a FHIR date, dateTime or instant")
     parts = match.groupdict()
     try:
-        start = datetime(int(parts["year"]), int(parts["month"] or 1), int(parts["day"] or 1),
-                         int(parts["hour"] or 0), int(parts["minute"] or 0),
-                         int(parts["second"] or 0), tzinfo=UTC)
+        start = datetime(
+            int(parts["year"]),
+            int(parts["month"] or 1),
+            int(parts["day"] or 1),
+            int(parts["hour"] or 0),
+            int(parts["minute"] or 0),
+            int(parts["second"] or 0),
+            tzinfo=UTC,
+        )
         if parts["fraction"]:
             start += timedelta(microseconds=int(parts["fraction"][:6].ljust(6, "0")))
         start -= _timezone(parts["tz"])

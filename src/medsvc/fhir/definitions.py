@@ -15,8 +15,17 @@ from medsvc.fhir.fhirpath import Extractor, compile_expression
 
 # Binary carries opaque content: it is created and read, never searched or updated.
 BINARY_INTERACTIONS = ("create", "read", "vread")
-ALL_INTERACTIONS = ("read", "vread", "update", "patch", "delete", "history-instance",
-                    "history-type", "create", "search-type")
+ALL_INTERACTIONS = (
+    "read",
+    "vread",
+    "update",
+    "patch",
+    "delete",
+    "history-instance",
+    "history-type",
+    "create",
+    "search-type",
+)
 
 
 @dataclass(frozen=True)
@@ -64,9 +73,14 @@ def _params_for(resource_type: str, declared: list[dict[str, Any]]) -> dict[str,
         if extract is None:
             continue
         params[sp["code"]] = SearchParam(
-            code=sp["code"], type=sp["type"], url=sp["url"], expression=sp["expression"],
-            description=sp.get("description", ""), targets=tuple(sp.get("target", ())),
-            extract=extract)
+            code=sp["code"],
+            type=sp["type"],
+            url=sp["url"],
+            expression=sp["expression"],
+            description=sp.get("description", ""),
+            targets=tuple(sp.get("target", ())),
+            extract=extract,
+        )
     return params
 
 
@@ -80,9 +94,11 @@ def load_definitions(root: Path) -> Definitions:
     for structure in _read_folder(root / "StructureDefinition"):
         name = structure["type"]
         resources[name] = ResourceDefinition(
-            type=name, structure=structure,
+            type=name,
+            structure=structure,
             params=_params_for(name, declared_params) if name != "Binary" else {},
-            interactions=BINARY_INTERACTIONS if name == "Binary" else ALL_INTERACTIONS)
+            interactions=BINARY_INTERACTIONS if name == "Binary" else ALL_INTERACTIONS,
+        )
     value_sets = {vs["url"]: _value_set_codes(vs) for vs in _read_folder(root / "ValueSet")}
     operations = {op["code"]: op for op in _read_folder(root / "OperationDefinition")}
     capability = orjson.loads((root / "CapabilityStatement-medsvc.json").read_bytes())

@@ -21,7 +21,8 @@ _CAST = re.compile(r"^\((?P<path>[^()]+) as (?P<type>\w+)\)(?P<rest>(\.[a-z]\w*)
 _METHOD_CAST = re.compile(r"^(?P<path>[^()]+)\.(?:as|ofType)\((?P<type>\w+)\)$")
 _RESOLVE_IS = re.compile(r"^(?P<path>[^()]+)\.where\(resolve\(\) is (?P<type>\w+)\)$")
 _REFERENCE = re.compile(
-    r"(?:^|/)(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
+    r"(?:^|/)(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$"
+)
 
 
 def split_union(expression: str) -> list[str]:
@@ -60,7 +61,7 @@ def children(node: Any, name: str) -> Iterator[Value]:
     for key, value in node.items():  # a choice element: valueQuantity, effectivePeriod, ...
         if key.startswith(name) and len(key) > len(name) and key[len(name)].isupper():
             for item in value if isinstance(value, list) else [value]:
-                yield item, key[len(name):]
+                yield item, key[len(name) :]
 
 
 def walk(nodes: list[Value], steps: list[str]) -> list[Value]:
@@ -100,7 +101,8 @@ def _compile_part(part: str) -> Extractor | None:
         wanted = match["type"]
         if inner is not None:
             return lambda r, f=inner: [  # type: ignore[misc]
-                v for v in f(r) if _points_to(v[0], wanted)]
+                v for v in f(r) if _points_to(v[0], wanted)
+            ]
     return None
 
 
@@ -122,8 +124,11 @@ def _fallback(part: str) -> Extractor:
 
 def compile_expression(expression: str, resource_type: str) -> Extractor | None:
     """An extractor for the parts of a (possibly multi-type) expression that apply to a type."""
-    applicable = [p for p in split_union(expression)
-                  if root_of(p) in (resource_type, "Resource", "DomainResource")]
+    applicable = [
+        p
+        for p in split_union(expression)
+        if root_of(p) in (resource_type, "Resource", "DomainResource")
+    ]
     if not applicable:
         return None
     extractors = [_compile_part(p) or _fallback(p) for p in applicable]

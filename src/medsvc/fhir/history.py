@@ -1,6 +1,7 @@
 """The history interactions (http.html#history): every version of one resource or one type."""
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,8 +22,12 @@ _STATUS = {"POST": "201 Created", "PUT": "200 OK", "PATCH": "200 OK", "DELETE": 
 
 
 def _paging(server: FhirServer, pairs: list[tuple[str, str]]) -> dict[str, Any]:
-    options: dict[str, Any] = {"count": server.default_page_size, "offset": 0,
-                               "snapshot": None, "since": None}
+    options: dict[str, Any] = {
+        "count": server.default_page_size,
+        "offset": 0,
+        "snapshot": None,
+        "since": None,
+    }
     for name, value in pairs:
         if name == "_count":
             if not value.isdigit():
@@ -45,13 +50,22 @@ def _entry(server: FhirServer, row: Any) -> dict[str, Any]:
         entry["resource"] = jsonio.raw(stored.content)
     url = stored.resource_type if row.method == "POST" else f"{stored.resource_type}/{stored.id}"
     entry["request"] = {"method": row.method, "url": url}
-    entry["response"] = {"status": _STATUS[row.method], "etag": stored.etag,
-                         "lastModified": format_instant(stored.last_updated)}
+    entry["response"] = {
+        "status": _STATUS[row.method],
+        "etag": stored.etag,
+        "lastModified": format_instant(stored.last_updated),
+    }
     return entry
 
 
-def history(server: FhirServer, session: Session, ctx: AuthContext, resource_type: str,
-            resource_id: str | None, pairs: list[tuple[str, str]]) -> Result:
+def history(
+    server: FhirServer,
+    session: Session,
+    ctx: AuthContext,
+    resource_type: str,
+    resource_id: str | None,
+    pairs: list[tuple[str, str]],
+) -> Result:
     level = "history-instance" if resource_id else "history-type"
     server.definition(resource_type, level)
     scopes.require(ctx, resource_type, "read")
@@ -73,15 +87,36 @@ def history(server: FhirServer, session: Session, ctx: AuthContext, resource_typ
     if resource_id is not None and total == 0:
         raise NotFound(f"{resource_type}/{resource_id} is not known")
     rows = session.execute(
-        select(V.resource_pk.label("pk"), V.resource_type, V.id, V.version_id, V.last_updated,
-               V.deleted, V.content, V.method).select_from(joined).where(*where)
-        .order_by(V.pk.desc()).limit(options["count"] + 1).offset(options["offset"])).all()
-    return Result(200, body=_bundle(server, resource_type, resource_id, options, snapshot,
-                                    total, rows))
+        select(
+            V.resource_pk.label("pk"),
+            V.resource_type,
+            V.id,
+            V.version_id,
+            V.last_updated,
+            V.deleted,
+            V.content,
+            V.method,
+        )
+        .select_from(joined)
+        .where(*where)
+        .order_by(V.pk.desc())
+        .limit(options["count"] + 1)
+        .offset(options["offset"])
+    ).all()
+    return Result(
+        200, body=_bundle(server, resource_type, resource_id, options, snapshot, total, rows)
+    )
 
 
-def _bundle(server: FhirServer, resource_type: str, resource_id: str | None,
-            options: dict[str, Any], snapshot: int, total: int, rows: list[Any]) -> bytes:
+def _bundle(
+    server: FhirServer,
+    resource_type: str,
+    resource_id: str | None,
+    options: dict[str, Any],
+    snapshot: int,
+    total: int,
+    rows: Sequence[Any],
+) -> bytes:
     path = f"{server.base_url}/{resource_type}" + (f"/{resource_id}" if resource_id else "")
     base_pairs = [("_count", str(options["count"]))]
     if options["since"]:
@@ -98,9 +133,13 @@ def _bundle(server: FhirServer, resource_type: str, resource_id: str | None,
     if offset > 0:
         links.append(link("previous", max(0, offset - count)))
     bundle: dict[str, Any] = {
-        "resourceType": "Bundle", "id": str(uuid.uuid4()),
-        "meta": {"lastUpdated": format_instant(clock.now())}, "type": "history",
-        "total": total, "link": links}
+        "resourceType": "Bundle",
+        "id": str(uuid.uuid4()),
+        "meta": {"lastUpdated": format_instant(clock.now())},
+        "type": "history",
+        "total": total,
+        "link": links,
+    }
     if rows:
         bundle["entry"] = [_entry(server, row) for row in rows[:count]]
     return jsonio.dumps(bundle)

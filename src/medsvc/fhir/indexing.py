@@ -42,8 +42,10 @@ def _strings(value: Any) -> list[str]:
 
 
 def string_rows(value: Value) -> list[Row]:
-    return [{"value_norm": _clip(normalize(s), 512), "value_exact": _clip(s, 2048)}
-            for s in _strings(value[0])]
+    return [
+        {"value_norm": _clip(normalize(s), 512), "value_exact": _clip(s, 2048)}
+        for s in _strings(value[0])
+    ]
 
 
 def token_rows(value: Value) -> list[Row]:
@@ -60,8 +62,9 @@ def token_rows(value: Value) -> list[Row]:
             pairs = [(node.get("system"), node["code"])]
         elif "value" in node:
             pairs = [(node.get("system"), node["value"])]
-    return [{"system": _clip(s, 512), "code": _clip(str(c), 512)}
-            for s, c in pairs if c is not None]
+    return [
+        {"system": _clip(s, 512), "code": _clip(str(c), 512)} for s, c in pairs if c is not None
+    ]
 
 
 def date_rows(value: Value) -> list[Row]:
@@ -98,8 +101,12 @@ def reference_rows(value: Value, base_url: str) -> list[Row]:
             rows.append({"url": _clip(reference, 2048)})
     identifier = node.get("identifier")
     if isinstance(identifier, dict) and identifier.get("value"):
-        rows.append({"identifier_system": _clip(identifier.get("system"), 512),
-                     "identifier_value": _clip(identifier["value"], 512)})
+        rows.append(
+            {
+                "identifier_system": _clip(identifier.get("system"), 512),
+                "identifier_value": _clip(identifier["value"], 512),
+            }
+        )
     return rows
 
 
@@ -107,8 +114,14 @@ def quantity_rows(value: Value) -> list[Row]:
     node = value[0]
     if not isinstance(node, dict) or not isinstance(node.get("value"), int | Decimal):
         return []
-    return [{"value": float(node["value"]), "system": _clip(node.get("system"), 512),
-             "code": _clip(node.get("code"), 128), "unit": _clip(node.get("unit"), 128)}]
+    return [
+        {
+            "value": float(node["value"]),
+            "system": _clip(node.get("system"), 512),
+            "code": _clip(node.get("code"), 128),
+            "unit": _clip(node.get("unit"), 128),
+        }
+    ]
 
 
 def number_rows(value: Value) -> list[Row]:
@@ -132,16 +145,29 @@ def rows_for(param: SearchParam, resource: dict[str, Any], base_url: str) -> lis
     return rows
 
 
-_ROW_MAKERS = {"string": string_rows, "token": token_rows, "date": date_rows,
-               "quantity": quantity_rows, "number": number_rows, "uri": uri_rows}
+_ROW_MAKERS = {
+    "string": string_rows,
+    "token": token_rows,
+    "date": date_rows,
+    "quantity": quantity_rows,
+    "number": number_rows,
+    "uri": uri_rows,
+}
 
 
-def replace_index(session: Session, definition: ResourceDefinition, resource_pk: int,
-                  resource: dict[str, Any] | None, base_url: str, *, existing: bool) -> None:
+def replace_index(
+    session: Session,
+    definition: ResourceDefinition,
+    resource_pk: int,
+    resource: dict[str, Any] | None,
+    base_url: str,
+    *,
+    existing: bool,
+) -> None:
     """Replaces the index rows of one resource; None (a delete) leaves it with none."""
     if existing:
         for table in INDEX_TABLES.values():
-            session.execute(delete(table).where(table.resource_pk == resource_pk))  # type: ignore[arg-type]
+            session.execute(delete(table).where(table.__table__.c.resource_pk == resource_pk))  # type: ignore[attr-defined]
     if resource is None:
         return
     batches: dict[str, list[Row]] = {}

@@ -47,30 +47,44 @@ def parse_version(text: str | None) -> int | None:
     return int(match[1])
 
 
-def visible_current(server: FhirServer, session: Session, ctx: AuthContext,
-                     resource_type: str, resource_id: str, *, for_update: bool = False) -> Stored:
+def visible_current(
+    server: FhirServer,
+    session: Session,
+    ctx: AuthContext,
+    resource_type: str,
+    resource_id: str,
+    *,
+    for_update: bool = False,
+) -> Stored:
     """The current row if the caller may see it; denied and unknown both give 404."""
     visible = server.registry.read_filter(ctx, resource_type, store.RESOURCE)
-    current = store.read_current(session, resource_type, resource_id, for_update=for_update,
-                                 visible=visible)
+    current = store.read_current(
+        session, resource_type, resource_id, for_update=for_update, visible=visible
+    )
     if current is None:
         raise NotFound(f"{resource_type}/{resource_id} is not known")
     return current
 
 
-def read(server: FhirServer, session: Session, ctx: AuthContext, resource_type: str,
-         resource_id: str) -> Result:
+def read(
+    server: FhirServer, session: Session, ctx: AuthContext, resource_type: str, resource_id: str
+) -> Result:
     server.definition(resource_type, "read")
     scopes.require(ctx, resource_type, "read")
     current = visible_current(server, session, ctx, resource_type, resource_id)
     if current.deleted:
-        raise Gone(f"{resource_type}/{resource_id} was deleted",
-                   headers={"ETag": current.etag})
+        raise Gone(f"{resource_type}/{resource_id} was deleted", headers={"ETag": current.etag})
     return Result(200, current)
 
 
-def vread(server: FhirServer, session: Session, ctx: AuthContext, resource_type: str,
-          resource_id: str, version: str) -> Result:
+def vread(
+    server: FhirServer,
+    session: Session,
+    ctx: AuthContext,
+    resource_type: str,
+    resource_id: str,
+    version: str,
+) -> Result:
     server.definition(resource_type, "vread")
     scopes.require(ctx, resource_type, "read")
     current = visible_current(server, session, ctx, resource_type, resource_id)
@@ -82,42 +96,68 @@ def vread(server: FhirServer, session: Session, ctx: AuthContext, resource_type:
     return Result(200, stored)
 
 
-def prepare(server: FhirServer, session: Session, ctx: AuthContext, interaction: str,
-            resource: dict[str, Any], current: Stored | None) -> dict[str, Any]:
+def prepare(
+    server: FhirServer,
+    session: Session,
+    ctx: AuthContext,
+    interaction: str,
+    resource: dict[str, Any],
+    current: Stored | None,
+) -> dict[str, Any]:
     """Validates a resource about to be written and lets the domains' hooks check it."""
     validation.validate(resource)
     server.registry.run_before_write(
-        session, ctx, WriteEvent(interaction, resource["resourceType"], resource, current))
+        session, ctx, WriteEvent(interaction, resource["resourceType"], resource, current)
+    )
     return resource
 
 
-def insert(server: FhirServer, session: Session, ctx: AuthContext, definition: ResourceDefinition,
-           resource: dict[str, Any], resource_id: str | None = None) -> Result:
+def insert(
+    server: FhirServer,
+    session: Session,
+    ctx: AuthContext,
+    definition: ResourceDefinition,
+    resource: dict[str, Any],
+    resource_id: str | None = None,
+) -> Result:
     """Stores a new resource (already prepared) under a new or client-chosen id."""
-    stored = store.insert_resource(session, definition, resource_id or new_id(), resource,
-                                   server.base_url)
+    stored = store.insert_resource(
+        session, definition, resource_id or new_id(), resource, server.base_url
+    )
     server.registry.run_after_write(
-        session, ctx, WriteEvent("create", definition.type, resource, None), stored)
+        session, ctx, WriteEvent("create", definition.type, resource, None), stored
+    )
     return Result(201, stored)
 
 
-def create(server: FhirServer, session: Session, ctx: AuthContext, resource_type: str,
-           body: Any) -> Result:
+def create(
+    server: FhirServer, session: Session, ctx: AuthContext, resource_type: str, body: Any
+) -> Result:
     definition = server.definition(resource_type, "create")
     scopes.require(ctx, resource_type, "create")
     resource = validation.require_resource(body, resource_type)
-    return insert(server, session, ctx, definition,
-                  prepare(server, session, ctx, "create", resource, None))
+    return insert(
+        server, session, ctx, definition, prepare(server, session, ctx, "create", resource, None)
+    )
 
 
-def update(server: FhirServer, session: Session, ctx: AuthContext, resource_type: str,
-           resource_id: str, body: Any, if_match: str | None = None) -> Result:
+def update(
+    server: FhirServer,
+    session: Session,
+    ctx: AuthContext,
+    resource_type: str,
+    resource_id: str,
+    body: Any,
+    if_match: str | None = None,
+) -> Result:
     definition = server.definition(resource_type, "update")
     scopes.require(ctx, resource_type, "update")
     resource = validation.require_resource(body, resource_type)
     if resource.get("id") != resource_id:
-        raise Invalid(f"The resource id '{resource.get('id')}' must equal the id in the URL "
-                      f"'{resource_id}'", expression="id")
+        raise Invalid(
+            f"The resource id '{resource.get('id')}' must equal the id in the URL '{resource_id}'",
+            expression="id",
+        )
     if not ID_PATTERN.match(resource_id):
         raise Invalid(f"'{resource_id}' is not a valid id", expression="id")
     expected = parse_version(if_match)
@@ -133,24 +173,40 @@ def update(server: FhirServer, session: Session, ctx: AuthContext, resource_type
     return write_version(server, session, ctx, definition, current, resource, expected, "PUT")
 
 
-def write_version(server: FhirServer, session: Session, ctx: AuthContext,
-                  definition: ResourceDefinition, current: Stored, resource: dict[str, Any],
-                  expected: int | None, method: str) -> Result:
+def write_version(
+    server: FhirServer,
+    session: Session,
+    ctx: AuthContext,
+    definition: ResourceDefinition,
+    current: Stored,
+    resource: dict[str, Any],
+    expected: int | None,
+    method: str,
+) -> Result:
     if expected is not None and expected != current.version_id:
         raise PreconditionFailed(
             f"Version {expected} was expected but {current.resource_type}/{current.id} is at "
-            f"version {current.version_id}")
+            f"version {current.version_id}"
+        )
     prepare(server, session, ctx, "update", resource, current)
     if not current.deleted and store.same_content(current, resource):
         return Result(200, current)
     stored = store.add_version(session, definition, current, resource, method, server.base_url)
     server.registry.run_after_write(
-        session, ctx, WriteEvent("update", definition.type, resource, current), stored)
+        session, ctx, WriteEvent("update", definition.type, resource, current), stored
+    )
     return Result(201 if current.deleted else 200, stored)
 
 
-def patch(server: FhirServer, session: Session, ctx: AuthContext, resource_type: str,
-          resource_id: str, operations: Any, if_match: str | None = None) -> Result:
+def patch(
+    server: FhirServer,
+    session: Session,
+    ctx: AuthContext,
+    resource_type: str,
+    resource_id: str,
+    operations: Any,
+    if_match: str | None = None,
+) -> Result:
     """JSON Patch (RFC 6902) applied to the current version, then stored like an update."""
     definition = server.definition(resource_type, "patch")
     scopes.require(ctx, resource_type, "update")
@@ -165,23 +221,33 @@ def patch(server: FhirServer, session: Session, ctx: AuthContext, resource_type:
         raise Unprocessable(f"The patch test failed: {error}") from error
     except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError) as error:
         raise Invalid(f"The patch cannot be applied: {error}") from error
-    if not isinstance(patched, dict) or patched.get("resourceType") != resource_type or \
-            patched.get("id") != resource_id:
+    if (
+        not isinstance(patched, dict)
+        or patched.get("resourceType") != resource_type
+        or patched.get("id") != resource_id
+    ):
         raise Unprocessable("A patch may not change the resourceType or id")
-    return write_version(server, session, ctx, definition, current, patched,
-                         parse_version(if_match), "PATCH")
+    return write_version(
+        server, session, ctx, definition, current, patched, parse_version(if_match), "PATCH"
+    )
 
 
-def delete(server: FhirServer, session: Session, ctx: AuthContext, resource_type: str,
-           resource_id: str) -> Result:
+def delete(
+    server: FhirServer, session: Session, ctx: AuthContext, resource_type: str, resource_id: str
+) -> Result:
     definition = server.definition(resource_type, "delete")
     scopes.require(ctx, resource_type, "delete")
     current = visible_current(server, session, ctx, resource_type, resource_id, for_update=True)
     return delete_current(server, session, ctx, definition, current)
 
 
-def delete_current(server: FhirServer, session: Session, ctx: AuthContext,
-                   definition: ResourceDefinition, current: Stored) -> Result:
+def delete_current(
+    server: FhirServer,
+    session: Session,
+    ctx: AuthContext,
+    definition: ResourceDefinition,
+    current: Stored,
+) -> Result:
     if current.deleted:
         return Result(204, current)
     event = WriteEvent("delete", definition.type, None, current)

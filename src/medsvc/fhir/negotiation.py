@@ -5,8 +5,14 @@ from dataclasses import dataclass
 from medsvc.errors import NotAcceptable, UnsupportedMediaType
 
 FHIR_JSON = "application/fhir+json"
-JSON_FORMATS = {"json", "application/fhir+json", "application/json", "application/json+fhir",
-                "text/json", "application/fhir json"}  # a "+" in a query string arrives as a space
+JSON_FORMATS = {
+    "json",
+    "application/fhir+json",
+    "application/json",
+    "application/json+fhir",
+    "text/json",
+    "application/fhir json",
+}  # a "+" in a query string arrives as a space
 JSON_BODIES = {"application/fhir+json", "application/json", "application/json+fhir"}
 PATCH_BODY = "application/json-patch+json"
 FORM_BODY = "application/x-www-form-urlencoded"
@@ -44,8 +50,9 @@ def wants_json(format_param: str | None, accept: str | None) -> bool:
         return True
     if any(r in ("*/*", "application/*") for r in ranges):
         return False
-    raise NotAcceptable(f"None of the accepted formats ({accept}) is supported; "
-                        f"this server produces {FHIR_JSON}")
+    raise NotAcceptable(
+        f"None of the accepted formats ({accept}) is supported; this server produces {FHIR_JSON}"
+    )
 
 
 def body_kind(content_type: str | None) -> str:

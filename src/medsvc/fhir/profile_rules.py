@@ -35,7 +35,7 @@ class ElementRule:
 def _child_keys(node: dict[str, Any], step: str) -> list[str]:
     if step.endswith("[x]"):
         prefix = step[:-3]
-        return [k for k in node if k.startswith(prefix) and k[len(prefix):][:1].isupper()]
+        return [k for k in node if k.startswith(prefix) and k[len(prefix) :][:1].isupper()]
     return [k for k in (step, "_" + step) if k in node]
 
 
@@ -63,7 +63,9 @@ def _compile_invariant(constraint: dict[str, Any]) -> Invariant:
     return Invariant(constraint["key"], constraint["human"], compiled)
 
 
-def compile_rules(structure: dict[str, Any], value_sets: dict[str, frozenset[str]]) -> list[ElementRule]:
+def compile_rules(
+    structure: dict[str, Any], value_sets: dict[str, frozenset[str]]
+) -> list[ElementRule]:
     rules = []
     for element in structure["snapshot"]["element"]:
         steps = tuple(element["path"].split(".")[1:])
@@ -84,17 +86,27 @@ def _check_minimum(rule: ElementRule, resource: dict[str, Any]) -> list[Issue]:
     for parent, where in nodes_at(resource, rule.steps[:-1]):
         if isinstance(parent, dict) and not _child_keys(parent, rule.steps[-1]):
             name = rule.steps[-1]
-            issues.append(Issue(f"{where}.{name} is required (minimum cardinality "
-                                f"{rule.minimum})", "required", expression=(f"{where}.{name}",)))
+            issues.append(
+                Issue(
+                    f"{where}.{name} is required (minimum cardinality {rule.minimum})",
+                    "required",
+                    expression=(f"{where}.{name}",),
+                )
+            )
     return issues
 
 
 def _check_binding(rule: ElementRule, resource: dict[str, Any]) -> list[Issue]:
     assert rule.codes is not None
-    return [Issue(f"'{value}' is not a code of the required value set {rule.value_set}",
-                  "code-invalid", expression=(where,))
-            for value, where in nodes_at(resource, rule.steps)
-            if isinstance(value, str) and value not in rule.codes]
+    return [
+        Issue(
+            f"'{value}' is not a code of the required value set {rule.value_set}",
+            "code-invalid",
+            expression=(where,),
+        )
+        for value, where in nodes_at(resource, rule.steps)
+        if isinstance(value, str) and value not in rule.codes
+    ]
 
 
 def _check_invariants(rule: ElementRule, resource: dict[str, Any]) -> list[Issue]:
@@ -103,8 +115,9 @@ def _check_invariants(rule: ElementRule, resource: dict[str, Any]) -> list[Issue
     for node, where in nodes_at(resource, rule.steps):
         for invariant in rule.invariants:
             if invariant.evaluate(node, context) == [False]:
-                issues.append(Issue(f"{invariant.key}: {invariant.human}", "invariant",
-                                    expression=(where,)))
+                issues.append(
+                    Issue(f"{invariant.key}: {invariant.human}", "invariant", expression=(where,))
+                )
     return issues
 
 

@@ -79,13 +79,17 @@ class Registry:
         for hook in self.before_write:
             hook(session, ctx, event)
 
-    def run_after_write(self, session: Session, ctx: AuthContext, event: WriteEvent,
-                        stored: "Stored") -> None:
+    def run_after_write(
+        self, session: Session, ctx: AuthContext, event: WriteEvent, stored: "Stored"
+    ) -> None:
         for hook in self.after_write:
             hook(session, ctx, event, stored)
 
-    def read_filter(self, ctx: AuthContext, resource_type: str,
-                    resource: FromClause) -> ColumnElement[bool] | None:
+    def read_filter(
+        self, ctx: AuthContext, resource_type: str, resource: FromClause
+    ) -> ColumnElement[bool] | None:
         """What the caller may see of a type, as a condition on the resource table."""
-        conditions = [c for f in self.read_filters if (c := f(ctx, resource_type, resource)) is not None]
+        conditions = [
+            c for f in self.read_filters if (c := f(ctx, resource_type, resource)) is not None
+        ]
         return and_(*conditions) if conditions else None

@@ -44,8 +44,9 @@ async def read_body(request: Request) -> bytes:
 
 
 def fhir_json(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(body, status_code=status, media_type=CONTENT_TYPE,
-                    headers={**NO_STORE, **(headers or {})})
+    return Response(
+        body, status_code=status, media_type=CONTENT_TYPE, headers={**NO_STORE, **(headers or {})}
+    )
 
 
 def _format_param(request: Request) -> str | None:
@@ -62,8 +63,9 @@ def metadata(request: Request) -> Response:
 
 @router.post("/fhir")
 @router.post("/fhir/")
-def transaction_or_batch(request: Request, body: bytes = Depends(read_body),
-                         ctx: AuthContext = Depends(auth_context)) -> Response:
+def transaction_or_batch(
+    request: Request, body: bytes = Depends(read_body), ctx: AuthContext = Depends(auth_context)
+) -> Response:
     wants_json(_format_param(request), request.headers.get("accept"))
     require_json_body(body_kind(request.headers.get("content-type")))
     server: FhirServer = request.app.state.fhir
@@ -77,7 +79,9 @@ def transaction_or_batch(request: Request, body: bytes = Depends(read_body),
     return fhir_json(jsonio.dumps(result))
 
 
-def _parse_body(request: Request, method: str, path: str, body: bytes) -> tuple[Any, list[tuple[str, str]]]:
+def _parse_body(
+    request: Request, method: str, path: str, body: bytes
+) -> tuple[Any, list[tuple[str, str]]]:
     """The body as FHIR content, and any search parameters it carries (POST _search)."""
     kind = body_kind(request.headers.get("content-type"))
     if method == "POST" and path.rstrip("/").endswith("_search"):
@@ -96,20 +100,28 @@ def _parse_body(request: Request, method: str, path: str, body: bytes) -> tuple[
     return jsonio.loads(body), []
 
 
-def _fhir_request(request: Request, path: str, body: Any, extra: list[tuple[str, str]],
-                  prefer: Prefer) -> FhirRequest:
-    query = [(k, v) for k, v in request.query_params.multi_items() if k not in ("_format", "_pretty")]
+def _fhir_request(
+    request: Request, path: str, body: Any, extra: list[tuple[str, str]], prefer: Prefer
+) -> FhirRequest:
+    query = [
+        (k, v) for k, v in request.query_params.multi_items() if k not in ("_format", "_pretty")
+    ]
     since = request.headers.get("if-modified-since")
     try:
         modified_since = parsedate_to_datetime(since) if since else None
     except (TypeError, ValueError) as error:
         raise Invalid("If-Modified-Since is not an HTTP date") from error
     return FhirRequest(
-        request.method, path, query + extra, body,
+        request.method,
+        path,
+        query + extra,
+        body,
         if_match=request.headers.get("if-match"),
         if_none_exist=request.headers.get("if-none-exist"),
         if_none_match=request.headers.get("if-none-match"),
-        if_modified_since=modified_since, strict=prefer.strict)
+        if_modified_since=modified_since,
+        strict=prefer.strict,
+    )
 
 
 def _response(server: FhirServer, result: Result, prefer: Prefer, native_ok: bool) -> Response:
@@ -135,8 +147,12 @@ def _response(server: FhirServer, result: Result, prefer: Prefer, native_ok: boo
 
 
 @router.api_route("/fhir/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-def interaction(request: Request, path: str, body: bytes = Depends(read_body),
-                ctx: AuthContext = Depends(auth_context)) -> Response:
+def interaction(
+    request: Request,
+    path: str,
+    body: bytes = Depends(read_body),
+    ctx: AuthContext = Depends(auth_context),
+) -> Response:
     explicit_json = wants_json(_format_param(request), request.headers.get("accept"))
     prefer = parse_prefer(request.headers.get("prefer"))
     content, extra = _parse_body(request, request.method, path, body)
@@ -146,4 +162,6 @@ def interaction(request: Request, path: str, body: bytes = Depends(read_body),
     reads = request.method == "GET" or path.rstrip("/").endswith("_search")
     with database.session(write=not reads) as session:
         result = dispatch(server, session, ctx, fhir_request)
-    return _response(server, result, prefer, native_ok=not explicit_json and request.method == "GET")
+    return _response(
+        server, result, prefer, native_ok=not explicit_json and request.method == "GET"
+    )

@@ -48,8 +48,15 @@ def _utc(moment: datetime) -> datetime:
 
 
 def from_row(row: Any) -> Stored:
-    return Stored(row.pk, row.resource_type, row.id, row.version_id, _utc(row.last_updated),
-                  row.deleted, row.content)
+    return Stored(
+        row.pk,
+        row.resource_type,
+        row.id,
+        row.version_id,
+        _utc(row.last_updated),
+        row.deleted,
+        row.content,
+    )
 
 
 RESOURCE = ResourceRow.__table__  # type: ignore[attr-defined]
@@ -59,9 +66,14 @@ V = VERSION.c
 CURRENT_COLUMNS = (R.pk, R.resource_type, R.id, R.version_id, R.last_updated, R.deleted, R.content)
 
 
-def read_current(session: Session, resource_type: str, resource_id: str, *,
-                 visible: ColumnElement[bool] | None = None,
-                 for_update: bool = False) -> Stored | None:
+def read_current(
+    session: Session,
+    resource_type: str,
+    resource_id: str,
+    *,
+    visible: ColumnElement[bool] | None = None,
+    for_update: bool = False,
+) -> Stored | None:
     query = select(*CURRENT_COLUMNS).where(R.resource_type == resource_type, R.id == resource_id)
     if visible is not None:
         query = query.where(visible)
@@ -73,9 +85,16 @@ def read_current(session: Session, resource_type: str, resource_id: str, *,
 
 def read_version(session: Session, current: Stored, version_id: int) -> Stored | None:
     row = session.execute(
-        select(V.resource_pk.label("pk"), V.resource_type, V.id, V.version_id, V.last_updated,
-               V.deleted, V.content)
-        .where(V.resource_pk == current.pk, V.version_id == version_id)).first()
+        select(
+            V.resource_pk.label("pk"),
+            V.resource_type,
+            V.id,
+            V.version_id,
+            V.last_updated,
+            V.deleted,
+            V.content,
+        ).where(V.resource_pk == current.pk, V.version_id == version_id)
+    ).first()
     return from_row(row) if row else None
 
 
@@ -86,51 +105,88 @@ def read_many(session: Session, pks: list[int]) -> dict[int, Stored]:
     return {row.pk: from_row(row) for row in rows}
 
 
-def stamp(resource: dict[str, Any], resource_id: str, version_id: int,
-          last_updated: datetime) -> dict[str, Any]:
+def stamp(
+    resource: dict[str, Any], resource_id: str, version_id: int, last_updated: datetime
+) -> dict[str, Any]:
     """The resource as stored: server-assigned id, versionId and lastUpdated, the rest as sent."""
-    meta = {k: v for k, v in (resource.get("meta") or {}).items()
-            if k not in ("versionId", "lastUpdated")}
+    meta = {
+        k: v
+        for k, v in (resource.get("meta") or {}).items()
+        if k not in ("versionId", "lastUpdated")
+    }
     stamped: dict[str, Any] = {
-        "resourceType": resource["resourceType"], "id": resource_id,
-        "meta": {"versionId": str(version_id), "lastUpdated": format_instant(last_updated),
-                 **meta}}
+        "resourceType": resource["resourceType"],
+        "id": resource_id,
+        "meta": {"versionId": str(version_id), "lastUpdated": format_instant(last_updated), **meta},
+    }
     stamped.update((k, v) for k, v in resource.items() if k not in ("resourceType", "id", "meta"))
     return stamped
 
 
 def _record_version(session: Session, stored: Stored, method: str) -> None:
-    session.execute(insert(ResourceVersion).values(
-        resource_pk=stored.pk, resource_type=stored.resource_type, id=stored.id,
-        version_id=stored.version_id, last_updated=stored.last_updated,
-        deleted=stored.deleted, method=method, content=stored.content))
+    session.execute(
+        insert(ResourceVersion).values(
+            resource_pk=stored.pk,
+            resource_type=stored.resource_type,
+            id=stored.id,
+            version_id=stored.version_id,
+            last_updated=stored.last_updated,
+            deleted=stored.deleted,
+            method=method,
+            content=stored.content,
+        )
+    )
 
 
-def insert_resource(session: Session, definition: ResourceDefinition, resource_id: str,
-                    resource: dict[str, Any], base_url: str) -> Stored:
+def insert_resource(
+    session: Session,
+    definition: ResourceDefinition,
+    resource_id: str,
+    resource: dict[str, Any],
+    base_url: str,
+) -> Stored:
     now = clock.now()
     stamped = stamp(resource, resource_id, 1, now)
     content = jsonio.dumps(stamped)
-    pk = session.execute(insert(ResourceRow).values(
-        resource_type=definition.type, id=resource_id, version_id=1, last_updated=now,
-        deleted=False, content=content).returning(R.pk)).scalar_one()
+    pk = session.execute(
+        insert(ResourceRow)
+        .values(
+            resource_type=definition.type,
+            id=resource_id,
+            version_id=1,
+            last_updated=now,
+            deleted=False,
+            content=content,
+        )
+        .returning(R.pk)
+    ).scalar_one()
     stored = Stored(pk, definition.type, resource_id, 1, now, False, content)
     _record_version(session, stored, "POST")
     replace_index(session, definition, pk, stamped, base_url, existing=False)
     return stored
 
 
-def add_version(session: Session, definition: ResourceDefinition, current: Stored,
-                resource: dict[str, Any] | None, method: str, base_url: str) -> Stored:
+def add_version(
+    session: Session,
+    definition: ResourceDefinition,
+    current: Stored,
+    resource: dict[str, Any] | None,
+    method: str,
+    base_url: str,
+) -> Stored:
     """Writes the next version of an existing row; resource None records a delete."""
     now = max(clock.now(), current.last_updated)
     version_id = current.version_id + 1
     stamped = stamp(resource, current.id, version_id, now) if resource is not None else None
     content = jsonio.dumps(stamped) if stamped is not None else None
-    session.execute(update(ResourceRow).where(R.pk == current.pk).values(
-        version_id=version_id, last_updated=now, deleted=stamped is None, content=content))
-    stored = Stored(current.pk, current.resource_type, current.id, version_id, now,
-                    stamped is None, content)
+    session.execute(
+        update(ResourceRow)
+        .where(R.pk == current.pk)
+        .values(version_id=version_id, last_updated=now, deleted=stamped is None, content=content)
+    )
+    stored = Stored(
+        current.pk, current.resource_type, current.id, version_id, now, stamped is None, content
+    )
     _record_version(session, stored, method)
     replace_index(session, definition, current.pk, stamped, base_url, existing=not current.deleted)
     return stored

@@ -1,6 +1,7 @@
 """Tables of the versioned resource store, its search indexes and its conditional-create keys."""
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -23,13 +24,14 @@ BigId = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements IN
 TYPE_LEN, ID_LEN = 64, 64
 
 
-def _pk() -> int | None:
+def _pk() -> Any:
     return Field(default=None, sa_column=Column("pk", BigId, primary_key=True, autoincrement=True))
 
 
-def _resource_pk() -> int:
-    return Field(sa_column=Column(BigId, ForeignKey("resource.pk", ondelete="CASCADE"),
-                                  nullable=False))
+def _resource_pk() -> Any:
+    return Field(
+        sa_column=Column(BigId, ForeignKey("resource.pk", ondelete="CASCADE"), nullable=False)
+    )
 
 
 class ResourceRow(SQLModel, table=True):
@@ -52,7 +54,9 @@ class ResourceVersion(SQLModel, table=True):
 
     __tablename__ = "resource_version"
     __table_args__ = (
-        UniqueConstraint("resource_pk", "version_id", name="uq_resource_version_resource_pk_version_id"),
+        UniqueConstraint(
+            "resource_pk", "version_id", name="uq_resource_version_resource_pk_version_id"
+        ),
         Index("ix_resource_version_resource_type_pk", "resource_type", "pk"),
     )
 
@@ -71,18 +75,26 @@ class ConditionalKey(SQLModel, table=True):
     """One row per (type, normalised condition): what makes conditional create unique."""
 
     __tablename__ = "conditional_key"
-    __table_args__ = (PrimaryKeyConstraint("resource_type", "query_hash", name="pk_conditional_key"),)
+    __table_args__ = (
+        PrimaryKeyConstraint("resource_type", "query_hash", name="pk_conditional_key"),
+    )
 
     resource_type: str = Field(sa_type=String(TYPE_LEN))
     query_hash: str = Field(sa_type=String(64))
-    resource_pk: int | None = Field(default=None, sa_column=Column(
-        BigId, ForeignKey("resource.pk", ondelete="SET NULL"), nullable=True))
+    resource_pk: int | None = Field(
+        default=None,
+        sa_column=Column(BigId, ForeignKey("resource.pk", ondelete="SET NULL"), nullable=True),
+    )
 
 
 def _index_args(table: str, *value_columns: str) -> tuple[Index, Index]:
     return (
-        Index(f"ix_{table}_resource_type_param_{'_'.join(value_columns)}",
-              "resource_type", "param", *value_columns),
+        Index(
+            f"ix_{table}_resource_type_param_{'_'.join(value_columns)}",
+            "resource_type",
+            "param",
+            *value_columns,
+        ),
         Index(f"ix_{table}_resource_pk_param", "resource_pk", "param"),
     )
 
@@ -180,7 +192,11 @@ class SearchUri(SQLModel, table=True):
 
 
 INDEX_TABLES = {
-    "token": SearchToken, "string": SearchString, "date": SearchDate,
-    "reference": SearchReference, "quantity": SearchQuantity, "number": SearchNumber,
+    "token": SearchToken,
+    "string": SearchString,
+    "date": SearchDate,
+    "reference": SearchReference,
+    "quantity": SearchQuantity,
+    "number": SearchNumber,
     "uri": SearchUri,
 }

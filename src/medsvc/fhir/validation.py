@@ -4,6 +4,7 @@ Unparsable or structurally wrong content is a 400; a resource that is well-forme
 cardinality, a required binding or an invariant is a 422. Each issue names its element.
 """
 
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -14,17 +15,20 @@ from medsvc.errors import Invalid, Issue, Structure, Unprocessable
 from medsvc.fhir import profile_rules
 from medsvc.fhir.definitions import get_definitions
 
+_REQUIRED_MESSAGE = re.compile(r"Value for the field '\w+' is required")
+
 
 @lru_cache(maxsize=64)
 def _model(resource_type: str) -> type[BaseModel]:
-    return get_fhir_model_class(resource_type)  # type: ignore[no-any-return]
+    return get_fhir_model_class(resource_type)
 
 
 @lru_cache(maxsize=64)
 def _rules(resource_type: str) -> list[profile_rules.ElementRule]:
     definitions = get_definitions()
-    return profile_rules.compile_rules(definitions.resources[resource_type].structure,
-                                       definitions.value_sets)
+    return profile_rules.compile_rules(
+        definitions.resources[resource_type].structure, definitions.value_sets
+    )
 
 
 def require_resource(body: Any, expected_type: str | None = None) -> dict[str, Any]:
@@ -35,8 +39,11 @@ def require_resource(body: Any, expected_type: str | None = None) -> dict[str, A
     if not isinstance(resource_type, str):
         raise Structure("The resource has no resourceType", expression="resourceType")
     if expected_type is not None and resource_type != expected_type:
-        raise Invalid(f"The resourceType '{resource_type}' does not match the type "
-                      f"'{expected_type}' of the URL", expression="resourceType")
+        raise Invalid(
+            f"The resourceType '{resource_type}' does not match the type "
+            f"'{expected_type}' of the URL",
+            expression="resourceType",
+        )
     return body
 
 
@@ -47,15 +54,24 @@ def _expression(resource_type: str, location: tuple[Any, ...]) -> str:
     return "".join(parts)
 
 
+def _is_missing(error: Any) -> bool:
+    """The models report a missing required element in one of two ways."""
+    return bool(error["type"] == "missing" or _REQUIRED_MESSAGE.search(error["msg"]))
+
+
 def _model_issues(resource: dict[str, Any]) -> list[Issue]:
     resource_type = resource["resourceType"]
     try:
         _model(resource_type).model_validate(resource)
     except ValidationError as error:
-        return [Issue(f"{_expression(resource_type, e['loc'])}: {e['msg']}",
-                      "required" if e["type"] == "missing" else "structure",
-                      expression=(_expression(resource_type, e["loc"]),))
-                for e in error.errors()]
+        return [
+            Issue(
+                f"{_expression(resource_type, e['loc'])}: {e['msg']}",
+                "required" if _is_missing(e) else "structure",
+                expression=(_expression(resource_type, e["loc"]),),
+            )
+            for e in error.errors()
+        ]
     return []
 
 
@@ -65,8 +81,11 @@ def find_issues(resource: dict[str, Any]) -> list[Issue]:
     if any(i.code != "required" for i in issues):
         return issues
     seen = {i.expression for i in issues}
-    return issues + [i for i in profile_rules.check(_rules(resource["resourceType"]), resource)
-                     if i.expression not in seen]
+    return issues + [
+        i
+        for i in profile_rules.check(_rules(resource["resourceType"]), resource)
+        if i.expression not in seen
+    ]
 
 
 def validate(resource: dict[str, Any]) -> None:

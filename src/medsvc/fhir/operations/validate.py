@@ -10,8 +10,8 @@ from medsvc.errors import Invalid, Issue, MedsvcError, NotFound, information, op
 from medsvc.fhir import jsonio, validation
 from medsvc.fhir.definitions import Definitions
 from medsvc.fhir.interactions import Result, visible_current
-from medsvc.fhir.store import Stored
 from medsvc.fhir.registry import Operation, OperationCall, WriteEvent
+from medsvc.fhir.store import Stored
 from medsvc.security import scopes
 
 MODES = ("create", "update", "delete")
@@ -36,8 +36,9 @@ def _current(call: OperationCall) -> Stored | None:
     if not call.resource_type or not call.resource_id:
         return None
     try:
-        return visible_current(call.server, call.session, call.ctx, call.resource_type,
-                               call.resource_id)
+        return visible_current(
+            call.server, call.session, call.ctx, call.resource_type, call.resource_id
+        )
     except NotFound:
         return None
 
@@ -55,12 +56,14 @@ def _issues_for(call: OperationCall, resource: Any, mode: str | None) -> list[Is
         raise Invalid(f"The resource type '{resource['resourceType']}' is not supported here")
     issues = validation.find_issues(resource)
     if mode == "update" and call.resource_id and resource.get("id") != call.resource_id:
-        issues.append(Issue("The resource id must equal the id in the URL", "invalid",
-                            expression=("id",)))
+        issues.append(
+            Issue("The resource id must equal the id in the URL", "invalid", expression=("id",))
+        )
     try:
         if not issues and mode in ("create", "update"):
             call.server.registry.run_before_write(
-                call.session, call.ctx, WriteEvent(mode, resource["resourceType"], resource, None))
+                call.session, call.ctx, WriteEvent(mode, resource["resourceType"], resource, None)
+            )
     except MedsvcError as error:
         issues += error.issues
     return issues
@@ -81,5 +84,6 @@ def validate(call: OperationCall) -> Result:
 
 
 def operation(definitions: Definitions) -> Operation:
-    return Operation("validate", frozenset({"type", "instance"}), validate,
-                     definitions.operations["validate"])
+    return Operation(
+        "validate", frozenset({"type", "instance"}), validate, definitions.operations["validate"]
+    )

@@ -10,8 +10,16 @@ from dataclasses import dataclass, field
 from medsvc.errors import Invalid
 from medsvc.fhir.definitions import Definitions, SearchParam
 
-RESULT_PARAMS = ("_count", "_sort", "_include", "_revinclude", "_elements", "_summary",
-                 "_total", "_cursor")
+RESULT_PARAMS = (
+    "_count",
+    "_sort",
+    "_include",
+    "_revinclude",
+    "_elements",
+    "_summary",
+    "_total",
+    "_cursor",
+)
 IGNORED_PARAMS = ("_format", "_pretty")
 MODIFIERS = {
     "token": {"not", "missing"},
@@ -70,7 +78,7 @@ def split_values(value: str) -> tuple[str, ...]:
     parts, current, i = [], [], 0
     while i < len(value):
         if value[i] == "\\" and i + 1 < len(value):
-            current.append(value[i:i + 2])
+            current.append(value[i : i + 2])
             i += 2
             continue
         if value[i] == ",":
@@ -90,8 +98,15 @@ def unescape(value: str) -> str:
 class QueryParser:
     """Parses one query for one resource type; strict mode refuses what it does not know."""
 
-    def __init__(self, definitions: Definitions, resource_type: str, *, strict: bool,
-                 default_count: int, max_count: int):
+    def __init__(
+        self,
+        definitions: Definitions,
+        resource_type: str,
+        *,
+        strict: bool,
+        default_count: int,
+        max_count: int,
+    ):
         self.definitions = definitions
         self.request = SearchRequest(resource_type, count=default_count)
         self.strict = strict
@@ -143,8 +158,14 @@ class QueryParser:
             return
         raise Invalid(f"The modifier ':{modifier}' is not supported on '{name}'")
 
-    def _chain(self, resource_type: str, param: SearchParam, type_modifier: str | None,
-               tail: str, value: str) -> Criterion | None:
+    def _chain(
+        self,
+        resource_type: str,
+        param: SearchParam,
+        type_modifier: str | None,
+        tail: str,
+        value: str,
+    ) -> Criterion | None:
         if param.type != "reference":
             raise Invalid(f"Only reference parameters can be chained, not '{param.code}'")
         if "." in tail:

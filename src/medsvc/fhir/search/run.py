@@ -27,12 +27,17 @@ class Page:
     snapshot: int = 0
 
 
-def parse(server: FhirServer, resource_type: str, pairs: list[tuple[str, str]], *,
-          strict: bool) -> SearchRequest:
+def parse(
+    server: FhirServer, resource_type: str, pairs: list[tuple[str, str]], *, strict: bool
+) -> SearchRequest:
     server.definition(resource_type, "search-type")
-    return QueryParser(server.definitions, resource_type, strict=strict,
-                       default_count=server.default_page_size,
-                       max_count=server.max_page_size).parse(pairs)
+    return QueryParser(
+        server.definitions,
+        resource_type,
+        strict=strict,
+        default_count=server.default_page_size,
+        max_count=server.max_page_size,
+    ).parse(pairs)
 
 
 def run(server: FhirServer, session: Session, ctx: AuthContext, request: SearchRequest) -> Page:
@@ -44,33 +49,51 @@ def run(server: FhirServer, session: Session, ctx: AuthContext, request: SearchR
     where.append(RESOURCE.c.pk <= snapshot)  # later additions do not shift the pages
     total = None
     if request.total or request.summary_count:
-        total = session.execute(select(func.count()).select_from(RESOURCE).where(*where)).scalar_one()
+        total = session.execute(
+            select(func.count()).select_from(RESOURCE).where(*where)
+        ).scalar_one()
     if request.summary_count:
         return Page([], total=total, snapshot=snapshot)
     order: list[Any] = []
     for key, descending in request.sort:
         order += sort_key(request.resource_type, key, descending)
     rows = session.execute(
-        select(*store.CURRENT_COLUMNS).where(*where).order_by(*order, RESOURCE.c.pk)
-        .limit(request.count + 1).offset(request.offset)).all()
-    matches = [store.from_row(row) for row in rows[:request.count]]
+        select(*store.CURRENT_COLUMNS)
+        .where(*where)
+        .order_by(*order, RESOURCE.c.pk)
+        .limit(request.count + 1)
+        .offset(request.offset)
+    ).all()
+    matches = [store.from_row(row) for row in rows[: request.count]]
     page = Page(matches, total=total, has_next=len(rows) > request.count, snapshot=snapshot)
     page.included = _includes(server, session, ctx, request, matches)
     return page
 
 
-def find_matches(server: FhirServer, session: Session, ctx: AuthContext, resource_type: str,
-                 pairs: list[tuple[str, str]], limit: int = 2) -> list[Stored]:
+def find_matches(
+    server: FhirServer,
+    session: Session,
+    ctx: AuthContext,
+    resource_type: str,
+    pairs: list[tuple[str, str]],
+    limit: int = 2,
+) -> list[Stored]:
     """Resources meeting a condition (conditional create/update/delete, references)."""
     request = parse(server, resource_type, pairs, strict=True)
     where = server.compiler(ctx).where(resource_type, request.criteria)
-    rows = session.execute(select(*store.CURRENT_COLUMNS).where(*where)
-                           .order_by(RESOURCE.c.pk).limit(limit)).all()
+    rows = session.execute(
+        select(*store.CURRENT_COLUMNS).where(*where).order_by(RESOURCE.c.pk).limit(limit)
+    ).all()
     return [store.from_row(row) for row in rows]
 
 
-def _includes(server: FhirServer, session: Session, ctx: AuthContext, request: SearchRequest,
-              matches: list[Stored]) -> list[Stored]:
+def _includes(
+    server: FhirServer,
+    session: Session,
+    ctx: AuthContext,
+    request: SearchRequest,
+    matches: list[Stored],
+) -> list[Stored]:
     if not (request.include or request.revinclude) or not matches:
         return []
     seen = {m.pk for m in matches}
@@ -100,25 +123,41 @@ def _visible(server: FhirServer, ctx: AuthContext, resource_type: str | None) ->
         conditions.append(RESOURCE.c.resource_type == resource_type)
     filters = {t: server.registry.read_filter(ctx, t, RESOURCE) for t in types}
     if any(f is not None for f in filters.values()):
-        conditions.append(or_(*[and_(RESOURCE.c.resource_type == t, f if f is not None else true())
-                                for t, f in filters.items()]))
+        conditions.append(
+            or_(
+                *[
+                    and_(RESOURCE.c.resource_type == t, f if f is not None else true())
+                    for t, f in filters.items()
+                ]
+            )
+        )
     return and_(*conditions)
 
 
-def _forward(server: FhirServer, session: Session, ctx: AuthContext, include: Include,
-             sources: list[Stored]) -> list[Stored]:
+def _forward(
+    server: FhirServer, session: Session, ctx: AuthContext, include: Include, sources: list[Stored]
+) -> list[Stored]:
     pks = [s.pk for s in sources if s.resource_type == include.source_type]
     if not pks:
         return []
-    targets = select(RESOURCE.c.pk).join(REF, and_(
-        RESOURCE.c.resource_type == REF.c.target_type, RESOURCE.c.id == REF.c.target_id)).where(
-        REF.c.resource_pk.in_(pks), REF.c.param == include.param.code,
-        _visible(server, ctx, include.target_type))
+    targets = (
+        select(RESOURCE.c.pk)
+        .join(
+            REF,
+            and_(RESOURCE.c.resource_type == REF.c.target_type, RESOURCE.c.id == REF.c.target_id),
+        )
+        .where(
+            REF.c.resource_pk.in_(pks),
+            REF.c.param == include.param.code,
+            _visible(server, ctx, include.target_type),
+        )
+    )
     return list(store.read_many(session, list(session.execute(targets).scalars())).values())
 
 
-def _reverse(server: FhirServer, session: Session, ctx: AuthContext, include: Include,
-             targets: list[Stored]) -> list[Stored]:
+def _reverse(
+    server: FhirServer, session: Session, ctx: AuthContext, include: Include, targets: list[Stored]
+) -> list[Stored]:
     by_type: dict[str, list[str]] = {}
     for target in targets:
         by_type.setdefault(target.resource_type, []).append(target.id)
@@ -128,9 +167,16 @@ def _reverse(server: FhirServer, session: Session, ctx: AuthContext, include: In
     for target_type, ids in by_type.items():
         if not ids:
             continue
-        sources = select(RESOURCE.c.pk).join(REF, REF.c.resource_pk == RESOURCE.c.pk).where(
-            REF.c.resource_type == include.source_type, REF.c.param == include.param.code,
-            REF.c.target_type == target_type, REF.c.target_id.in_(ids),
-            _visible(server, ctx, include.source_type))
+        sources = (
+            select(RESOURCE.c.pk)
+            .join(REF, REF.c.resource_pk == RESOURCE.c.pk)
+            .where(
+                REF.c.resource_type == include.source_type,
+                REF.c.param == include.param.code,
+                REF.c.target_type == target_type,
+                REF.c.target_id.in_(ids),
+                _visible(server, ctx, include.source_type),
+            )
+        )
         found += store.read_many(session, list(session.execute(sources).scalars())).values()
     return found

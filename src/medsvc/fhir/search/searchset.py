@@ -11,8 +11,10 @@ from medsvc.fhir.search.params import SearchRequest
 from medsvc.fhir.search.run import Page
 from medsvc.fhir.store import Stored
 
-SUBSETTED = {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
-             "code": "SUBSETTED"}
+SUBSETTED = {
+    "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
+    "code": "SUBSETTED",
+}
 MANDATORY_ELEMENTS = ("resourceType", "id", "meta")
 
 
@@ -29,27 +31,43 @@ def links(base_url: str, request: SearchRequest, page: Page) -> list[dict[str, s
     if request.summary_count:
         return found
     if page.has_next:
-        found.append({"relation": "next", "url": _link(
-            base_url, request, request.offset + request.count, page.snapshot)})
+        found.append(
+            {
+                "relation": "next",
+                "url": _link(base_url, request, request.offset + request.count, page.snapshot),
+            }
+        )
     if request.offset > 0:
-        found.append({"relation": "previous", "url": _link(
-            base_url, request, max(0, request.offset - request.count), page.snapshot)})
+        found.append(
+            {
+                "relation": "previous",
+                "url": _link(
+                    base_url, request, max(0, request.offset - request.count), page.snapshot
+                ),
+            }
+        )
     return found
 
 
 def subset(content: bytes, elements: list[str]) -> Any:
     """The resource reduced to the requested top-level elements, tagged SUBSETTED."""
     resource = jsonio.loads_stored(content)
-    kept = {k: v for k, v in resource.items()
-            if k in MANDATORY_ELEMENTS or k in elements
-            or any(k.startswith(e) and k[len(e):][:1].isupper() for e in elements)}
+    kept = {
+        k: v
+        for k, v in resource.items()
+        if k in MANDATORY_ELEMENTS
+        or k in elements
+        or any(k.startswith(e) and k[len(e) :][:1].isupper() for e in elements)
+    }
     meta = dict(kept.get("meta", {}))
     meta["tag"] = [*meta.get("tag", []), SUBSETTED]
     kept["meta"] = meta
     return kept
 
 
-def entry(base_url: str, stored: Stored, mode: str, elements: list[str] | None = None) -> dict[str, Any]:
+def entry(
+    base_url: str, stored: Stored, mode: str, elements: list[str] | None = None
+) -> dict[str, Any]:
     assert stored.content is not None
     resource = subset(stored.content, elements) if elements else jsonio.raw(stored.content)
     return {"fullUrl": stored.url(base_url), "resource": resource, "search": {"mode": mode}}
@@ -57,8 +75,11 @@ def entry(base_url: str, stored: Stored, mode: str, elements: list[str] | None =
 
 def render(base_url: str, request: SearchRequest, page: Page) -> bytes:
     bundle: dict[str, Any] = {
-        "resourceType": "Bundle", "id": str(uuid.uuid4()),
-        "meta": {"lastUpdated": format_instant(clock.now())}, "type": "searchset"}
+        "resourceType": "Bundle",
+        "id": str(uuid.uuid4()),
+        "meta": {"lastUpdated": format_instant(clock.now())},
+        "type": "searchset",
+    }
     if page.total is not None:
         bundle["total"] = page.total
     bundle["link"] = links(base_url, request, page)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import ColumnElement, FromClause, Select, and_, false, func, or_, select, true
+from sqlalchemy.sql.base import ReadOnlyColumnCollection
 
 from medsvc import clock
 from medsvc.errors import Invalid
@@ -18,6 +19,7 @@ from medsvc.fhir.search import values as v
 from medsvc.fhir.search.params import Criterion, unescape
 from medsvc.fhir.tables import INDEX_TABLES, ResourceRow
 
+Columns = ReadOnlyColumnCollection[str, ColumnElement[Any]]
 Visible = Callable[[str, FromClause], ColumnElement[bool] | None]
 RESOURCE = ResourceRow.__table__  # type: ignore[attr-defined]
 
@@ -34,9 +36,9 @@ def _range_match(prefix: str, low: Any, high: Any, s: v.Ranged) -> ColumnElement
     if prefix == "ne":
         return ~contains
     if prefix in ("gt", "sa"):
-        return high > s.high if prefix == "gt" else low > s.high
+        return and_(high > s.high if prefix == "gt" else low > s.high)
     if prefix in ("lt", "eb"):
-        return low < s.low if prefix == "lt" else high < s.low
+        return and_(low < s.low if prefix == "lt" else high < s.low)
     if prefix == "ge":
         return or_(high > s.high, contains)
     if prefix == "le":
@@ -45,7 +47,7 @@ def _range_match(prefix: str, low: Any, high: Any, s: v.Ranged) -> ColumnElement
     return and_(low <= s.high + margin, high >= s.low - margin)
 
 
-def _date_match(table: Any, raw: str) -> ColumnElement[bool]:
+def _date_match(table: Columns, raw: str) -> ColumnElement[bool]:
     s = v.date_value(raw)
     if s.prefix == "ap":  # approximately: 10% of the distance from now (search.html#prefix)
         margin = abs(to_micros(clock.now()) - s.low) * 0.1
@@ -57,7 +59,7 @@ def _number_match(column: Any, s: v.Ranged) -> ColumnElement[bool]:
     return _range_match(s.prefix, column, column, s)
 
 
-def _token_match(table: Any, raw: str) -> ColumnElement[bool]:
+def _token_match(table: Columns, raw: str) -> ColumnElement[bool]:
     token = v.token_value(raw)
     conditions = []
     if token.code is not None:
@@ -69,23 +71,24 @@ def _token_match(table: Any, raw: str) -> ColumnElement[bool]:
     return and_(*conditions) if conditions else true()
 
 
-def _string_match(table: Any, raw: str, modifier: str | None) -> ColumnElement[bool]:
+def _string_match(table: Columns, raw: str, modifier: str | None) -> ColumnElement[bool]:
     text = unescape(raw)
     if modifier == "exact":
-        return table.value_exact == text  # type: ignore[no-any-return]
+        return table.value_exact == text
     pattern = _like_escape(normalize(text))
     pattern = f"%{pattern}%" if modifier == "contains" else f"{pattern}%"
-    return table.value_norm.like(pattern, escape="\\")  # type: ignore[no-any-return]
+    return table.value_norm.like(pattern, escape="\\")
 
 
-def _quantity_match(table: Any, raw: str) -> ColumnElement[bool]:
+def _quantity_match(table: Columns, raw: str) -> ColumnElement[bool]:
     q = v.quantity_value(raw)
     conditions = [_number_match(table.value, q.number)]
     if q.system:
         conditions.append(table.system == q.system)
     if q.code:
-        conditions.append(table.code == q.code if q.system else
-                          or_(table.code == q.code, table.unit == q.code))
+        conditions.append(
+            table.code == q.code if q.system else or_(table.code == q.code, table.unit == q.code)
+        )
     return and_(*conditions)
 
 
@@ -96,8 +99,9 @@ class Compiler:
         self.base_url = base_url
         self.visible = visible
 
-    def where(self, resource_type: str, criteria: list[Criterion],
-              resource: FromClause = RESOURCE) -> list[ColumnElement[bool]]:
+    def where(
+        self, resource_type: str, criteria: list[Criterion], resource: FromClause = RESOURCE
+    ) -> list[ColumnElement[bool]]:
         conditions = [resource.c.resource_type == resource_type, resource.c.deleted == false()]
         narrowed = self.visible(resource_type, resource)
         if narrowed is not None:
@@ -105,26 +109,28 @@ class Compiler:
         conditions += [self.criterion(resource_type, c, resource) for c in criteria]
         return conditions
 
-    def criterion(self, resource_type: str, c: Criterion,
-                  resource: FromClause) -> ColumnElement[bool]:
+    def criterion(
+        self, resource_type: str, c: Criterion, resource: FromClause
+    ) -> ColumnElement[bool]:
         if c.param is None:  # _id
-            return resource.c.id.in_([unescape(x) for x in c.values])  # type: ignore[no-any-return]
+            return resource.c.id.in_([unescape(x) for x in c.values])
         if c.chain is not None:
-            return resource.c.pk.in_(self._chain(resource_type, c))  # type: ignore[no-any-return]
+            return resource.c.pk.in_(self._chain(resource_type, c))
         table = INDEX_TABLES[c.param.type].__table__  # type: ignore[attr-defined]
         rows = select(table.c.resource_pk).where(
-            table.c.resource_type == resource_type, table.c.param == c.param.code)
+            table.c.resource_type == resource_type, table.c.param == c.param.code
+        )
         if c.modifier == "missing":
             if c.values[0] not in ("true", "false"):
                 raise Invalid(f"{c.param.code}:missing takes true or false")
             present = resource.c.pk.in_(rows)
-            return ~present if c.values[0] == "true" else present  # type: ignore[no-any-return]
+            return ~present if c.values[0] == "true" else present
         matched = rows.where(or_(*[self._value(table.c, c, raw) for raw in c.values]))
         if c.modifier == "not":
-            return ~resource.c.pk.in_(matched)  # type: ignore[no-any-return]
-        return resource.c.pk.in_(matched)  # type: ignore[no-any-return]
+            return ~resource.c.pk.in_(matched)
+        return resource.c.pk.in_(matched)
 
-    def _value(self, table: Any, c: Criterion, raw: str) -> ColumnElement[bool]:
+    def _value(self, table: Columns, c: Criterion, raw: str) -> ColumnElement[bool]:
         assert c.param is not None
         kind = c.param.type
         if raw == "":
@@ -140,10 +146,10 @@ class Compiler:
         if kind == "quantity":
             return _quantity_match(table, raw)
         if kind == "uri":
-            return table.value == unescape(raw)  # type: ignore[no-any-return]
+            return table.value == unescape(raw)
         return self._reference_match(table, c, unescape(raw))
 
-    def _reference_match(self, table: Any, c: Criterion, raw: str) -> ColumnElement[bool]:
+    def _reference_match(self, table: Columns, c: Criterion, raw: str) -> ColumnElement[bool]:
         assert c.param is not None
         if c.modifier == "identifier":
             token = v.token_value(raw)
@@ -153,7 +159,7 @@ class Compiler:
             return and_(*conditions)
         local = raw.removeprefix(self.base_url + "/")
         if "://" in local or local.startswith("urn:"):
-            return table.url == raw  # type: ignore[no-any-return]
+            return table.url == raw
         target = reference_target(local)
         if target is not None:
             if c.modifier and c.modifier != target[0]:
@@ -164,16 +170,22 @@ class Compiler:
         return and_(condition, table.target_type.in_(types)) if types else condition
 
     def _chain(self, resource_type: str, c: Criterion) -> Select[Any]:
-        assert c.param is not None and c.chain is not None
+        assert c.param is not None
+        assert c.chain is not None
         ref = INDEX_TABLES["reference"].__table__  # type: ignore[attr-defined]
         target = RESOURCE.alias("chain_target")
-        by_type = [and_(*self.where(target_type, [inner], target))
-                   for target_type, inner in c.chain.target_criteria]
-        return (select(ref.c.resource_pk)
-                .join(target, and_(target.c.resource_type == ref.c.target_type,
-                                   target.c.id == ref.c.target_id))
-                .where(ref.c.resource_type == resource_type, ref.c.param == c.param.code,
-                       or_(*by_type)))
+        by_type = [
+            and_(*self.where(target_type, [inner], target))
+            for target_type, inner in c.chain.target_criteria
+        ]
+        return (
+            select(ref.c.resource_pk)
+            .join(
+                target,
+                and_(target.c.resource_type == ref.c.target_type, target.c.id == ref.c.target_id),
+            )
+            .where(ref.c.resource_type == resource_type, ref.c.param == c.param.code, or_(*by_type))
+        )
 
 
 def sort_key(resource_type: str, key: Any, descending: bool) -> list[Any]:
@@ -181,15 +193,22 @@ def sort_key(resource_type: str, key: Any, descending: bool) -> list[Any]:
     if key == "_id":
         return [RESOURCE.c.id.desc() if descending else RESOURCE.c.id]
     table = INDEX_TABLES[key.type].__table__  # type: ignore[attr-defined]
-    column = {"token": table.c.get("code"), "string": table.c.get("value_norm"),
-              "reference": table.c.get("target_id"), "uri": table.c.get("value")}.get(key.type)
+    column = {
+        "token": table.c.get("code"),
+        "string": table.c.get("value_norm"),
+        "reference": table.c.get("target_id"),
+        "uri": table.c.get("value"),
+    }.get(key.type)
     if key.type == "date":
         column = table.c.high if descending else table.c.low
     elif column is None:
         column = table.c.value
     aggregate = func.max(column) if descending else func.min(column)
-    value = (select(aggregate).where(table.c.resource_pk == RESOURCE.c.pk,
-                                     table.c.param == key.code).scalar_subquery())
+    value: Any = (
+        select(aggregate)
+        .where(table.c.resource_pk == RESOURCE.c.pk, table.c.param == key.code)
+        .scalar_subquery()
+    )
     if key.type == "date":
         value = func.nullif(value, MAX_BOUND) if descending else value
     return [value.is_(None), value.desc() if descending else value]

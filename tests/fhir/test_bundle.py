@@ -1,0 +1,165 @@
+"""Transaction (all or nothing, processing order, reference rewriting) and batch Bundles."""
+
+import httpx
+
+from tests.factories import FHIR_JSON, observation, patient, practitioner
+
+
+def transaction(*entries: dict, kind: str = "transaction") -> dict:
+    return {"resourceType": "Bundle", "type": kind, "entry": list(entries)}
+
+
+def post_entry(resource: dict, full_url: str | None = None, **request: str) -> dict:
+    entry: dict = {
+        "resource": resource,
+        "request": {"method": "POST", "url": resource["resourceType"], **request},
+    }
+    if full_url:
+        entry["fullUrl"] = full_url
+    return entry
+
+
+def count(client: httpx.Client, resource_type: str) -> int:
+    return client.get(f"/{resource_type}", params={"_summary": "count"}).json()["total"]
+
+
+def test_transaction_resolves_urn_uuid_references(client: httpx.Client, base_url: str) -> None:
+    bundle = transaction(
+        post_entry(observation("urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a"), "urn:uuid:obs-1"),
+        post_entry(patient(), "urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a"),
+    )
+    response = client.post("/", json=bundle, headers=FHIR_JSON)
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert result["type"] == "transaction-response"
+    statuses = [e["response"]["status"] for e in result["entry"]]
+    assert statuses == ["201 Created", "201 Created"]
+    patient_location = result["entry"][1]["response"]["location"]
+    assert patient_location.startswith(f"{base_url}/Patient/")
+    patient_id = patient_location.split("/")[-3]
+    obs_id = result["entry"][0]["response"]["location"].split("/")[-3]
+    stored = client.get(f"/Observation/{obs_id}").json()
+    assert stored["subject"]["reference"] == f"Patient/{patient_id}"
+    assert result["entry"][0]["response"]["etag"] == 'W/"1"'
+
+
+def test_transaction_rolls_back_on_a_failing_entry(client: httpx.Client) -> None:
+    bundle = transaction(
+        post_entry(patient("1")),
+        post_entry(practitioner()),
+        post_entry(
+            {"resourceType": "Observation", "status": "not-a-status", "code": {"text": "x"}}
+        ),
+    )
+    response = client.post("/", json=bundle, headers=FHIR_JSON)
+    assert response.status_code == 422
+    issue = response.json()["issue"][0]
+    assert issue["expression"] == ["Bundle.entry[2].resource.Observation.status"]
+    assert count(client, "Patient") == 0
+    assert count(client, "Practitioner") == 0
+
+
+def test_transaction_processing_order(client: httpx.Client) -> None:
+    existing = client.post("/Patient", json=patient("9"), headers=FHIR_JSON).json()
+    bundle = transaction(
+        {"request": {"method": "GET", "url": "Patient?identifier=urn:oid:1.2.246.21|9"}},
+        {
+            "resource": {**existing, "active": True},
+            "request": {"method": "PUT", "url": f"Patient/{existing['id']}"},
+        },
+        {"request": {"method": "DELETE", "url": f"Patient/{existing['id']}"}},
+    )
+    result = client.post("/", json=bundle, headers=FHIR_JSON).json()
+    statuses = [e["response"]["status"] for e in result["entry"]]
+    assert statuses == ["200 OK", "201 Created", "204 No Content"]
+    searched = result["entry"][0]["resource"]
+    assert searched["total"] == 1
+    assert searched["entry"][0]["resource"]["meta"]["versionId"] == "3"
+
+
+def test_conditional_reference_and_if_none_exist(client: httpx.Client) -> None:
+    existing = client.post("/Patient", json=patient("555"), headers=FHIR_JSON).json()
+    bundle = transaction(
+        post_entry(patient("555"), "urn:uuid:p", ifNoneExist="identifier=urn:oid:1.2.246.21|555"),
+        post_entry(observation("Patient?identifier=urn:oid:1.2.246.21|555")),
+        post_entry(observation("urn:uuid:p")),
+    )
+    result = client.post("/", json=bundle, headers=FHIR_JSON).json()
+    assert [e["response"]["status"] for e in result["entry"]] == [
+        "200 OK",
+        "201 Created",
+        "201 Created",
+    ]
+    subjects = {
+        o["resource"]["subject"]["reference"] for o in client.get("/Observation").json()["entry"]
+    }
+    assert subjects == {f"Patient/{existing['id']}"}
+    assert count(client, "Patient") == 1
+
+
+def test_conditional_reference_with_no_or_several_matches_fails(client: httpx.Client) -> None:
+    none = transaction(
+        post_entry(practitioner()), post_entry(observation("Patient?identifier=urn:x|nobody"))
+    )
+    assert client.post("/", json=none, headers=FHIR_JSON).status_code == 404
+    client.post("/Patient", json=patient("1", "Twin"), headers=FHIR_JSON)
+    client.post("/Patient", json=patient("2", "Twin"), headers=FHIR_JSON)
+    several = transaction(post_entry(practitioner()), post_entry(observation("Patient?name=twin")))
+    assert client.post("/", json=several, headers=FHIR_JSON).status_code == 412
+    assert count(client, "Practitioner") == 0
+
+
+def test_transaction_if_match(client: httpx.Client) -> None:
+    existing = client.post("/Patient", json=patient(), headers=FHIR_JSON).json()
+    stale = transaction(
+        post_entry(practitioner()),
+        {
+            "resource": {**existing, "active": False},
+            "request": {"method": "PUT", "url": f"Patient/{existing['id']}", "ifMatch": 'W/"5"'},
+        },
+    )
+    assert client.post("/", json=stale, headers=FHIR_JSON).status_code == 412
+    assert count(client, "Practitioner") == 0
+
+
+def test_transaction_prefer_representation(client: httpx.Client) -> None:
+    bundle = transaction(post_entry(patient()))
+    minimal = client.post("/", json=bundle, headers=FHIR_JSON).json()
+    assert "resource" not in minimal["entry"][0]
+    full = client.post("/", json=bundle, headers={**FHIR_JSON, "Prefer": "return=representation"})
+    assert full.json()["entry"][0]["resource"]["resourceType"] == "Patient"
+
+
+def test_batch_entries_are_independent(client: httpx.Client) -> None:
+    bundle = transaction(
+        post_entry(patient("1")),
+        post_entry({"resourceType": "Patient", "gender": "robot"}),
+        {"request": {"method": "GET", "url": "Patient/unknown"}},
+        post_entry(practitioner()),
+        kind="batch",
+    )
+    response = client.post("/", json=bundle, headers=FHIR_JSON)
+    assert response.status_code == 200
+    result = response.json()
+    assert result["type"] == "batch-response"
+    statuses = [e["response"]["status"] for e in result["entry"]]
+    assert statuses == ["201 Created", "422 Unprocessable Entity", "404 Not Found", "201 Created"]
+    assert result["entry"][1]["response"]["outcome"]["resourceType"] == "OperationOutcome"
+    assert count(client, "Patient") == 1
+    assert count(client, "Practitioner") == 1
+
+
+def test_bad_bundles_are_400(client: httpx.Client) -> None:
+    cases = [
+        {"resourceType": "Patient"},
+        {"resourceType": "Bundle", "type": "collection"},
+        transaction({"resource": patient()}),
+        transaction({"request": {"method": "POST", "url": "Patient"}}),
+        transaction(post_entry(patient(), "urn:uuid:a"), post_entry(patient(), "urn:uuid:a")),
+        {"resourceType": "Bundle", "type": "transaction", "entry": {"not": "a list"}},
+    ]
+    for body in cases:
+        response = client.post("/", json=body, headers=FHIR_JSON)
+        assert response.status_code == 400, (body, response.text)
+    assert client.post("/", content=b"[1,2", headers=FHIR_JSON).status_code == 400
+    assert count(client, "Patient") == 0

@@ -1,0 +1,69 @@
+"""The medsvc command, run as a real process from another working directory."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from medsvc import migrate
+from tests.conftest import Backend
+
+
+def medsvc(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "medsvc", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+def test_db_check_passes_on_the_shipped_migrations(tmp_path: Path) -> None:
+    result = medsvc("db", "check", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "agree" in result.stdout
+
+
+def test_models_match_migrations_on_the_test_database(backend: Backend) -> None:
+    assert migrate.differences(backend.url) is None
+
+
+def test_db_upgrade_creates_the_embedded_database_under_var(tmp_path: Path) -> None:
+    env = {"MEDSVC_DATABASE_URL": "sqlite:///./var/medsvc.db"}
+    result = medsvc("db", "upgrade", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "var" / "medsvc.db").exists()
+
+
+def test_demo_load_is_idempotent(tmp_path: Path) -> None:
+    env = {"MEDSVC_DATABASE_URL": f"sqlite:///{tmp_path}/demo.db"}
+    first = json.loads(medsvc("demo", "load", cwd=tmp_path, env=env).stdout)
+    second = json.loads(medsvc("demo", "load", cwd=tmp_path, env=env).stdout)
+    assert first["created"] > 0
+    assert first["existing"] == 0
+    assert second == {"created": 0, "existing": first["created"]}
+
+
+@pytest.mark.parametrize(
+    ("env", "host", "message"),
+    [
+        (
+            {"MEDSVC_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1/none"},
+            "127.0.0.1",
+            "SQLite",
+        ),
+        ({}, "0.0.0.0", "loopback"),
+    ],
+)
+def test_serve_refuses_open_mode_outside_loopback_sqlite(
+    tmp_path: Path, env: dict, host: str, message: str
+) -> None:
+    result = medsvc("serve", "--host", host, cwd=tmp_path, env={"MEDSVC_AUTH_MODE": "open", **env})
+    assert result.returncode == 2
+    assert message in result.stderr
