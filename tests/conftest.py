@@ -25,7 +25,7 @@ from medsvc.app import create_app
 from medsvc.config import Settings
 from medsvc.db import Database
 from medsvc.fhir.tables import INDEX_TABLES
-from medsvc.security.context import OPEN_CONTEXT, auth_context
+from medsvc.security.context import OPEN_CONTEXT, AuthContext, auth_context
 
 BACKENDS = os.environ.get("MEDSVC_TEST_BACKENDS", "sqlite,postgresql").split(",")
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -139,10 +139,14 @@ class LiveServer:
         return f"http://127.0.0.1:{self.port}"
 
 
+async def platform_context_dependency() -> AuthContext:
+    return OPEN_CONTEXT
+
+
 def platform_app(settings: Settings, database: Database) -> FastAPI:
     """The app with every request acting as the platform (sign-in arrives with its own tests)."""
     app = create_app(settings, database)
-    app.dependency_overrides[auth_context] = lambda: OPEN_CONTEXT
+    app.dependency_overrides[auth_context] = platform_context_dependency
     return app
 
 

@@ -85,6 +85,11 @@ def _install_error_handlers(app: FastAPI) -> None:
             Conflict(CONSTRAINT_MESSAGES.get(name or "", "A concurrent change conflicted; retry"))
         )
 
+    @app.exception_handler(exc.DataError)
+    def data_error(_request: Request, error: exc.DataError) -> Response:
+        log.warning("value refused by the database", exc_info=error)
+        return outcome_response(Invalid("The request holds a value the database cannot store"))
+
     @app.exception_handler(exc.OperationalError)
     def database_busy(_request: Request, error: exc.OperationalError) -> Response:
         log.warning("database error", exc_info=error)

@@ -163,3 +163,82 @@ def test_bad_bundles_are_400(client: httpx.Client) -> None:
         assert response.status_code == 400, (body, response.text)
     assert client.post("/", content=b"[1,2", headers=FHIR_JSON).status_code == 400
     assert count(client, "Patient") == 0
+
+
+def test_conditional_update_entries_resolve_their_references(client: httpx.Client) -> None:
+    lab_id = "urn:lab|obs-1"
+    bundle = transaction(
+        {
+            "fullUrl": "urn:uuid:obs",
+            "resource": observation("Patient/p1"),
+            "request": {"method": "PUT", "url": f"Observation?identifier={lab_id}"},
+        },
+        post_entry(
+            {
+                "resourceType": "DiagnosticReport",
+                "status": "final",
+                "code": {"text": "panel"},
+                "result": [{"reference": "urn:uuid:obs"}],
+            }
+        ),
+    )
+    bundle["entry"][0]["resource"]["identifier"] = [{"system": "urn:lab", "value": "obs-1"}]
+    first = client.post("/", json=bundle, headers=FHIR_JSON)
+    assert first.status_code == 200, first.text
+    again = client.post("/", json=bundle, headers=FHIR_JSON).json()
+    assert again["entry"][0]["response"]["status"] == "200 OK"
+    observations = client.get("/Observation").json()
+    assert observations["total"] == 1
+    obs_id = observations["entry"][0]["resource"]["id"]
+    reports = client.get("/DiagnosticReport").json()["entry"]
+    assert {r["resource"]["result"][0]["reference"] for r in reports} == {f"Observation/{obs_id}"}
+
+
+def test_patch_entry_carries_json_patch_as_binary(client: httpx.Client) -> None:
+    import base64
+    import json
+
+    created = client.post("/Patient", json=patient(), headers=FHIR_JSON).json()
+    ops = [{"op": "add", "path": "/active", "value": True}]
+    binary = {
+        "resourceType": "Binary",
+        "contentType": "application/json-patch+json",
+        "data": base64.b64encode(json.dumps(ops).encode()).decode(),
+    }
+    bundle = transaction(
+        {"resource": binary, "request": {"method": "PATCH", "url": f"Patient/{created['id']}"}}
+    )
+    result = client.post("/", json=bundle, headers=FHIR_JSON)
+    assert result.status_code == 200, result.text
+    assert client.get(f"/Patient/{created['id']}").json()["active"] is True
+    wrong = transaction(
+        {"resource": patient(), "request": {"method": "PATCH", "url": f"Patient/{created['id']}"}}
+    )
+    response = client.post("/", json=wrong, headers=FHIR_JSON)
+    assert response.status_code == 400
+    assert response.json()["issue"][0]["diagnostics"].startswith("Bundle.entry[0]")
+
+
+def test_urn_uuid_rewritten_in_narrative_and_uri_values(client: httpx.Client) -> None:
+    full_url = "urn:uuid:0c3151bd-1cbf-4d64-b04d-cd9187a4c6e0"
+    report = {
+        "resourceType": "DiagnosticReport",
+        "status": "final",
+        "code": {"text": "x"},
+        "subject": {"reference": full_url},
+        "text": {
+            "status": "generated",
+            "div": f'<div xmlns="http://www.w3.org/1999/xhtml"><a href="{full_url}">'
+            "patient</a></div>",
+        },
+    }
+    result = client.post(
+        "/",
+        json=transaction(post_entry(patient(), full_url), post_entry(report)),
+        headers=FHIR_JSON,
+    ).json()
+    patient_ref = "/".join(result["entry"][0]["response"]["location"].split("/")[-4:-2])
+    report_id = result["entry"][1]["response"]["location"].split("/")[-3]
+    stored = client.get(f"/DiagnosticReport/{report_id}").json()
+    assert stored["subject"]["reference"] == patient_ref
+    assert f'href="{patient_ref}"' in stored["text"]["div"]

@@ -174,8 +174,9 @@ def test_search_pages_through_every_slot(server: FHIRServer) -> None:
         assert page.total == 25
         assert all(entry.search.mode == "match" for entry in page.entry)
         assert all(isinstance(entry.resource, sl.Slot) for entry in page.entry)
-        assert all(entry.resource.schedule.reference == f"Schedule/{schedule_id}"
-                   for entry in page.entry)
+        assert all(
+            entry.resource.schedule.reference == f"Schedule/{schedule_id}" for entry in page.entry
+        )
     assert not any(link.relation == "next" for link in pages[-1].link)
 
     resources = list(search.perform_resources_iter(server))

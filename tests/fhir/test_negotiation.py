@@ -88,3 +88,16 @@ def test_binary_create_and_read(client: httpx.Client) -> None:
     assert as_json.status_code == 201
     assert client.get("/Binary", params={"_id": binary_id}).status_code == 405
     assert client.delete(f"/Binary/{binary_id}").status_code == 405
+
+
+def test_nul_characters_are_refused(client: httpx.Client) -> None:
+    body = b'{"resourceType":"Patient","name":[{"family":"a\\u0000b"}]}'
+    assert client.post("/Patient", content=body, headers=FHIR_JSON).status_code == 400
+    assert client.get("/Patient", params={"name": "a\x00b"}).status_code == 400
+    assert client.get("/Patient/a%00b").status_code == 400
+    assert client.get("/Patient", params={"_summary": "count"}).json()["total"] == 0
+
+
+def test_huge_numbers_are_400(client: httpx.Client) -> None:
+    response = client.get("/Observation", params={"value-quantity": "1e999"})
+    assert response.status_code == 400

@@ -6,6 +6,7 @@ urn:uuid and conditional reference: one failure fails the whole Bundle. A batch 
 entry in its own savepoint and reports each outcome separately.
 """
 
+import base64
 import re
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -24,7 +25,7 @@ from medsvc.fhir.server import FhirServer
 from medsvc.security import scopes
 from medsvc.security.context import AuthContext
 
-ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
+ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3}
 _CONDITIONAL_REFERENCE = re.compile(r"^(?P<type>[A-Z][A-Za-z]+)\?(?P<query>.+)$")
 
 
@@ -88,13 +89,26 @@ def parse_bundle(body: Any, base_url: str) -> tuple[str, list[Entry]]:
     return kind, entries
 
 
+def _patch_document(resource: Any) -> Any:
+    """A PATCH entry carries its JSON Patch as a Binary (http.html#patch)."""
+    if not isinstance(resource, dict) or resource.get("resourceType") != "Binary":
+        raise Invalid("A PATCH entry carries its JSON Patch as a Binary resource")
+    if resource.get("contentType") != "application/json-patch+json":
+        raise Invalid("Only JSON Patch (application/json-patch+json) is supported")
+    try:
+        return jsonio.loads(base64.b64decode(resource.get("data", ""), validate=True))
+    except ValueError as error:
+        raise Invalid("The PATCH entry's Binary holds no valid base64 data") from error
+
+
 def _request(entry: Entry) -> FhirRequest:
     parts = urlsplit(entry.url)
+    body = _patch_document(entry.resource) if entry.method == "PATCH" else entry.resource
     return FhirRequest(
         entry.method,
         parts.path,
         parse_qsl(parts.query, keep_blank_values=True),
-        entry.resource,
+        body,
         if_match=entry.if_match,
         if_none_exist=entry.if_none_exist,
         if_none_match=entry.if_none_match,
@@ -195,28 +209,49 @@ def _assign_ids(
     """Gives each created resource its id (or finds the match of a conditional one)."""
     mapping: dict[str, str] = {}
     for entry in entries:
-        request = _request(entry)
-        segments = request.segments
-        if entry.method == "POST" and len(segments) == 1:
-            resource_type = segments[0]
-            if entry.if_none_exist:
-                pairs = conditional.parse_condition(entry.if_none_exist)
-                match = conditional.single_match(server, session, ctx, resource_type, pairs)
-                if match is not None:
-                    entry.existing = Result(200, match)
-            target_id = (
-                entry.existing.stored.id
-                if entry.existing and entry.existing.stored
-                else interactions.new_id()
-            )
-            entry.assigned_id = target_id
-        elif entry.method == "PUT" and len(segments) == 2:
-            resource_type, target_id = segments
-        else:
-            continue
-        if entry.full_url:
-            mapping[entry.full_url] = f"{resource_type}/{target_id}"
+        try:
+            target = _target_of(server, session, ctx, entry)
+        except MedsvcError as error:
+            raise _with_location(error, entry) from error
+        if target is not None and entry.full_url:
+            mapping[entry.full_url] = target
     return mapping
+
+
+def _target_of(
+    server: FhirServer, session: Session, ctx: AuthContext, entry: Entry
+) -> str | None:
+    """Type/id that the entry's fullUrl will stand for, once the entry has run."""
+    request = _request(entry)
+    segments = request.segments
+    if entry.method == "POST" and len(segments) == 1:
+        if entry.if_none_exist:
+            pairs = conditional.parse_condition(entry.if_none_exist)
+            match = conditional.single_match(server, session, ctx, segments[0], pairs)
+            if match is not None:
+                entry.existing = Result(200, match)
+                return f"{segments[0]}/{match.id}"
+        entry.assigned_id = interactions.new_id()
+        return f"{segments[0]}/{entry.assigned_id}"
+    if entry.method == "PUT" and len(segments) == 2:
+        return f"{segments[0]}/{segments[1]}"
+    if entry.method == "PUT" and len(segments) == 1 and request.query:
+        return f"{segments[0]}/{_conditional_update_id(server, session, ctx, entry, request)}"
+    return None
+
+
+def _conditional_update_id(
+    server: FhirServer, session: Session, ctx: AuthContext, entry: Entry, request: FhirRequest
+) -> str:
+    """The id a conditional update will write: the match's, or the one it will create."""
+    resource_type = request.segments[0]
+    match = conditional.single_match(server, session, ctx, resource_type, request.query)
+    if match is not None:
+        return match.id
+    given = entry.resource.get("id") if isinstance(entry.resource, dict) else None
+    target_id = given if isinstance(given, str) else interactions.new_id()
+    entry.resource = {**entry.resource, "id": target_id}
+    return target_id
 
 
 def run_transaction(

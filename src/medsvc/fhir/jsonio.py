@@ -5,12 +5,16 @@ are parsed with Decimal numbers and written back verbatim; floats never enter th
 """
 
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
 import orjson
 
 from medsvc.errors import Structure
+
+
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 
 def _reject_constant(name: str) -> Any:
@@ -25,6 +29,9 @@ def _decimal_to_fragment(value: Any) -> Any:
 
 def loads(data: bytes | str) -> Any:
     """Parses JSON text, keeping decimals exact; raises Structure on anything malformed."""
+    raw = data.encode() if isinstance(data, str) else data
+    if _NUL_ESCAPE.search(raw):
+        raise Structure("Strings may not contain the NUL character (\\u0000)")
     try:
         return json.loads(data, parse_float=Decimal, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as error:

@@ -106,6 +106,8 @@ def _fhir_request(
     query = [
         (k, v) for k, v in request.query_params.multi_items() if k not in ("_format", "_pretty")
     ]
+    if "\x00" in path or any("\x00" in k + v for k, v in query):
+        raise Invalid("The URL may not contain the NUL character")
     since = request.headers.get("if-modified-since")
     try:
         modified_since = parsedate_to_datetime(since) if since else None

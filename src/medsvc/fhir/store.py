@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from medsvc import clock
@@ -66,6 +66,11 @@ V = VERSION.c
 CURRENT_COLUMNS = (R.pk, R.resource_type, R.id, R.version_id, R.last_updated, R.deleted, R.content)
 
 
+_BY_TYPE_AND_ID = select(*CURRENT_COLUMNS).where(
+    R.resource_type == bindparam("resource_type"), R.id == bindparam("resource_id")
+)
+
+
 def read_current(
     session: Session,
     resource_type: str,
@@ -74,12 +79,13 @@ def read_current(
     visible: ColumnElement[bool] | None = None,
     for_update: bool = False,
 ) -> Stored | None:
-    query = select(*CURRENT_COLUMNS).where(R.resource_type == resource_type, R.id == resource_id)
+    query = _BY_TYPE_AND_ID  # built once: a read is on the hot path
     if visible is not None:
         query = query.where(visible)
     if for_update:
         query = query.with_for_update()
-    row = session.execute(query).first()
+    params = {"resource_type": resource_type, "resource_id": resource_id}
+    row = session.execute(query, params).first()
     return from_row(row) if row else None
 
 

@@ -47,8 +47,8 @@ def open_mode_refusal(settings: Settings, host: str | None) -> str | None:
     return None
 
 
-def auth_context(request: Request) -> AuthContext:
-    """The FastAPI dependency every FHIR route depends on."""
+async def auth_context(request: Request) -> AuthContext:
+    """The FastAPI dependency every FHIR route depends on (async: it never blocks)."""
     settings: Settings = request.app.state.settings
     if settings.auth_mode == "open":
         return OPEN_CONTEXT

@@ -47,8 +47,8 @@ def number_value(text: str) -> Ranged:
         decimal = Decimal(number)
     except InvalidOperation as error:
         raise Invalid(f"'{number}' is not a number") from error
-    if not decimal.is_finite():
-        raise Invalid(f"'{number}' is not a finite number")
+    if not decimal.is_finite() or abs(decimal) > Decimal("1e300"):
+        raise Invalid(f"'{number}' is not a number this server can search for")
     exponent = decimal.as_tuple().exponent
     half_step = Decimal(5).scaleb(int(exponent) - 1) if isinstance(exponent, int) else Decimal(0)
     return Ranged(prefix, float(decimal - half_step), float(decimal + half_step), float(decimal))

@@ -1,0 +1,93 @@
+"""Every vendored official R4B example survives create and read unchanged.
+
+The examples are posted as their exact bytes and read back; the content must equal the
+original apart from the server-assigned id, meta.versionId and meta.lastUpdated. Both sides
+are parsed with Decimal numbers so a decimal's written precision ("5.40") is compared exactly.
+"""
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import EXAMPLES
+from tests.factories import FHIR_JSON
+
+EXAMPLE_FILES = sorted(EXAMPLES.glob("*.json"))
+SERVER_META = ("versionId", "lastUpdated")
+
+
+def parse(data: bytes | str) -> Any:
+    return json.loads(data, parse_float=Decimal)
+
+
+def exact(value: Any) -> Any:
+    """The value with every number tagged by its type and written form.
+
+    Decimal("1.0") == Decimal("1") and True == 1 in Python, but not in FHIR: tagging numbers
+    and booleans makes the comparison keep a decimal's precision and a value's JSON type.
+    """
+    if isinstance(value, dict):
+        return {key: exact(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [exact(item) for item in value]
+    if isinstance(value, bool | int | Decimal):
+        return (type(value).__name__, str(value))
+    return value
+
+
+def comparable(resource: dict[str, Any]) -> dict[str, Any]:
+    """The resource without its id and the meta elements the server assigns, numbers exact."""
+    result = {k: v for k, v in resource.items() if k != "id"}
+    meta = {k: v for k, v in (result.pop("meta", None) or {}).items() if k not in SERVER_META}
+    if meta:
+        result["meta"] = meta
+    return exact(result)
+
+
+def create(client: httpx.Client, data: bytes) -> httpx.Response:
+    resource_type = parse(data)["resourceType"]
+    response = client.post(f"/{resource_type}", content=data, headers=FHIR_JSON)
+    assert response.status_code == 201, response.text
+    return response
+
+
+def test_examples_are_vendored() -> None:
+    assert len(EXAMPLE_FILES) == 186
+
+
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda path: path.name)
+def test_example_round_trips(client: httpx.Client, path: Path) -> None:
+    data = path.read_bytes()
+    original = parse(data)
+    created = create(client, data)
+    new_id = parse(created.content)["id"]
+    assert created.headers["location"].endswith(f"/{original['resourceType']}/{new_id}/_history/1")
+    read = client.get(
+        f"/{original['resourceType']}/{new_id}", headers={"Accept": "application/fhir+json"}
+    )
+    assert read.status_code == 200, read.text
+    assert read.headers["content-type"].startswith("application/fhir+json")
+    stored = parse(read.content)
+    assert stored["resourceType"] == original["resourceType"]
+    assert stored["id"] == new_id
+    assert stored["meta"]["versionId"] == "1"
+    assert comparable(stored) == comparable(original)
+
+
+@pytest.mark.parametrize("name", ["Observation-decimal.json", "Binary-example.json"])
+def test_format_parameter_and_accept_header_give_the_same_bytes(
+    client: httpx.Client, name: str
+) -> None:
+    data = (EXAMPLES / name).read_bytes()
+    resource_type = parse(data)["resourceType"]
+    new_id = parse(create(client, data).content)["id"]
+    url = f"/{resource_type}/{new_id}"
+    by_accept = client.get(url, headers={"Accept": "application/fhir+json"})
+    by_format = client.get(url, params={"_format": "json"}, headers={"Accept": "*/*"})
+    assert by_accept.status_code == by_format.status_code == 200
+    assert by_format.headers["content-type"].startswith("application/fhir+json")
+    assert by_format.content == by_accept.content
