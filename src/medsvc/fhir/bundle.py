@@ -218,9 +218,7 @@ def _assign_ids(
     return mapping
 
 
-def _target_of(
-    server: FhirServer, session: Session, ctx: AuthContext, entry: Entry
-) -> str | None:
+def _target_of(server: FhirServer, session: Session, ctx: AuthContext, entry: Entry) -> str | None:
     """Type/id that the entry's fullUrl will stand for, once the entry has run."""
     request = _request(entry)
     segments = request.segments

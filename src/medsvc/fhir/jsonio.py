@@ -13,7 +13,6 @@ import orjson
 
 from medsvc.errors import Structure
 
-
 _NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 
