@@ -4,7 +4,7 @@ import unicodedata
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import bindparam, delete, insert
 from sqlalchemy.orm import Session
 
 from medsvc.errors import Invalid
@@ -155,6 +155,13 @@ _ROW_MAKERS = {
 }
 
 
+_INSERTS = {kind: insert(model.__table__) for kind, model in INDEX_TABLES.items()}  # type: ignore[attr-defined]
+_DELETES = [
+    delete(model.__table__).where(model.__table__.c.resource_pk == bindparam("pk"))  # type: ignore[attr-defined]
+    for model in INDEX_TABLES.values()
+]
+
+
 def replace_index(
     session: Session,
     definition: ResourceDefinition,
@@ -166,8 +173,8 @@ def replace_index(
 ) -> None:
     """Replaces the index rows of one resource; None (a delete) leaves it with none."""
     if existing:
-        for table in INDEX_TABLES.values():
-            session.execute(delete(table).where(table.__table__.c.resource_pk == resource_pk))  # type: ignore[attr-defined]
+        for statement in _DELETES:
+            session.execute(statement, {"pk": resource_pk})
     if resource is None:
         return
     batches: dict[str, list[Row]] = {}
@@ -176,7 +183,7 @@ def replace_index(
             row.update(resource_pk=resource_pk, resource_type=definition.type, param=param.code)
             batches.setdefault(param.type, []).append(row)
     for param_type, rows in batches.items():
-        session.execute(insert(INDEX_TABLES[param_type]), _uniform(rows))
+        session.execute(_INSERTS[param_type], _uniform(rows))
 
 
 def _uniform(rows: list[Row]) -> list[Row]:

@@ -129,18 +129,25 @@ def stamp(
     return stamped
 
 
+# Statements built once against the tables: writes are on the hot path of every transaction.
+_INSERT_RESOURCE = insert(RESOURCE).returning(R.pk)
+_INSERT_VERSION = insert(VERSION)
+_UPDATE_RESOURCE = update(RESOURCE).where(R.pk == bindparam("current_pk"))
+
+
 def _record_version(session: Session, stored: Stored, method: str) -> None:
     session.execute(
-        insert(ResourceVersion).values(
-            resource_pk=stored.pk,
-            resource_type=stored.resource_type,
-            id=stored.id,
-            version_id=stored.version_id,
-            last_updated=stored.last_updated,
-            deleted=stored.deleted,
-            method=method,
-            content=stored.content,
-        )
+        _INSERT_VERSION,
+        {
+            "resource_pk": stored.pk,
+            "resource_type": stored.resource_type,
+            "id": stored.id,
+            "version_id": stored.version_id,
+            "last_updated": stored.last_updated,
+            "deleted": stored.deleted,
+            "method": method,
+            "content": stored.content,
+        },
     )
 
 
@@ -154,18 +161,15 @@ def insert_resource(
     now = clock.now()
     stamped = stamp(resource, resource_id, 1, now)
     content = jsonio.dumps(stamped)
-    pk = session.execute(
-        insert(ResourceRow)
-        .values(
-            resource_type=definition.type,
-            id=resource_id,
-            version_id=1,
-            last_updated=now,
-            deleted=False,
-            content=content,
-        )
-        .returning(R.pk)
-    ).scalar_one()
+    row = {
+        "resource_type": definition.type,
+        "id": resource_id,
+        "version_id": 1,
+        "last_updated": now,
+        "deleted": False,
+        "content": content,
+    }
+    pk = session.execute(_INSERT_RESOURCE, row).scalar_one()
     stored = Stored(pk, definition.type, resource_id, 1, now, False, content)
     _record_version(session, stored, "POST")
     replace_index(session, definition, pk, stamped, base_url, existing=False)
@@ -185,11 +189,14 @@ def add_version(
     version_id = current.version_id + 1
     stamped = stamp(resource, current.id, version_id, now) if resource is not None else None
     content = jsonio.dumps(stamped) if stamped is not None else None
-    session.execute(
-        update(ResourceRow)
-        .where(R.pk == current.pk)
-        .values(version_id=version_id, last_updated=now, deleted=stamped is None, content=content)
-    )
+    values = {
+        "current_pk": current.pk,
+        "version_id": version_id,
+        "last_updated": now,
+        "deleted": stamped is None,
+        "content": content,
+    }
+    session.execute(_UPDATE_RESOURCE, values)
     stored = Stored(
         current.pk, current.resource_type, current.id, version_id, now, stamped is None, content
     )
