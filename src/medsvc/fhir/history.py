@@ -2,6 +2,8 @@
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -9,10 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from medsvc import clock
-from medsvc.errors import Invalid, NotFound
+from medsvc.errors import NotFound
 from medsvc.fhir import jsonio
 from medsvc.fhir.datetimes import format_instant, parse_instant
 from medsvc.fhir.interactions import Result
+from medsvc.fhir.search.params import parse_count, parse_cursor
 from medsvc.fhir.server import FhirServer
 from medsvc.fhir.store import RESOURCE, VERSION, V, from_row
 from medsvc.security import scopes
@@ -21,26 +24,25 @@ from medsvc.security.context import AuthContext
 _STATUS = {"POST": "201 Created", "PUT": "200 OK", "PATCH": "200 OK", "DELETE": "204 No Content"}
 
 
-def _paging(server: FhirServer, pairs: list[tuple[str, str]]) -> dict[str, Any]:
-    options: dict[str, Any] = {
-        "count": server.default_page_size,
-        "offset": 0,
-        "snapshot": None,
-        "since": None,
-    }
+@dataclass
+class HistoryPage:
+    count: int
+    offset: int = 0
+    snapshot: int | None = None
+    since_text: str | None = None
+    since: datetime | None = None
+
+
+def _paging(server: FhirServer, pairs: list[tuple[str, str]]) -> HistoryPage:
+    page = HistoryPage(server.default_page_size)
     for name, value in pairs:
         if name == "_count":
-            if not value.isdigit():
-                raise Invalid(f"_count must be a non-negative integer, not '{value}'")
-            options["count"] = min(int(value), server.max_page_size)
+            page.count = parse_count(value, server.max_page_size)
         elif name == "_since":
-            options["since"] = (value, parse_instant(value))
+            page.since_text, page.since = value, parse_instant(value)
         elif name == "_cursor":
-            offset, _, snapshot = value.partition(".")
-            if not (offset.isdigit() and snapshot.isdigit()):
-                raise Invalid("The paging cursor is not valid; follow the Bundle's links")
-            options["offset"], options["snapshot"] = int(offset), int(snapshot)
-    return options
+            page.offset, page.snapshot = parse_cursor(value)
+    return page
 
 
 def _entry(server: FhirServer, row: Any) -> dict[str, Any]:
@@ -69,16 +71,16 @@ def history(
     level = "history-instance" if resource_id else "history-type"
     server.definition(resource_type, level)
     scopes.require(ctx, resource_type, "read")
-    options = _paging(server, pairs)
+    page = _paging(server, pairs)
     where = [V.resource_type == resource_type]
     if resource_id is not None:
         where.append(RESOURCE.c.id == resource_id)
     visible = server.registry.read_filter(ctx, resource_type, RESOURCE)
     if visible is not None:
         where.append(visible)
-    if options["since"]:
-        where.append(V.last_updated >= options["since"][1])
-    snapshot = options["snapshot"]
+    if page.since is not None:
+        where.append(V.last_updated >= page.since)
+    snapshot = page.snapshot
     if snapshot is None:
         snapshot = session.execute(select(func.coalesce(func.max(V.pk), 0))).scalar_one()
     where.append(V.pk <= snapshot)
@@ -100,11 +102,11 @@ def history(
         .select_from(joined)
         .where(*where)
         .order_by(V.pk.desc())
-        .limit(options["count"] + 1)
-        .offset(options["offset"])
+        .limit(page.count + 1)
+        .offset(page.offset)
     ).all()
     return Result(
-        200, body=_bundle(server, resource_type, resource_id, options, snapshot, total, rows)
+        200, body=_bundle(server, resource_type, resource_id, page, snapshot, total, rows)
     )
 
 
@@ -112,21 +114,21 @@ def _bundle(
     server: FhirServer,
     resource_type: str,
     resource_id: str | None,
-    options: dict[str, Any],
+    page: HistoryPage,
     snapshot: int,
     total: int,
     rows: Sequence[Any],
 ) -> bytes:
     path = f"{server.base_url}/{resource_type}" + (f"/{resource_id}" if resource_id else "")
-    base_pairs = [("_count", str(options["count"]))]
-    if options["since"]:
-        base_pairs.append(("_since", options["since"][0]))
+    base_pairs = [("_count", str(page.count))]
+    if page.since_text is not None:
+        base_pairs.append(("_since", page.since_text))
 
     def link(relation: str, offset: int) -> dict[str, str]:
         query = urlencode([*base_pairs, ("_cursor", f"{offset}.{snapshot}")])
         return {"relation": relation, "url": f"{path}/_history?{query}"}
 
-    count, offset = options["count"], options["offset"]
+    count, offset = page.count, page.offset
     links = [link("self", offset)]
     if len(rows) > count:
         links.append(link("next", offset + count))

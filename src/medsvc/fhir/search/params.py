@@ -95,6 +95,20 @@ def unescape(value: str) -> str:
     return value.replace("\\,", ",").replace("\\$", "$").replace("\\|", "|").replace("\\\\", "\\")
 
 
+def parse_count(value: str, maximum: int) -> int:
+    if not value.isdigit():
+        raise Invalid(f"_count must be a non-negative integer, not '{value}'")
+    return min(int(value), maximum)
+
+
+def parse_cursor(value: str) -> tuple[int, int]:
+    """The paging cursor of a next/previous link: offset and the snapshot it pages through."""
+    offset, _, snapshot = value.partition(".")
+    if not offset.isdigit() or not snapshot.isdigit():
+        raise Invalid("The paging cursor is not valid; follow the Bundle's links")
+    return int(offset), int(snapshot)
+
+
 class QueryParser:
     """Parses one query for one resource type; strict mode refuses what it does not know."""
 
@@ -192,15 +206,10 @@ class QueryParser:
             self.request.applied.append((name, value))
 
     def _count(self, _name: str, value: str) -> None:
-        if not value.isdigit():
-            raise Invalid(f"_count must be a non-negative integer, not '{value}'")
-        self.request.count = min(int(value), self.max_count)
+        self.request.count = parse_count(value, self.max_count)
 
     def _cursor(self, _name: str, value: str) -> None:
-        offset, _, snapshot = value.partition(".")
-        if not offset.isdigit() or not snapshot.isdigit():
-            raise Invalid("The paging cursor is not valid; follow the Bundle's links")
-        self.request.offset, self.request.snapshot = int(offset), int(snapshot)
+        self.request.offset, self.request.snapshot = parse_cursor(value)
 
     def _summary(self, _name: str, value: str) -> bool:
         if value == "count":
