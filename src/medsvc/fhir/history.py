@@ -17,7 +17,7 @@ from medsvc.fhir.datetimes import format_instant, parse_instant
 from medsvc.fhir.interactions import Result
 from medsvc.fhir.search.params import parse_count, parse_cursor
 from medsvc.fhir.server import FhirServer
-from medsvc.fhir.store import RESOURCE, VERSION, V, from_row
+from medsvc.fhir.store import RESOURCE, VERSION, VERSION_COLUMNS, V, from_row
 from medsvc.security import scopes
 from medsvc.security.context import AuthContext
 
@@ -90,13 +90,7 @@ def history(
         raise NotFound(f"{resource_type}/{resource_id} is not known")
     rows = session.execute(
         select(
-            V.resource_pk.label("pk"),
-            V.resource_type,
-            V.id,
-            V.version_id,
-            V.last_updated,
-            V.deleted,
-            V.content,
+            *VERSION_COLUMNS,
             V.method,
         )
         .select_from(joined)

@@ -63,6 +63,15 @@ RESOURCE = ResourceRow.__table__  # type: ignore[attr-defined]
 R = RESOURCE.c
 VERSION = ResourceVersion.__table__  # type: ignore[attr-defined]
 V = VERSION.c
+VERSION_COLUMNS = (
+    V.resource_pk.label("pk"),
+    V.resource_type,
+    V.id,
+    V.version_id,
+    V.last_updated,
+    V.deleted,
+    V.content,
+)
 CURRENT_COLUMNS = (R.pk, R.resource_type, R.id, R.version_id, R.last_updated, R.deleted, R.content)
 
 
@@ -91,15 +100,7 @@ def read_current(
 
 def read_version(session: Session, current: Stored, version_id: int) -> Stored | None:
     row = session.execute(
-        select(
-            V.resource_pk.label("pk"),
-            V.resource_type,
-            V.id,
-            V.version_id,
-            V.last_updated,
-            V.deleted,
-            V.content,
-        ).where(V.resource_pk == current.pk, V.version_id == version_id)
+        select(*VERSION_COLUMNS).where(V.resource_pk == current.pk, V.version_id == version_id)
     ).first()
     return from_row(row) if row else None
 
