@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from fastapi import Request
 
 from medsvc.config import Settings
-from medsvc.errors import Unauthorized
+from medsvc.errors import Forbidden, Unauthorized
 
 log = logging.getLogger("medsvc.security")
 
@@ -34,6 +34,7 @@ def platform_context(subject: str) -> AuthContext:
 
 
 OPEN_CONTEXT = platform_context("open-mode")
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 def open_mode_refusal(settings: Settings, host: str | None) -> str | None:
@@ -42,7 +43,7 @@ def open_mode_refusal(settings: Settings, host: str | None) -> str | None:
         return None
     if not settings.is_sqlite:
         return "MEDSVC_AUTH_MODE=open is allowed only with the embedded SQLite database"
-    if host is not None and host not in ("127.0.0.1", "::1", "localhost"):
+    if host is not None and host not in LOOPBACK:
         return f"MEDSVC_AUTH_MODE=open is allowed only on a loopback host, not {host}"
     return None
 
@@ -51,5 +52,8 @@ async def auth_context(request: Request) -> AuthContext:
     """The FastAPI dependency every FHIR route depends on (async: it never blocks)."""
     settings: Settings = request.app.state.settings
     if settings.auth_mode == "open":
+        client = request.client.host if request.client else None
+        if client not in LOOPBACK:  # however the server was started, open mode stays local
+            raise Forbidden("Open mode answers only callers on this machine")
         return OPEN_CONTEXT
     raise Unauthorized("A bearer token is required")
