@@ -4,12 +4,14 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from medsvc import migrate
-from tests.conftest import Backend
+from tests.conftest import Backend, free_port
 
 
 def medsvc(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -67,3 +69,46 @@ def test_serve_refuses_open_mode_outside_loopback_sqlite(
     result = medsvc("serve", "--host", host, cwd=tmp_path, env={"MEDSVC_AUTH_MODE": "open", **env})
     assert result.returncode == 2
     assert message in result.stderr
+
+
+def test_serve_migrates_then_serves_with_workers(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        "MEDSVC_DATABASE_URL": "sqlite:///./var/medsvc.db",
+        "MEDSVC_BASE_URL": f"http://127.0.0.1:{port}/fhir",
+    }
+    log = tmp_path / "serve.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "medsvc", "serve", "--port", str(port), "--workers", "2"],
+            cwd=tmp_path,
+            env={**os.environ, **env},
+            stdout=output,
+            stderr=output,
+        )
+        try:
+            assert wait_until_ready(f"http://127.0.0.1:{port}/readyz"), log.read_text()
+            created = httpx.post(
+                f"http://127.0.0.1:{port}/fhir/Patient",
+                json={"resourceType": "Patient"},
+                headers={"Content-Type": "application/fhir+json"},
+            )
+            assert created.status_code == 201
+            location = created.headers["location"]
+            assert location.startswith(f"http://127.0.0.1:{port}/fhir/Patient/")
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    assert (tmp_path / "var" / "medsvc.db").exists()
+
+
+def wait_until_ready(url: str, seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url).status_code == 200:
+                return True
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    return False
