@@ -1,7 +1,10 @@
 """create, read, vread, update, patch and delete over HTTP, with their status codes and headers."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import httpx
 
+from tests.conftest import LiveServer
 from tests.factories import FHIR_JSON, patient, practitioner
 
 
@@ -176,3 +179,42 @@ def test_decimal_precision_is_kept(client: httpx.Client) -> None:
     assert created.status_code == 201
     read = client.get(f"/Observation/{created.json()['id']}")
     assert b'"value":1.50' in read.content
+
+
+def test_parallel_updates_with_the_same_if_match_have_one_winner(
+    client: httpx.Client, live_server: LiveServer
+) -> None:
+    created = create(client, patient()).json()
+    url = f"/Patient/{created['id']}"
+
+    def attempt(n: int) -> int:
+        body = {**created, "birthDate": f"19{n:02d}"}
+        with httpx.Client(base_url=live_server.url + "/fhir", timeout=60) as own:
+            return own.put(url, json=body, headers={**FHIR_JSON, "If-Match": 'W/"1"'}).status_code
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        statuses = list(pool.map(attempt, range(12)))
+    assert statuses.count(200) == 1, statuses
+    assert statuses.count(412) == 11, statuses
+    history = client.get(f"{url}/_history").json()
+    assert history["total"] == 2
+
+
+def test_parallel_updates_each_get_their_own_version(
+    client: httpx.Client, live_server: LiveServer
+) -> None:
+    created = create(client, patient()).json()
+    url = f"/Patient/{created['id']}"
+
+    def attempt(n: int) -> str:
+        body = {**created, "birthDate": f"19{n:02d}"}
+        with httpx.Client(base_url=live_server.url + "/fhir", timeout=60) as own:
+            response = own.put(url, json=body, headers=FHIR_JSON)
+            assert response.status_code == 200, response.text
+            return str(response.json()["meta"]["versionId"])
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        versions = list(pool.map(attempt, range(12)))
+    assert sorted(versions, key=int) == [str(n) for n in range(2, 14)]
+    history = client.get(f"{url}/_history", params={"_count": 50}).json()
+    assert history["total"] == 13
