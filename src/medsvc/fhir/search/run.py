@@ -47,13 +47,8 @@ def run(server: FhirServer, session: Session, ctx: AuthContext, request: SearchR
     if snapshot is None:
         snapshot = session.execute(select(func.coalesce(func.max(RESOURCE.c.pk), 0))).scalar_one()
     where.append(RESOURCE.c.pk <= snapshot)  # later additions do not shift the pages
-    total = None
-    if request.total or request.summary_count:
-        total = session.execute(
-            select(func.count()).select_from(RESOURCE).where(*where)
-        ).scalar_one()
     if request.summary_count:
-        return Page([], total=total, snapshot=snapshot)
+        return Page([], total=_count(session, where), snapshot=snapshot)
     order: list[Any] = []
     for key, descending in request.sort:
         order += sort_key(request.resource_type, key, descending)
@@ -64,10 +59,21 @@ def run(server: FhirServer, session: Session, ctx: AuthContext, request: SearchR
         .limit(request.count + 1)
         .offset(request.offset)
     ).all()
+    has_next = len(rows) > request.count
+    total = None
+    if request.total:  # a first page that holds everything already knows the total
+        complete = request.offset == 0 and not has_next and (rows or request.count > 0)
+        total = len(rows) if complete else _count(session, where)
     matches = [store.from_row(row) for row in rows[: request.count]]
-    page = Page(matches, total=total, has_next=len(rows) > request.count, snapshot=snapshot)
+    page = Page(matches, total=total, has_next=has_next, snapshot=snapshot)
     page.included = _includes(server, session, ctx, request, matches)
     return page
+
+
+def _count(session: Session, where: list[Any]) -> int:
+    return int(
+        session.execute(select(func.count()).select_from(RESOURCE).where(*where)).scalar_one()
+    )
 
 
 def find_matches(

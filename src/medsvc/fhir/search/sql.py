@@ -7,7 +7,18 @@ both databases drive from the index; ANDed criteria intersect, ORed values share
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, Select, and_, false, func, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Select,
+    and_,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 
 from medsvc import clock
@@ -102,33 +113,53 @@ class Compiler:
     def where(
         self, resource_type: str, criteria: list[Criterion], resource: FromClause = RESOURCE
     ) -> list[ColumnElement[bool]]:
-        conditions = [resource.c.resource_type == resource_type, resource.c.deleted == false()]
+        """Conditions on the resource table: one criterion drives, the others are probed.
+
+        The driver, the most selective-looking criterion, becomes `pk IN (...)`, which both
+        databases run first; each other criterion is a correlated EXISTS checked on the
+        driver's rows through the (resource_pk, param) index.
+        """
+        driver = _driver(criteria)
+        conditions = [resource.c.deleted == false()]
+        if driver is None or driver.param is None:
+            conditions.append(resource.c.resource_type == resource_type)
         narrowed = self.visible(resource_type, resource)
         if narrowed is not None:
             conditions.append(narrowed)
-        conditions += [self.criterion(resource_type, c, resource) for c in criteria]
+        conditions += [
+            self.criterion(resource_type, c, resource, correlated=c is not driver) for c in criteria
+        ]
         return conditions
 
     def criterion(
-        self, resource_type: str, c: Criterion, resource: FromClause
+        self, resource_type: str, c: Criterion, resource: FromClause, *, correlated: bool
     ) -> ColumnElement[bool]:
         if c.param is None:  # _id
             return resource.c.id.in_([unescape(x) for x in c.values])
         if c.chain is not None:
-            return resource.c.pk.in_(self._chain(resource_type, c))
+            return self._membership(self._chain(resource_type, c), resource, correlated)
         table = INDEX_TABLES[c.param.type].__table__  # type: ignore[attr-defined]
-        rows = select(table.c.resource_pk).where(
-            table.c.resource_type == resource_type, table.c.param == c.param.code
-        )
+        rows = select(table.c.resource_pk).where(table.c.param == c.param.code)
+        if not correlated:  # a probe goes by (resource_pk, param); the type would mislead it
+            rows = rows.where(table.c.resource_type == resource_type)
         if c.modifier == "missing":
             if c.values[0] not in ("true", "false"):
                 raise Invalid(f"{c.param.code}:missing takes true or false")
-            present = resource.c.pk.in_(rows)
+            present = self._membership(rows, resource, correlated)
             return ~present if c.values[0] == "true" else present
         matched = rows.where(or_(*[self._value(table.c, c, raw) for raw in c.values]))
-        if c.modifier == "not":
-            return ~resource.c.pk.in_(matched)
-        return resource.c.pk.in_(matched)
+        found = self._membership(matched, resource, correlated)
+        return ~found if c.modifier == "not" else found
+
+    @staticmethod
+    def _membership(
+        rows: Select[Any], resource: FromClause, correlated: bool
+    ) -> ColumnElement[bool]:
+        """resource.pk among the rows' first column, as IN (driver) or correlated EXISTS."""
+        if not correlated:
+            return resource.c.pk.in_(rows)
+        pk_column = rows.selected_columns[0]
+        return exists(rows.where(pk_column == resource.c.pk))
 
     def _value(self, table: Columns, c: Criterion, raw: str) -> ColumnElement[bool]:
         assert c.param is not None
@@ -186,6 +217,30 @@ class Compiler:
             )
             .where(ref.c.resource_type == resource_type, ref.c.param == c.param.code, or_(*by_type))
         )
+
+
+_SELECTIVE = {
+    "reference": 0,
+    "token": 1,
+    "uri": 2,
+    "string": 3,
+    "quantity": 4,
+    "number": 5,
+    "date": 6,
+}
+
+
+def _driver(criteria: list[Criterion]) -> Criterion | None:
+    """The criterion most likely to match fewest rows: an equality on a reference or token."""
+    positive = [c for c in criteria if c.modifier not in ("not", "missing")]
+    if not positive:
+        return None
+    return min(
+        positive,
+        key=lambda c: (
+            -1 if c.param is None else _SELECTIVE[c.param.type] - (0.5 if c.chain is None else 0)
+        ),
+    )
 
 
 def sort_key(resource_type: str, key: Any, descending: bool) -> list[Any]:
