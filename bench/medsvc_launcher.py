@@ -1,0 +1,30 @@
+"""The medsvc app as the benchmark serves it: every caller acts as the platform, on any database."""
+
+import os
+
+from fastapi import FastAPI
+
+from medsvc.app import create_app
+from medsvc.config import Settings
+from medsvc.security.context import OPEN_CONTEXT, auth_context
+
+
+def create() -> FastAPI:
+    """The uvicorn factory (`--factory medsvc_launcher:create`); settings come from MEDSVC_*.
+
+    create_app refuses open mode on PostgreSQL, so the app is built in smart mode and then
+    let in without sign-in, one of two ways (BENCH_AUTH):
+
+    - "open" (default): the app's settings are switched to open mode after the refusal
+      check, so the real auth_context dependency runs exactly as `make run` serves it.
+    - "override": app.dependency_overrides[auth_context], as the test suite does. Any
+      override makes FastAPI re-inspect every dependency of every request, a cost that
+      production never pays, so it is kept only to measure that cost.
+    """
+    settings = Settings()
+    app = create_app(settings)
+    if os.environ.get("BENCH_AUTH", "open") == "override":
+        app.dependency_overrides[auth_context] = lambda: OPEN_CONTEXT
+    else:
+        app.state.settings = settings.model_copy(update={"auth_mode": "open"})
+    return app
