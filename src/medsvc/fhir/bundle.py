@@ -13,7 +13,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from medsvc.errors import Conflict, Invalid, MedsvcError, MultipleMatches, NotFound
 from medsvc.fhir import conditional, interactions, jsonio, validation
@@ -155,7 +155,11 @@ def _with_location(error: MedsvcError, entry: Entry) -> MedsvcError:
 
 
 def run_batch(
-    server: FhirServer, session: Session, ctx: AuthContext, entries: list[Entry], prefer: str | None
+    server: FhirServer,
+    session: Connection,
+    ctx: AuthContext,
+    entries: list[Entry],
+    prefer: str | None,
 ) -> list[dict[str, Any]]:
     responses = []
     for entry in entries:
@@ -169,7 +173,7 @@ def run_batch(
 
 
 def _resolve_reference(
-    server: FhirServer, session: Session, ctx: AuthContext, reference: str
+    server: FhirServer, session: Connection, ctx: AuthContext, reference: str
 ) -> str:
     match = _CONDITIONAL_REFERENCE.match(reference)
     assert match is not None
@@ -204,7 +208,7 @@ def _rewrite(value: Any, mapping: dict[str, str], resolve: Any) -> Any:
 
 
 def _assign_ids(
-    server: FhirServer, session: Session, ctx: AuthContext, entries: list[Entry]
+    server: FhirServer, session: Connection, ctx: AuthContext, entries: list[Entry]
 ) -> dict[str, str]:
     """Gives each created resource its id (or finds the match of a conditional one)."""
     mapping: dict[str, str] = {}
@@ -218,7 +222,9 @@ def _assign_ids(
     return mapping
 
 
-def _target_of(server: FhirServer, session: Session, ctx: AuthContext, entry: Entry) -> str | None:
+def _target_of(
+    server: FhirServer, session: Connection, ctx: AuthContext, entry: Entry
+) -> str | None:
     """Type/id that the entry's fullUrl will stand for, once the entry has run."""
     request = _request(entry)
     segments = request.segments
@@ -239,7 +245,7 @@ def _target_of(server: FhirServer, session: Session, ctx: AuthContext, entry: En
 
 
 def _conditional_update_id(
-    server: FhirServer, session: Session, ctx: AuthContext, entry: Entry, request: FhirRequest
+    server: FhirServer, session: Connection, ctx: AuthContext, entry: Entry, request: FhirRequest
 ) -> str:
     """The id a conditional update will write: the match's, or the one it will create."""
     resource_type = request.segments[0]
@@ -253,7 +259,11 @@ def _conditional_update_id(
 
 
 def run_transaction(
-    server: FhirServer, session: Session, ctx: AuthContext, entries: list[Entry], prefer: str | None
+    server: FhirServer,
+    session: Connection,
+    ctx: AuthContext,
+    entries: list[Entry],
+    prefer: str | None,
 ) -> list[dict[str, Any]]:
     ordered = sorted(entries, key=lambda e: (ORDER[e.method], e.index))
     results: dict[int, dict[str, Any]] = {}
@@ -277,7 +287,7 @@ def run_transaction(
 
 
 def _run_entry(
-    server: FhirServer, session: Session, ctx: AuthContext, entry: Entry, prefer: str | None
+    server: FhirServer, session: Connection, ctx: AuthContext, entry: Entry, prefer: str | None
 ) -> dict[str, Any]:
     try:
         if entry.existing is not None:
@@ -291,7 +301,9 @@ def _run_entry(
     return response_entry(server, result, prefer, entry.method == "GET")
 
 
-def _create_with_id(server: FhirServer, session: Session, ctx: AuthContext, entry: Entry) -> Result:
+def _create_with_id(
+    server: FhirServer, session: Connection, ctx: AuthContext, entry: Entry
+) -> Result:
     resource_type = _request(entry).segments[0]
     definition = server.definition(resource_type, "create")
     scopes.require(ctx, resource_type, "create")

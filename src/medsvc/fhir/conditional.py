@@ -11,10 +11,9 @@ import hashlib
 from typing import Any
 from urllib.parse import parse_qsl
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
 
 from medsvc.errors import Conflict, Invalid, MultipleMatches
 from medsvc.fhir import interactions, store, validation
@@ -44,7 +43,7 @@ def condition_hash(pairs: list[tuple[str, str]]) -> str:
 
 def single_match(
     server: FhirServer,
-    session: Session,
+    session: Connection,
     ctx: AuthContext,
     resource_type: str,
     pairs: list[tuple[str, str]],
@@ -55,16 +54,16 @@ def single_match(
     return matches[0] if matches else None
 
 
-def _claim(session: Session, resource_type: str, query_hash: str) -> bool:
-    dialect = session.get_bind().dialect.name
+def _claim(session: Connection, resource_type: str, query_hash: str) -> bool:
+    dialect = session.dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = insert(KEY).values(resource_type=resource_type, query_hash=query_hash)
-    return session.execute(statement.on_conflict_do_nothing()).rowcount == 1  # type: ignore[attr-defined,no-any-return]
+    return session.execute(statement.on_conflict_do_nothing()).rowcount == 1
 
 
 def create_unique(
     server: FhirServer,
-    session: Session,
+    session: Connection,
     ctx: AuthContext,
     definition: ResourceDefinition,
     resource: dict[str, Any],
@@ -98,7 +97,7 @@ def create_unique(
 
 def create(
     server: FhirServer,
-    session: Session,
+    session: Connection,
     ctx: AuthContext,
     resource_type: str,
     body: Any,
@@ -112,7 +111,7 @@ def create(
 
 def update_matching(
     server: FhirServer,
-    session: Session,
+    session: Connection,
     ctx: AuthContext,
     resource_type: str,
     condition: str,
@@ -154,7 +153,7 @@ def update_matching(
 
 
 def delete_matching(
-    server: FhirServer, session: Session, ctx: AuthContext, resource_type: str, condition: str
+    server: FhirServer, session: Connection, ctx: AuthContext, resource_type: str, condition: str
 ) -> Result:
     """DELETE Type?condition: deletes the one match; none is a no-op, several a 412."""
     definition = server.definition(resource_type, "delete")

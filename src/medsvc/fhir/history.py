@@ -7,8 +7,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, func, select
 
 from medsvc import clock
 from medsvc.errors import NotFound
@@ -62,7 +61,7 @@ def _entry(server: FhirServer, row: Any) -> dict[str, Any]:
 
 def history(
     server: FhirServer,
-    session: Session,
+    session: Connection,
     ctx: AuthContext,
     resource_type: str,
     resource_id: str | None,

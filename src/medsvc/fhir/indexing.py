@@ -4,8 +4,7 @@ import unicodedata
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, bindparam, delete, insert
 
 from medsvc.errors import Invalid
 from medsvc.fhir.datetimes import MAX_BOUND, MIN_BOUND, parse_range
@@ -163,7 +162,7 @@ _DELETES = [
 
 
 def replace_index(
-    session: Session,
+    session: Connection,
     definition: ResourceDefinition,
     resource_pk: int,
     resource: dict[str, Any] | None,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jsonpatch
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from medsvc.errors import Gone, Invalid, NotFound, PreconditionFailed, Unprocessable
 from medsvc.fhir import jsonio, store, validation
@@ -49,7 +49,7 @@ def parse_version(text: str | None) -> int | None:
 
 def visible_current(
     server: FhirServer,
-    session: Session,
+    session: Connection,
     ctx: AuthContext,
     resource_type: str,
     resource_id: str,
@@ -67,7 +67,7 @@ def visible_current(
 
 
 def read(
-    server: FhirServer, session: Session, ctx: AuthContext, resource_type: str, resource_id: str
+    server: FhirServer, session: Connection, ctx: AuthContext, resource_type: str, resource_id: str
 ) -> Result:
     server.definition(resource_type, "read")
     scopes.require(ctx, resource_type, "read")
@@ -79,7 +79,7 @@ def read(
 
 def vread(
     server: FhirServer,
-    session: Session,
+    session: Connection,
     ctx: AuthContext,
     resource_type: str,
     resource_id: str,
@@ -98,7 +98,7 @@ def vread(
 
 def prepare(
     server: FhirServer,
-    session: Session,
+    session: Connection,
     ctx: AuthContext,
     interaction: str,
     resource: dict[str, Any],
@@ -114,7 +114,7 @@ def prepare(
 
 def insert(
     server: FhirServer,
-    session: Session,
+    session: Connection,
     ctx: AuthContext,
     definition: ResourceDefinition,
     resource: dict[str, Any],
@@ -131,7 +131,7 @@ def insert(
 
 
 def create(
-    server: FhirServer, session: Session, ctx: AuthContext, resource_type: str, body: Any
+    server: FhirServer, session: Connection, ctx: AuthContext, resource_type: str, body: Any
 ) -> Result:
     definition = server.definition(resource_type, "create")
     scopes.require(ctx, resource_type, "create")
@@ -143,7 +143,7 @@ def create(
 
 def update(
     server: FhirServer,
-    session: Session,
+    session: Connection,
     ctx: AuthContext,
     resource_type: str,
     resource_id: str,
@@ -175,7 +175,7 @@ def update(
 
 def write_version(
     server: FhirServer,
-    session: Session,
+    session: Connection,
     ctx: AuthContext,
     definition: ResourceDefinition,
     current: Stored,
@@ -200,7 +200,7 @@ def write_version(
 
 def patch(
     server: FhirServer,
-    session: Session,
+    session: Connection,
     ctx: AuthContext,
     resource_type: str,
     resource_id: str,
@@ -233,7 +233,7 @@ def patch(
 
 
 def delete(
-    server: FhirServer, session: Session, ctx: AuthContext, resource_type: str, resource_id: str
+    server: FhirServer, session: Connection, ctx: AuthContext, resource_type: str, resource_id: str
 ) -> Result:
     definition = server.definition(resource_type, "delete")
     scopes.require(ctx, resource_type, "delete")
@@ -243,7 +243,7 @@ def delete(
 
 def delete_current(
     server: FhirServer,
-    session: Session,
+    session: Connection,
     ctx: AuthContext,
     definition: ResourceDefinition,
     current: Stored,

@@ -7,8 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, FromClause, and_
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Connection, FromClause, and_
 
 from medsvc.security.context import AuthContext
 
@@ -28,8 +27,8 @@ class WriteEvent:
     current: "Stored | None"
 
 
-BeforeWrite = Callable[[Session, AuthContext, WriteEvent], None]
-AfterWrite = Callable[[Session, AuthContext, WriteEvent, "Stored"], None]
+BeforeWrite = Callable[[Connection, AuthContext, WriteEvent], None]
+AfterWrite = Callable[[Connection, AuthContext, WriteEvent, "Stored"], None]
 ReadFilter = Callable[[AuthContext, str, FromClause], ColumnElement[bool] | None]
 
 
@@ -38,7 +37,7 @@ class OperationCall:
     """One invocation of a $operation, HTTP-free."""
 
     server: "FhirServer"
-    session: Session
+    session: Connection
     ctx: AuthContext
     resource_type: str | None
     resource_id: str | None
@@ -75,12 +74,12 @@ class Registry:
             return None
         return operation
 
-    def run_before_write(self, session: Session, ctx: AuthContext, event: WriteEvent) -> None:
+    def run_before_write(self, session: Connection, ctx: AuthContext, event: WriteEvent) -> None:
         for hook in self.before_write:
             hook(session, ctx, event)
 
     def run_after_write(
-        self, session: Session, ctx: AuthContext, event: WriteEvent, stored: "Stored"
+        self, session: Connection, ctx: AuthContext, event: WriteEvent, stored: "Stored"
     ) -> None:
         for hook in self.after_write:
             hook(session, ctx, event, stored)

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from medsvc.errors import Invalid, MethodNotAllowed, NotFound
 from medsvc.fhir import conditional, history, interactions
@@ -39,11 +39,11 @@ class FhirRequest:
         return [s for s in self.path.split("/") if s]
 
 
-Handler = Callable[[FhirServer, Session, AuthContext, FhirRequest, list[str]], Result]
+Handler = Callable[[FhirServer, Connection, AuthContext, FhirRequest, list[str]], Result]
 
 
 def dispatch(
-    server: FhirServer, session: Session, ctx: AuthContext, request: FhirRequest
+    server: FhirServer, session: Connection, ctx: AuthContext, request: FhirRequest
 ) -> Result:
     segments = request.segments
     if segments and segments[-1].startswith("$"):
@@ -56,7 +56,7 @@ def dispatch(
 
 def _search(
     server: FhirServer,
-    session: Session,
+    session: Connection,
     ctx: AuthContext,
     request: FhirRequest,
     segments: list[str],
@@ -70,7 +70,7 @@ def _search(
 
 def _get_two(
     server: FhirServer,
-    session: Session,
+    session: Connection,
     ctx: AuthContext,
     request: FhirRequest,
     segments: list[str],
@@ -99,7 +99,7 @@ def _conditional_read(request: FhirRequest, result: Result) -> Result:
 
 def _get_three(
     server: FhirServer,
-    session: Session,
+    session: Connection,
     ctx: AuthContext,
     request: FhirRequest,
     segments: list[str],
@@ -112,7 +112,7 @@ def _get_three(
 
 def _vread(
     server: FhirServer,
-    session: Session,
+    session: Connection,
     ctx: AuthContext,
     request: FhirRequest,
     segments: list[str],
@@ -125,7 +125,7 @@ def _vread(
 
 def _post_type(
     server: FhirServer,
-    session: Session,
+    session: Connection,
     ctx: AuthContext,
     request: FhirRequest,
     segments: list[str],
@@ -139,7 +139,7 @@ def _post_type(
 
 def _post_two(
     server: FhirServer,
-    session: Session,
+    session: Connection,
     ctx: AuthContext,
     request: FhirRequest,
     segments: list[str],
@@ -151,7 +151,7 @@ def _post_two(
 
 def _put_type(
     server: FhirServer,
-    session: Session,
+    session: Connection,
     ctx: AuthContext,
     request: FhirRequest,
     segments: list[str],
@@ -169,7 +169,7 @@ def _query_text(request: FhirRequest) -> str:
 
 def _put(
     server: FhirServer,
-    session: Session,
+    session: Connection,
     ctx: AuthContext,
     request: FhirRequest,
     segments: list[str],
@@ -181,7 +181,7 @@ def _put(
 
 def _patch(
     server: FhirServer,
-    session: Session,
+    session: Connection,
     ctx: AuthContext,
     request: FhirRequest,
     segments: list[str],
@@ -193,7 +193,7 @@ def _patch(
 
 def _delete(
     server: FhirServer,
-    session: Session,
+    session: Connection,
     ctx: AuthContext,
     request: FhirRequest,
     segments: list[str],
@@ -203,7 +203,7 @@ def _delete(
 
 def _delete_type(
     server: FhirServer,
-    session: Session,
+    session: Connection,
     ctx: AuthContext,
     request: FhirRequest,
     segments: list[str],
@@ -215,7 +215,7 @@ def _delete_type(
 
 def _operation(
     server: FhirServer,
-    session: Session,
+    session: Connection,
     ctx: AuthContext,
     request: FhirRequest,
     segments: list[str],
@@ -248,7 +248,7 @@ def _operation(
 
 def _search_all(
     server: FhirServer,
-    session: Session,
+    session: Connection,
     ctx: AuthContext,
     request: FhirRequest,
     segments: list[str],

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Connection, bindparam, insert, select, update
 
 from medsvc import clock
 from medsvc.fhir import jsonio
@@ -81,7 +80,7 @@ _BY_TYPE_AND_ID = select(*CURRENT_COLUMNS).where(
 
 
 def read_current(
-    session: Session,
+    session: Connection,
     resource_type: str,
     resource_id: str,
     *,
@@ -98,14 +97,14 @@ def read_current(
     return from_row(row) if row else None
 
 
-def read_version(session: Session, current: Stored, version_id: int) -> Stored | None:
+def read_version(session: Connection, current: Stored, version_id: int) -> Stored | None:
     row = session.execute(
         select(*VERSION_COLUMNS).where(V.resource_pk == current.pk, V.version_id == version_id)
     ).first()
     return from_row(row) if row else None
 
 
-def read_many(session: Session, pks: list[int]) -> dict[int, Stored]:
+def read_many(session: Connection, pks: list[int]) -> dict[int, Stored]:
     if not pks:
         return {}
     rows = session.execute(select(*CURRENT_COLUMNS).where(R.pk.in_(pks)))
@@ -136,7 +135,7 @@ _INSERT_VERSION = insert(VERSION)
 _UPDATE_RESOURCE = update(RESOURCE).where(R.pk == bindparam("current_pk"))
 
 
-def _record_version(session: Session, stored: Stored, method: str) -> None:
+def _record_version(session: Connection, stored: Stored, method: str) -> None:
     session.execute(
         _INSERT_VERSION,
         {
@@ -153,7 +152,7 @@ def _record_version(session: Session, stored: Stored, method: str) -> None:
 
 
 def insert_resource(
-    session: Session,
+    session: Connection,
     definition: ResourceDefinition,
     resource_id: str,
     resource: dict[str, Any],
@@ -178,7 +177,7 @@ def insert_resource(
 
 
 def add_version(
-    session: Session,
+    session: Connection,
     definition: ResourceDefinition,
     current: Stored,
     resource: dict[str, Any] | None,

@@ -3,8 +3,7 @@
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, false, func, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, and_, false, func, or_, select, true
 
 from medsvc.fhir import store
 from medsvc.fhir.search.params import Include, QueryParser, SearchRequest
@@ -40,7 +39,7 @@ def parse(
     ).parse(pairs)
 
 
-def run(server: FhirServer, session: Session, ctx: AuthContext, request: SearchRequest) -> Page:
+def run(server: FhirServer, session: Connection, ctx: AuthContext, request: SearchRequest) -> Page:
     compiler = server.compiler(ctx)
     where = compiler.where(request.resource_type, request.criteria)
     snapshot = request.snapshot
@@ -70,7 +69,7 @@ def run(server: FhirServer, session: Session, ctx: AuthContext, request: SearchR
     return page
 
 
-def _count(session: Session, where: list[Any]) -> int:
+def _count(session: Connection, where: list[Any]) -> int:
     return int(
         session.execute(select(func.count()).select_from(RESOURCE).where(*where)).scalar_one()
     )
@@ -78,7 +77,7 @@ def _count(session: Session, where: list[Any]) -> int:
 
 def find_matches(
     server: FhirServer,
-    session: Session,
+    session: Connection,
     ctx: AuthContext,
     resource_type: str,
     pairs: list[tuple[str, str]],
@@ -95,7 +94,7 @@ def find_matches(
 
 def _includes(
     server: FhirServer,
-    session: Session,
+    session: Connection,
     ctx: AuthContext,
     request: SearchRequest,
     matches: list[Stored],
@@ -141,7 +140,11 @@ def _visible(server: FhirServer, ctx: AuthContext, resource_type: str | None) ->
 
 
 def _forward(
-    server: FhirServer, session: Session, ctx: AuthContext, include: Include, sources: list[Stored]
+    server: FhirServer,
+    session: Connection,
+    ctx: AuthContext,
+    include: Include,
+    sources: list[Stored],
 ) -> list[Stored]:
     pks = [s.pk for s in sources if s.resource_type == include.source_type]
     if not pks:
@@ -162,7 +165,11 @@ def _forward(
 
 
 def _reverse(
-    server: FhirServer, session: Session, ctx: AuthContext, include: Include, targets: list[Stored]
+    server: FhirServer,
+    session: Connection,
+    ctx: AuthContext,
+    include: Include,
+    targets: list[Stored],
 ) -> list[Stored]:
     by_type: dict[str, list[str]] = {}
     for target in targets:
