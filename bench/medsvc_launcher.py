@@ -2,11 +2,15 @@
 
 import os
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
 from medsvc.app import create_app
 from medsvc.config import Settings
-from medsvc.security.context import OPEN_CONTEXT, auth_context
+from medsvc.security.context import OPEN_CONTEXT, AuthContext, auth_context
+
+
+async def _platform_context(_request: Request) -> AuthContext:
+    return OPEN_CONTEXT
 
 
 def create() -> FastAPI:
@@ -24,7 +28,7 @@ def create() -> FastAPI:
     settings = Settings()
     app = create_app(settings)
     if os.environ.get("BENCH_AUTH", "open") == "override":
-        app.dependency_overrides[auth_context] = lambda: OPEN_CONTEXT
+        app.dependency_overrides[auth_context] = _platform_context
     else:
         app.state.settings = settings.model_copy(update={"auth_mode": "open"})
     return app

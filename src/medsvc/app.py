@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -28,7 +29,7 @@ from medsvc.fhir.definitions import get_definitions
 from medsvc.fhir.operations import validate
 from medsvc.fhir.registry import Registry
 from medsvc.fhir.routes import CONTENT_TYPE
-from medsvc.fhir.routes import router as fhir_router
+from medsvc.fhir.routes import ROUTES as FHIR_ROUTES
 from medsvc.fhir.server import FhirServer
 from medsvc.requestlog import RequestLogMiddleware, configure_logging
 from medsvc.security.context import open_mode_refusal
@@ -144,6 +145,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 "For a local trial only; set MEDSVC_AUTH_MODE=smart anywhere else."
             )
         yield
+        for executor in app.state.executors.values():
+            executor.shutdown(wait=True)
         database.dispose()
 
     app = FastAPI(
@@ -153,9 +156,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.database = database
     app.state.fhir = fhir_server(settings)
     app.state.security_metadata = None
+    reads, writes = settings.thread_counts
+    app.state.executors = {
+        "read": ThreadPoolExecutor(reads, "medsvc-read"),
+        "write": ThreadPoolExecutor(writes, "medsvc-write"),
+    }
     _install_error_handlers(app)
     _install_health(app, database)
-    app.include_router(fhir_router)
+    app.router.routes.extend(FHIR_ROUTES)
     app.add_middleware(RequestLogMiddleware)
     return app
 

@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=1000, gt=0)
     # Readers on SQLite run concurrently; writers share one connection (see db.py).
     sqlite_reader_pool_size: int = Field(default=8, gt=0)
+    # Threads per process that run reads and writes. Python threads share one interpreter
+    # lock, so a few busy threads serve more requests than many contending ones; writers on
+    # SQLite are serialised anyway. Unset: 2 and 1 on SQLite, 8 and 8 on PostgreSQL.
+    read_threads: int | None = Field(default=None, gt=0)
+    write_threads: int | None = Field(default=None, gt=0)
     # PostgreSQL connections per process.
     pool_size: int = Field(default=10, gt=0)
     # Seconds a writer waits for its turn before the request fails with 503.
@@ -40,6 +45,12 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def thread_counts(self) -> tuple[int, int]:
+        """Reader and writer threads per process."""
+        reads, writes = (2, 1) if self.is_sqlite else (8, 8)
+        return self.read_threads or reads, self.write_threads or writes
 
 
 @lru_cache(maxsize=1)

@@ -4,6 +4,7 @@ Lines carry method, route path, status and duration; never query strings or bodi
 may hold identifiers or health data.
 """
 
+import itertools
 import logging
 import re
 import time
@@ -19,19 +20,24 @@ from medsvc.errors import Issue, operation_outcome
 log = logging.getLogger("medsvc.request")
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
 _VALID_ID = re.compile(r"^[A-Za-z0-9\-]{1,64}$")
+# Request ids: random per process, then counted; unique without a system call per request.
+_PROCESS_ID = uuid.uuid4().hex[:12]
+_sequence = itertools.count(1)
 
 
 class KeyValueFormatter(logging.Formatter):
+    """ts=… level=… logger=… request_id=… msg=… and the record's own fields, one line."""
+
     def format(self, record: logging.LogRecord) -> str:
-        fields = {
-            "ts": self.formatTime(record),
-            "level": record.levelname,
-            "logger": record.name,
-            "request_id": request_id.get(),
-            "msg": record.getMessage(),
-        }
-        fields.update(getattr(record, "fields", {}))
-        line = " ".join(f"{k}={_quote(v)}" for k, v in fields.items())
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        line = (
+            f"ts={stamp}.{int(record.msecs):03d}Z level={record.levelname} "
+            f"logger={record.name} request_id={request_id.get()} "
+            f"msg={_quote(record.getMessage())}"
+        )
+        fields = getattr(record, "fields", None)
+        if fields:
+            line += " " + " ".join(f"{k}={_quote(v)}" for k, v in fields.items())
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
         return line
@@ -81,7 +87,7 @@ class RequestLogMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        rid = incoming if _VALID_ID.match(incoming) else str(uuid.uuid4())
+        rid = incoming if _VALID_ID.match(incoming) else f"{_PROCESS_ID}-{next(_sequence):x}"
         token = request_id.set(rid)
         started = time.perf_counter()
         status, started_response = 500, False

@@ -1,10 +1,19 @@
-"""The FHIR REST routes: HTTP in, a FhirRequest to the router, FHIR JSON out. Holds no rules."""
+"""The FHIR REST endpoint: HTTP in, a FhirRequest to the router, FHIR JSON out. Holds no rules.
 
+One Starlette endpoint serves every path under /fhir. It resolves the caller and reads the
+body on the event loop, then runs the interaction in a worker thread, the one concurrency
+model of the service. FastAPI's dependency solving is bypassed here: per request it costs
+more than a read from the database.
+"""
+
+import asyncio
+import contextvars
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Request, Response
+from starlette.routing import Route
 
 from medsvc.db import Database
 from medsvc.errors import Invalid, PayloadTooLarge, information
@@ -23,7 +32,6 @@ from medsvc.fhir.router import FhirRequest, dispatch
 from medsvc.fhir.server import FhirServer
 from medsvc.security.context import AuthContext, auth_context
 
-router = APIRouter()
 CONTENT_TYPE = f"{FHIR_JSON}; charset=utf-8"
 NO_STORE = {"Cache-Control": "no-store"}  # health records must not sit in shared caches
 
@@ -47,36 +55,6 @@ def fhir_json(body: bytes, status: int = 200, headers: dict[str, str] | None = N
     return Response(
         body, status_code=status, media_type=CONTENT_TYPE, headers={**NO_STORE, **(headers or {})}
     )
-
-
-def _format_param(request: Request) -> str | None:
-    return request.query_params.get("_format")
-
-
-@router.get("/fhir/metadata")
-def metadata(request: Request) -> Response:
-    wants_json(_format_param(request), request.headers.get("accept"))
-    server: FhirServer = request.app.state.fhir
-    statement = capability_statement(server, request.app.state.security_metadata)
-    return Response(jsonio.dumps(statement), media_type=CONTENT_TYPE)
-
-
-@router.post("/fhir")
-@router.post("/fhir/")
-def transaction_or_batch(
-    request: Request, body: bytes = Depends(read_body), ctx: AuthContext = Depends(auth_context)
-) -> Response:
-    wants_json(_format_param(request), request.headers.get("accept"))
-    require_json_body(body_kind(request.headers.get("content-type")))
-    server: FhirServer = request.app.state.fhir
-    prefer = parse_prefer(request.headers.get("prefer"))
-    kind, entries = bundle.parse_bundle(jsonio.loads(body), server.base_url)
-    database: Database = request.app.state.database
-    with database.session(write=True) as session:
-        run = bundle.run_transaction if kind == "transaction" else bundle.run_batch
-        responses = run(server, session, ctx, entries, prefer.return_)
-    result = {"resourceType": "Bundle", "type": f"{kind}-response", "entry": responses}
-    return fhir_json(jsonio.dumps(result))
 
 
 def _parse_body(
@@ -148,22 +126,76 @@ def _response(server: FhirServer, result: Result, prefer: Prefer, native_ok: boo
     return fhir_json(stored.content, result.status, headers)
 
 
-@router.api_route("/fhir/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-def interaction(
-    request: Request,
-    path: str,
-    body: bytes = Depends(read_body),
-    ctx: AuthContext = Depends(auth_context),
+def _metadata(request: Request) -> Response:
+    server: FhirServer = request.app.state.fhir
+    statement = capability_statement(server, request.app.state.security_metadata)
+    return Response(jsonio.dumps(statement), media_type=CONTENT_TYPE)
+
+
+def _bundle(request: Request, body: bytes, ctx: AuthContext) -> Response:
+    require_json_body(body_kind(request.headers.get("content-type")))
+    server: FhirServer = request.app.state.fhir
+    prefer = parse_prefer(request.headers.get("prefer"))
+    kind, entries = bundle.parse_bundle(jsonio.loads(body), server.base_url)
+    database: Database = request.app.state.database
+    with database.session(write=True) as session:
+        run = bundle.run_transaction if kind == "transaction" else bundle.run_batch
+        responses = run(server, session, ctx, entries, prefer.return_)
+    result = {"resourceType": "Bundle", "type": f"{kind}-response", "entry": responses}
+    return fhir_json(jsonio.dumps(result))
+
+
+def _interaction(
+    request: Request, path: str, body: bytes, ctx: AuthContext, explicit_json: bool
 ) -> Response:
-    explicit_json = wants_json(_format_param(request), request.headers.get("accept"))
     prefer = parse_prefer(request.headers.get("prefer"))
     content, extra = _parse_body(request, request.method, path, body)
     fhir_request = _fhir_request(request, path, content, extra, prefer)
     server: FhirServer = request.app.state.fhir
     database: Database = request.app.state.database
-    reads = request.method == "GET" or path.rstrip("/").endswith("_search")
-    with database.session(write=not reads) as session:
+    with database.session(write=not _is_read(request)) as session:
         result = dispatch(server, session, ctx, fhir_request)
-    return _response(
-        server, result, prefer, native_ok=not explicit_json and request.method == "GET"
-    )
+    native_ok = not explicit_json and request.method == "GET"
+    return _response(server, result, prefer, native_ok)
+
+
+def handle(request: Request, body: bytes, ctx: AuthContext | None) -> Response:
+    """Everything under /fhir, in a worker thread."""
+    explicit_json = wants_json(request.query_params.get("_format"), request.headers.get("accept"))
+    path = request.path_params.get("path", "").strip("/")
+    if path == "metadata" and request.method == "GET":
+        return _metadata(request)
+    assert ctx is not None
+    if path == "" and request.method == "POST":
+        return _bundle(request, body, ctx)
+    return _interaction(request, path, body, ctx, explicit_json)
+
+
+async def caller_context(request: Request) -> AuthContext:
+    """The AuthContext of the request, from auth_context or the app's override of it."""
+    provider = request.app.dependency_overrides.get(auth_context, auth_context)
+    return await provider(request)  # type: ignore[no-any-return]
+
+
+def _is_read(request: Request) -> bool:
+    return request.method == "GET" or request.url.path.endswith("/_search")
+
+
+async def fhir_endpoint(request: Request) -> Response:
+    public = request.method == "GET" and request.path_params.get("path") == "metadata"
+    ctx = None if public else await caller_context(request)
+    body = await read_body(request)
+    # Reads and writes run on their own small thread pools: a queued write never holds a
+    # reader's thread. asyncio's executor hands work over at a fraction of anyio's cost, and
+    # the copied context carries the request id into the thread's log lines.
+    executor = request.app.state.executors["read" if _is_read(request) else "write"]
+    loop = asyncio.get_running_loop()
+    context = contextvars.copy_context()
+    return await loop.run_in_executor(executor, context.run, handle, request, body, ctx)
+
+
+FHIR_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+ROUTES = [
+    Route("/fhir", fhir_endpoint, methods=["POST"]),
+    Route("/fhir/{path:path}", fhir_endpoint, methods=FHIR_METHODS),
+]
