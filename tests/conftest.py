@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from sqlalchemy import create_engine, text
 
 from medsvc import clock, migrate
@@ -139,7 +139,7 @@ class LiveServer:
         return f"http://127.0.0.1:{self.port}"
 
 
-async def platform_context_dependency() -> AuthContext:
+async def platform_context_dependency(_request: Request) -> AuthContext:
     return OPEN_CONTEXT
 
 

@@ -46,25 +46,33 @@ def run(server: FhirServer, session: Connection, ctx: AuthContext, request: Sear
     if snapshot is None:
         snapshot = session.execute(select(func.coalesce(func.max(RESOURCE.c.pk), 0))).scalar_one()
     where.append(RESOURCE.c.pk <= snapshot)  # later additions do not shift the pages
-    if request.summary_count:
+    if request.summary_count or request.count == 0:
         return Page([], total=_count(session, where), snapshot=snapshot)
+    # The matches are found first, on their own, then counted and ordered. Planned as one
+    # query, ORDER BY pk LIMIT n lures PostgreSQL into walking the primary key and filtering
+    # row by row, which is slow whenever the matches are few and far between.
+    matching = (
+        select(RESOURCE.c.pk, RESOURCE.c.id)
+        .where(*where)
+        .cte("matches")
+        .prefix_with("MATERIALIZED")
+    )
     order: list[Any] = []
     for key, descending in request.sort:
-        order += sort_key(request.resource_type, key, descending)
+        order += sort_key(key, descending, matching.c)
     rows = session.execute(
-        select(*store.CURRENT_COLUMNS)
-        .where(*where)
-        .order_by(*order, RESOURCE.c.pk)
+        select(matching.c.pk, func.count().over().label("total"))
+        .order_by(*order, matching.c.pk)
         .limit(request.count + 1)
         .offset(request.offset)
     ).all()
     has_next = len(rows) > request.count
-    total = None
-    if request.total:  # a first page that holds everything already knows the total
-        complete = request.offset == 0 and not has_next and (rows or request.count > 0)
-        total = len(rows) if complete else _count(session, where)
-    matches = [store.from_row(row) for row in rows[: request.count]]
-    page = Page(matches, total=total, has_next=has_next, snapshot=snapshot)
+    total = rows[0].total if rows else _count(session, where)
+    found = store.read_many(session, [row.pk for row in rows[: request.count]])
+    matches = [found[row.pk] for row in rows[: request.count]]
+    page = Page(
+        matches, total=total if request.total else None, has_next=has_next, snapshot=snapshot
+    )
     page.included = _includes(server, session, ctx, request, matches)
     return page
 

@@ -243,10 +243,11 @@ def _driver(criteria: list[Criterion]) -> Criterion | None:
     )
 
 
-def sort_key(resource_type: str, key: Any, descending: bool) -> list[Any]:
-    """ORDER BY terms for one _sort key: the lowest value ascending, the highest descending."""
+def sort_key(key: Any, descending: bool, matches: Columns) -> list[Any]:
+    """ORDER BY terms for one _sort key over the matches' pk and id columns: the lowest
+    value ascending, the highest descending, resources without a value last."""
     if key == "_id":
-        return [RESOURCE.c.id.desc() if descending else RESOURCE.c.id]
+        return [matches.id.desc() if descending else matches.id]
     table = INDEX_TABLES[key.type].__table__  # type: ignore[attr-defined]
     column = {
         "token": table.c.get("code"),
@@ -261,7 +262,7 @@ def sort_key(resource_type: str, key: Any, descending: bool) -> list[Any]:
     aggregate = func.max(column) if descending else func.min(column)
     value: Any = (
         select(aggregate)
-        .where(table.c.resource_pk == RESOURCE.c.pk, table.c.param == key.code)
+        .where(table.c.resource_pk == matches.pk, table.c.param == key.code)
         .scalar_subquery()
     )
     if key.type == "date":
