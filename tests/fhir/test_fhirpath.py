@@ -46,7 +46,7 @@ def test_resolve_is_filters_by_reference_type() -> None:
     assert values("Observation.subject.where(resolve() is Patient)", group) == []
 
 
-def test_fallback_to_fhirpathpy() -> None:
+def test_where_exists_and_extension_patterns() -> None:
     patient = {"resourceType": "Patient", "deceasedDateTime": "2020"}
     assert values("Patient.deceased.exists() and Patient.deceased != false", patient) == [True]
     phones = {
@@ -63,3 +63,20 @@ def test_reference_target() -> None:
     assert reference_target("https://x.org/fhir/Patient/a-b.c/_history/2") == ("Patient", "a-b.c")
     assert reference_target("urn:uuid:1234") is None
     assert reference_target("#contained") is None
+
+
+def test_extension_values() -> None:
+    url = "http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName"
+    patient = {
+        "resourceType": "Patient",
+        "extension": [{"url": url, "valueString": "Laine"}, {"url": "other", "valueString": "x"}],
+    }
+    assert values(f"Patient.extension('{url}')", patient) == ["Laine"]
+
+
+def test_fallback_to_fhirpathpy() -> None:
+    patient = {
+        "resourceType": "Patient",
+        "name": [{"use": "official", "given": ["Aino", "Maria"]}, {"given": ["Ami"]}],
+    }
+    assert values("Patient.name.where(use='official').given.first()", patient) == ["Aino"]

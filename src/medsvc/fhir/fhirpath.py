@@ -82,27 +82,70 @@ def _is_type(type_name: str) -> Callable[[Value], bool]:
     return lambda value: value[1] is not None and value[1].lower() == wanted
 
 
+def _cast(match: re.Match[str]) -> Extractor | None:
+    inner, rest = _compile_path(match["path"]), [x for x in match["rest"].split(".") if x]
+    is_type = _is_type(match["type"])
+    return inner and (lambda r: walk([v for v in inner(r) if is_type(v)], rest))
+
+
+def _method_cast(match: re.Match[str]) -> Extractor | None:
+    inner, is_type = _compile_path(match["path"]), _is_type(match["type"])
+    return inner and (lambda r: [v for v in inner(r) if is_type(v)])
+
+
+def _resolve_is(match: re.Match[str]) -> Extractor | None:
+    inner, wanted = _compile_path(match["path"]), match["type"]
+    return inner and (lambda r: [v for v in inner(r) if _points_to(v[0], wanted)])
+
+
+def _where_equals(match: re.Match[str]) -> Extractor | None:
+    inner, key, literal = _compile_path(match["path"]), match["key"], match["literal"]
+    return inner and (
+        lambda r: [v for v in inner(r) if isinstance(v[0], dict) and v[0].get(key) == literal]
+    )
+
+
+def _extension(match: re.Match[str]) -> Extractor | None:
+    """X.extension('url'): indexed by the extension's value, as search expects."""
+    inner, url = _compile_path(match["path"]), match["url"]
+    if inner is None:
+        return None
+
+    def values(resource: dict[str, Any]) -> list[Value]:
+        found = [
+            e
+            for node, _ in inner(resource)
+            if isinstance(node, dict)
+            for e in node.get("extension", [])
+            if e.get("url") == url
+        ]
+        return [v for e in found for v in children(e, "value")]
+
+    return values
+
+
+def _present_and_not_false(match: re.Match[str]) -> Extractor | None:
+    """X.y.exists() and X.y != false: true for any value but the boolean false."""
+    inner = _compile_path(match["path"])
+    return inner and (lambda r: [(any(v[0] is not False for v in inner(r)), None)])
+
+
+_PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], Extractor | None]]] = [
+    (_CAST, _cast),
+    (_METHOD_CAST, _method_cast),
+    (_RESOLVE_IS, _resolve_is),
+    (re.compile(r"^(?P<path>[^()]+)\.where\((?P<key>\w+)='(?P<literal>[^']*)'\)$"), _where_equals),
+    (re.compile(r"^(?P<path>[^()]+)\.extension\('(?P<url>[^']+)'\)$"), _extension),
+    (re.compile(r"^(?P<path>[\w.]+)\.exists\(\) and (?P=path) != false$"), _present_and_not_false),
+]
+
+
 def _compile_part(part: str) -> Extractor | None:
     if (plain := _compile_path(part)) is not None:
         return plain
-    if match := _CAST.match(part):
-        inner = _compile_path(match["path"])
-        rest = [s for s in match["rest"].split(".") if s]
-        is_type = _is_type(match["type"])
-        if inner is not None:
-            return lambda r, f=inner: walk([v for v in f(r) if is_type(v)], rest)  # type: ignore[misc]
-    if match := _METHOD_CAST.match(part):
-        inner = _compile_path(match["path"])
-        is_type = _is_type(match["type"])
-        if inner is not None:
-            return lambda r, f=inner: [v for v in f(r) if is_type(v)]  # type: ignore[misc]
-    if match := _RESOLVE_IS.match(part):
-        inner = _compile_path(match["path"])
-        wanted = match["type"]
-        if inner is not None:
-            return lambda r, f=inner: [  # type: ignore[misc]
-                v for v in f(r) if _points_to(v[0], wanted)
-            ]
+    for pattern, build in _PATTERNS:
+        if match := pattern.match(part):
+            return build(match)
     return None
 
 
