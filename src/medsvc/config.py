@@ -31,8 +31,9 @@ class Settings(BaseSettings):
     # SQLite are serialised anyway. Unset: 2 and 1 on SQLite, 8 and 8 on PostgreSQL.
     read_threads: int | None = Field(default=None, gt=0)
     write_threads: int | None = Field(default=None, gt=0)
-    # PostgreSQL connections per process.
-    pool_size: int = Field(default=10, gt=0)
+    # PostgreSQL connections per process: one per reader and writer thread, so that no
+    # request waits for a connection and none is opened and closed per request.
+    pool_size: int = Field(default=16, gt=0)
     # Seconds a writer waits for its turn before the request fails with 503.
     write_wait_seconds: float = Field(default=30.0, gt=0)
     log_level: str = "INFO"

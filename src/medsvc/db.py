@@ -83,7 +83,7 @@ class Database:
             self.reader = self.writer = create_engine(
                 self.url,
                 pool_size=settings.pool_size,
-                max_overflow=settings.pool_size,
+                max_overflow=4,
                 pool_recycle=1800,
                 pool_timeout=settings.write_wait_seconds,
             )
