@@ -54,7 +54,7 @@ def test_transaction_rolls_back_on_a_failing_entry(client: httpx.Client) -> None
     response = client.post("/", json=bundle, headers=FHIR_JSON)
     assert response.status_code == 422
     issue = response.json()["issue"][0]
-    assert issue["expression"] == ["Bundle.entry[2].resource.Observation.status"]
+    assert issue["expression"] == ["Bundle.entry[2].resource.status"]
     assert count(client, "Patient") == 0
     assert count(client, "Practitioner") == 0
 

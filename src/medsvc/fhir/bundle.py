@@ -141,13 +141,20 @@ def error_entry(error: MedsvcError) -> dict[str, Any]:
     return {"response": {"status": f"{status.value} {status.phrase}", "outcome": error.outcome()}}
 
 
+def _inside(entry: Entry, expression: str) -> str:
+    """Observation.code in entry 3 is Bundle.entry[3].resource.code."""
+    if not isinstance(entry.resource, dict):
+        return entry.where
+    root, _, rest = expression.partition(".")
+    if root == entry.resource.get("resourceType"):
+        return f"{entry.where}.resource" + (f".{rest}" if rest else "")
+    return f"{entry.where}.resource.{expression}"
+
+
 def _with_location(error: MedsvcError, entry: Entry) -> MedsvcError:
     """The same error, its diagnostics and expressions placed at the failing entry."""
     for i, issue in enumerate(error.issues):
-        expressions = tuple(
-            f"{entry.where}.resource.{x}" if entry.resource else entry.where
-            for x in issue.expression
-        ) or (entry.where,)
+        expressions = tuple(_inside(entry, x) for x in issue.expression) or (entry.where,)
         error.issues[i] = type(issue)(
             f"{entry.where}: {issue.diagnostics}", issue.code, issue.severity, expressions
         )

@@ -5,7 +5,7 @@ HTTP-free: the REST routes and the entries of transaction and batch Bundles both
 
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import jsonpatch
@@ -30,7 +30,6 @@ class Result:
     status: int
     stored: Stored | None = None
     body: bytes | None = None
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 def new_id() -> str:

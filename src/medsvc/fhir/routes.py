@@ -16,7 +16,7 @@ from fastapi import Request, Response
 from starlette.routing import Route
 
 from medsvc.db import Database
-from medsvc.errors import Invalid, PayloadTooLarge, information
+from medsvc.errors import Invalid, PayloadTooLarge, Unauthorized, information
 from medsvc.fhir import binary, bundle, jsonio
 from medsvc.fhir.capability import capability_statement
 from medsvc.fhir.interactions import Result
@@ -165,7 +165,8 @@ def handle(request: Request, body: bytes, ctx: AuthContext | None) -> Response:
     path = request.path_params.get("path", "").strip("/")
     if path == "metadata" and request.method == "GET":
         return _metadata(request)
-    assert ctx is not None
+    if ctx is None:  # only the CapabilityStatement is public
+        raise Unauthorized()
     if path == "" and request.method == "POST":
         return _bundle(request, body, ctx)
     return _interaction(request, path, body, ctx, explicit_json)
