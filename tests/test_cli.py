@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 
 from medsvc import migrate
 from tests.conftest import Backend, free_port
@@ -112,3 +113,15 @@ def wait_until_ready(url: str, seconds: float = 30) -> bool:
             pass
         time.sleep(0.2)
     return False
+
+
+def test_db_check_finds_a_schema_that_differs(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/drifted.db"
+    migrate.upgrade(url)
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP INDEX ix_search_token_resource_pk_param"))
+    engine.dispose()
+    found = migrate.differences(url)
+    assert found is not None
+    assert "ix_search_token_resource_pk_param" in found
