@@ -1,30 +1,25 @@
-"""The HTTP benchmark run: medsvc beside a bare FastAPI endpoint, into docs/benchmarks.md."""
+"""The HTTP benchmark run: medsvc beside two bare FastAPI apps, into docs/benchmarks.md."""
 
-# For each backend: a fresh database seeded with Slots; medsvc and the bare app each in its
-# own uvicorn process; wrk drives every scenario against both, interleaved, over several
-# runs; the medians go into the results page (report.py).
+# For each backend: a fresh database seeded with Slots; medsvc, the bare async app and the
+# bare sync app each in its own uvicorn process; wrk drives every scenario against all three,
+# interleaved, over several runs (measure.py); the medians go into the page (report.py).
 
 import argparse
 import base64
 import json
-import math
-import os
-import resource
 import shutil
 import sqlite3
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import report
 import seed
+from measure import Scenario, measure
 from servers import (
     BENCH_DIR,
     Server,
@@ -38,20 +33,7 @@ from medsvc import migrate
 from medsvc.config import Settings
 
 ROOT = BENCH_DIR.parent
-LUA = BENCH_DIR / "wrk.lua"
-WRK_THREADS = 1  # one event loop drives 16 connections easily and leaves the most CPU to the server
-WARMUP_SECONDS, MAX_RUN_SECONDS = 3, 60
 SKIPPED_HEADERS = {"date", "server", "content-length", "x-request-id"}  # per connection/request
-
-
-@dataclass
-class Scenario:
-    name: str
-    label: str
-    method: str
-    path: str
-    body: Path | None = None
-    clients: int = 16
 
 
 @contextmanager
@@ -64,7 +46,7 @@ def database_url(backend: str, scratch: Path) -> Iterator[str]:
 
 
 def capture(medsvc: Server, scenarios: list[Scenario], scratch: Path) -> Path:
-    """Sends each request once, checks medsvc's answer, and saves it for the bare app."""
+    """Sends each request once, checks medsvc's answer, and saves it for the bare apps."""
     captured = {}
     with httpx.Client(base_url=medsvc.url, headers={"Accept": "application/fhir+json"},
                       timeout=60) as client:
@@ -87,64 +69,6 @@ def capture(medsvc: Server, scenarios: list[Scenario], scratch: Path) -> Path:
     path = scratch / "responses.json"
     path.write_text(json.dumps(captured))
     return path
-
-
-def run_wrk(server: Server, scenario: Scenario, seconds: int) -> dict[str, float]:
-    env = {**os.environ, "BENCH_METHOD": scenario.method,
-           "BENCH_BODY": str(scenario.body) if scenario.body else ""}
-    command = ["wrk", f"-t{min(WRK_THREADS, scenario.clients)}", f"-c{scenario.clients}",
-               f"-d{seconds}s", "--timeout", "60s", "-s", str(LUA), server.url + scenario.path]
-    server_cpu = server.cpu_seconds()
-    own = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.monotonic()
-    out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
-    wall = time.monotonic() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    line = next(x for x in out.splitlines() if x.startswith("BENCH "))
-    raw = json.loads(line.removeprefix("BENCH "))
-    return {
-        "seconds": raw["duration_us"] / 1e6,
-        "rps": raw["requests"] / (raw["duration_us"] / 1e6),
-        "p50_ms": raw["p50_us"] / 1000, "p99_ms": raw["p99_us"] / 1000,
-        "errors": raw["socket_errors"] + raw["http_errors"],
-        # CPU share of one core, to see who was saturated on the shared machine.
-        "server_cpu": (server.cpu_seconds() - server_cpu) / wall,
-        "wrk_cpu": (after.ru_utime + after.ru_stime - own.ru_utime - own.ru_stime) / wall,
-    }
-
-
-def median_of(samples: list[dict[str, float]]) -> dict[str, float]:
-    return {key: statistics.median(s[key] for s in samples) for key in samples[0]}
-
-
-def run_length(warmup: dict[str, float], args: argparse.Namespace) -> int:
-    """Seconds per measured run. Every run starts all connections at once, so a server that
-    interleaves slow requests completes its first ones only after about one latency: runs
-    last at least ten warm-up latencies to keep that loss under a tenth."""
-    latency = warmup["p50_ms"] / 1000 if warmup["rps"] else WARMUP_SECONDS
-    return min(MAX_RUN_SECONDS, max(args.duration, math.ceil(10 * latency)))
-
-
-def measure(targets: dict[str, Server], scenarios: list[Scenario],
-            args: argparse.Namespace) -> list[dict[str, object]]:
-    lengths = {}
-    for s in scenarios:  # warm-up: connections, caches, lazy imports; not recorded
-        for name, server in targets.items():
-            warmup = run_wrk(server, s, min(WARMUP_SECONDS, args.duration))
-            lengths[(s.name, name)] = run_length(warmup, args)
-    runs: dict[tuple[str, str], list[dict[str, float]]] = {}
-    for n in range(args.runs):
-        for s in scenarios:
-            for name, server in targets.items():  # interleaved, so drift hits both alike
-                sample = run_wrk(server, s, lengths[(s.name, name)])
-                runs.setdefault((s.name, name), []).append(sample)
-                print(f"  run {n + 1} {s.name:<14} {name:<6} {sample['rps']:8.1f} req/s "
-                      f"p50 {sample['p50_ms']:7.2f} ms p99 {sample['p99_ms']:8.2f} ms "
-                      f"({lengths[(s.name, name)]} s)"
-                      + (f"  ERRORS {sample['errors']:.0f}" if sample["errors"] else ""))
-    return [{"name": s.name, "label": s.label, "clients": s.clients,
-             **{name: median_of(runs[(s.name, name)]) for name in targets},
-             "runs": {name: runs[(s.name, name)] for name in targets}} for s in scenarios]
 
 
 def bench_backend(backend: str, args: argparse.Namespace) -> dict[str, object]:
@@ -179,10 +103,12 @@ def bench_backend(backend: str, args: argparse.Namespace) -> dict[str, object]:
         ]
         with Server("medsvc", "medsvc_launcher:create", env, args.workers, scratch,
                     port) as medsvc:
-            responses = capture(medsvc, scenarios, scratch)
-            with Server("bare", "bare_app:create", {"BENCH_RESPONSES": str(responses)},
-                        args.workers, scratch) as bare:
-                results = measure({"medsvc": medsvc, "bare": bare}, scenarios, args)
+            canned = {"BENCH_RESPONSES": str(capture(medsvc, scenarios, scratch))}
+            with Server("bare-async", "bare_app:create", canned, args.workers, scratch) as bare, \
+                    Server("bare-sync", "bare_app:create_sync", canned, args.workers,
+                           scratch) as bare_sync:
+                results = measure({"medsvc": medsvc, "bare_async": bare, "bare_sync": bare_sync},
+                                  scenarios, args)
         version = postgres_version(url) if backend == "postgresql" else sqlite3.sqlite_version
     return {"backend": backend, "version": version, "slots": args.slots,
             "seed_seconds": seed_seconds, "query": query, "scenarios": results}
