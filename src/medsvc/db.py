@@ -80,13 +80,16 @@ class Database:
         else:
             # No pre-ping: it would cost a round trip per request. A connection the server
             # dropped fails its request with 503 and is replaced; recycling bounds their age.
-            self.reader = self.writer = create_engine(
+            self.writer = create_engine(
                 self.url,
                 pool_size=settings.pool_size,
                 max_overflow=4,
                 pool_recycle=1800,
                 pool_timeout=settings.write_wait_seconds,
             )
+            # Reads run in autocommit: under READ COMMITTED a transaction would give them no
+            # more consistency (each statement sees its own snapshot), only two round trips.
+            self.reader = self.writer.execution_options(isolation_level="AUTOCOMMIT")
 
     @contextmanager
     def session(self, *, write: bool) -> Iterator[Connection]:
@@ -104,9 +107,9 @@ class Database:
             raise Unavailable("The database is busy; retry shortly") from error
 
     def dispose(self) -> None:
-        self.reader.dispose()
-        if self.writer is not self.reader:
-            self.writer.dispose()
+        self.writer.dispose()
+        if self.is_sqlite:  # on PostgreSQL the reader shares the writer's pool
+            self.reader.dispose()
 
 
 _SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: (?P<columns>[\w.,\s]+)")

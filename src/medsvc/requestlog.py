@@ -19,6 +19,7 @@ from medsvc.errors import Issue, operation_outcome
 
 log = logging.getLogger("medsvc.request")
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
+SLOW_SECONDS = 1.0
 _VALID_ID = re.compile(r"^[A-Za-z0-9\-]{1,64}$")
 # Request ids: random per process, then counted; unique without a system call per request.
 _PROCESS_ID = uuid.uuid4().hex[:12]
@@ -76,6 +77,16 @@ async def _internal_error(rid: str, send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def _level(status: int, seconds: float) -> int:
+    """Failures and slow requests at INFO and above; the ordinary ones only at DEBUG, since
+    a line per request costs more than a read (access logs belong to the proxy in front)."""
+    if status >= 500:
+        return logging.ERROR
+    if status >= 400 or seconds >= SLOW_SECONDS:
+        return logging.INFO
+    return logging.DEBUG
+
+
 class RequestLogMiddleware:
     """Pure ASGI, so it adds no per-request task or body buffering."""
 
@@ -112,15 +123,14 @@ class RequestLogMiddleware:
                 raise  # the response had started; the connection is all that can be closed
             await _internal_error(rid, send_with_id)
         finally:
-            log.info(
-                "request",
-                extra={
-                    "fields": {
-                        "method": scope["method"],
-                        "path": scope["path"],
-                        "status": status,
-                        "ms": round((time.perf_counter() - started) * 1000, 1),
-                    }
-                },
-            )
+            elapsed = time.perf_counter() - started
+            level = _level(status, elapsed)
+            if log.isEnabledFor(level):
+                fields = {
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "ms": round(elapsed * 1000, 1),
+                }
+                log.log(level, "request", extra={"fields": fields})
             request_id.reset(token)

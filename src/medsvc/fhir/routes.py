@@ -182,10 +182,26 @@ def _is_read(request: Request) -> bool:
     return request.method == "GET" or request.url.path.endswith("/_search")
 
 
+def _reads_one_embedded(request: Request) -> bool:
+    """GET Type/id or Type/id/_history/n on the embedded SQLite database.
+
+    Such a read is a primary-key lookup in a local file that no writer can block (WAL): it
+    costs less than handing it to a thread, so it runs on the event loop.
+    """
+    if request.method != "GET" or not request.app.state.settings.is_sqlite:
+        return False
+    segments = request.path_params.get("path", "").strip("/").split("/")
+    if segments[0] == "Binary" or any(s[:1] in ("$", "_") for s in segments[:2]):
+        return False
+    return len(segments) == 2 or (len(segments) == 4 and segments[2] == "_history")
+
+
 async def fhir_endpoint(request: Request) -> Response:
     public = request.method == "GET" and request.path_params.get("path") == "metadata"
     ctx = None if public else await caller_context(request)
     body = await read_body(request)
+    if _reads_one_embedded(request):
+        return handle(request, body, ctx)
     # Reads and writes run on their own small thread pools: a queued write never holds a
     # reader's thread. asyncio's executor hands work over at a fraction of anyio's cost, and
     # the copied context carries the request id into the thread's log lines.

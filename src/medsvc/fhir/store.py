@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, bindparam, insert, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, false, insert, select, update
 
 from medsvc import clock
 from medsvc.fhir import jsonio
@@ -105,9 +105,11 @@ def read_version(session: Connection, current: Stored, version_id: int) -> Store
 
 
 def read_many(session: Connection, pks: list[int]) -> dict[int, Stored]:
+    """The current versions of these rows that are not deleted (one may have been deleted
+    since the caller found it: reads do not hold one snapshot on every database)."""
     if not pks:
         return {}
-    rows = session.execute(select(*CURRENT_COLUMNS).where(R.pk.in_(pks)))
+    rows = session.execute(select(*CURRENT_COLUMNS).where(R.pk.in_(pks), R.deleted == false()))
     return {row.pk: from_row(row) for row in rows}
 
 

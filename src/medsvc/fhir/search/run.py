@@ -69,7 +69,7 @@ def run(server: FhirServer, session: Connection, ctx: AuthContext, request: Sear
     has_next = len(rows) > request.count
     total = rows[0].total if rows else _count(session, where)
     found = store.read_many(session, [row.pk for row in rows[: request.count]])
-    matches = [found[row.pk] for row in rows[: request.count]]
+    matches = [found[row.pk] for row in rows[: request.count] if row.pk in found]
     page = Page(
         matches, total=total if request.total else None, has_next=has_next, snapshot=snapshot
     )
