@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     sqlite_reader_pool_size: int = Field(default=8, gt=0)
     # Threads per process that run reads and writes. Python threads share one interpreter
     # lock, so a few busy threads serve more requests than many contending ones; writers on
-    # SQLite are serialised anyway. Unset: 2 and 1 on SQLite, 8 and 8 on PostgreSQL.
+    # SQLite are serialised anyway. Unset: 2 and 1 on SQLite, 4 and 4 on PostgreSQL.
     read_threads: int | None = Field(default=None, gt=0)
     write_threads: int | None = Field(default=None, gt=0)
     # PostgreSQL connections per process: one per reader and writer thread, so that no
@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     @property
     def thread_counts(self) -> tuple[int, int]:
         """Reader and writer threads per process."""
-        reads, writes = (2, 1) if self.is_sqlite else (8, 8)
+        reads, writes = (2, 1) if self.is_sqlite else (4, 4)
         return self.read_threads or reads, self.write_threads or writes
 
 
