@@ -120,8 +120,8 @@ def test_db_check_finds_a_schema_that_differs(tmp_path: Path) -> None:
     migrate.upgrade(url)
     engine = create_engine(url)
     with engine.begin() as connection:
-        connection.execute(text("DROP INDEX ix_search_token_resource_pk_param"))
+        connection.execute(text("DROP INDEX ix_search_token_resource_pk_param_code_system"))
     engine.dispose()
     found = migrate.differences(url)
     assert found is not None
-    assert "ix_search_token_resource_pk_param" in found
+    assert "ix_search_token_resource_pk_param_code_system" in found

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 21:23:35.326705
+Create Date: 2026-11-28 23:38:43.729358
 """
 from collections.abc import Sequence
 
@@ -62,7 +62,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('pk', name=op.f('pk_search_date'))
     )
     with op.batch_alter_table('search_date', schema=None) as batch_op:
-        batch_op.create_index('ix_search_date_resource_pk_param', ['resource_pk', 'param'], unique=False)
+        batch_op.create_index('ix_search_date_resource_pk_param_low_high', ['resource_pk', 'param', 'low', 'high'], unique=False)
         batch_op.create_index('ix_search_date_resource_type_param_low_high', ['resource_type', 'param', 'low', 'high'], unique=False)
 
     op.create_table('search_number',
@@ -75,7 +75,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('pk', name=op.f('pk_search_number'))
     )
     with op.batch_alter_table('search_number', schema=None) as batch_op:
-        batch_op.create_index('ix_search_number_resource_pk_param', ['resource_pk', 'param'], unique=False)
+        batch_op.create_index('ix_search_number_resource_pk_param_value', ['resource_pk', 'param', 'value'], unique=False)
         batch_op.create_index('ix_search_number_resource_type_param_value', ['resource_type', 'param', 'value'], unique=False)
 
     op.create_table('search_quantity',
@@ -91,7 +91,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('pk', name=op.f('pk_search_quantity'))
     )
     with op.batch_alter_table('search_quantity', schema=None) as batch_op:
-        batch_op.create_index('ix_search_quantity_resource_pk_param', ['resource_pk', 'param'], unique=False)
+        batch_op.create_index('ix_search_quantity_resource_pk_param_value', ['resource_pk', 'param', 'value'], unique=False)
         batch_op.create_index('ix_search_quantity_resource_type_param_value', ['resource_type', 'param', 'value'], unique=False)
 
     op.create_table('search_reference',
@@ -108,7 +108,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('pk', name=op.f('pk_search_reference'))
     )
     with op.batch_alter_table('search_reference', schema=None) as batch_op:
-        batch_op.create_index('ix_search_reference_resource_pk_param', ['resource_pk', 'param'], unique=False)
+        batch_op.create_index('ix_search_reference_resource_pk_param_target_type_target_id', ['resource_pk', 'param', 'target_type', 'target_id'], unique=False)
         batch_op.create_index('ix_search_reference_resource_type_param_target_type_target_id', ['resource_type', 'param', 'target_type', 'target_id'], unique=False)
         batch_op.create_index('ix_search_reference_target_type_target_id', ['target_type', 'target_id'], unique=False)
 
@@ -123,7 +123,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('pk', name=op.f('pk_search_string'))
     )
     with op.batch_alter_table('search_string', schema=None) as batch_op:
-        batch_op.create_index('ix_search_string_resource_pk_param', ['resource_pk', 'param'], unique=False)
+        batch_op.create_index('ix_search_string_resource_pk_param_value_norm', ['resource_pk', 'param', 'value_norm'], unique=False)
         batch_op.create_index('ix_search_string_resource_type_param_value_norm', ['resource_type', 'param', 'value_norm'], unique=False)
 
     op.create_table('search_token',
@@ -137,7 +137,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('pk', name=op.f('pk_search_token'))
     )
     with op.batch_alter_table('search_token', schema=None) as batch_op:
-        batch_op.create_index('ix_search_token_resource_pk_param', ['resource_pk', 'param'], unique=False)
+        batch_op.create_index('ix_search_token_resource_pk_param_code_system', ['resource_pk', 'param', 'code', 'system'], unique=False)
         batch_op.create_index('ix_search_token_resource_type_param_code_system', ['resource_type', 'param', 'code', 'system'], unique=False)
 
     op.create_table('search_uri',
@@ -150,7 +150,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('pk', name=op.f('pk_search_uri'))
     )
     with op.batch_alter_table('search_uri', schema=None) as batch_op:
-        batch_op.create_index('ix_search_uri_resource_pk_param', ['resource_pk', 'param'], unique=False)
+        batch_op.create_index('ix_search_uri_resource_pk_param_value', ['resource_pk', 'param', 'value'], unique=False)
         batch_op.create_index('ix_search_uri_resource_type_param_value', ['resource_type', 'param', 'value'], unique=False)
 
 
@@ -158,38 +158,38 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('search_uri', schema=None) as batch_op:
         batch_op.drop_index('ix_search_uri_resource_type_param_value')
-        batch_op.drop_index('ix_search_uri_resource_pk_param')
+        batch_op.drop_index('ix_search_uri_resource_pk_param_value')
 
     op.drop_table('search_uri')
     with op.batch_alter_table('search_token', schema=None) as batch_op:
         batch_op.drop_index('ix_search_token_resource_type_param_code_system')
-        batch_op.drop_index('ix_search_token_resource_pk_param')
+        batch_op.drop_index('ix_search_token_resource_pk_param_code_system')
 
     op.drop_table('search_token')
     with op.batch_alter_table('search_string', schema=None) as batch_op:
         batch_op.drop_index('ix_search_string_resource_type_param_value_norm')
-        batch_op.drop_index('ix_search_string_resource_pk_param')
+        batch_op.drop_index('ix_search_string_resource_pk_param_value_norm')
 
     op.drop_table('search_string')
     with op.batch_alter_table('search_reference', schema=None) as batch_op:
         batch_op.drop_index('ix_search_reference_target_type_target_id')
         batch_op.drop_index('ix_search_reference_resource_type_param_target_type_target_id')
-        batch_op.drop_index('ix_search_reference_resource_pk_param')
+        batch_op.drop_index('ix_search_reference_resource_pk_param_target_type_target_id')
 
     op.drop_table('search_reference')
     with op.batch_alter_table('search_quantity', schema=None) as batch_op:
         batch_op.drop_index('ix_search_quantity_resource_type_param_value')
-        batch_op.drop_index('ix_search_quantity_resource_pk_param')
+        batch_op.drop_index('ix_search_quantity_resource_pk_param_value')
 
     op.drop_table('search_quantity')
     with op.batch_alter_table('search_number', schema=None) as batch_op:
         batch_op.drop_index('ix_search_number_resource_type_param_value')
-        batch_op.drop_index('ix_search_number_resource_pk_param')
+        batch_op.drop_index('ix_search_number_resource_pk_param_value')
 
     op.drop_table('search_number')
     with op.batch_alter_table('search_date', schema=None) as batch_op:
         batch_op.drop_index('ix_search_date_resource_type_param_low_high')
-        batch_op.drop_index('ix_search_date_resource_pk_param')
+        batch_op.drop_index('ix_search_date_resource_pk_param_low_high')
 
     op.drop_table('search_date')
     with op.batch_alter_table('resource_version', schema=None) as batch_op:
