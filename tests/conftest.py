@@ -48,6 +48,7 @@ def free_port() -> int:
 class Backend:
     name: str
     url: str
+    port: int
     database: Database
     settings: Settings
 
@@ -98,9 +99,7 @@ def backend(
     port = free_port()
     settings = make_settings(url, port)
     database = Database(settings)
-    backend = Backend(request.param, url, database, settings)
-    backend.port = port  # type: ignore[attr-defined]
-    yield backend
+    yield Backend(request.param, url, port, database, settings)
     database.dispose()
 
 
@@ -153,7 +152,7 @@ def platform_app(settings: Settings, database: Database) -> FastAPI:
 @pytest.fixture(scope="session")
 def live_server(backend: Backend) -> Iterator[LiveServer]:
     app = platform_app(backend.settings, backend.database)
-    with LiveServer(app, backend.port) as server:  # type: ignore[attr-defined]
+    with LiveServer(app, backend.port) as server:
         yield server
 
 

@@ -185,6 +185,7 @@ def _resolve_reference(
     match = _CONDITIONAL_REFERENCE.match(reference)
     assert match is not None
     pairs = parse_qsl(match["query"], keep_blank_values=True)
+    scopes.require(ctx, match["type"], "search")
     found = find_matches(server, session, ctx, match["type"], pairs)
     if not found:
         raise NotFound(f"No {match['type']} matches the conditional reference '{reference}'")
@@ -236,6 +237,7 @@ def _target_of(
     request = _request(entry)
     segments = request.segments
     if entry.method == "POST" and len(segments) == 1:
+        scopes.require(ctx, segments[0], "create")
         if entry.if_none_exist:
             pairs = conditional.parse_condition(entry.if_none_exist)
             match = conditional.single_match(server, session, ctx, segments[0], pairs)
@@ -256,6 +258,7 @@ def _conditional_update_id(
 ) -> str:
     """The id a conditional update will write: the match's, or the one it will create."""
     resource_type = request.segments[0]
+    scopes.require(ctx, resource_type, "update")
     match = conditional.single_match(server, session, ctx, resource_type, request.query)
     if match is not None:
         return match.id

@@ -39,47 +39,50 @@ class FhirRequest:
         return [s for s in self.path.split("/") if s]
 
 
-Handler = Callable[[FhirServer, Connection, AuthContext, FhirRequest, list[str]], Result]
+@dataclass(frozen=True)
+class Call:
+    """One request on its way to an interaction, with who makes it and where it runs."""
+
+    server: FhirServer
+    session: Connection
+    ctx: AuthContext
+    request: FhirRequest
+
+    @property
+    def segments(self) -> list[str]:
+        return self.request.segments
+
+
+Handler = Callable[[Call], Result]
 
 
 def dispatch(
     server: FhirServer, session: Connection, ctx: AuthContext, request: FhirRequest
 ) -> Result:
+    call = Call(server, session, ctx, request)
     segments = request.segments
     if segments and segments[-1].startswith("$"):
-        return _operation(server, session, ctx, request, segments)
-    handler: Handler | None = _HANDLERS.get((request.method, len(segments)))
+        return _operation(call)
+    handler = _HANDLERS.get((request.method, len(segments)))
     if handler is None:
         raise MethodNotAllowed(f"{request.method} is not supported on '{request.path}'")
-    return handler(server, session, ctx, request, segments)
+    return handler(call)
 
 
-def _search(
-    server: FhirServer,
-    session: Connection,
-    ctx: AuthContext,
-    request: FhirRequest,
-    segments: list[str],
-) -> Result:
-    resource_type = segments[0]
-    scopes.require(ctx, resource_type, "search")
-    parsed = search_run.parse(server, resource_type, request.query, strict=request.strict)
-    page = search_run.run(server, session, ctx, parsed)
-    return Result(200, body=searchset.render(server.base_url, parsed, page))
+def _search(c: Call) -> Result:
+    resource_type = c.segments[0]
+    scopes.require(c.ctx, resource_type, "search")
+    parsed = search_run.parse(c.server, resource_type, c.request.query, strict=c.request.strict)
+    page = search_run.run(c.server, c.session, c.ctx, parsed)
+    return Result(200, body=searchset.render(c.server.base_url, parsed, page))
 
 
-def _get_two(
-    server: FhirServer,
-    session: Connection,
-    ctx: AuthContext,
-    request: FhirRequest,
-    segments: list[str],
-) -> Result:
-    resource_type, second = segments
+def _get_two(c: Call) -> Result:
+    resource_type, second = c.segments
     if second == "_history":
-        return history.history(server, session, ctx, resource_type, None, request.query)
-    result = interactions.read(server, session, ctx, resource_type, second)
-    return _conditional_read(request, result)
+        return history.history(c.server, c.session, c.ctx, resource_type, None, c.request.query)
+    result = interactions.read(c.server, c.session, c.ctx, resource_type, second)
+    return _conditional_read(c.request, result)
 
 
 def _conditional_read(request: FhirRequest, result: Result) -> Result:
@@ -97,162 +100,116 @@ def _conditional_read(request: FhirRequest, result: Result) -> Result:
     return result
 
 
-def _get_three(
-    server: FhirServer,
-    session: Connection,
-    ctx: AuthContext,
-    request: FhirRequest,
-    segments: list[str],
-) -> Result:
-    resource_type, resource_id, third = segments
-    if third != "_history":
-        raise NotFound(f"Unknown path '{request.path}'")
-    return history.history(server, session, ctx, resource_type, resource_id, request.query)
+def _history_segment(c: Call, position: int) -> None:
+    if c.segments[position] != "_history":
+        raise NotFound(f"Unknown path '{c.request.path}'")
 
 
-def _vread(
-    server: FhirServer,
-    session: Connection,
-    ctx: AuthContext,
-    request: FhirRequest,
-    segments: list[str],
-) -> Result:
-    resource_type, resource_id, third, version = segments
-    if third != "_history":
-        raise NotFound(f"Unknown path '{request.path}'")
-    return interactions.vread(server, session, ctx, resource_type, resource_id, version)
+def _get_three(c: Call) -> Result:
+    _history_segment(c, 2)
+    resource_type, resource_id, _ = c.segments
+    return history.history(c.server, c.session, c.ctx, resource_type, resource_id, c.request.query)
 
 
-def _post_type(
-    server: FhirServer,
-    session: Connection,
-    ctx: AuthContext,
-    request: FhirRequest,
-    segments: list[str],
-) -> Result:
-    if request.if_none_exist:
+def _vread(c: Call) -> Result:
+    _history_segment(c, 2)
+    resource_type, resource_id, _, version = c.segments
+    return interactions.vread(c.server, c.session, c.ctx, resource_type, resource_id, version)
+
+
+def _post_type(c: Call) -> Result:
+    resource_type, body = c.segments[0], c.request.body
+    if c.request.if_none_exist:
         return conditional.create(
-            server, session, ctx, segments[0], request.body, request.if_none_exist
+            c.server, c.session, c.ctx, resource_type, body, c.request.if_none_exist
         )
-    return interactions.create(server, session, ctx, segments[0], request.body)
+    return interactions.create(c.server, c.session, c.ctx, resource_type, body)
 
 
-def _post_two(
-    server: FhirServer,
-    session: Connection,
-    ctx: AuthContext,
-    request: FhirRequest,
-    segments: list[str],
-) -> Result:
-    if segments[1] != "_search":
-        raise MethodNotAllowed(f"POST is not supported on '{request.path}'")
-    return _search(server, session, ctx, request, segments[:1])
+def _post_two(c: Call) -> Result:
+    if c.segments[1] != "_search":
+        raise MethodNotAllowed(f"POST is not supported on '{c.request.path}'")
+    return _search(c)
 
 
-def _put_type(
-    server: FhirServer,
-    session: Connection,
-    ctx: AuthContext,
-    request: FhirRequest,
-    segments: list[str],
-) -> Result:
-    if not request.query:
-        raise MethodNotAllowed("PUT needs an id or a search condition: Type/id or Type?query")
+def _condition(c: Call, method: str) -> str:
+    """The search condition of PUT/DELETE Type?query; one is needed without an id."""
+    if not c.request.query:
+        raise MethodNotAllowed(f"{method} needs an id or a search condition: Type/id or Type?query")
+    return urlencode(c.request.query)
+
+
+def _put_type(c: Call) -> Result:
+    condition = _condition(c, "PUT")
     return conditional.update_matching(
-        server, session, ctx, segments[0], _query_text(request), request.body, request.if_match
+        c.server, c.session, c.ctx, c.segments[0], condition, c.request.body, c.request.if_match
     )
 
 
-def _query_text(request: FhirRequest) -> str:
-    return urlencode(request.query)
-
-
-def _put(
-    server: FhirServer,
-    session: Connection,
-    ctx: AuthContext,
-    request: FhirRequest,
-    segments: list[str],
-) -> Result:
+def _put(c: Call) -> Result:
+    resource_type, resource_id = c.segments
     return interactions.update(
-        server, session, ctx, segments[0], segments[1], request.body, request.if_match
+        c.server,
+        c.session,
+        c.ctx,
+        resource_type,
+        resource_id,
+        c.request.body,
+        c.request.if_match,
     )
 
 
-def _patch(
-    server: FhirServer,
-    session: Connection,
-    ctx: AuthContext,
-    request: FhirRequest,
-    segments: list[str],
-) -> Result:
+def _patch(c: Call) -> Result:
+    resource_type, resource_id = c.segments
     return interactions.patch(
-        server, session, ctx, segments[0], segments[1], request.body, request.if_match
+        c.server,
+        c.session,
+        c.ctx,
+        resource_type,
+        resource_id,
+        c.request.body,
+        c.request.if_match,
     )
 
 
-def _delete(
-    server: FhirServer,
-    session: Connection,
-    ctx: AuthContext,
-    request: FhirRequest,
-    segments: list[str],
-) -> Result:
-    return interactions.delete(server, session, ctx, segments[0], segments[1])
+def _delete(c: Call) -> Result:
+    resource_type, resource_id = c.segments
+    return interactions.delete(c.server, c.session, c.ctx, resource_type, resource_id)
 
 
-def _delete_type(
-    server: FhirServer,
-    session: Connection,
-    ctx: AuthContext,
-    request: FhirRequest,
-    segments: list[str],
-) -> Result:
-    if not request.query:
-        raise MethodNotAllowed("DELETE needs an id or a search condition: Type/id or Type?query")
-    return conditional.delete_matching(server, session, ctx, segments[0], _query_text(request))
+def _delete_type(c: Call) -> Result:
+    condition = _condition(c, "DELETE")
+    return conditional.delete_matching(c.server, c.session, c.ctx, c.segments[0], condition)
 
 
-def _operation(
-    server: FhirServer,
-    session: Connection,
-    ctx: AuthContext,
-    request: FhirRequest,
-    segments: list[str],
-) -> Result:
+def _operation(c: Call) -> Result:
+    segments, method = c.segments, c.request.method
     name = segments[-1][1:]
-    level = {1: "system", 2: "type", 3: "instance"}.get(len(segments))
+    level = {1: "system", 2: "type", 3: "instance"}.get(len(segments), "")
     resource_type = segments[0] if len(segments) > 1 else None
     if resource_type is not None:
-        server.definition(resource_type, "read")
-    operation = server.registry.operation(name, level or "", resource_type)
+        c.server.definition(resource_type, "read")
+    operation = c.server.registry.operation(name, level, resource_type)
     if operation is None:
-        raise NotFound(f"The operation ${name} is not supported on '{request.path}'")
-    if request.method not in ("GET", "POST") or (
-        operation.affects_state and request.method == "GET"
-    ):
-        raise MethodNotAllowed(f"${name} is not invoked with {request.method}")
+        raise NotFound(f"The operation ${name} is not supported on '{c.request.path}'")
+    if method not in ("GET", "POST") or (operation.affects_state and method == "GET"):
+        raise MethodNotAllowed(f"${name} is not invoked with {method}")
+    resource_id = segments[1] if len(segments) == 3 else None
     return operation.handler(
         OperationCall(
-            server,
-            session,
-            ctx,
+            c.server,
+            c.session,
+            c.ctx,
             resource_type,
-            segments[1] if len(segments) == 3 else None,
-            request.method,
-            request.query,
-            request.body,
+            resource_id,
+            method,
+            c.request.query,
+            c.request.body,
         )
     )
 
 
-def _search_all(
-    server: FhirServer,
-    session: Connection,
-    ctx: AuthContext,
-    request: FhirRequest,
-    segments: list[str],
-) -> Result:
+def _search_all(_c: Call) -> Result:
     raise Invalid("Searching across all types is not supported; search one resource type")
 
 

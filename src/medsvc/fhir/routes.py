@@ -62,7 +62,7 @@ def _parse_body(
 ) -> tuple[Any, list[tuple[str, str]]]:
     """The body as FHIR content, and any search parameters it carries (POST _search)."""
     kind = body_kind(request.headers.get("content-type"))
-    if method == "POST" and path.rstrip("/").endswith("_search"):
+    if _posts_search(request):
         if kind not in ("form", "absent"):
             raise Invalid("POST _search takes application/x-www-form-urlencoded parameters")
         return None, parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
@@ -178,8 +178,12 @@ async def caller_context(request: Request) -> AuthContext:
     return await provider(request)  # type: ignore[no-any-return]
 
 
+def _posts_search(request: Request) -> bool:
+    return request.method == "POST" and request.url.path.rstrip("/").endswith("/_search")
+
+
 def _is_read(request: Request) -> bool:
-    return request.method == "GET" or request.url.path.endswith("/_search")
+    return request.method == "GET" or _posts_search(request)
 
 
 def _reads_one_embedded(request: Request) -> bool:

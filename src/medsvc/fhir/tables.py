@@ -92,8 +92,7 @@ def _index_args(table: str, *value_columns: str) -> tuple[Index, Index]:
     resource's values (the other criteria), covering them so that no table row is read."""
     values = "_".join(value_columns)
     return (
-        Index(f"ix_{table}_resource_type_param_{values}", "resource_type", "param",
-              *value_columns),
+        Index(f"ix_{table}_resource_type_param_{values}", "resource_type", "param", *value_columns),
         Index(f"ix_{table}_resource_pk_param_{values}", "resource_pk", "param", *value_columns),
     )
 
