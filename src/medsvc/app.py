@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy import exc, text
+from sqlalchemy import exc
 from starlette.exceptions import HTTPException
 
 from medsvc import migrate
@@ -105,9 +105,8 @@ def _install_health(app: FastAPI, database: Database) -> None:
     @app.get("/readyz", include_in_schema=False)
     def readyz() -> Response:
         try:
-            with database.reader.connect() as connection:
-                connection.execute(text("SELECT 1"))
-            current = migrate.current_revision(database.reader)
+            with database.session(write=False) as connection:
+                current = migrate.current_revision(connection)
         except exc.SQLAlchemyError:
             return Response(
                 b'{"status":"database unreachable"}', status_code=503, media_type="application/json"

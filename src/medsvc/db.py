@@ -2,10 +2,13 @@
 
 SQLite (the embedded default) runs in WAL mode: readers share a pool and run concurrently,
 writers share one connection and open with BEGIN IMMEDIATE, so they queue in-process instead
-of spinning on the database lock. PostgreSQL uses one pool for both.
+of spinning on the database lock. PostgreSQL uses one pool for both. On both, reads run in
+autocommit: each statement sees what was committed when it started, and a read pays no
+BEGIN and COMMIT (on SQLite those two cost more than the read itself).
 """
 
 import re
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,10 +50,12 @@ def _sqlite_engine(url: str, *, write: bool, pool_size: int, wait: float) -> Eng
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def begin(connection: Any) -> None:
-        # Straight to the driver: through SQLAlchemy this statement costs more than a read.
-        connection.connection.driver_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+    if write:
+
+        @event.listens_for(engine, "begin")
+        def begin(connection: Any) -> None:
+            # Straight to the driver: through SQLAlchemy this statement costs more than a read.
+            connection.connection.driver_connection.execute("BEGIN IMMEDIATE")
 
     return engine
 
@@ -70,6 +75,7 @@ class Database:
     def __init__(self, settings: Settings):
         self.url = settings.database_url
         self.is_sqlite = settings.is_sqlite
+        self._idle_readers: deque[Connection] = deque()  # appends and pops are thread-safe
         if self.is_sqlite:
             ensure_sqlite_directory(self.url)
             wait = settings.write_wait_seconds
@@ -99,6 +105,9 @@ class Database:
         It is a Core connection, not an ORM session: the FHIR store builds its statements
         itself, and a Session would add tens of microseconds to every read.
         """
+        if not write and self.is_sqlite:
+            yield from self._sqlite_read()
+            return
         engine = self.writer if write else self.reader
         try:
             with engine.connect() as connection, connection.begin():
@@ -106,7 +115,32 @@ class Database:
         except exc.TimeoutError as error:
             raise Unavailable("The database is busy; retry shortly") from error
 
+    def _sqlite_read(self) -> Iterator[Connection]:
+        """A read on the embedded database, on a connection kept open between reads.
+
+        Checking a connection out of SQLAlchemy's pool and back costs several times what a
+        read by id costs on a local file, so finished reads leave their connection here for
+        the next one. There are never more than the readers running at once, each holding a
+        slot of the reader pool. The driver runs in autocommit, so a kept connection holds no
+        transaction and no snapshot between reads.
+        """
+        try:
+            connection = self._idle_readers.pop()
+        except IndexError:
+            connection = self.reader.connect()
+        try:
+            yield connection
+        finally:
+            if connection.in_transaction():  # SQLAlchemy's own bookkeeping: nothing to end
+                connection.rollback()
+            if connection.invalidated:
+                connection.close()
+            else:
+                self._idle_readers.append(connection)
+
     def dispose(self) -> None:
+        while self._idle_readers:
+            self._idle_readers.pop().close()
         self.writer.dispose()
         if self.is_sqlite:  # on PostgreSQL the reader shares the writer's pool
             self.reader.dispose()

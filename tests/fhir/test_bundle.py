@@ -242,3 +242,36 @@ def test_urn_uuid_rewritten_in_narrative_and_uri_values(client: httpx.Client) ->
     stored = client.get(f"/DiagnosticReport/{report_id}").json()
     assert stored["subject"]["reference"] == patient_ref
     assert f'href="{patient_ref}"' in stored["text"]["div"]
+
+
+def test_searches_in_a_transaction_see_the_resources_it_created(client: httpx.Client) -> None:
+    subject = "urn:uuid:0b6bd2a8-0f5a-4a4b-9d8e-5d1f6f0e7a11"
+    bundle = transaction(
+        {
+            "request": {
+                "method": "GET",
+                "url": "Observation?subject.identifier=urn:oid:1.2.246.21|7",
+            }
+        },
+        post_entry(patient("7"), subject),
+        *(post_entry(observation(subject, value=v)) for v in (1.0, 3.0, 4.0)),
+        {"request": {"method": "GET", "url": "Patient?identifier=urn:oid:1.2.246.21|7"}},
+    )
+    result = client.post("/", json=bundle, headers=FHIR_JSON).json()
+    observations, patients = result["entry"][0]["resource"], result["entry"][-1]["resource"]
+    assert observations["total"] == 3
+    assert patients["total"] == 1
+    found = client.get("/Observation", params={"value-quantity": "gt2", "code": "2160-0"})
+    assert found.json()["total"] == 2
+
+
+def test_a_failed_transaction_leaves_nothing_to_find(client: httpx.Client) -> None:
+    bundle = transaction(
+        *(post_entry(patient(f"{n}", family="Rollback")) for n in range(5)),
+        post_entry({"resourceType": "Patient", "gender": "robot"}),
+    )
+    assert client.post("/", json=bundle, headers=FHIR_JSON).status_code == 422
+    assert client.get("/Patient", params={"family": "Rollback"}).json()["total"] == 0
+    assert (
+        client.get("/Patient", params={"identifier": "urn:oid:1.2.246.21|3"}).json()["total"] == 0
+    )

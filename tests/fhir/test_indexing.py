@@ -1,15 +1,23 @@
 """Index rows per parameter type."""
 
+import json
+from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
+from medsvc.fhir.definitions import SearchParam, get_definitions
 from medsvc.fhir.indexing import (
     date_rows,
     normalize,
     quantity_rows,
     reference_rows,
+    rows_for,
     string_rows,
     token_rows,
 )
+from tests.conftest import EXAMPLES
+
+BASE = "http://localhost/fhir"
 
 
 def test_normalize_folds_case_and_accents() -> None:
@@ -68,3 +76,32 @@ def test_quantities() -> None:
     )
     assert row == [{"value": 1.5, "system": "u", "code": "mg", "unit": "mg"}]
     assert quantity_rows(({"unit": "mg"}, None)) == []
+
+
+def index_of(resource: dict[str, Any], params: Iterable[SearchParam]) -> list[tuple[str, str]]:
+    rows = [(p.code, repr(row)) for p in params for row in rows_for(p, resource, BASE)]
+    return sorted(rows)
+
+
+def test_parameters_chosen_by_element_index_what_every_parameter_would() -> None:
+    definitions = get_definitions()
+    indexed = chosen_count = every_count = 0
+    for path in sorted(EXAMPLES.glob("*.json")):
+        resource = json.loads(path.read_text(), parse_float=Decimal)
+        definition = definitions.resource(resource["resourceType"])
+        assert definition is not None
+        chosen = definition.indexed_by.for_resource(resource)
+        expected = index_of(resource, definition.params.values())
+        assert index_of(resource, chosen) == expected, path.name
+        indexed += len(expected)
+        chosen_count, every_count = chosen_count + len(chosen), every_count + len(definition.params)
+    assert indexed > 2000
+    assert chosen_count < every_count * 0.7  # even these rich examples skip a third
+
+
+def test_choice_elements_are_found_by_their_typed_key() -> None:
+    observation = get_definitions().resources["Observation"]
+    chosen = observation.indexed_by.for_resource(
+        {"resourceType": "Observation", "valueQuantity": {"value": 1}, "_status": {}}
+    )
+    assert {"value-quantity", "combo-value-quantity", "status"} <= {p.code for p in chosen}

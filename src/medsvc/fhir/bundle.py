@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 from sqlalchemy import Connection
 
 from medsvc.errors import Conflict, Invalid, MedsvcError, MultipleMatches, NotFound
-from medsvc.fhir import conditional, interactions, jsonio, validation
+from medsvc.fhir import conditional, indexing, interactions, jsonio, validation
 from medsvc.fhir.datetimes import format_instant
 from medsvc.fhir.interactions import Result
 from medsvc.fhir.router import FhirRequest, dispatch
@@ -284,15 +284,16 @@ def run_transaction(
     def resolve(reference: str) -> str:
         return _resolve_reference(server, session, ctx, reference)
 
-    for entry in ordered:
-        if entry.method == "DELETE":
-            continue
-        if entry.resource is not None:
-            try:
-                entry.resource = _rewrite(entry.resource, mapping, resolve)
-            except MedsvcError as error:
-                raise _with_location(error, entry) from error
-        results[entry.index] = _run_entry(server, session, ctx, entry, prefer)
+    with indexing.batched(session):
+        for entry in ordered:
+            if entry.method == "DELETE":
+                continue
+            if entry.resource is not None:
+                try:
+                    entry.resource = _rewrite(entry.resource, mapping, resolve)
+                except MedsvcError as error:
+                    raise _with_location(error, entry) from error
+            results[entry.index] = _run_entry(server, session, ctx, entry, prefer)
     return [results[e.index] for e in entries]
 
 

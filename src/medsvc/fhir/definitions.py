@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from medsvc.config import data_path
-from medsvc.fhir.fhirpath import Extractor, compile_expression
+from medsvc.fhir.fhirpath import Extractor, compile_expression, elements_read
 
 # Binary carries opaque content: it is created and read, never searched or updated.
 BINARY_INTERACTIONS = ("create", "read", "vread")
@@ -37,6 +37,44 @@ class SearchParam:
     description: str
     targets: tuple[str, ...]
     extract: Extractor = field(compare=False, repr=False)
+    elements: frozenset[str] | None = None  # the top-level elements it reads; None: unknown
+
+
+@dataclass(frozen=True)
+class ParamsByElement:
+    """Which search parameters can find values in a resource, from its top-level keys alone.
+
+    A resource of 8 elements needs only the few of its type's 30-odd parameters that start
+    from one of them; the rest would walk to nothing.
+    """
+
+    by_element: dict[str, tuple[SearchParam, ...]]
+    always: tuple[SearchParam, ...]
+
+    @classmethod
+    def of(cls, params: dict[str, SearchParam]) -> "ParamsByElement":
+        by_element: dict[str, list[SearchParam]] = {}
+        always = []
+        for param in params.values():
+            if param.elements is None:
+                always.append(param)
+            for element in param.elements or ():
+                by_element.setdefault(element, []).append(param)
+        return cls({k: tuple(v) for k, v in by_element.items()}, tuple(always))
+
+    def for_resource(self, resource: dict[str, Any]) -> list[SearchParam]:
+        found = {p.code: p for p in self.always}
+        for key in resource:
+            for element in _element_names(key):
+                for param in self.by_element.get(element, ()):
+                    found[param.code] = param
+        return list(found.values())
+
+
+def _element_names(key: str) -> list[str]:
+    """`valueQuantity` may be the choice element `value`: every name a JSON key may stand for."""
+    name = key.removeprefix("_")
+    return [name, *(name[:i] for i in range(1, len(name)) if name[i].isupper())]
 
 
 @dataclass(frozen=True)
@@ -45,6 +83,7 @@ class ResourceDefinition:
     structure: dict[str, Any]
     params: dict[str, SearchParam]
     interactions: tuple[str, ...]
+    indexed_by: ParamsByElement = field(compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -80,6 +119,7 @@ def _params_for(resource_type: str, declared: list[dict[str, Any]]) -> dict[str,
             description=sp.get("description", ""),
             targets=tuple(sp.get("target", ())),
             extract=extract,
+            elements=elements_read(sp["expression"], resource_type),
         )
     return params
 
@@ -93,11 +133,13 @@ def load_definitions(root: Path) -> Definitions:
     resources = {}
     for structure in _read_folder(root / "StructureDefinition"):
         name = structure["type"]
+        params = _params_for(name, declared_params) if name != "Binary" else {}
         resources[name] = ResourceDefinition(
             type=name,
             structure=structure,
-            params=_params_for(name, declared_params) if name != "Binary" else {},
+            params=params,
             interactions=BINARY_INTERACTIONS if name == "Binary" else ALL_INTERACTIONS,
+            indexed_by=ParamsByElement.of(params),
         )
     value_sets = {vs["url"]: _value_set_codes(vs) for vs in _read_folder(root / "ValueSet")}
     operations = {op["code"]: op for op in _read_folder(root / "OperationDefinition")}

@@ -20,6 +20,8 @@ _SIMPLE_PATH = re.compile(r"^[A-Za-z][A-Za-z0-9]*(\.[a-z][A-Za-z0-9]*)*$")
 _CAST = re.compile(r"^\((?P<path>[^()]+) as (?P<type>\w+)\)(?P<rest>(\.[a-z]\w*)*)$")
 _METHOD_CAST = re.compile(r"^(?P<path>[^()]+)\.(?:as|ofType)\((?P<type>\w+)\)$")
 _RESOLVE_IS = re.compile(r"^(?P<path>[^()]+)\.where\(resolve\(\) is (?P<type>\w+)\)$")
+_ELEMENT = re.compile(r"^[a-z][A-Za-z0-9]*")
+_FROM_NOTHING = re.compile(r"\b(exists|empty|count|not|iif|allFalse|allTrue|anyFalse)\(|!=|=|%")
 _REFERENCE = re.compile(
     r"(?:^|/)(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$"
 )
@@ -163,6 +165,28 @@ def _fallback(part: str) -> Extractor:
         return [(item, None) for item in compiled(resource, {})]
 
     return evaluate
+
+
+def elements_read(expression: str, resource_type: str) -> frozenset[str] | None:
+    """The top-level elements the expression's parts for a type start from, e.g. `value` for
+    `(Observation.value as Quantity)`; None when a part may give a value with none of them
+    present (`Patient.deceased.exists() and ...` is false then) or starts elsewhere."""
+    names = set()
+    for part in split_union(expression):
+        if root_of(part) not in (resource_type, "Resource", "DomainResource"):
+            continue
+        element = _ELEMENT.match(part.lstrip("(").partition(".")[2])
+        if element is None or _FROM_NOTHING.search(_top_level(part)):
+            return None
+        names.add(element[0])
+    return frozenset(names)
+
+
+def _top_level(part: str) -> str:
+    """The part with what its parentheses hold left out: `a.where(b = c)` gives `a.where()`."""
+    while (inner := re.sub(r"\(([^()]+)\)", "()", part)) != part:
+        part = inner
+    return part
 
 
 def compile_expression(expression: str, resource_type: str) -> Extractor | None:

@@ -4,23 +4,13 @@ Minimum cardinalities, required bindings of code elements, and the invariants de
 each element, compiled once per resource type.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import fhirpathpy
-from fhirpathpy.models import models
-
 from medsvc.errors import Issue
+from medsvc.fhir.invariants import Invariant, compile_invariant
 
 Node = tuple[Any, str]  # an element and its FHIRPath location, e.g. Appointment.participant[0]
-
-
-@dataclass(frozen=True)
-class Invariant:
-    key: str
-    human: str
-    evaluate: Callable[[Any, dict[str, Any]], list[Any]]
 
 
 @dataclass(frozen=True)
@@ -58,11 +48,6 @@ def nodes_at(resource: dict[str, Any], steps: tuple[str, ...]) -> list[Node]:
     return nodes
 
 
-def _compile_invariant(constraint: dict[str, Any]) -> Invariant:
-    compiled = fhirpathpy.compile(constraint["expression"], models["r4"])
-    return Invariant(constraint["key"], constraint["human"], compiled)
-
-
 def compile_rules(
     structure: dict[str, Any], value_sets: dict[str, frozenset[str]]
 ) -> list[ElementRule]:
@@ -74,7 +59,7 @@ def compile_rules(
         binding = element.get("binding", {}).get("valueSet", "").split("|")[0] or None
         is_code = any(t["code"] == "code" for t in element.get("type", []))
         codes = value_sets.get(binding) if binding and is_code else None
-        invariants = tuple(_compile_invariant(c) for c in element.get("constraint", []))
+        invariants = tuple(compile_invariant(c) for c in element.get("constraint", []))
         minimum = element.get("min", 0) if steps else 0
         if minimum or codes is not None or invariants:
             rules.append(ElementRule(steps, minimum, codes, binding if codes else None, invariants))
@@ -114,7 +99,7 @@ def _check_invariants(rule: ElementRule, resource: dict[str, Any]) -> list[Issue
     context = {"resource": resource, "rootResource": resource}
     for node, where in nodes_at(resource, rule.steps):
         for invariant in rule.invariants:
-            if invariant.evaluate(node, context) == [False]:
+            if not invariant.holds(node, context):
                 issues.append(
                     Issue(f"{invariant.key}: {invariant.human}", "invariant", expression=(where,))
                 )

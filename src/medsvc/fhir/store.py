@@ -87,7 +87,9 @@ def read_current(
     visible: ColumnElement[bool] | None = None,
     for_update: bool = False,
 ) -> Stored | None:
-    query = _BY_TYPE_AND_ID  # built once: a read is on the hot path
+    if visible is None and not for_update:
+        return _read_current_by_driver(session, resource_type, resource_id)
+    query = _BY_TYPE_AND_ID
     if visible is not None:
         query = query.where(visible)
     if for_update:
@@ -95,6 +97,48 @@ def read_current(
     params = {"resource_type": resource_type, "resource_id": resource_id}
     row = session.execute(query, params).first()
     return from_row(row) if row else None
+
+
+# The read by id straight through the driver, compiled once per dialect from the statement
+# above: SQLAlchemy's execution and result layers cost several times the lookup itself.
+_DRIVER_SQL: dict[str, tuple[str, bool]] = {}
+
+
+def _driver_statement(session: Connection) -> tuple[str, bool]:
+    """The SQL text of _BY_TYPE_AND_ID for this database, and whether it binds by position."""
+    dialect = session.dialect
+    found = _DRIVER_SQL.get(dialect.name)
+    if found is None:
+        compiled = _BY_TYPE_AND_ID.compile(dialect=dialect)
+        found = _DRIVER_SQL[dialect.name] = (str(compiled), compiled.positional)
+    return found
+
+
+def _read_current_by_driver(
+    session: Connection, resource_type: str, resource_id: str
+) -> Stored | None:
+    sql, positional = _driver_statement(session)
+    params: Any = (
+        (resource_type, resource_id)
+        if positional
+        else {"resource_type": resource_type, "resource_id": resource_id}
+    )
+    cursor = session.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    if row is None:
+        return None
+    pk, stored_type, stored_id, version_id, last_updated, deleted, content = row
+    if isinstance(last_updated, str):  # SQLite keeps instants as ISO text
+        last_updated = datetime.fromisoformat(last_updated)
+    if isinstance(content, memoryview):
+        content = content.tobytes()
+    return Stored(
+        pk, stored_type, stored_id, version_id, _utc(last_updated), bool(deleted), content
+    )
 
 
 def read_version(session: Connection, current: Stored, version_id: int) -> Stored | None:

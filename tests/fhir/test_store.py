@@ -1,0 +1,58 @@
+"""The versioned store read back through the driver and through SQLAlchemy, on both databases."""
+
+import threading
+
+from sqlalchemy import true
+
+from medsvc.app import fhir_server
+from medsvc.fhir import store
+from medsvc.fhir.store import Stored
+from tests.conftest import Backend
+
+
+def write_patient(backend: Backend, resource_id: str) -> Stored:
+    definition = fhir_server(backend.settings).definition("Patient", "create")
+    resource = {"resourceType": "Patient", "active": True, "name": [{"family": "Émilie"}]}
+    with backend.database.session(write=True) as session:
+        return store.insert_resource(session, definition, resource_id, resource, "http://x/fhir")
+
+
+def test_read_by_driver_gives_what_sqlalchemy_gives(clean: Backend) -> None:
+    written = write_patient(clean, "driver-1")
+    with clean.database.session(write=False) as session:
+        by_driver = store.read_current(session, "Patient", "driver-1")
+        by_sqlalchemy = store.read_current(session, "Patient", "driver-1", visible=true())
+        missing = store.read_current(session, "Patient", "driver-2")
+    assert by_driver == by_sqlalchemy == written
+    assert isinstance(by_driver, Stored)
+    assert isinstance(by_driver.content, bytes)
+    assert by_driver.last_updated.utcoffset() is not None
+    assert missing is None
+
+
+def test_a_read_sees_a_write_committed_after_the_previous_read(clean: Backend) -> None:
+    with clean.database.session(write=False) as session:
+        assert store.read_current(session, "Patient", "later") is None
+    write_patient(clean, "later")
+    with clean.database.session(write=False) as session:
+        found = store.read_current(session, "Patient", "later")
+    assert found is not None
+    assert found.version_id == 1
+
+
+def test_reads_in_parallel_threads_each_find_the_resource(clean: Backend) -> None:
+    write_patient(clean, "shared")
+    found: list[Stored | None] = []
+
+    def read() -> None:
+        for _ in range(50):
+            with clean.database.session(write=False) as session:
+                found.append(store.read_current(session, "Patient", "shared"))
+
+    threads = [threading.Thread(target=read) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(found) == 300
+    assert all(f is not None and f.id == "shared" for f in found)
