@@ -275,3 +275,21 @@ def test_a_failed_transaction_leaves_nothing_to_find(client: httpx.Client) -> No
     assert (
         client.get("/Patient", params={"identifier": "urn:oid:1.2.246.21|3"}).json()["total"] == 0
     )
+
+
+def test_history_in_a_transaction_sees_the_versions_it_wrote(client: httpx.Client) -> None:
+    bundle = transaction(
+        {"request": {"method": "GET", "url": "Patient/tx-history/_history/1"}},
+        {"request": {"method": "GET", "url": "Patient/tx-history/_history"}},
+        {
+            "resource": {**patient("8"), "id": "tx-history"},
+            "request": {"method": "PUT", "url": "Patient/tx-history"},
+        },
+    )
+    response = client.post("/", json=bundle, headers=FHIR_JSON)
+    assert response.status_code == 200, response.text
+    version, history, put = response.json()["entry"]
+    assert put["response"]["status"] == "201 Created"
+    assert version["response"]["status"] == "200 OK"
+    assert version["resource"]["meta"]["versionId"] == "1"
+    assert history["resource"]["total"] == 1

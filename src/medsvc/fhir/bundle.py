@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 from sqlalchemy import Connection
 
 from medsvc.errors import Conflict, Invalid, MedsvcError, MultipleMatches, NotFound
-from medsvc.fhir import conditional, indexing, interactions, jsonio, validation
+from medsvc.fhir import conditional, interactions, jsonio, pending, validation
 from medsvc.fhir.datetimes import format_instant
 from medsvc.fhir.interactions import Result
 from medsvc.fhir.router import FhirRequest, dispatch
@@ -284,7 +284,7 @@ def run_transaction(
     def resolve(reference: str) -> str:
         return _resolve_reference(server, session, ctx, reference)
 
-    with indexing.batched(session):
+    with pending.batched(session):
         for entry in ordered:
             if entry.method == "DELETE":
                 continue

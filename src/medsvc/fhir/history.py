@@ -11,7 +11,7 @@ from sqlalchemy import Connection, func, select
 
 from medsvc import clock
 from medsvc.errors import NotFound
-from medsvc.fhir import jsonio
+from medsvc.fhir import jsonio, pending
 from medsvc.fhir.datetimes import format_instant, parse_instant
 from medsvc.fhir.interactions import Result
 from medsvc.fhir.search.params import parse_count, parse_cursor
@@ -71,6 +71,7 @@ def history(
     server.definition(resource_type, level)
     scopes.require(ctx, resource_type, "read")
     page = _paging(server, pairs)
+    pending.flush(session)
     where = [V.resource_type == resource_type]
     if resource_id is not None:
         where.append(RESOURCE.c.id == resource_id)

@@ -1,14 +1,13 @@
 """Turns a resource into the rows of the search index tables, one per searchable value."""
 
 import unicodedata
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert
 
 from medsvc.errors import Invalid
+from medsvc.fhir import pending
 from medsvc.fhir.datetimes import MAX_BOUND, MIN_BOUND, parse_range
 from medsvc.fhir.definitions import ResourceDefinition, SearchParam
 from medsvc.fhir.fhirpath import Value, reference_target
@@ -156,7 +155,6 @@ _ROW_MAKERS = {
 }
 
 
-_PENDING = "medsvc.pending_index_rows"  # key in the connection's info while batched
 _INSERTS = {kind: insert(model.__table__) for kind, model in INDEX_TABLES.items()}  # type: ignore[attr-defined]
 _DELETES = [
     delete(model.__table__).where(model.__table__.c.resource_pk == bindparam("pk"))  # type: ignore[attr-defined]
@@ -175,50 +173,15 @@ def replace_index(
 ) -> None:
     """Replaces the index rows of one resource; None (a delete) leaves it with none."""
     if existing:
-        flush_pending(session)  # rows still waiting may belong to this resource
+        pending.flush(session)  # rows still held may belong to this resource
         for statement in _DELETES:
             session.execute(statement, {"pk": resource_pk})
     if resource is None:
         return
-    pending = session.info.get(_PENDING)
-    batches: dict[str, list[Row]] = pending if pending is not None else {}
+    batches: dict[str, list[Row]] = {}
     for param in definition.indexed_by.for_resource(resource):
         for row in rows_for(param, resource, base_url):
             row.update(resource_pk=resource_pk, resource_type=definition.type, param=param.code)
             batches.setdefault(param.type, []).append(row)
-    if pending is None:
-        _insert(session, batches)
-
-
-@contextmanager
-def batched(session: Connection) -> Iterator[None]:
-    """Within the block, index rows wait and are written together, one statement per table:
-    when the block ends, or before anything searches (flush_pending). A transaction Bundle
-    of fifty resources writes its index in a handful of statements instead of two hundred.
-    """
-    session.info[_PENDING] = {}
-    try:
-        yield
-        flush_pending(session)
-    finally:
-        session.info.pop(_PENDING, None)
-
-
-def flush_pending(session: Connection) -> None:
-    """Writes the index rows waiting in a batched block, so that a search can see them."""
-    pending = session.info.get(_PENDING)
-    if pending:
-        batches = dict(pending)
-        pending.clear()
-        _insert(session, batches)
-
-
-def _insert(session: Connection, batches: dict[str, list[Row]]) -> None:
     for param_type, rows in batches.items():
-        session.execute(_INSERTS[param_type], _uniform(rows))
-
-
-def _uniform(rows: list[Row]) -> list[Row]:
-    """Executemany needs every row to carry the same keys."""
-    keys = {k for row in rows for k in row}
-    return [{k: row.get(k) for k in keys} for row in rows]
+        pending.insert(session, _INSERTS[param_type], rows)

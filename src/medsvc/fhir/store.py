@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, bindparam, false, insert, select, update
 
 from medsvc import clock
-from medsvc.fhir import jsonio
+from medsvc.fhir import jsonio, pending
 from medsvc.fhir.datetimes import format_instant
 from medsvc.fhir.definitions import ResourceDefinition
 from medsvc.fhir.indexing import replace_index
@@ -142,6 +142,7 @@ def _read_current_by_driver(
 
 
 def read_version(session: Connection, current: Stored, version_id: int) -> Stored | None:
+    pending.flush(session)
     row = session.execute(
         select(*VERSION_COLUMNS).where(V.resource_pk == current.pk, V.version_id == version_id)
     ).first()
@@ -182,19 +183,17 @@ _UPDATE_RESOURCE = update(RESOURCE).where(R.pk == bindparam("current_pk"))
 
 
 def _record_version(session: Connection, stored: Stored, method: str) -> None:
-    session.execute(
-        _INSERT_VERSION,
-        {
-            "resource_pk": stored.pk,
-            "resource_type": stored.resource_type,
-            "id": stored.id,
-            "version_id": stored.version_id,
-            "last_updated": stored.last_updated,
-            "deleted": stored.deleted,
-            "method": method,
-            "content": stored.content,
-        },
-    )
+    row = {
+        "resource_pk": stored.pk,
+        "resource_type": stored.resource_type,
+        "id": stored.id,
+        "version_id": stored.version_id,
+        "last_updated": stored.last_updated,
+        "deleted": stored.deleted,
+        "method": method,
+        "content": stored.content,
+    }
+    pending.insert(session, _INSERT_VERSION, [row])
 
 
 def insert_resource(

@@ -5,7 +5,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, false, func, or_, select, true
 
-from medsvc.fhir import indexing, store
+from medsvc.fhir import pending, store
 from medsvc.fhir.search.params import Include, QueryParser, SearchRequest
 from medsvc.fhir.search.sql import RESOURCE, sort_key
 from medsvc.fhir.server import FhirServer
@@ -40,7 +40,7 @@ def parse(
 
 
 def run(server: FhirServer, session: Connection, ctx: AuthContext, request: SearchRequest) -> Page:
-    indexing.flush_pending(session)
+    pending.flush(session)
     compiler = server.compiler(ctx)
     where = compiler.where(request.resource_type, request.criteria)
     snapshot = request.snapshot
@@ -93,7 +93,7 @@ def find_matches(
     limit: int = 2,
 ) -> list[Stored]:
     """Resources meeting a condition (conditional create/update/delete, references)."""
-    indexing.flush_pending(session)
+    pending.flush(session)
     request = parse(server, resource_type, pairs, strict=True)
     where = server.compiler(ctx).where(resource_type, request.criteria)
     rows = session.execute(
