@@ -105,29 +105,31 @@ class Database:
         It is a Core connection, not an ORM session: the FHIR store builds its statements
         itself, and a Session would add tens of microseconds to every read.
         """
-        if not write and self.is_sqlite:
-            yield from self._sqlite_read()
+        if not write:
+            yield from self._read()
             return
-        engine = self.writer if write else self.reader
         try:
-            with engine.connect() as connection, connection.begin():
+            with self.writer.connect() as connection, connection.begin():
                 yield connection
         except exc.TimeoutError as error:
             raise Unavailable("The database is busy; retry shortly") from error
 
-    def _sqlite_read(self) -> Iterator[Connection]:
-        """A read on the embedded database, on a connection kept open between reads.
+    def _read(self) -> Iterator[Connection]:
+        """A read, on a connection kept open between reads.
 
         Checking a connection out of SQLAlchemy's pool and back costs several times what a
-        read by id costs on a local file, so finished reads leave their connection here for
-        the next one. There are never more than the readers running at once, each holding a
-        slot of the reader pool. The driver runs in autocommit, so a kept connection holds no
-        transaction and no snapshot between reads.
+        read by id costs, so finished reads leave their connection here for the next one.
+        There are never more than the reads running at once, each holding a slot of the
+        pool. Reads run in autocommit, so a kept connection holds no transaction and no
+        snapshot between them.
         """
         try:
             connection = self._idle_readers.pop()
         except IndexError:
-            connection = self.reader.connect()
+            try:
+                connection = self.reader.connect()
+            except exc.TimeoutError as error:
+                raise Unavailable("The database is busy; retry shortly") from error
         try:
             yield connection
         finally:
