@@ -21,6 +21,31 @@ def count(client: httpx.Client, resource_type: str) -> int:
             "Patient.birthDate",
         ),
         ({"resourceType": "Patient", "name": "Aino"}, 400, "structure", "Patient.name"),
+        (
+            {"resourceType": "Observation", "status": "final", "code": {"coding": None}},
+            400,
+            "structure",
+            "Observation.code.coding",
+        ),
+        # A primitive's extension is an object; the models would parse a string as JSON text.
+        (
+            {"resourceType": "Patient", "_birthDate": "1e999"},
+            400,
+            "structure",
+            "Patient._birthDate",
+        ),
+        (
+            {"resourceType": "Patient", "_active": '{"extension": []}'},
+            400,
+            "structure",
+            "Patient._active",
+        ),
+        (
+            {"resourceType": "Patient", "name": [{"given": ["A"], "_given": ["1e5"]}]},
+            400,
+            "structure",
+            "Patient.name[0]._given",
+        ),
         ({"resourceType": "Patient", "gender": "robot"}, 422, "code-invalid", "Patient.gender"),
         (
             {

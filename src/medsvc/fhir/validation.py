@@ -59,10 +59,47 @@ def _is_missing(error: Any) -> bool:
     return bool(error["type"] == "missing" or _REQUIRED_MESSAGE.search(error["msg"]))
 
 
+def _json_shape_issues(node: Any, where: str) -> list[Issue]:
+    """What FHIR JSON forbids and the models let through (json.html): a property whose value is
+    null, and a primitive's extension (`_birthDate` beside `birthDate`) that is not an object,
+    or for a repeating element an array of objects and nulls. The models would read a string
+    there as JSON text to parse."""
+    issues: list[Issue] = []
+    if isinstance(node, list):
+        for i, item in enumerate(node):
+            issues += _json_shape_issues(item, f"{where}[{i}]")
+        return issues
+    if not isinstance(node, dict):
+        return issues
+    for key, value in node.items():
+        if value is None:
+            message = f"{where}.{key} is null; leave an element out instead"
+            issues.append(Issue(message, "structure", expression=(f"{where}.{key}",)))
+        elif key.startswith("_") and not _is_primitive_extension(value):
+            message = f"{where}.{key} must be an object (or an array of objects and nulls)"
+            issues.append(Issue(message, "structure", expression=(f"{where}.{key}",)))
+        elif isinstance(value, dict | list):
+            issues += _json_shape_issues(value, f"{where}.{key}")
+    return issues
+
+
+def _is_primitive_extension(value: Any) -> bool:
+    if isinstance(value, list):
+        return all(item is None or isinstance(item, dict) for item in value)
+    return isinstance(value, dict)
+
+
 def _model_issues(resource: dict[str, Any]) -> list[Issue]:
     resource_type = resource["resourceType"]
+    shape = _json_shape_issues(resource, resource_type)
+    if shape:
+        return shape
     try:
         _model(resource_type).model_validate(resource)
+    except (TypeError, AttributeError, KeyError, RecursionError) as error:
+        # A model's own validator that fails on a shape it did not expect: still bad input.
+        message = f"{resource_type}: the content does not fit the R4B model ({error})"
+        return [Issue(message, "structure", expression=(resource_type,))]
     except ValidationError as error:
         return [
             Issue(
