@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 from medsvc.errors import Gone, Invalid, NotFound, PreconditionFailed, Unprocessable
 from medsvc.fhir import jsonio, store, validation
 from medsvc.fhir.definitions import ResourceDefinition
+from medsvc.fhir.numbers import natural
 from medsvc.fhir.registry import WriteEvent
 from medsvc.fhir.server import FhirServer
 from medsvc.fhir.store import Stored
@@ -40,10 +41,11 @@ def parse_version(text: str | None) -> int | None:
     """The version of an ETag such as W/"3" (If-Match), or None when absent."""
     if text is None:
         return None
-    match = re.fullmatch(r'\s*(?:W/)?"?(\d+)"?\s*', text)
-    if not match:
+    match = re.fullmatch(r'\s*(?:W/)?"?([0-9]+)"?\s*', text)
+    version = natural(match[1]) if match else None
+    if version is None:
         raise Invalid(f"'{text}' is not a version ETag such as W/\"3\"")
-    return int(match[1])
+    return version
 
 
 def visible_current(
@@ -87,7 +89,8 @@ def vread(
     server.definition(resource_type, "vread")
     scopes.require(ctx, resource_type, "read")
     current = visible_current(server, session, ctx, resource_type, resource_id)
-    stored = store.read_version(session, current, int(version)) if version.isdigit() else None
+    number = natural(version)
+    stored = store.read_version(session, current, number) if number is not None else None
     if stored is None:
         raise NotFound(f"{resource_type}/{resource_id} has no version '{version}'")
     if stored.deleted:

@@ -28,6 +28,7 @@ from medsvc.fhir.negotiation import (
     require_json_body,
     wants_json,
 )
+from medsvc.fhir.numbers import natural
 from medsvc.fhir.router import FhirRequest, dispatch
 from medsvc.fhir.server import FhirServer
 from medsvc.security.context import AuthContext, auth_context
@@ -39,8 +40,8 @@ NO_STORE = {"Cache-Control": "no-store"}  # health records must not sit in share
 async def read_body(request: Request) -> bytes:
     """The request body, refused with 413 as soon as it passes the configured limit."""
     limit = request.app.state.settings.max_body_bytes
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    declared = natural(request.headers.get("content-length", ""))
+    if declared is not None and declared > limit:
         raise PayloadTooLarge(f"The body is larger than the limit of {limit} bytes")
     chunks, size = [], 0
     async for chunk in request.stream():

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from medsvc.errors import Invalid
 from medsvc.fhir.definitions import Definitions, SearchParam
+from medsvc.fhir.numbers import natural
 
 RESULT_PARAMS = (
     "_count",
@@ -96,17 +97,19 @@ def unescape(value: str) -> str:
 
 
 def parse_count(value: str, maximum: int) -> int:
-    if not value.isdigit():
-        raise Invalid(f"_count must be a non-negative integer, not '{value}'")
-    return min(int(value), maximum)
+    count = natural(value)
+    if count is None:
+        raise Invalid(f"_count must be a non-negative integer, not '{value[:40]}'")
+    return min(count, maximum)
 
 
 def parse_cursor(value: str) -> tuple[int, int]:
     """The paging cursor of a next/previous link: offset and the snapshot it pages through."""
-    offset, _, snapshot = value.partition(".")
-    if not offset.isdigit() or not snapshot.isdigit():
+    offset_text, _, snapshot_text = value.partition(".")
+    offset, snapshot = natural(offset_text), natural(snapshot_text)
+    if offset is None or snapshot is None:
         raise Invalid("The paging cursor is not valid; follow the Bundle's links")
-    return int(offset), int(snapshot)
+    return offset, snapshot
 
 
 class QueryParser:
