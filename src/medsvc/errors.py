@@ -85,6 +85,11 @@ class Conflict(MedsvcError):
     status, code = 409, "conflict"
 
 
+class ConcurrentMatch(Conflict):
+    """A resource matching a condition was created by a transaction that committed meanwhile:
+    running the whole request again finds it."""
+
+
 class Gone(MedsvcError):
     status, code = 410, "deleted"
 

@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from tests.conftest import LiveServer
-from tests.factories import FHIR_JSON, patient
+from tests.factories import FHIR_JSON, observation, patient
 
 IF_NONE_EXIST = {**FHIR_JSON, "If-None-Exist": "identifier=urn:oid:1.2.246.21|12345"}
 
@@ -109,6 +109,8 @@ def test_twenty_parallel_conditional_creates_leave_one(
 def test_twenty_parallel_conditional_transactions_leave_one(
     client: httpx.Client, live_server: LiveServer
 ) -> None:
+    """Every push succeeds: a transaction that loses the race is run again and finds the
+    winner's Patient, so all twenty Observations point at the one Patient."""
     bundle = {
         "resourceType": "Bundle",
         "type": "transaction",
@@ -121,15 +123,24 @@ def test_twenty_parallel_conditional_transactions_leave_one(
                     "url": "Patient",
                     "ifNoneExist": "identifier=urn:oid:1.2.246.21|12345",
                 },
-            }
+            },
+            {
+                "resource": observation("urn:uuid:p"),
+                "request": {"method": "POST", "url": "Observation"},
+            },
         ],
     }
 
-    def attempt(_: int) -> int:
+    def attempt(_: int) -> httpx.Response:
         with httpx.Client(base_url=live_server.url + "/fhir", timeout=60) as own:
-            return own.post("/", json=bundle, headers=FHIR_JSON).status_code
+            return own.post("/", json=bundle, headers=FHIR_JSON)
 
     with ThreadPoolExecutor(max_workers=20) as pool:
-        statuses = list(pool.map(attempt, range(20)))
-    assert set(statuses) <= {200, 409}, statuses
+        responses = list(pool.map(attempt, range(20)))
+    assert [r.status_code for r in responses] == [200] * 20, [r.text[:200] for r in responses]
+    patient_statuses = [r.json()["entry"][0]["response"]["status"] for r in responses]
+    assert sorted(patient_statuses) == ["200 OK"] * 19 + ["201 Created"]
     assert count(client) == 1
+    (only,) = client.get("/Patient").json()["entry"]
+    subjects = client.get("/Observation", params={"subject": f"Patient/{only['resource']['id']}"})
+    assert subjects.json()["total"] == 20

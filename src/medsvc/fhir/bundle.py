@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from sqlalchemy import Connection
 
-from medsvc.errors import Conflict, Invalid, MedsvcError, MultipleMatches, NotFound
+from medsvc.errors import ConcurrentMatch, Invalid, MedsvcError, MultipleMatches, NotFound
 from medsvc.fhir import conditional, interactions, jsonio, pending, validation
 from medsvc.fhir.datetimes import format_instant
 from medsvc.fhir.interactions import Result
@@ -330,7 +330,7 @@ def _create_with_id(
             entry.assigned_id,
         )
         if result.stored is None or result.stored.id != entry.assigned_id:
-            raise Conflict(f"A matching {resource_type} was created concurrently; retry")
+            raise ConcurrentMatch(f"A matching {resource_type} was created concurrently; retry")
         return result
     interactions.prepare(server, session, ctx, "create", resource, None)
     return interactions.insert(server, session, ctx, definition, resource, entry.assigned_id)

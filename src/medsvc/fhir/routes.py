@@ -16,7 +16,7 @@ from fastapi import Request, Response
 from starlette.routing import Route
 
 from medsvc.db import Database
-from medsvc.errors import Invalid, PayloadTooLarge, Unauthorized, information
+from medsvc.errors import ConcurrentMatch, Invalid, PayloadTooLarge, Unauthorized, information
 from medsvc.fhir import binary, bundle, jsonio
 from medsvc.fhir.capability import capability_statement
 from medsvc.fhir.interactions import Result
@@ -35,6 +35,9 @@ from medsvc.security.context import AuthContext, auth_context
 
 CONTENT_TYPE = f"{FHIR_JSON}; charset=utf-8"
 NO_STORE = {"Cache-Control": "no-store"}  # health records must not sit in shared caches
+# A transaction that lost a conditional create to a concurrent one is run again: the second
+# run finds the winner's resource, as the client would by retrying.
+BUNDLE_ATTEMPTS = 3
 
 
 async def read_body(request: Request) -> bytes:
@@ -137,11 +140,18 @@ def _bundle(request: Request, body: bytes, ctx: AuthContext) -> Response:
     require_json_body(body_kind(request.headers.get("content-type")))
     server: FhirServer = request.app.state.fhir
     prefer = parse_prefer(request.headers.get("prefer"))
-    kind, entries = bundle.parse_bundle(jsonio.loads(body), server.base_url)
     database: Database = request.app.state.database
-    with database.session(write=True) as session:
+    for attempt in range(1, BUNDLE_ATTEMPTS + 1):
+        # Entries are rewritten as they run, so each attempt starts from the body again.
+        kind, entries = bundle.parse_bundle(jsonio.loads(body), server.base_url)
         run = bundle.run_transaction if kind == "transaction" else bundle.run_batch
-        responses = run(server, session, ctx, entries, prefer.return_)
+        try:
+            with database.session(write=True) as session:
+                responses = run(server, session, ctx, entries, prefer.return_)
+            break
+        except ConcurrentMatch:
+            if attempt == BUNDLE_ATTEMPTS:
+                raise
     result = {"resourceType": "Bundle", "type": f"{kind}-response", "entry": responses}
     return fhir_json(jsonio.dumps(result))
 
