@@ -56,3 +56,18 @@ def test_reads_in_parallel_threads_each_find_the_resource(clean: Backend) -> Non
         thread.join()
     assert len(found) == 300
     assert all(f is not None and f.id == "shared" for f in found)
+
+
+def test_read_many_gives_the_current_rows_not_deleted(clean: Backend) -> None:
+    first, second, gone = (write_patient(clean, f"many-{n}") for n in range(3))
+    definition = fhir_server(clean.settings).definition("Patient", "delete")
+    with clean.database.session(write=True) as session:
+        store.add_version(session, definition, gone, None, "DELETE", "http://x/fhir")
+    with clean.database.session(write=False) as session:
+        found = store.read_many(session, [second.pk, first.pk, gone.pk, 10**9])
+        by_sqlalchemy = [
+            store.read_current(session, "Patient", s.id, visible=true()) for s in (first, second)
+        ]
+        assert store.read_many(session, []) == {}
+    assert found == {first.pk: first, second.pk: second}
+    assert by_sqlalchemy == [first, second]

@@ -3,62 +3,22 @@
 Services here only execute statements; the unit of work around them commits.
 """
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, bindparam, false, insert, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, insert, select, update
 
 from medsvc import clock
-from medsvc.fhir import jsonio, pending
+from medsvc.fhir import driver_reads, jsonio, pending
 from medsvc.fhir.datetimes import format_instant
 from medsvc.fhir.definitions import ResourceDefinition
 from medsvc.fhir.indexing import replace_index
-from medsvc.fhir.tables import ResourceRow, ResourceVersion
+from medsvc.fhir.stored import CURRENT_COLUMNS, RESOURCE, Stored, from_row
+from medsvc.fhir.tables import ResourceVersion
+
+__all__ = ["CURRENT_COLUMNS", "RESOURCE", "Stored", "from_row"]  # importable from here too
 
 
-@dataclass(frozen=True)
-class Stored:
-    """One version of a resource as stored; content is None for a delete."""
-
-    pk: int
-    resource_type: str
-    id: str
-    version_id: int
-    last_updated: datetime
-    deleted: bool
-    content: bytes | None
-
-    @property
-    def etag(self) -> str:
-        return f'W/"{self.version_id}"'
-
-    def url(self, base_url: str) -> str:
-        return f"{base_url}/{self.resource_type}/{self.id}"
-
-    def location(self, base_url: str) -> str:
-        return f"{self.url(base_url)}/_history/{self.version_id}"
-
-
-def _utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:  # SQLite stores no zone; what it holds was written as UTC
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-def from_row(row: Any) -> Stored:
-    return Stored(
-        row.pk,
-        row.resource_type,
-        row.id,
-        row.version_id,
-        _utc(row.last_updated),
-        row.deleted,
-        row.content,
-    )
-
-
-RESOURCE = ResourceRow.__table__  # type: ignore[attr-defined]
 R = RESOURCE.c
 VERSION = ResourceVersion.__table__  # type: ignore[attr-defined]
 V = VERSION.c
@@ -71,9 +31,6 @@ VERSION_COLUMNS = (
     V.deleted,
     V.content,
 )
-CURRENT_COLUMNS = (R.pk, R.resource_type, R.id, R.version_id, R.last_updated, R.deleted, R.content)
-
-
 _BY_TYPE_AND_ID = select(*CURRENT_COLUMNS).where(
     R.resource_type == bindparam("resource_type"), R.id == bindparam("resource_id")
 )
@@ -88,7 +45,7 @@ def read_current(
     for_update: bool = False,
 ) -> Stored | None:
     if visible is None and not for_update:
-        return _read_current_by_driver(session, resource_type, resource_id)
+        return driver_reads.read_current(session, resource_type, resource_id)
     query = _BY_TYPE_AND_ID
     if visible is not None:
         query = query.where(visible)
@@ -97,48 +54,6 @@ def read_current(
     params = {"resource_type": resource_type, "resource_id": resource_id}
     row = session.execute(query, params).first()
     return from_row(row) if row else None
-
-
-# The read by id straight through the driver, compiled once per dialect from the statement
-# above: SQLAlchemy's execution and result layers cost several times the lookup itself.
-_DRIVER_SQL: dict[str, tuple[str, bool]] = {}
-
-
-def _driver_statement(session: Connection) -> tuple[str, bool]:
-    """The SQL text of _BY_TYPE_AND_ID for this database, and whether it binds by position."""
-    dialect = session.dialect
-    found = _DRIVER_SQL.get(dialect.name)
-    if found is None:
-        compiled = _BY_TYPE_AND_ID.compile(dialect=dialect)
-        found = _DRIVER_SQL[dialect.name] = (str(compiled), compiled.positional)
-    return found
-
-
-def _read_current_by_driver(
-    session: Connection, resource_type: str, resource_id: str
-) -> Stored | None:
-    sql, positional = _driver_statement(session)
-    params: Any = (
-        (resource_type, resource_id)
-        if positional
-        else {"resource_type": resource_type, "resource_id": resource_id}
-    )
-    cursor = session.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    finally:
-        cursor.close()
-    if row is None:
-        return None
-    pk, stored_type, stored_id, version_id, last_updated, deleted, content = row
-    if isinstance(last_updated, str):  # SQLite keeps instants as ISO text
-        last_updated = datetime.fromisoformat(last_updated)
-    if isinstance(content, memoryview):
-        content = content.tobytes()
-    return Stored(
-        pk, stored_type, stored_id, version_id, _utc(last_updated), bool(deleted), content
-    )
 
 
 def read_version(session: Connection, current: Stored, version_id: int) -> Stored | None:
@@ -152,10 +67,7 @@ def read_version(session: Connection, current: Stored, version_id: int) -> Store
 def read_many(session: Connection, pks: list[int]) -> dict[int, Stored]:
     """The current versions of these rows that are not deleted (one may have been deleted
     since the caller found it: reads do not hold one snapshot on every database)."""
-    if not pks:
-        return {}
-    rows = session.execute(select(*CURRENT_COLUMNS).where(R.pk.in_(pks), R.deleted == false()))
-    return {row.pk: from_row(row) for row in rows}
+    return driver_reads.read_many(session, pks) if pks else {}
 
 
 def stamp(

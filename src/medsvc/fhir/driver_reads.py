@@ -1,0 +1,67 @@
+"""The store's hottest reads, by id and by primary keys, straight through the DBAPI driver.
+
+SQLAlchemy's execution and result layers cost several times a primary-key lookup in a local
+SQLite file, or a psycopg round trip. The SQL is compiled once per database from the Core
+statement; only the key list is dialect-specific, so that one statement serves any number
+of keys.
+"""
+
+import json
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, false, select
+
+from medsvc.fhir.stored import CURRENT_COLUMNS, R, Stored, from_driver_row
+
+_BY_TYPE_AND_ID = select(*CURRENT_COLUMNS).where(
+    R.resource_type == bindparam("resource_type"), R.id == bindparam("resource_id")
+)
+_NOT_DELETED = select(*CURRENT_COLUMNS).where(R.deleted == false())
+# The primary keys as one parameter: a JSON array on SQLite, an array on PostgreSQL.
+_KEY_LIST = {
+    "sqlite": " AND resource.pk IN (SELECT value FROM json_each(?))",
+    "postgresql": " AND resource.pk = ANY(%(pks)s)",
+}
+_COMPILED: dict[tuple[str, str], tuple[str, bool]] = {}
+
+
+def read_current(session: Connection, resource_type: str, resource_id: str) -> Stored | None:
+    sql, positional = _compiled(session, "by_id")
+    params: Any = (
+        (resource_type, resource_id)
+        if positional
+        else {"resource_type": resource_type, "resource_id": resource_id}
+    )
+    rows = _fetch(session, sql, params)
+    return from_driver_row(rows[0]) if rows else None
+
+
+def read_many(session: Connection, pks: list[int]) -> dict[int, Stored]:
+    """The current, not deleted versions of these rows."""
+    sql, positional = _compiled(session, "by_pks")
+    params: Any = (json.dumps(pks),) if positional else {"pks": pks}
+    return {row[0]: from_driver_row(row) for row in _fetch(session, sql, params)}
+
+
+def _fetch(session: Connection, sql: str, params: Any) -> list[tuple[Any, ...]]:
+    cursor = session.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def _compiled(session: Connection, name: str) -> tuple[str, bool]:
+    """The SQL text of a statement for this database, and whether it binds by position."""
+    dialect = session.dialect
+    found = _COMPILED.get((dialect.name, name))
+    if found is None:
+        if name == "by_id":
+            compiled = _BY_TYPE_AND_ID.compile(dialect=dialect)
+            found = (str(compiled), compiled.positional)
+        else:
+            compiled = _NOT_DELETED.compile(dialect=dialect)
+            found = (str(compiled) + _KEY_LIST[dialect.name], compiled.positional)
+        _COMPILED[(dialect.name, name)] = found
+    return found

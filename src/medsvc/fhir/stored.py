@@ -1,0 +1,64 @@
+"""A resource version as the store holds it, and how one is made from a row of either table."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from medsvc.fhir.tables import ResourceRow
+
+RESOURCE = ResourceRow.__table__  # type: ignore[attr-defined]
+R = RESOURCE.c
+CURRENT_COLUMNS = (R.pk, R.resource_type, R.id, R.version_id, R.last_updated, R.deleted, R.content)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """One version of a resource as stored; content is None for a delete."""
+
+    pk: int
+    resource_type: str
+    id: str
+    version_id: int
+    last_updated: datetime
+    deleted: bool
+    content: bytes | None
+
+    @property
+    def etag(self) -> str:
+        return f'W/"{self.version_id}"'
+
+    def url(self, base_url: str) -> str:
+        return f"{base_url}/{self.resource_type}/{self.id}"
+
+    def location(self, base_url: str) -> str:
+        return f"{self.url(base_url)}/_history/{self.version_id}"
+
+
+def utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:  # SQLite stores no zone; what it holds was written as UTC
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def from_row(row: Any) -> Stored:
+    return Stored(
+        row.pk,
+        row.resource_type,
+        row.id,
+        row.version_id,
+        utc(row.last_updated),
+        row.deleted,
+        row.content,
+    )
+
+
+def from_driver_row(row: tuple[Any, ...]) -> Stored:
+    """A row of CURRENT_COLUMNS as the DBAPI driver gives it, without SQLAlchemy's types."""
+    pk, resource_type, resource_id, version_id, last_updated, deleted, content = row
+    if isinstance(last_updated, str):  # SQLite keeps instants as ISO text
+        last_updated = datetime.fromisoformat(last_updated)
+    if isinstance(content, memoryview):
+        content = content.tobytes()
+    return Stored(
+        pk, resource_type, resource_id, version_id, utc(last_updated), bool(deleted), content
+    )
