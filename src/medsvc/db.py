@@ -99,8 +99,9 @@ class Database:
 
     @contextmanager
     def session(self, *, write: bool) -> Iterator[Connection]:
-        """One unit of work: a connection in a transaction, committed when the block ends and
-        rolled back if it raises. Services execute on it and never commit themselves.
+        """One unit of work. A write gets a connection in a transaction, committed when the
+        block ends and rolled back if it raises; a read gets one in autocommit (see _read).
+        Services execute on it and never commit themselves.
 
         It is a Core connection, not an ORM session: the FHIR store builds its statements
         itself, and a Session would add tens of microseconds to every read.

@@ -9,13 +9,10 @@ of keys.
 import json
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, false, select
+from sqlalchemy import Connection, false, select
 
-from medsvc.fhir.stored import CURRENT_COLUMNS, R, Stored, from_driver_row
+from medsvc.fhir.stored import BY_TYPE_AND_ID, CURRENT_COLUMNS, R, Stored, from_driver_row
 
-_BY_TYPE_AND_ID = select(*CURRENT_COLUMNS).where(
-    R.resource_type == bindparam("resource_type"), R.id == bindparam("resource_id")
-)
 _NOT_DELETED = select(*CURRENT_COLUMNS).where(R.deleted == false())
 # The primary keys as one parameter: a JSON array on SQLite, an array on PostgreSQL.
 _KEY_LIST = {
@@ -55,13 +52,11 @@ def _fetch(session: Connection, sql: str, params: Any) -> list[tuple[Any, ...]]:
 def _compiled(session: Connection, name: str) -> tuple[str, bool]:
     """The SQL text of a statement for this database, and whether it binds by position."""
     dialect = session.dialect
-    found = _COMPILED.get((dialect.name, name))
-    if found is None:
-        if name == "by_id":
-            compiled = _BY_TYPE_AND_ID.compile(dialect=dialect)
-            found = (str(compiled), compiled.positional)
-        else:
-            compiled = _NOT_DELETED.compile(dialect=dialect)
-            found = (str(compiled) + _KEY_LIST[dialect.name], compiled.positional)
-        _COMPILED[(dialect.name, name)] = found
-    return found
+    key = (dialect.name, name)
+    if key not in _COMPILED:
+        statement, suffix = (
+            (BY_TYPE_AND_ID, "") if name == "by_id" else (_NOT_DELETED, _KEY_LIST[dialect.name])
+        )
+        compiled = statement.compile(dialect=dialect)
+        _COMPILED[key] = (str(compiled) + suffix, compiled.positional)
+    return _COMPILED[key]

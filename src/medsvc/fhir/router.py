@@ -147,28 +147,18 @@ def _put_type(c: Call) -> Result:
 
 
 def _put(c: Call) -> Result:
-    resource_type, resource_id = c.segments
-    return interactions.update(
-        c.server,
-        c.session,
-        c.ctx,
-        resource_type,
-        resource_id,
-        c.request.body,
-        c.request.if_match,
-    )
+    return _write_instance(c, interactions.update)
 
 
 def _patch(c: Call) -> Result:
+    return _write_instance(c, interactions.patch)
+
+
+def _write_instance(c: Call, write: Callable[..., Result]) -> Result:
+    """PUT or PATCH of Type/id: the body and If-Match go to the interaction."""
     resource_type, resource_id = c.segments
-    return interactions.patch(
-        c.server,
-        c.session,
-        c.ctx,
-        resource_type,
-        resource_id,
-        c.request.body,
-        c.request.if_match,
+    return write(
+        c.server, c.session, c.ctx, resource_type, resource_id, c.request.body, c.request.if_match
     )
 
 

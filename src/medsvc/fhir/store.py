@@ -13,7 +13,7 @@ from medsvc.fhir import driver_reads, jsonio, pending
 from medsvc.fhir.datetimes import format_instant
 from medsvc.fhir.definitions import ResourceDefinition
 from medsvc.fhir.indexing import replace_index
-from medsvc.fhir.stored import CURRENT_COLUMNS, RESOURCE, Stored, from_row
+from medsvc.fhir.stored import BY_TYPE_AND_ID, CURRENT_COLUMNS, RESOURCE, Stored, from_row
 from medsvc.fhir.tables import ResourceVersion
 
 __all__ = ["CURRENT_COLUMNS", "RESOURCE", "Stored", "from_row"]  # importable from here too
@@ -31,9 +31,6 @@ VERSION_COLUMNS = (
     V.deleted,
     V.content,
 )
-_BY_TYPE_AND_ID = select(*CURRENT_COLUMNS).where(
-    R.resource_type == bindparam("resource_type"), R.id == bindparam("resource_id")
-)
 
 
 def read_current(
@@ -46,7 +43,7 @@ def read_current(
 ) -> Stored | None:
     if visible is None and not for_update:
         return driver_reads.read_current(session, resource_type, resource_id)
-    query = _BY_TYPE_AND_ID
+    query = BY_TYPE_AND_ID
     if visible is not None:
         query = query.where(visible)
     if for_update:
