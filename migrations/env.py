@@ -3,7 +3,8 @@
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-import medsvc.fhir.tables  # noqa: F401  (registers the tables on the metadata)
+import medsvc.fhir.tables
+import medsvc.security.tables  # noqa: F401
 from medsvc.config import get_settings
 from medsvc.db import metadata
 

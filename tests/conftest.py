@@ -7,6 +7,7 @@ MEDSVC_TEST_BACKENDS names fewer; a PostgreSQL that cannot be reached fails the 
 
 import os
 import socket
+import tempfile
 import threading
 import time
 import uuid
@@ -32,10 +33,16 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "MEDSVC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 TABLES = [t.__tablename__ for t in INDEX_TABLES.values()] + [
+    "used_assertion",
+    "oauth_client",
+    "account",
     "conditional_key",
     "resource_version",
     "resource",
 ]
+
+
+KEYS = tempfile.TemporaryDirectory(prefix="medsvc-test-keys-")  # removed when the run ends
 
 
 def free_port() -> int:
@@ -82,6 +89,7 @@ def make_settings(url: str, port: int, **overrides: object) -> Settings:
         "base_url": f"http://127.0.0.1:{port}/fhir",
         "auth_mode": "smart",
         "log_level": "WARNING",
+        "keys_dir": KEYS.name,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -177,3 +185,12 @@ def base_url(backend: Backend) -> str:
 
 
 EXAMPLES = Path(__file__).parent / "fhir_examples"
+
+
+@pytest.fixture(scope="session")
+def smart_server(backend: Backend) -> Iterator[LiveServer]:
+    """The app as production serves it: every FHIR request needs a token this server issued."""
+    port = free_port()
+    app = create_app(make_settings(backend.url, port), backend.database)
+    with LiveServer(app, port) as server:
+        yield server

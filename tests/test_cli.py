@@ -15,10 +15,13 @@ from medsvc import migrate
 from tests.conftest import Backend, free_port
 
 
-def medsvc(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def medsvc(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, stdin: str = ""
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "medsvc", *args],
         cwd=cwd,
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=120,

@@ -32,7 +32,11 @@ from medsvc.fhir.routes import CONTENT_TYPE
 from medsvc.fhir.routes import ROUTES as FHIR_ROUTES
 from medsvc.fhir.server import FhirServer
 from medsvc.requestlog import RequestLogMiddleware, configure_logging
+from medsvc.security import oauth
 from medsvc.security.context import open_mode_refusal
+from medsvc.security.routes import ROUTES as SECURITY_ROUTES
+from medsvc.security.signing import SigningKeys
+from medsvc.security.tokens import TokenService
 
 log = logging.getLogger("medsvc.app")
 
@@ -128,6 +132,17 @@ def fhir_server(settings: Settings) -> FhirServer:
     )
 
 
+def _install_security(app: FastAPI, settings: Settings) -> None:
+    urls = oauth.AuthUrls(settings.base_url)
+    keys = SigningKeys(settings.keys_dir / "signing")
+    keys.active()  # the first start makes a key, so the key set is published before any token
+    app.state.auth_urls = urls
+    app.state.signing_keys = keys
+    app.state.tokens = TokenService(keys, urls.issuer, settings.base_url)
+    smart = settings.auth_mode == "smart"
+    app.state.security_metadata = oauth.capability_security(urls) if smart else None
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     refusal = open_mode_refusal(settings, host=None)
@@ -154,7 +169,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.database = database
     app.state.fhir = fhir_server(settings)
-    app.state.security_metadata = None
+    _install_security(app, settings)
     reads, writes = settings.thread_counts
     app.state.executors = {
         "read": ThreadPoolExecutor(reads, "medsvc-read"),
@@ -162,7 +177,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     }
     _install_error_handlers(app)
     _install_health(app, database)
-    app.router.routes.extend(FHIR_ROUTES)
+    app.router.routes.extend(SECURITY_ROUTES + FHIR_ROUTES)  # /fhir/.well-known first
     app.add_middleware(RequestLogMiddleware)
     return app
 

@@ -1,4 +1,5 @@
-"""The medsvc command: serve, db upgrade, db check, demo load."""
+"""The medsvc command: serve, db upgrade, db check, demo load, and (cli_access) users,
+clients and tokens."""
 
 import argparse
 import json
@@ -9,7 +10,7 @@ from collections.abc import Sequence
 
 import uvicorn
 
-from medsvc import migrate
+from medsvc import cli_access, migrate
 from medsvc.config import get_settings
 from medsvc.security.context import open_mode_refusal
 
@@ -83,6 +84,7 @@ def parser() -> argparse.ArgumentParser:
     demo.add_parser("load", help="load the demo directory and slots (idempotent)").set_defaults(
         run=_demo_load
     )
+    cli_access.add_commands(commands)
     return root
 
 

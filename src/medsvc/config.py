@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8000/fhir"
     # "open" lets every caller act as the platform; refused unless loopback host and SQLite.
     auth_mode: Literal["open", "smart"] = "open"
+    # Key material kept outside the database: token-signing keys under signing/ (mode 0600).
+    keys_dir: Path = Path("./var/keys")
     # Requests larger than this are refused with 413 before they are parsed.
     max_body_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     # Page size when a search gives no _count, and the most a client may ask for.

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, MetaData, create_engine, event, exc
+from sqlalchemy import BigInteger, Connection, Engine, Integer, MetaData, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
@@ -30,6 +30,7 @@ NAMING_CONVENTION = {
 }
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
 metadata: MetaData = SQLModel.metadata
+BigId = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements INTEGER keys only
 
 
 def _sqlite_engine(url: str, *, write: bool, pool_size: int, wait: float) -> Engine:

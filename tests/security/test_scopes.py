@@ -10,6 +10,7 @@ import pytest
 from fastapi import Request
 
 from medsvc.app import create_app
+from medsvc.security import scopes
 from medsvc.security.context import AuthContext, auth_context
 from tests.conftest import Backend, LiveServer, free_port, make_settings
 from tests.factories import FHIR_JSON, patient
@@ -147,3 +148,96 @@ def test_transaction_entries_are_refused(
     assert client.get(f"/Patient/{stored['id']}").json() == stored
     assert client.get("/Patient/_history").json()["total"] == 1
     assert client.get("/Observation", params={"_summary": "count"}).json()["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "context", "resource_type", "permissions", "query"),
+    [
+        ("patient/Appointment.cruds", "patient", "Appointment", "cruds", ()),
+        ("user/Slot.rs", "user", "Slot", "rs", ()),
+        ("system/DiagnosticReport.c", "system", "DiagnosticReport", "c", ()),
+        ("patient/*.read", "patient", "*", "rs", ()),
+        ("user/*.write", "user", "*", "cud", ()),
+        ("system/Patient.*", "system", "Patient", "cruds", ()),
+        (
+            "patient/Observation.rs?category=laboratory",
+            "patient",
+            "Observation",
+            "rs",
+            (("category", "laboratory"),),
+        ),
+    ],
+)
+def test_smart_scopes_parse(
+    text: str, context: str, resource_type: str, permissions: str, query: tuple
+) -> None:
+    parsed = scopes.parse_resource_scope(text)
+    assert (parsed.context, parsed.resource_type, parsed.permissions, parsed.query) == (
+        context,
+        resource_type,
+        permissions,
+        query,
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "patient/Observation.sr",  # letters out of order
+        "patient/Observation.rr",
+        "patient/Observation.x",
+        "patient/Observation.",
+        "doctor/Observation.rs",
+        "patient/observation.rs",
+        "patient/Observation.read?category=x",  # v1 takes no query
+        "patient/Observation.rs?category",
+        "Observation.rs",
+    ],
+)
+def test_malformed_scopes_are_refused(text: str) -> None:
+    with pytest.raises(scopes.InvalidScope):
+        scopes.parse_resource_scope(text)
+
+
+def test_narrow_keeps_only_what_is_allowed() -> None:
+    allowed = "system/Patient.rs system/Observation.cruds openid"
+    requested = "system/Patient.cruds system/Observation.rs system/Slot.rs patient/*.rs openid"
+    granted = scopes.narrow(requested, allowed, ("system",))
+    assert granted == ["system/Patient.rs", "system/Observation.rs", "openid"]
+    assert scopes.narrow("system/*.rs", "system/Patient.rs", ("system",)) == []
+    assert scopes.narrow("system/Patient.rs", "system/*.cruds", ("system",)) == [
+        "system/Patient.rs"
+    ]
+    with pytest.raises(scopes.InvalidScope):
+        scopes.narrow("system/Patient.zz", allowed, ("system",))
+
+
+def test_granular_scope_is_granted_only_within_its_query() -> None:
+    allowed = "patient/Observation.rs?category=laboratory"
+    assert scopes.narrow("patient/Observation.rs", allowed, ("patient",)) == []
+    assert scopes.narrow("patient/Observation.rs?category=laboratory", allowed, ("patient",)) == [
+        "patient/Observation.rs?category=laboratory"
+    ]
+
+
+READ_ONLY = AuthContext(subject="reader", is_platform=True, scopes=frozenset({"system/Patient.rs"}))
+
+
+async def read_only(_request: Request) -> AuthContext:
+    return READ_ONLY
+
+
+def test_platform_callers_are_held_to_their_scopes(clean: Backend, stored: dict) -> None:
+    port = free_port()
+    app = create_app(make_settings(clean.url, port), clean.database)
+    app.dependency_overrides[auth_context] = read_only
+    with (
+        LiveServer(app, port) as server,
+        httpx.Client(base_url=server.url + "/fhir", timeout=30) as http,
+    ):
+        assert http.get(f"/Patient/{stored['id']}").json() == stored
+        assert http.get("/Patient", params={"_summary": "count"}).json()["total"] == 1
+        assert http.post("/Patient", json=patient("2"), headers=FHIR_JSON).status_code == 403
+        assert http.delete(f"/Patient/{stored['id']}").status_code == 403
+        assert http.get("/Observation").status_code == 403
+    assert READ_ONLY.grants == (scopes.parse_resource_scope("system/Patient.rs"),)

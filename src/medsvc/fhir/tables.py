@@ -18,9 +18,8 @@ from sqlalchemy import (
 )
 from sqlmodel import Column, Field, SQLModel
 
-from medsvc import db  # noqa: F401  (installs the naming convention before tables exist)
+from medsvc.db import BigId  # importing db installs the naming convention first
 
-BigId = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements INTEGER keys only
 TYPE_LEN, ID_LEN = 64, 64
 
 

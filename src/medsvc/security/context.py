@@ -2,11 +2,13 @@
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import Request
 
 from medsvc.config import Settings
 from medsvc.errors import Forbidden, Unauthorized
+from medsvc.security.scopes import ResourceScope, resource_scopes, split
 
 log = logging.getLogger("medsvc.security")
 
@@ -22,6 +24,10 @@ class AuthContext:
     organization: str | None = None  # "Organization/7" for a hospital system
     scopes: frozenset[str] = field(default_factory=frozenset)
     is_platform: bool = False  # the city platform itself: jobs, the CLI, open mode
+    grants: tuple[ResourceScope, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "grants", resource_scopes(self.scopes))
 
     @property
     def unrestricted(self) -> bool:
@@ -31,6 +37,21 @@ class AuthContext:
 def platform_context(subject: str) -> AuthContext:
     """The explicit context of jobs, the CLI and open mode: acts for the whole platform."""
     return AuthContext(subject=subject, is_platform=True, scopes=frozenset({"system/*.cruds"}))
+
+
+def context_from_claims(claims: dict[str, Any]) -> AuthContext:
+    """The context an access token of this server describes (see tokens.access_claims)."""
+    fhir_user = str(claims.get("fhirUser") or "")
+    practitioner = fhir_user if fhir_user.startswith("Practitioner/") else None
+    return AuthContext(
+        subject=str(claims["sub"]),
+        client_id=str(claims["client_id"]),
+        patient=f"Patient/{claims['patient']}" if claims.get("patient") else None,
+        practitioner=practitioner,
+        organization=claims.get("organization"),
+        scopes=frozenset(split(claims.get("scope"))),
+        is_platform=bool(claims.get("platform")),
+    )
 
 
 OPEN_CONTEXT = platform_context("open-mode")
@@ -48,6 +69,13 @@ def open_mode_refusal(settings: Settings, host: str | None) -> str | None:
     return None
 
 
+def _bearer(request: Request) -> str:
+    kind, _, token = request.headers.get("authorization", "").partition(" ")
+    if kind.lower() != "bearer" or not token.strip():
+        raise Unauthorized("A bearer token is required")
+    return token.strip()
+
+
 async def auth_context(request: Request) -> AuthContext:
     """The FastAPI dependency every FHIR route depends on (async: it never blocks)."""
     settings: Settings = request.app.state.settings
@@ -56,4 +84,5 @@ async def auth_context(request: Request) -> AuthContext:
         if client not in LOOPBACK:  # however the server was started, open mode stays local
             raise Forbidden("Open mode answers only callers on this machine")
         return OPEN_CONTEXT
-    raise Unauthorized("A bearer token is required")
+    token = _bearer(request)
+    return context_from_claims(request.app.state.tokens.verify_access_token(token))

@@ -1,15 +1,136 @@
-"""Which interactions a caller's granted scopes allow (SMART App Launch scopes)."""
+"""SMART App Launch scopes (v1 and v2 forms): parsing, narrowing a request to what a client
+may have, and whether a caller's granted scopes allow an interaction."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl
 
 from medsvc.errors import Forbidden
-from medsvc.security.context import AuthContext
+
+if TYPE_CHECKING:
+    from medsvc.security.context import AuthContext
+
+PERMISSION_ORDER = "cruds"
+# SMART v2 permissions by FHIR interaction: read covers vread and instance history,
+# search covers type history (SMART App Launch 2.x, "Scopes for requesting FHIR resources").
+PERMISSION = {"create": "c", "read": "r", "update": "u", "delete": "d", "search": "s"}
+V1_PERMISSIONS = {"read": "rs", "write": "cud", "*": "cruds"}
+CONTEXTS = ("patient", "user", "system")
+# Scopes that grant no resource access but ask for launch context or identity.
+IDENTITY_SCOPES = frozenset(
+    {"openid", "fhirUser", "profile", "launch", "launch/patient", "offline_access", "online_access"}
+)
+_RESOURCE = re.compile(r"^(patient|user|system)/(\*|[A-Z][A-Za-z]{1,63})\.([a-z*]{1,5})(\?.*)?$")
+
+
+class InvalidScope(ValueError):
+    """A scope string that is not a SMART scope this server understands."""
+
+
+@dataclass(frozen=True)
+class ResourceScope:
+    """One resource scope: `patient/Observation.rs?category=laboratory` and its v1 forms."""
+
+    context: str
+    resource_type: str  # a FHIR type or "*"
+    permissions: str  # a subsequence of "cruds"
+    query: tuple[tuple[str, str], ...] = ()  # a v2 granular restriction
+
+    def allows(self, resource_type: str, permission: str) -> bool:
+        return permission in self.permissions and self.resource_type in ("*", resource_type)
+
+    def within(self, allowed: ResourceScope) -> ResourceScope | None:
+        """The part of this scope that `allowed` permits, or None when it permits none of it."""
+        if allowed.context != self.context or allowed.resource_type not in (
+            "*",
+            self.resource_type,
+        ):
+            return None
+        if allowed.query and allowed.query != self.query:
+            return None
+        permissions = "".join(p for p in self.permissions if p in allowed.permissions)
+        if not permissions:
+            return None
+        return ResourceScope(self.context, self.resource_type, permissions, self.query)
+
+    def __str__(self) -> str:
+        query = "&".join(f"{k}={v}" for k, v in self.query)
+        return f"{self.context}/{self.resource_type}.{self.permissions}" + (
+            f"?{query}" if query else ""
+        )
+
+
+def _permissions(text: str) -> str:
+    if text in V1_PERMISSIONS:
+        return V1_PERMISSIONS[text]
+    letters = [p for p in PERMISSION_ORDER if p in text]
+    if not text or "".join(letters) != text:
+        raise InvalidScope(
+            f"permissions must be read, write, * or letters of cruds in order: {text}"
+        )
+    return text
+
+
+def parse_resource_scope(scope: str) -> ResourceScope:
+    match = _RESOURCE.match(scope)
+    if not match:
+        raise InvalidScope(f"not a SMART resource scope: {scope}")
+    context, resource_type, permissions, query = match.groups()
+    try:
+        pairs = tuple(parse_qsl(query[1:], strict_parsing=True)) if query else ()
+    except ValueError as error:
+        raise InvalidScope(f"the scope's query is malformed: {scope}") from error
+    if query and permissions in V1_PERMISSIONS:
+        raise InvalidScope(f"v1 scopes take no query: {scope}")
+    return ResourceScope(context, resource_type, _permissions(permissions), pairs)
+
+
+def split(text: str | None) -> list[str]:
+    return [s for s in (text or "").split(" ") if s]
+
+
+def narrow(requested: str | None, allowed: str, contexts: tuple[str, ...]) -> list[str]:
+    """The requested scopes, each cut down to what the allowed scopes permit; scopes in other
+    contexts than `contexts`, or outside what is allowed, are dropped. Raises InvalidScope on
+    a scope that is not SMART at all."""
+    allowed_identity = {s for s in split(allowed) if s in IDENTITY_SCOPES}
+    allowed_resources = [
+        parse_resource_scope(s) for s in split(allowed) if s not in IDENTITY_SCOPES
+    ]
+    granted: list[str] = []
+    for scope in split(requested):
+        if scope in IDENTITY_SCOPES:
+            if scope in allowed_identity:
+                granted.append(scope)
+            continue
+        wanted = parse_resource_scope(scope)
+        if wanted.context not in contexts:
+            continue
+        parts = [p for a in allowed_resources if (p := wanted.within(a))]
+        best = max(parts, key=lambda p: len(p.permissions), default=None)
+        if best is not None and str(best) not in granted:
+            granted.append(str(best))
+    return granted
+
+
+def resource_scopes(scopes: frozenset[str]) -> tuple[ResourceScope, ...]:
+    """The resource scopes among granted ones (identity scopes grant no data access)."""
+    return tuple(parse_resource_scope(s) for s in sorted(scopes) if s not in IDENTITY_SCOPES)
 
 
 def require(ctx: AuthContext, resource_type: str, interaction: str) -> None:
-    """Raises 403 unless the context may perform the interaction on the type.
+    """Raises 403 unless a granted scope allows the interaction on the type.
 
-    The platform context (jobs, the CLI, open mode) may do everything; every other context
-    is refused until it carries scopes granted by the authorization server.
+    Only the platform's contexts (jobs, the CLI, open mode, the city's own integration
+    client) reach FHIR data. Callers confined to a compartment (a citizen, a practitioner, a
+    hospital system acting for one organization) are refused, as no path narrows its queries
+    to a compartment.
     """
-    if ctx.unrestricted:
-        return
-    raise Forbidden(f"The granted scopes do not allow {interaction} on {resource_type}")
+    permission = PERMISSION[interaction]
+    if not ctx.unrestricted:
+        raise Forbidden(f"This caller may not {interaction} {resource_type} through this path")
+    if not any(s.allows(resource_type, permission) for s in ctx.grants):
+        raise Forbidden(f"The granted scopes do not allow {interaction} on {resource_type}")

@@ -1,0 +1,65 @@
+"""accounts, clients and used client assertions
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-29 02:54:47.810230
+"""
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = '0002'
+down_revision: str | None = '0001'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table('account',
+    sa.Column('pk', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('username', sa.String(length=128), nullable=False),
+    sa.Column('role', sa.String(length=16), nullable=False),
+    sa.Column('password_hash', sa.String(length=255), nullable=False),
+    sa.Column('fhir_user', sa.String(length=140), nullable=True),
+    sa.Column('failed_sign_ins', sa.Integer(), nullable=False),
+    sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('pk', name=op.f('pk_account')),
+    sa.UniqueConstraint('id', name=op.f('uq_account_id')),
+    sa.UniqueConstraint('username', name='uq_account_username')
+    )
+    op.create_table('oauth_client',
+    sa.Column('pk', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('client_id', sa.String(length=64), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('secret_hash', sa.String(length=255), nullable=True),
+    sa.Column('redirect_uris', sa.Text(), nullable=False),
+    sa.Column('scopes', sa.Text(), nullable=False),
+    sa.Column('organization', sa.String(length=140), nullable=True),
+    sa.Column('jwks', sa.Text(), nullable=True),
+    sa.Column('jwks_url', sa.String(length=2000), nullable=True),
+    sa.Column('created', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('pk', name=op.f('pk_oauth_client')),
+    sa.UniqueConstraint('client_id', name=op.f('uq_oauth_client_client_id'))
+    )
+    op.create_table('used_assertion',
+    sa.Column('issuer', sa.String(length=64), nullable=False),
+    sa.Column('jti', sa.String(length=255), nullable=False),
+    sa.Column('expires', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('issuer', 'jti', name=op.f('pk_used_assertion'))
+    )
+    with op.batch_alter_table('used_assertion', schema=None) as batch_op:
+        batch_op.create_index('ix_used_assertion_expires', ['expires'], unique=False)
+
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('used_assertion', schema=None) as batch_op:
+        batch_op.drop_index('ix_used_assertion_expires')
+
+    op.drop_table('used_assertion')
+    op.drop_table('oauth_client')
+    op.drop_table('account')

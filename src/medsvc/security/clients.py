@@ -1,0 +1,157 @@
+"""Registered OAuth clients: apps (public with PKCE, or confidential) and hospital systems
+(SMART Backend Services, authenticated by a signed assertion against their registered keys)."""
+
+import hashlib
+import hmac
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+from sqlalchemy import Connection, insert, select
+
+from medsvc.security import scopes
+from medsvc.security.tables import OAuthClient
+
+APP_SCOPES = (
+    "openid fhirUser launch launch/patient offline_access online_access "
+    "patient/*.cruds user/*.cruds"
+)
+SYSTEM_SCOPES = "system/*.cruds"
+
+
+class InvalidRegistration(ValueError):
+    """A client registration the server refuses; the message says why."""
+
+
+@dataclass(frozen=True)
+class Registered:
+    client_id: str
+    client_secret: str | None = None
+
+
+def _check_redirect_uri(uri: str) -> str:
+    """Absolute, no fragment; https, or http on a loopback host, or a native app's own
+    scheme (RFC 8252 section 7)."""
+    parts = urlsplit(uri)
+    if (
+        not parts.scheme
+        or parts.fragment
+        or (parts.scheme in ("http", "https") and not parts.netloc)
+    ):
+        raise InvalidRegistration(f"redirect URI must be absolute, without a fragment: {uri}")
+    if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "::1", "localhost"):
+        raise InvalidRegistration(f"redirect URI must use https unless on loopback: {uri}")
+    return uri
+
+
+def _check_scopes(text: str, contexts: tuple[str, ...]) -> str:
+    for scope in scopes.split(text):
+        if scope in scopes.IDENTITY_SCOPES and "system" not in contexts:
+            continue
+        try:
+            parsed = scopes.parse_resource_scope(scope)
+        except scopes.InvalidScope as error:
+            raise InvalidRegistration(str(error)) from error
+        if parsed.context not in contexts:
+            raise InvalidRegistration(f"{scope}: this kind of client may hold only {contexts}")
+    return " ".join(scopes.split(text))
+
+
+def public_key_set(jwks: Any) -> dict[str, Any]:
+    """A registered JWKS: public RSA or EC keys, each with a kid."""
+    if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list) or not jwks["keys"]:
+        raise InvalidRegistration("the JWKS must be an object with a non-empty 'keys' list")
+    for key in jwks["keys"]:
+        if not isinstance(key, dict) or key.get("kty") not in ("RSA", "EC") or not key.get("kid"):
+            raise InvalidRegistration("every key must be an RSA or EC key with a kid")
+        if "d" in key:
+            raise InvalidRegistration(
+                f"key {key['kid']} holds a private part; register public keys"
+            )
+    try:
+        KeySet.import_key_set(jwks)  # type: ignore[arg-type]
+    except (JoseError, ValueError, TypeError) as error:
+        raise InvalidRegistration(f"the JWKS cannot be read: {error}") from error
+    return jwks
+
+
+def hash_secret(secret: str) -> str:
+    # The secret is 256 random bits, out of reach of guessing: a fast hash suffices.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def secret_matches(client: OAuthClient, secret: str) -> bool:
+    return client.secret_hash is not None and hmac.compare_digest(
+        client.secret_hash, hash_secret(secret)
+    )
+
+
+def add_app(
+    connection: Connection,
+    now: datetime,
+    *,
+    name: str,
+    redirect_uris: list[str],
+    scope: str | None = None,
+    confidential: bool = False,
+) -> Registered:
+    if not redirect_uris:
+        raise InvalidRegistration("an app needs at least one redirect URI")
+    uris = [_check_redirect_uri(u) for u in redirect_uris]
+    secret = secrets.token_urlsafe(32) if confidential else None
+    client_id = str(uuid.uuid4())
+    connection.execute(
+        insert(OAuthClient).values(
+            client_id=client_id,
+            name=name,
+            kind="app",
+            created=now,
+            secret_hash=hash_secret(secret) if secret else None,
+            redirect_uris=json.dumps(uris),
+            scopes=_check_scopes(scope or APP_SCOPES, ("patient", "user")),
+        )
+    )
+    return Registered(client_id, secret)
+
+
+def add_system(
+    connection: Connection,
+    now: datetime,
+    *,
+    name: str,
+    organization: str | None,
+    jwks: dict[str, Any] | None = None,
+    jwks_url: str | None = None,
+    scope: str | None = None,
+) -> Registered:
+    if (jwks is None) == (jwks_url is None):
+        raise InvalidRegistration("a system client needs either a JWKS or a JWKS URL")
+    if jwks_url is not None:
+        _check_redirect_uri(jwks_url)  # the same rule: https unless on loopback
+    client_id = str(uuid.uuid4())
+    connection.execute(
+        insert(OAuthClient).values(
+            client_id=client_id,
+            name=name,
+            kind="system",
+            created=now,
+            organization=organization,
+            jwks_url=jwks_url,
+            jwks=json.dumps(public_key_set(jwks)) if jwks is not None else None,
+            scopes=_check_scopes(scope or SYSTEM_SCOPES, ("system",)),
+        )
+    )
+    return Registered(client_id)
+
+
+def find_client(connection: Connection, client_id: str) -> OAuthClient | None:
+    row = connection.execute(
+        select(OAuthClient).where(OAuthClient.client_id == client_id)  # type: ignore[arg-type]
+    ).first()
+    return OAuthClient.model_validate(row._mapping) if row else None

@@ -1,0 +1,54 @@
+"""Tables of sign-in: accounts, registered clients, and client assertions already seen."""
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, Index, Integer, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from medsvc.db import BigId
+
+
+class Account(SQLModel, table=True):
+    """A person who signs in: a citizen, a practitioner or an administrator."""
+
+    __tablename__ = "account"
+    __table_args__ = (UniqueConstraint("username", name="uq_account_username"),)
+
+    pk: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    id: str = Field(sa_type=String(64), unique=True)
+    username: str = Field(sa_type=String(128))
+    role: str = Field(sa_type=String(16))
+    password_hash: str = Field(sa_type=String(255))
+    fhir_user: str | None = Field(default=None, sa_type=String(140))  # Patient/… or Practitioner/…
+    failed_sign_ins: int = Field(default=0, sa_type=Integer)
+    locked_until: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    created: datetime = Field(sa_type=DateTime(timezone=True))
+
+
+class OAuthClient(SQLModel, table=True):
+    """An app (public with PKCE, or confidential) or a hospital system (backend services)."""
+
+    __tablename__ = "oauth_client"
+
+    pk: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    client_id: str = Field(sa_type=String(64), unique=True)
+    name: str = Field(sa_type=String(200))
+    kind: str = Field(sa_type=String(16))  # "app" or "system"
+    secret_hash: str | None = Field(default=None, sa_type=String(255))
+    redirect_uris: str = Field(default="[]", sa_type=Text)  # JSON list, matched exactly
+    scopes: str = Field(sa_type=Text)  # the scopes it may be granted, space-separated
+    organization: str | None = Field(default=None, sa_type=String(140))
+    jwks: str | None = Field(default=None, sa_type=Text)  # registered public keys (JSON)
+    jwks_url: str | None = Field(default=None, sa_type=String(2000))
+    created: datetime = Field(sa_type=DateTime(timezone=True))
+
+
+class UsedAssertion(SQLModel, table=True):
+    """A client assertion's jti, kept until the assertion expires, so it is accepted once."""
+
+    __tablename__ = "used_assertion"
+    __table_args__ = (Index("ix_used_assertion_expires", "expires"),)
+
+    issuer: str = Field(sa_type=String(64), primary_key=True)
+    jti: str = Field(sa_type=String(255), primary_key=True)
+    expires: datetime = Field(sa_type=DateTime(timezone=True))

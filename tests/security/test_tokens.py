@@ -1,0 +1,75 @@
+"""Access tokens verify only when this server signed them, for this FHIR base, now."""
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from joserfc import jwt
+from joserfc.jwk import RSAKey
+
+from medsvc import clock
+from medsvc.errors import Unauthorized
+from medsvc.security import signing
+from medsvc.security.tokens import SYSTEM_LIFETIME, TokenService
+
+ISSUER, AUDIENCE = "https://city.example/auth", "https://city.example/fhir"
+CLAIMS = {"sub": "c1", "client_id": "c1", "scope": "system/*.rs", "platform": True}
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> TokenService:
+    return TokenService(signing.SigningKeys(tmp_path / "signing"), ISSUER, AUDIENCE)
+
+
+def test_round_trip(service: TokenService) -> None:
+    claims = service.verify_access_token(service.issue(CLAIMS, SYSTEM_LIFETIME))
+    assert {k: claims[k] for k in CLAIMS} == CLAIMS
+    assert (claims["iss"], claims["aud"], claims["exp"] - claims["iat"]) == (
+        ISSUER,
+        AUDIENCE,
+        SYSTEM_LIFETIME,
+    )
+
+
+def forged(service: TokenService, **changes: object) -> str:
+    """A token like the service's own, altered: other claims, header or key."""
+    key = changes.pop("key", service.keys.active())
+    header = {"alg": "RS256", "kid": service.keys.active().kid, "typ": "at+jwt"}
+    header.update(changes.pop("header", {}))  # type: ignore[call-overload]
+    now = int(clock.now().timestamp())
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + 60, **CLAIMS, **changes}
+    return jwt.encode(header, claims, key, algorithms=[str(header["alg"])])  # type: ignore[arg-type]
+
+
+def test_forged_tokens_are_refused(service: TokenService) -> None:
+    assert service.verify_access_token(forged(service))["sub"] == "c1"  # the forger works
+    other_key = RSAKey.generate_key(2048, private=True)
+    refused = [
+        forged(service, key=other_key),
+        forged(service, aud="https://other.example/fhir"),
+        forged(service, iss="https://other.example/auth"),
+        forged(service, exp=int(clock.now().timestamp()) - 120),
+        forged(service, header={"typ": "JWT"}),
+        forged(service, header={"kid": "unknown"}),
+    ]
+    unsigned = forged(service).rsplit(".", 1)[0] + "."
+    header_none = "eyJhbGciOiJub25lIiwidHlwIjoiYXQrand0In0"  # {"alg":"none","typ":"at+jwt"}
+    refused += [unsigned, header_none + "." + forged(service).split(".")[1] + "."]
+    tampered = forged(service).split(".")
+    tampered[1] = tampered[1][:-2] + ("A" if tampered[1][-2] != "A" else "B") + tampered[1][-1]
+    refused += [".".join(tampered), "not-a-jwt", ""]
+    for token in refused:
+        with pytest.raises(Unauthorized) as caught:
+            service.verify_access_token(token)
+        assert 'error="invalid_token"' in caught.value.headers["WWW-Authenticate"]
+
+
+def test_expiry_follows_the_clock(service: TokenService) -> None:
+    token = service.issue(CLAIMS, SYSTEM_LIFETIME)
+    later = clock.now() + timedelta(seconds=SYSTEM_LIFETIME + 60)
+    clock.set_source(lambda: later)
+    try:
+        with pytest.raises(Unauthorized):
+            service.verify_access_token(token)
+    finally:
+        clock.reset()
