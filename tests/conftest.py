@@ -34,6 +34,9 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 TABLES = [t.__tablename__ for t in INDEX_TABLES.values()] + [
     "used_assertion",
+    "revoked_access_token",
+    "refresh_token",
+    "authorization_code",
     "oauth_client",
     "account",
     "conditional_key",
@@ -191,6 +194,8 @@ EXAMPLES = Path(__file__).parent / "fhir_examples"
 def smart_server(backend: Backend) -> Iterator[LiveServer]:
     """The app as production serves it: every FHIR request needs a token this server issued."""
     port = free_port()
-    app = create_app(make_settings(backend.url, port), backend.database)
+    # Every test calls from 127.0.0.1: the rate limit has a test of its own.
+    settings = make_settings(backend.url, port, token_requests_per_minute=1_000_000)
+    app = create_app(settings, backend.database)
     with LiveServer(app, port) as server:
         yield server

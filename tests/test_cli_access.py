@@ -156,3 +156,17 @@ def test_tokens_rotate_key(clean: Backend, tmp_path: Path) -> None:
     second = run(clean, tmp_path, "tokens", "rotate-key")[1]["kid"]
     assert first != second
     assert len(list((tmp_path / "keys" / "signing").glob("*.pem"))) == 2
+
+
+def test_users_add_with_a_one_time_code(clean: Backend, tmp_path: Path) -> None:
+    status, made, _ = run(
+        clean, tmp_path, "users", "add", "--role", "admin", "--username", "ops",
+        "--password-stdin", "--totp", stdin=PASSWORD,
+    )  # fmt: skip
+    assert status == 0
+    assert made["totp_uri"].startswith("otpauth://totp/medsvc:ops?secret=")
+    with clean.database.session(write=False) as connection:
+        account = find_account(connection, "ops")
+    assert account is not None
+    assert account.totp_secret is not None
+    assert account.totp_secret in made["totp_uri"]

@@ -34,9 +34,12 @@ from medsvc.fhir.server import FhirServer
 from medsvc.requestlog import RequestLogMiddleware, configure_logging
 from medsvc.security import oauth
 from medsvc.security.context import open_mode_refusal
+from medsvc.security.ratelimit import RateLimiter
+from medsvc.security.revocation import RevokedTokens
 from medsvc.security.routes import ROUTES as SECURITY_ROUTES
+from medsvc.security.signin_routes import ROUTES as SIGNIN_ROUTES
 from medsvc.security.signing import SigningKeys
-from medsvc.security.tokens import TokenService
+from medsvc.security.tokens import Issuer, TokenService
 
 log = logging.getLogger("medsvc.app")
 
@@ -132,13 +135,17 @@ def fhir_server(settings: Settings) -> FhirServer:
     )
 
 
-def _install_security(app: FastAPI, settings: Settings) -> None:
+def _install_security(app: FastAPI, settings: Settings, database: Database) -> None:
     urls = oauth.AuthUrls(settings.base_url)
     keys = SigningKeys(settings.keys_dir / "signing")
     keys.active()  # the first start makes a key, so the key set is published before any token
     app.state.auth_urls = urls
     app.state.signing_keys = keys
     app.state.tokens = TokenService(keys, urls.issuer, settings.base_url)
+    app.state.issuer = Issuer(app.state.tokens, settings.base_url, urls.token)
+    app.state.revoked = RevokedTokens(database)
+    per_minute = settings.token_requests_per_minute
+    app.state.token_limiter = RateLimiter(per_minute, burst=max(1, per_minute // 4))
     smart = settings.auth_mode == "smart"
     app.state.security_metadata = oauth.capability_security(urls) if smart else None
 
@@ -169,7 +176,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.database = database
     app.state.fhir = fhir_server(settings)
-    _install_security(app, settings)
+    _install_security(app, settings, database)
     reads, writes = settings.thread_counts
     app.state.executors = {
         "read": ThreadPoolExecutor(reads, "medsvc-read"),
@@ -177,7 +184,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     }
     _install_error_handlers(app)
     _install_health(app, database)
-    app.router.routes.extend(SECURITY_ROUTES + FHIR_ROUTES)  # /fhir/.well-known first
+    app.router.routes.extend(SECURITY_ROUTES + SIGNIN_ROUTES + FHIR_ROUTES)  # .well-known first
     app.add_middleware(RequestLogMiddleware)
     return app
 

@@ -15,7 +15,7 @@ from medsvc import clock, migrate
 from medsvc.config import get_settings
 from medsvc.db import Database
 from medsvc.fhir import store
-from medsvc.security import accounts, clients, signing
+from medsvc.security import accounts, clients, signing, totp
 
 
 class CommandError(Exception):
@@ -53,14 +53,16 @@ def _linked(connection: Connection, args: argparse.Namespace) -> str | None:
 
 def _users_add(args: argparse.Namespace) -> dict[str, Any]:
     password = sys.stdin.readline().rstrip("\r\n")
+    secret = totp.new_secret() if args.totp else None
     with _writing() as connection:
         link = _linked(connection, args)
         account_id = accounts.add_account(
             connection, clock.now(), role=args.role, username=args.username,
-            password=password, fhir_user=link,
+            password=password, fhir_user=link, totp_secret=secret,
         )  # fmt: skip
     username = accounts.normalise_username(args.username)
-    return {"id": account_id, "username": username, "role": args.role, "fhirUser": link}
+    made = {"id": account_id, "username": username, "role": args.role, "fhirUser": link}
+    return made | ({"totp_uri": totp.provisioning_uri(secret, username)} if secret else {})
 
 
 def _scope(args: argparse.Namespace) -> str | None:
@@ -125,6 +127,7 @@ def add_commands(commands: Any) -> None:
     link = add.add_mutually_exclusive_group()
     link.add_argument("--patient", help="Patient/ID the citizen's account is linked to")
     link.add_argument("--practitioner", help="Practitioner/ID the doctor's account is linked to")
+    add.add_argument("--totp", action="store_true", help="require a one-time code (RFC 6238)")
     add.set_defaults(run=_run(_users_add))
 
     registered = commands.add_parser("clients", help="apps and hospital systems")

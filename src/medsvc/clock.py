@@ -19,3 +19,10 @@ def set_source(source: Callable[[], datetime]) -> None:
 
 def reset() -> None:
     set_source(lambda: datetime.now(UTC))
+
+
+def utc(moment: datetime) -> datetime:
+    """A moment read from the database, as timezone-aware UTC."""
+    if moment.tzinfo is None:  # SQLite stores no zone; what it holds was written as UTC
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)

@@ -5,7 +5,6 @@ tokens it issues used on the FHIR API."""
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -64,12 +63,6 @@ class SystemClient:
             "client_assertion_type": ASSERTION_TYPE,
             "client_assertion": self.assertion(**claims),
         }
-
-
-@pytest.fixture
-def http(smart_server: LiveServer, clean: Backend) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=smart_server.url, timeout=30) as client:
-        yield client
 
 
 @pytest.fixture

@@ -2,11 +2,12 @@
 from a row."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select
 
+from medsvc.clock import utc
 from medsvc.fhir.tables import ResourceRow
 
 RESOURCE = ResourceRow.__table__  # type: ignore[attr-defined]
@@ -39,12 +40,6 @@ class Stored:
 
     def location(self, base_url: str) -> str:
         return f"{self.url(base_url)}/_history/{self.version_id}"
-
-
-def utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:  # SQLite stores no zone; what it holds was written as UTC
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 def from_row(row: Any) -> Stored:

@@ -48,6 +48,7 @@ def add_account(
     username: str,
     password: str,
     fhir_user: str | None = None,
+    totp_secret: str | None = None,
 ) -> str:
     """Creates the account and returns its id; the caller checks that fhir_user exists."""
     username = normalise_username(username)
@@ -63,6 +64,7 @@ def add_account(
             created=now,
             password_hash=hash_password(password),
             fhir_user=fhir_user,
+            totp_secret=totp_secret,
         )
     )
     return account_id

@@ -9,6 +9,7 @@ from fastapi import Request
 from medsvc.config import Settings
 from medsvc.errors import Forbidden, Unauthorized
 from medsvc.security.scopes import ResourceScope, resource_scopes, split
+from medsvc.security.tokens import invalid_token
 
 log = logging.getLogger("medsvc.security")
 
@@ -24,6 +25,7 @@ class AuthContext:
     organization: str | None = None  # "Organization/7" for a hospital system
     scopes: frozenset[str] = field(default_factory=frozenset)
     is_platform: bool = False  # the city platform itself: jobs, the CLI, open mode
+    token_id: str | None = None  # the access token's jti, by which it can be revoked
     grants: tuple[ResourceScope, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -51,6 +53,7 @@ def context_from_claims(claims: dict[str, Any]) -> AuthContext:
         organization=claims.get("organization"),
         scopes=frozenset(split(claims.get("scope"))),
         is_platform=bool(claims.get("platform")),
+        token_id=str(claims["jti"]) if claims.get("jti") else None,
     )
 
 
@@ -85,4 +88,8 @@ async def auth_context(request: Request) -> AuthContext:
             raise Forbidden("Open mode answers only callers on this machine")
         return OPEN_CONTEXT
     token = _bearer(request)
-    return context_from_claims(request.app.state.tokens.verify_access_token(token))
+    ctx = context_from_claims(request.app.state.tokens.verify_access_token(token))
+    revoked = request.app.state.revoked
+    if ctx.token_id and await revoked.contains(ctx.token_id, request.app.state.executors["read"]):
+        raise invalid_token("The bearer token has been revoked")
+    return ctx

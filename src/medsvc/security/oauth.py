@@ -1,15 +1,17 @@
 """The authorization server's token endpoint and its discovery documents (SMART App Launch
 2.x: .well-known/smart-configuration and the CapabilityStatement's rest.security)."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
 
-from medsvc.security import scopes
+from medsvc.security import scopes, user_grants
 from medsvc.security.assertions import KEY_TYPES, authenticate_system
+from medsvc.security.client_auth import TokenRequest
 from medsvc.security.oauth_errors import OAuthError
-from medsvc.security.tokens import SYSTEM_LIFETIME, TokenService
+from medsvc.security.tokens import SYSTEM_LIFETIME, Issuer
 
 OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
 SECURITY_SERVICE = "http://terminology.hl7.org/CodeSystem/restful-security-service"
@@ -34,14 +36,28 @@ class AuthUrls:
     def jwks(self) -> str:
         return f"{self.issuer}/jwks"
 
+    @property
+    def authorize(self) -> str:
+        return f"{self.issuer}/authorize"
+
+    @property
+    def revoke(self) -> str:
+        return f"{self.issuer}/revoke"
+
+    @property
+    def introspect(self) -> str:
+        return f"{self.issuer}/introspect"
+
 
 def client_credentials(
-    connection: Connection, form: dict[str, str], urls: AuthUrls, tokens: TokenService
+    connection: Connection, request: TokenRequest, issuer: Issuer
 ) -> dict[str, Any]:
     """SMART Backend Services: a hospital system's assertion exchanged for a short token."""
+    form = request.form
     client = authenticate_system(
-        connection, form.get("client_assertion_type"), form.get("client_assertion"), urls.token
-    )
+        connection, form.get("client_assertion_type"), form.get("client_assertion"),
+        issuer.token_url,
+    )  # fmt: skip
     if not form.get("scope"):
         raise OAuthError("invalid_scope", "A scope is required")
     try:
@@ -60,36 +76,54 @@ def client_credentials(
     else:  # the city platform's own integration acts for every organization
         claims["platform"] = True
     return {
-        "access_token": tokens.issue(claims, SYSTEM_LIFETIME),
+        "access_token": issuer.tokens.issue(claims, SYSTEM_LIFETIME),
         "token_type": "Bearer",
         "expires_in": SYSTEM_LIFETIME,
         "scope": claims["scope"],
     }
 
 
-GRANTS = {"client_credentials": client_credentials}
+Grant = Callable[[Connection, TokenRequest, Issuer], dict[str, Any]]
+GRANTS: dict[str, Grant] = {
+    "authorization_code": user_grants.authorization_code,
+    "refresh_token": user_grants.refresh_token,
+    "client_credentials": client_credentials,
+}
 
 
-def token(
-    connection: Connection, form: dict[str, str], urls: AuthUrls, tokens: TokenService
-) -> dict[str, Any]:
-    grant = GRANTS.get(form.get("grant_type", ""))
+def token(connection: Connection, request: TokenRequest, issuer: Issuer) -> dict[str, Any]:
+    grant = GRANTS.get(request.form.get("grant_type", ""))
     if grant is None:
         raise OAuthError("unsupported_grant_type", f"grant_type must be one of {', '.join(GRANTS)}")
-    return grant(connection, form, urls, tokens)
+    return grant(connection, request, issuer)
 
 
 def smart_configuration(urls: AuthUrls) -> dict[str, Any]:
     return {
         "issuer": urls.issuer,
         "jwks_uri": urls.jwks,
+        "authorization_endpoint": urls.authorize,
         "token_endpoint": urls.token,
+        "revocation_endpoint": urls.revoke,
+        "introspection_endpoint": urls.introspect,
         "grant_types_supported": list(GRANTS),
-        "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+        "token_endpoint_auth_methods_supported": [
+            "private_key_jwt", "client_secret_basic", "client_secret_post", "none",
+        ],
         "token_endpoint_auth_signing_alg_values_supported": list(KEY_TYPES),
-        "scopes_supported": ["system/*.cruds", "system/*.rs"],
-        "capabilities": ["client-confidential-asymmetric", "permission-v1", "permission-v2"],
-    }
+        "response_types_supported": ["code"],
+        "code_challenge_methods_supported": ["S256"],
+        "scopes_supported": [
+            "openid", "fhirUser", "launch/patient", "offline_access", "online_access",
+            "patient/*.cruds", "user/*.cruds", "system/*.cruds",
+        ],
+        "capabilities": [
+            "launch-standalone", "client-public", "client-confidential-symmetric",
+            "client-confidential-asymmetric", "context-standalone-patient", "permission-offline",
+            "permission-online", "permission-patient", "permission-user", "permission-v1",
+            "permission-v2", "sso-openid-connect",
+        ],
+    }  # fmt: skip
 
 
 def capability_security(urls: AuthUrls) -> dict[str, Any]:

@@ -2,9 +2,11 @@
 endpoint. Errors here are RFC 6749 JSON, not OperationOutcome."""
 
 import asyncio
+import base64
 import contextvars
-from typing import Any
-from urllib.parse import parse_qsl
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, unquote_plus
 
 import orjson
 from starlette.requests import Request
@@ -12,9 +14,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from medsvc.db import Database
-from medsvc.security import oauth
+from medsvc.security import oauth, revocation
+from medsvc.security.client_auth import TokenRequest
 from medsvc.security.oauth_errors import NO_STORE, OAuthError
+from medsvc.security.ratelimit import RateLimiter
 
+T = TypeVar("T")
 FORM = "application/x-www-form-urlencoded"
 MAX_FORM_BYTES = 64 * 1024
 
@@ -44,22 +49,92 @@ async def _form(request: Request) -> dict[str, str]:
     return form
 
 
-def _issue(request: Request, form: dict[str, str]) -> dict[str, Any]:
+def _basic(request: Request) -> tuple[str, str] | None:
+    """Client id and secret from HTTP Basic, each form-encoded (RFC 6749 section 2.3.1)."""
+    kind, _, encoded = request.headers.get("authorization", "").partition(" ")
+    if kind.lower() != "basic":
+        return None
+    try:
+        client_id, _, secret = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (ValueError, UnicodeDecodeError) as error:
+        raise OAuthError("invalid_client", "Malformed Basic credentials", status=401) from error
+    return unquote_plus(client_id), unquote_plus(secret)
+
+
+def _issue(request: Request, token_request: TokenRequest) -> dict[str, Any]:
     database: Database = request.app.state.database
+    kept: OAuthError | None = None
     with database.session(write=True) as connection:
-        return oauth.token(connection, form, request.app.state.auth_urls, request.app.state.tokens)
+        try:
+            return oauth.token(connection, token_request, request.app.state.issuer)
+        except OAuthError as error:
+            if not error.commit:
+                raise
+            kept = error  # leave the block normally, so that what it revoked is committed
+    raise kept
+
+
+async def in_thread(request: Request, kind: str, work: Callable[..., T], *args: Any) -> T:
+    """Runs blocking work on the app's read or write threads, as FHIR requests do."""
+    loop = asyncio.get_running_loop()
+    context = contextvars.copy_context()
+    executor = request.app.state.executors[kind]
+    return await loop.run_in_executor(executor, context.run, work, *args)
+
+
+def _throttle(request: Request) -> None:
+    limiter: RateLimiter = request.app.state.token_limiter
+    wait = limiter.retry_after(request.client.host if request.client else "")
+    if wait is not None:
+        error = OAuthError("too_many_requests", "Too many requests; retry later", status=429)
+        error.retry_after = wait
+        raise error
+
+
+async def _token_request(request: Request) -> TokenRequest:
+    _throttle(request)
+    return TokenRequest(await _form(request), _basic(request))
 
 
 async def token_endpoint(request: Request) -> Response:
     try:
-        form = await _form(request)
-        loop = asyncio.get_running_loop()
-        executor = request.app.state.executors["write"]
-        context = contextvars.copy_context()
-        issued = await loop.run_in_executor(executor, context.run, _issue, request, form)
+        token_request = await _token_request(request)
+        issued = await in_thread(request, "write", _issue, request, token_request)
     except OAuthError as error:
         return _error(error)
     return _json(issued, headers=NO_STORE)
+
+
+def _revoke(request: Request, token_request: TokenRequest) -> None:
+    database: Database = request.app.state.database
+    with database.session(write=True) as connection:
+        jti = revocation.revoke(connection, token_request, request.app.state.issuer)
+    if jti is not None:
+        request.app.state.revoked.add(jti)
+
+
+async def revocation_endpoint(request: Request) -> Response:
+    try:
+        token_request = await _token_request(request)
+        await in_thread(request, "write", _revoke, request, token_request)
+    except OAuthError as error:
+        return _error(error)
+    return Response(b"", 200, NO_STORE)
+
+
+def _introspect(request: Request, token_request: TokenRequest) -> dict[str, Any]:
+    database: Database = request.app.state.database
+    with database.session(write=False) as connection:
+        return revocation.introspect(connection, token_request, request.app.state.issuer)
+
+
+async def introspection_endpoint(request: Request) -> Response:
+    try:
+        token_request = await _token_request(request)
+        found = await in_thread(request, "read", _introspect, request, token_request)
+    except OAuthError as error:
+        return _error(error)
+    return _json(found, headers=NO_STORE)
 
 
 async def smart_configuration(request: Request) -> Response:
@@ -74,4 +149,6 @@ ROUTES = [
     Route("/fhir/.well-known/smart-configuration", smart_configuration, methods=["GET"]),
     Route("/auth/jwks", jwks, methods=["GET"]),
     Route("/auth/token", token_endpoint, methods=["POST"]),
+    Route("/auth/revoke", revocation_endpoint, methods=["POST"]),
+    Route("/auth/introspect", introspection_endpoint, methods=["POST"]),
 ]

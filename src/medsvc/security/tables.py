@@ -20,6 +20,8 @@ class Account(SQLModel, table=True):
     role: str = Field(sa_type=String(16))
     password_hash: str = Field(sa_type=String(255))
     fhir_user: str | None = Field(default=None, sa_type=String(140))  # Patient/… or Practitioner/…
+    totp_secret: str | None = Field(default=None, sa_type=String(64))  # RFC 6238 shared key
+    totp_last_step: int | None = Field(default=None, sa_type=BigId)  # each code is spent once
     failed_sign_ins: int = Field(default=0, sa_type=Integer)
     locked_until: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     created: datetime = Field(sa_type=DateTime(timezone=True))
@@ -51,4 +53,46 @@ class UsedAssertion(SQLModel, table=True):
 
     issuer: str = Field(sa_type=String(64), primary_key=True)
     jti: str = Field(sa_type=String(255), primary_key=True)
+    expires: datetime = Field(sa_type=DateTime(timezone=True))
+
+
+class AuthorizationCode(SQLModel, table=True):
+    """A code handed to an app after sign-in; stored as its hash, exchanged at most once."""
+
+    __tablename__ = "authorization_code"
+
+    code_hash: str = Field(sa_type=String(64), primary_key=True)
+    client_id: str = Field(sa_type=String(64))
+    account_id: str = Field(sa_type=String(64))
+    redirect_uri: str = Field(sa_type=String(2000))
+    scope: str = Field(sa_type=Text)
+    code_challenge: str = Field(sa_type=String(128))
+    nonce: str | None = Field(default=None, sa_type=String(255))
+    expires: datetime = Field(sa_type=DateTime(timezone=True))
+    family: str | None = Field(default=None, sa_type=String(64))  # set when exchanged
+
+
+class RefreshToken(SQLModel, table=True):
+    """One refresh token of a family that rotates on every use; stored as its hash."""
+
+    __tablename__ = "refresh_token"
+    __table_args__ = (Index("ix_refresh_token_family", "family"),)
+
+    token_hash: str = Field(sa_type=String(64), primary_key=True)
+    family: str = Field(sa_type=String(64))
+    client_id: str = Field(sa_type=String(64))
+    account_id: str = Field(sa_type=String(64))
+    scope: str = Field(sa_type=Text)
+    expires: datetime = Field(sa_type=DateTime(timezone=True))
+    used: bool = Field(default=False)
+    revoked: bool = Field(default=False)
+
+
+class RevokedAccessToken(SQLModel, table=True):
+    """An access token revoked before it expired (RFC 7009), by its jti."""
+
+    __tablename__ = "revoked_access_token"
+    __table_args__ = (Index("ix_revoked_access_token_expires", "expires"),)
+
+    jti: str = Field(sa_type=String(64), primary_key=True)
     expires: datetime = Field(sa_type=DateTime(timezone=True))

@@ -1,6 +1,7 @@
 """Access tokens: JWTs this server signs (RFC 9068 profile), and their check on every request."""
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from joserfc import jwt
@@ -43,19 +44,21 @@ class TokenService:
             client_id={"essential": True},
         )
 
-    def issue(self, claims: dict[str, Any], lifetime: int) -> str:
+    def _sign(self, claims: dict[str, Any], lifetime: int, token_type: str) -> str:
         now = _now()
         key = self.keys.active()
-        full = {
-            "iss": self.issuer,
-            "aud": self.audience,
-            "iat": now,
-            "exp": now + lifetime,
-            "jti": str(uuid.uuid4()),
-            **claims,
-        }
-        header = {"alg": ALGORITHM, "kid": key.kid, "typ": ACCESS_TOKEN_TYPE}
+        full = {"iss": self.issuer, "iat": now, "exp": now + lifetime, **claims}
+        header = {"alg": ALGORITHM, "kid": key.kid, "typ": token_type}
         return jwt.encode(header, full, key, algorithms=[ALGORITHM])
+
+    def issue(self, claims: dict[str, Any], lifetime: int) -> str:
+        """An access token for the FHIR API."""
+        unique = {"aud": self.audience, "jti": str(uuid.uuid4())}
+        return self._sign({**unique, **claims}, lifetime, ACCESS_TOKEN_TYPE)
+
+    def id_token(self, claims: dict[str, Any], client_id: str) -> str:
+        """An OpenID Connect id_token, addressed to the app."""
+        return self._sign({"aud": client_id, **claims}, USER_LIFETIME, "JWT")
 
     def verify_access_token(self, token: str) -> dict[str, Any]:
         """The token's claims; 401 invalid_token when it is not one of ours, or not now."""
@@ -67,3 +70,12 @@ class TokenService:
         except (JoseError, ValueError, TypeError, KeyError) as error:
             raise invalid_token("The bearer token is invalid or expired") from error
         return dict(decoded.claims)
+
+
+@dataclass(frozen=True)
+class Issuer:
+    """What the token endpoint's grants issue with: the signer and the URLs tokens name."""
+
+    tokens: TokenService
+    fhir_base: str
+    token_url: str

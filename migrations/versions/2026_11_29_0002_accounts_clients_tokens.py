@@ -1,8 +1,8 @@
-"""accounts, clients and used client assertions
+"""accounts, clients, authorization codes and tokens
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-29 02:54:47.810230
+Create Date: 2026-11-29 03:03:19.918647
 """
 from collections.abc import Sequence
 
@@ -23,12 +23,26 @@ def upgrade() -> None:
     sa.Column('role', sa.String(length=16), nullable=False),
     sa.Column('password_hash', sa.String(length=255), nullable=False),
     sa.Column('fhir_user', sa.String(length=140), nullable=True),
+    sa.Column('totp_secret', sa.String(length=64), nullable=True),
+    sa.Column('totp_last_step', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('failed_sign_ins', sa.Integer(), nullable=False),
     sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('pk', name=op.f('pk_account')),
     sa.UniqueConstraint('id', name=op.f('uq_account_id')),
     sa.UniqueConstraint('username', name='uq_account_username')
+    )
+    op.create_table('authorization_code',
+    sa.Column('code_hash', sa.String(length=64), nullable=False),
+    sa.Column('client_id', sa.String(length=64), nullable=False),
+    sa.Column('account_id', sa.String(length=64), nullable=False),
+    sa.Column('redirect_uri', sa.String(length=2000), nullable=False),
+    sa.Column('scope', sa.Text(), nullable=False),
+    sa.Column('code_challenge', sa.String(length=128), nullable=False),
+    sa.Column('nonce', sa.String(length=255), nullable=True),
+    sa.Column('expires', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('family', sa.String(length=64), nullable=True),
+    sa.PrimaryKeyConstraint('code_hash', name=op.f('pk_authorization_code'))
     )
     op.create_table('oauth_client',
     sa.Column('pk', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -45,6 +59,28 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('pk', name=op.f('pk_oauth_client')),
     sa.UniqueConstraint('client_id', name=op.f('uq_oauth_client_client_id'))
     )
+    op.create_table('refresh_token',
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('family', sa.String(length=64), nullable=False),
+    sa.Column('client_id', sa.String(length=64), nullable=False),
+    sa.Column('account_id', sa.String(length=64), nullable=False),
+    sa.Column('scope', sa.Text(), nullable=False),
+    sa.Column('expires', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('used', sa.Boolean(), nullable=False),
+    sa.Column('revoked', sa.Boolean(), nullable=False),
+    sa.PrimaryKeyConstraint('token_hash', name=op.f('pk_refresh_token'))
+    )
+    with op.batch_alter_table('refresh_token', schema=None) as batch_op:
+        batch_op.create_index('ix_refresh_token_family', ['family'], unique=False)
+
+    op.create_table('revoked_access_token',
+    sa.Column('jti', sa.String(length=64), nullable=False),
+    sa.Column('expires', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('jti', name=op.f('pk_revoked_access_token'))
+    )
+    with op.batch_alter_table('revoked_access_token', schema=None) as batch_op:
+        batch_op.create_index('ix_revoked_access_token_expires', ['expires'], unique=False)
+
     op.create_table('used_assertion',
     sa.Column('issuer', sa.String(length=64), nullable=False),
     sa.Column('jti', sa.String(length=255), nullable=False),
@@ -61,5 +97,14 @@ def downgrade() -> None:
         batch_op.drop_index('ix_used_assertion_expires')
 
     op.drop_table('used_assertion')
+    with op.batch_alter_table('revoked_access_token', schema=None) as batch_op:
+        batch_op.drop_index('ix_revoked_access_token_expires')
+
+    op.drop_table('revoked_access_token')
+    with op.batch_alter_table('refresh_token', schema=None) as batch_op:
+        batch_op.drop_index('ix_refresh_token_family')
+
+    op.drop_table('refresh_token')
     op.drop_table('oauth_client')
+    op.drop_table('authorization_code')
     op.drop_table('account')

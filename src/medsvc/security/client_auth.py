@@ -1,0 +1,40 @@
+"""How an app proves itself at the token endpoint: its id, and its secret when it has one
+(HTTP Basic or client_secret_post, RFC 6749 section 2.3.1)."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+
+from medsvc.security.clients import find_client, secret_matches
+from medsvc.security.oauth_errors import OAuthError
+from medsvc.security.tables import OAuthClient
+
+
+@dataclass(frozen=True)
+class TokenRequest:
+    form: dict[str, str]
+    basic: tuple[str, str] | None = None  # client id and secret from an Authorization header
+
+
+def _refused(request: TokenRequest, description: str) -> OAuthError:
+    # A client that tried HTTP Basic gets 401 and a Basic challenge (section 5.2).
+    return OAuthError("invalid_client", description, status=401 if request.basic else 400)
+
+
+def authenticate_app(connection: Connection, request: TokenRequest) -> OAuthClient:
+    form = request.form
+    secret: str | None
+    if request.basic:
+        client_id, secret = request.basic
+        if form.get("client_id", client_id) != client_id or "client_secret" in form:
+            raise OAuthError("invalid_request", "Authenticate the client one way only")
+    else:
+        client_id, secret = form.get("client_id", ""), form.get("client_secret")
+    client = find_client(connection, client_id)
+    if client is None or client.kind != "app":
+        raise _refused(request, "The client is not a registered app")
+    if client.secret_hash is not None and not (secret and secret_matches(client, secret)):
+        raise _refused(request, "The client secret is missing or wrong")
+    if client.secret_hash is None and secret:
+        raise _refused(request, "A public client has no secret")
+    return client

@@ -1,0 +1,52 @@
+"""Refresh tokens: issued in families that rotate on every use; a token presented twice
+revokes its whole family (SMART best practices, RFC 9700 section 4.14.2)."""
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from sqlalchemy import Connection, insert, select, update
+from sqlmodel import col
+
+from medsvc.security.tables import RefreshToken
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue(
+    connection: Connection, family: str, client_id: str, account_id: str, scope: str,
+    expires: datetime,
+) -> str:  # fmt: skip
+    token = secrets.token_urlsafe(32)
+    connection.execute(
+        insert(RefreshToken).values(
+            token_hash=hash_token(token), family=family, client_id=client_id,
+            account_id=account_id, scope=scope, expires=expires,
+        )
+    )  # fmt: skip
+    return token
+
+
+def find(connection: Connection, token: str) -> RefreshToken | None:
+    query = select(RefreshToken).where(col(RefreshToken.token_hash) == hash_token(token))
+    row = connection.execute(query).first()
+    return RefreshToken.model_validate(row._mapping) if row else None
+
+
+def claim(connection: Connection, stored: RefreshToken) -> bool:
+    """Marks the token used; False when another request used or revoked it first."""
+    result = connection.execute(
+        update(RefreshToken)
+        .where(col(RefreshToken.token_hash) == stored.token_hash)
+        .where(col(RefreshToken.used).is_(False), col(RefreshToken.revoked).is_(False))
+        .values(used=True)
+    )
+    return result.rowcount == 1
+
+
+def revoke_family(connection: Connection, family: str) -> None:
+    connection.execute(
+        update(RefreshToken).where(col(RefreshToken.family) == family).values(revoked=True)
+    )

@@ -1,0 +1,60 @@
+"""The HTML sign-in page of the authorization endpoint, sized for a phone, and its headers."""
+
+from html import escape
+
+from starlette.responses import HTMLResponse
+
+# Carried from the app's request through the form, so the POST is checked like the GET.
+REQUEST_FIELDS = (
+    "response_type", "client_id", "redirect_uri", "scope", "state", "aud",
+    "code_challenge", "code_challenge_method", "nonce",
+)  # fmt: skip
+# The page must not be framed (clickjacking), cached, or leak its URL to other sites.
+HEADERS = {
+    "Cache-Control": "no-store",
+    "Pragma": "no-cache",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "form-action 'self'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign in - medsvc</title>
+<style>body{{font-family:sans-serif;max-width:24rem;margin:2rem auto;padding:0 1rem}}
+label,input,button{{display:block;width:100%;box-sizing:border-box;font-size:1.1rem}}
+input{{margin:.25rem 0 1rem;padding:.6rem}}button{{padding:.8rem}}
+.error{{color:#a00}}</style></head>
+<body><h1>Sign in</h1>
+<p>{app} asks to use your health records.</p>
+{message}
+<form method="post" action="{action}">
+{hidden}
+<label for="username">Username</label>
+<input id="username" name="username" autocomplete="username" required>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
+<label for="otp">One-time code (if you set one up)</label>
+<input id="otp" name="otp" inputmode="numeric" autocomplete="one-time-code" maxlength="6">
+<button type="submit">Sign in</button>
+</form></body></html>"""
+
+
+def sign_in_page(
+    action: str, app_name: str, params: dict[str, str], error: str | None = None
+) -> HTMLResponse:
+    hidden = "\n".join(
+        f'<input type="hidden" name="{name}" value="{escape(params[name])}">'
+        for name in REQUEST_FIELDS
+        if name in params
+    )
+    message = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
+    body = PAGE.format(app=escape(app_name), message=message, action=escape(action), hidden=hidden)
+    return HTMLResponse(body, headers=HEADERS)
+
+
+def error_page(message: str) -> HTMLResponse:
+    body = f"<!doctype html><title>Sign-in error</title><p>{escape(message)}</p>"
+    return HTMLResponse(body, status_code=400, headers=HEADERS)

@@ -1,0 +1,98 @@
+"""What the sign-in tests share: a server that demands tokens, a citizen, and an app."""
+
+import base64
+import hashlib
+import secrets
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from medsvc import clock
+from medsvc.security import accounts, clients
+from tests.conftest import Backend, LiveServer
+from tests.factories import FHIR_JSON, patient
+
+PASSWORD = "a long enough passphrase"
+REDIRECT = "http://127.0.0.1:9/callback"
+
+
+def challenge_of(verifier: str) -> str:
+    return (
+        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    )
+
+
+class App:
+    """A registered app and the person who signs in through it."""
+
+    def __init__(self, http: httpx.Client, backend: Backend, fhir_base: str, **register: object):
+        self.http, self.fhir_base = http, fhir_base
+        with backend.database.session(write=True) as connection:
+            made = clients.add_app(
+                connection, clock.now(), name="City app", redirect_uris=[REDIRECT], **register
+            )  # type: ignore[arg-type]
+        self.client_id, self.secret = made.client_id, made.client_secret
+        self.verifier = secrets.token_urlsafe(48)
+
+    def params(self, scope: str = "launch/patient openid fhirUser offline_access patient/*.rs",
+               **changes: str) -> dict[str, str]:  # fmt: skip
+        params = {"response_type": "code", "client_id": self.client_id, "redirect_uri": REDIRECT,
+                  "scope": scope, "state": "s-123", "aud": self.fhir_base, "nonce": "n-1",
+                  "code_challenge": challenge_of(self.verifier),
+                  "code_challenge_method": "S256"}  # fmt: skip
+        params.update(changes)
+        return {k: v for k, v in params.items() if v is not None}
+
+    def sign_in(self, username: str, password: str = PASSWORD, otp: str = "", **params: str):
+        return self.http.post(
+            "/auth/authorize",
+            data={**self.params(**params), "username": username, "password": password, "otp": otp},
+        )
+
+    def code(self, username: str, **params: str) -> str:
+        response = self.sign_in(username, **params)
+        assert response.status_code == 302, response.text
+        query = parse_qs(urlsplit(response.headers["location"]).query)
+        assert query["state"] == ["s-123"]
+        return query["code"][0]
+
+    def exchange(self, code: str, verifier: str | None = "", **extra: str) -> httpx.Response:
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT,
+            "client_id": self.client_id,
+            "code_verifier": verifier or self.verifier,
+            **extra,
+        }
+        if verifier is None:
+            del form["code_verifier"]
+        return self.http.post("/auth/token", data=form)
+
+
+@pytest.fixture
+def http(smart_server: LiveServer, clean: Backend) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=smart_server.url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def fhir_base(smart_server: LiveServer) -> str:
+    return f"{smart_server.url}/fhir"
+
+
+@pytest.fixture
+def citizen(client: httpx.Client, clean: Backend) -> str:
+    """A citizen's Patient id; the account's username is 'aino'."""
+    patient_id = client.post("/Patient", json=patient(), headers=FHIR_JSON).json()["id"]
+    with clean.database.session(write=True) as connection:
+        accounts.add_account(connection, clock.now(), role="patient", username="aino",
+                             password=PASSWORD, fhir_user=f"Patient/{patient_id}")  # fmt: skip
+    return str(patient_id)
+
+
+@pytest.fixture
+def app(http: httpx.Client, clean: Backend, fhir_base: str) -> App:
+    return App(http, clean, fhir_base)
