@@ -124,8 +124,9 @@ def test_clients_add_app(clean: Backend, tmp_path: Path) -> None:
 
 
 def add_system(backend: Backend, tmp_path: Path, jwks: Path, *options: str) -> tuple:
-    return run(backend, tmp_path, "clients", "add-system", "--name", "Lab", "--jwks", str(jwks),
-               *options)  # fmt: skip
+    return run(
+        backend, tmp_path, "clients", "add-system", "--name", "Lab", "--jwks", str(jwks), *options
+    )
 
 
 def test_clients_add_system(client: httpx.Client, clean: Backend, tmp_path: Path) -> None:
@@ -137,9 +138,14 @@ def test_clients_add_system(client: httpx.Client, clean: Backend, tmp_path: Path
     public = [{**k.as_dict(private=False), "kid": f"k{n}"} for n, k in enumerate(keys)]
     jwks.write_text(json.dumps({"keys": public}))
     status, made, _ = add_system(
-        clean, tmp_path, jwks, "--organization", f"Organization/{organization}",
-        "--scope", "system/Observation.cruds",
-    )  # fmt: skip
+        clean,
+        tmp_path,
+        jwks,
+        "--organization",
+        f"Organization/{organization}",
+        "--scope",
+        "system/Observation.cruds",
+    )
     assert status == 0
     assert made["organization"] == f"Organization/{organization}"
     missing, _, stderr = add_system(clean, tmp_path, jwks, "--organization", "Organization/none")
@@ -160,9 +166,18 @@ def test_tokens_rotate_key(clean: Backend, tmp_path: Path) -> None:
 
 def test_users_add_with_a_one_time_code(clean: Backend, tmp_path: Path) -> None:
     status, made, _ = run(
-        clean, tmp_path, "users", "add", "--role", "admin", "--username", "ops",
-        "--password-stdin", "--totp", stdin=PASSWORD,
-    )  # fmt: skip
+        clean,
+        tmp_path,
+        "users",
+        "add",
+        "--role",
+        "admin",
+        "--username",
+        "ops",
+        "--password-stdin",
+        "--totp",
+        stdin=PASSWORD,
+    )
     assert status == 0
     assert made["totp_uri"].startswith("otpauth://totp/medsvc:ops?secret=")
     with clean.database.session(write=False) as connection:

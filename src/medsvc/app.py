@@ -24,7 +24,7 @@ from medsvc.errors import (
     Unavailable,
     operation_outcome,
 )
-from medsvc.fhir import jsonio
+from medsvc.fhir import access, jsonio
 from medsvc.fhir.definitions import get_definitions
 from medsvc.fhir.operations import validate
 from medsvc.fhir.registry import Registry
@@ -130,9 +130,11 @@ def fhir_server(settings: Settings) -> FhirServer:
     definitions = get_definitions()
     registry = Registry()
     registry.add_operation(validate.operation(definitions))
-    return FhirServer(
+    server = FhirServer(
         settings.base_url, definitions, registry, settings.default_page_size, settings.max_page_size
     )
+    access.install(server)
+    return server
 
 
 def _install_security(app: FastAPI, settings: Settings, database: Database) -> None:

@@ -57,9 +57,14 @@ def _users_add(args: argparse.Namespace) -> dict[str, Any]:
     with _writing() as connection:
         link = _linked(connection, args)
         account_id = accounts.add_account(
-            connection, clock.now(), role=args.role, username=args.username,
-            password=password, fhir_user=link, totp_secret=secret,
-        )  # fmt: skip
+            connection,
+            clock.now(),
+            role=args.role,
+            username=args.username,
+            password=password,
+            fhir_user=link,
+            totp_secret=secret,
+        )
     username = accounts.normalise_username(args.username)
     made = {"id": account_id, "username": username, "role": args.role, "fhirUser": link}
     return made | ({"totp_uri": totp.provisioning_uri(secret, username)} if secret else {})
@@ -72,9 +77,13 @@ def _scope(args: argparse.Namespace) -> str | None:
 def _clients_add_app(args: argparse.Namespace) -> dict[str, Any]:
     with _writing() as connection:
         made = clients.add_app(
-            connection, clock.now(), name=args.name, redirect_uris=args.redirect_uri,
-            scope=_scope(args), confidential=args.confidential,
-        )  # fmt: skip
+            connection,
+            clock.now(),
+            name=args.name,
+            redirect_uris=args.redirect_uri,
+            scope=_scope(args),
+            confidential=args.confidential,
+        )
     result = {"client_id": made.client_id, "confidential": args.confidential}
     return result | ({"client_secret": made.client_secret} if made.client_secret else {})
 
@@ -93,9 +102,14 @@ def _clients_add_system(args: argparse.Namespace) -> dict[str, Any]:
         if args.organization:
             _existing(connection, args.organization, "Organization")
         made = clients.add_system(
-            connection, clock.now(), name=args.name, organization=args.organization,
-            jwks=jwks, jwks_url=args.jwks if by_url else None, scope=_scope(args),
-        )  # fmt: skip
+            connection,
+            clock.now(),
+            name=args.name,
+            organization=args.organization,
+            jwks=jwks,
+            jwks_url=args.jwks if by_url else None,
+            scope=_scope(args),
+        )
     return {"client_id": made.client_id, "organization": args.organization}
 
 

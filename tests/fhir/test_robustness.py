@@ -18,9 +18,26 @@ from tests.conftest import EXAMPLES
 from tests.factories import FHIR_JSON
 
 ODD_VALUES: list[Any] = [
-    None, "", "\x00", "ü" * 3000, 10**30, -1, 1.5e308, True, [], {}, [None], {"a": None},
-    "2030-13-45", "0000-01-01", "Patient/", "urn:uuid:x", "#", "1e999", "Patient?identifier=",
-]  # fmt: skip
+    None,
+    "",
+    "\x00",
+    "ü" * 3000,
+    10**30,
+    -1,
+    1.5e308,
+    True,
+    [],
+    {},
+    [None],
+    {"a": None},
+    "2030-13-45",
+    "0000-01-01",
+    "Patient/",
+    "urn:uuid:x",
+    "#",
+    "1e999",
+    "Patient?identifier=",
+]
 MODIFIERS = [
     "",
     ":missing",
@@ -33,9 +50,25 @@ MODIFIERS = [
     ".name",
 ]
 SEARCH_VALUES = [
-    "", "x", "ge2030", "lt2030-01-01T00:00:00Z", "eq1.5", "ap5", "a|b", "|b", "a|", "Patient/1",
-    "http://x/Patient/1", "true", "1e400", "10||mg", "2030-02-30", "ü" * 300, "a,b,,c", "le9999-99",
-]  # fmt: skip
+    "",
+    "x",
+    "ge2030",
+    "lt2030-01-01T00:00:00Z",
+    "eq1.5",
+    "ap5",
+    "a|b",
+    "|b",
+    "a|",
+    "Patient/1",
+    "http://x/Patient/1",
+    "true",
+    "1e400",
+    "10||mg",
+    "2030-02-30",
+    "ü" * 300,
+    "a,b,,c",
+    "le9999-99",
+]
 
 
 def mutate(node: Any, rnd: random.Random) -> None:

@@ -36,12 +36,22 @@ class App:
         self.client_id, self.secret = made.client_id, made.client_secret
         self.verifier = secrets.token_urlsafe(48)
 
-    def params(self, scope: str = "launch/patient openid fhirUser offline_access patient/*.rs",
-               **changes: str) -> dict[str, str]:  # fmt: skip
-        params = {"response_type": "code", "client_id": self.client_id, "redirect_uri": REDIRECT,
-                  "scope": scope, "state": "s-123", "aud": self.fhir_base, "nonce": "n-1",
-                  "code_challenge": challenge_of(self.verifier),
-                  "code_challenge_method": "S256"}  # fmt: skip
+    def params(
+        self,
+        scope: str = "launch/patient openid fhirUser offline_access patient/*.rs",
+        **changes: str,
+    ) -> dict[str, str]:
+        params = {
+            "response_type": "code",
+            "client_id": self.client_id,
+            "redirect_uri": REDIRECT,
+            "scope": scope,
+            "state": "s-123",
+            "aud": self.fhir_base,
+            "nonce": "n-1",
+            "code_challenge": challenge_of(self.verifier),
+            "code_challenge_method": "S256",
+        }
         params.update(changes)
         return {k: v for k, v in params.items() if v is not None}
 
@@ -83,13 +93,24 @@ def fhir_base(smart_server: LiveServer) -> str:
     return f"{smart_server.url}/fhir"
 
 
+def add_person(backend: Backend, role: str, username: str, fhir_user: str) -> None:
+    """An account with the shared test password."""
+    with backend.database.session(write=True) as connection:
+        accounts.add_account(
+            connection,
+            clock.now(),
+            role=role,
+            username=username,
+            password=PASSWORD,
+            fhir_user=fhir_user,
+        )
+
+
 @pytest.fixture
 def citizen(client: httpx.Client, clean: Backend) -> str:
     """A citizen's Patient id; the account's username is 'aino'."""
     patient_id = client.post("/Patient", json=patient(), headers=FHIR_JSON).json()["id"]
-    with clean.database.session(write=True) as connection:
-        accounts.add_account(connection, clock.now(), role="patient", username="aino",
-                             password=PASSWORD, fhir_user=f"Patient/{patient_id}")  # fmt: skip
+    add_person(clean, "patient", "aino", f"Patient/{patient_id}")
     return str(patient_id)
 
 

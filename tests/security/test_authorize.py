@@ -14,12 +14,11 @@ from joserfc.jwk import KeySet
 from sqlalchemy import update
 
 from medsvc import clock
-from medsvc.security import accounts
 from medsvc.security.signin import GENERIC_FAILURE
 from medsvc.security.tables import Account
 from tests.conftest import Backend
-from tests.factories import FHIR_JSON
-from tests.security.conftest import PASSWORD, REDIRECT, App, challenge_of
+from tests.factories import FHIR_JSON, patient
+from tests.security.conftest import REDIRECT, App, add_person, challenge_of
 
 
 def test_sign_in_page_is_a_form_that_cannot_be_framed(app: App, citizen: str) -> None:
@@ -59,11 +58,10 @@ def test_citizen_gets_tokens_with_patient_context(app: App, citizen: str, fhir_b
 def test_practitioner_gets_no_patient_scopes(
     client: httpx.Client, app: App, clean: Backend
 ) -> None:
-    doctor = client.post("/Practitioner", json={"resourceType": "Practitioner"},
-                         headers=FHIR_JSON).json()["id"]  # fmt: skip
-    with clean.database.session(write=True) as connection:
-        accounts.add_account(connection, clock.now(), role="practitioner", username="dr",
-                             password=PASSWORD, fhir_user=f"Practitioner/{doctor}")  # fmt: skip
+    doctor = client.post(
+        "/Practitioner", json={"resourceType": "Practitioner"}, headers=FHIR_JSON
+    ).json()["id"]
+    add_person(clean, "practitioner", "dr", f"Practitioner/{doctor}")
     scope = "launch/patient openid fhirUser patient/*.rs user/Appointment.rs"
     issued = app.exchange(app.code("dr", scope=scope)).json()
     assert issued["scope"] == "openid fhirUser user/Appointment.rs"
@@ -119,17 +117,24 @@ def test_a_code_is_single_use_and_its_reuse_revokes_what_it_gave(app: App, citiz
     first = app.exchange(code).json()
     replay = app.exchange(code)
     assert replay.json()["error"] == "invalid_grant"
-    refreshed = app.http.post("/auth/token", data={
-        "grant_type": "refresh_token", "refresh_token": first["refresh_token"],
-        "client_id": app.client_id})  # fmt: skip
+    refreshed = app.http.post(
+        "/auth/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": first["refresh_token"],
+            "client_id": app.client_id,
+        },
+    )
     assert refreshed.json()["error"] == "invalid_grant"
 
 
 def test_a_code_exchanged_concurrently_serves_once(app: App, citizen: str) -> None:
     code = app.code("aino")
     statuses: list[int] = []
-    threads = [threading.Thread(target=lambda: statuses.append(app.exchange(code).status_code))
-               for _ in range(8)]  # fmt: skip
+    threads = [
+        threading.Thread(target=lambda: statuses.append(app.exchange(code).status_code))
+        for _ in range(8)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -185,14 +190,28 @@ def test_confidential_app_authenticates(
     no_secret = app.exchange(app.code("aino"))
     assert no_secret.json()["error"] == "invalid_client"
     code = app.code("aino")
-    wrong = app.http.post("/auth/token", auth=(app.client_id, "wrong"), data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
-        "code_verifier": app.verifier})  # fmt: skip
+    wrong = app.http.post(
+        "/auth/token",
+        auth=(app.client_id, "wrong"),
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT,
+            "code_verifier": app.verifier,
+        },
+    )
     assert (wrong.status_code, wrong.json()["error"]) == (401, "invalid_client")
     assert wrong.headers["www-authenticate"].startswith("Basic")
-    right = app.http.post("/auth/token", auth=(app.client_id, app.secret), data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
-        "code_verifier": app.verifier})  # fmt: skip
+    right = app.http.post(
+        "/auth/token",
+        auth=(app.client_id, app.secret),
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT,
+            "code_verifier": app.verifier,
+        },
+    )
     assert right.status_code == 200, right.text
 
 
@@ -239,11 +258,14 @@ def test_one_time_codes_are_required_and_spent_once(app: App, citizen: str, clea
     assert app.sign_in("aino", otp=pyotp.TOTP(secret).at(next_step)).status_code == 302
 
 
-def test_citizen_token_reaches_no_data_without_compartments(app: App, citizen: str) -> None:
+def test_citizen_token_reaches_their_own_record_only(
+    app: App, citizen: str, client: httpx.Client
+) -> None:
+    other = client.post("/Patient", json=patient("2"), headers=FHIR_JSON).json()["id"]
     token = app.exchange(app.code("aino")).json()["access_token"]
     bearer = {"Authorization": f"Bearer {token}"}
-    assert app.http.get(f"/fhir/Patient/{citizen}", headers=bearer).status_code == 403
-    assert app.http.get("/fhir/metadata").status_code == 200
+    assert app.http.get(f"/fhir/Patient/{citizen}", headers=bearer).json()["id"] == citizen
+    assert app.http.get(f"/fhir/Patient/{other}", headers=bearer).status_code == 404
 
 
 def test_discovery_names_the_authorize_endpoint(app: App) -> None:

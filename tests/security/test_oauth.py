@@ -121,15 +121,20 @@ def test_scopes_are_narrowed_to_the_registration(
     assert (outside.status_code, outside.json()["error"]) == (400, "invalid_scope")
 
 
-def test_a_hospital_token_carries_its_organization_and_reaches_no_data(
-    http: httpx.Client, clean: Backend, token_url: str
+def test_a_hospital_token_carries_its_organization_and_reads_the_directory(
+    http: httpx.Client, clean: Backend, token_url: str, client: httpx.Client
 ) -> None:
+    client.post("/Patient", json=patient(), headers=FHIR_JSON)
+    client.post(
+        "/Organization", json={"resourceType": "Organization", "name": "Lab"}, headers=FHIR_JSON
+    )
     system = SystemClient(clean, token_url, organization="Organization/o1")
     issued = http.post("/auth/token", data=system.form()).json()
     claims = jwt.decode(issued["access_token"], _server_keys(http)).claims
     assert (claims["organization"], claims.get("platform")) == ("Organization/o1", None)
     bearer = {"Authorization": f"Bearer {issued['access_token']}"}
-    assert http.get("/fhir/Patient", headers=bearer).status_code == 403
+    assert http.get("/fhir/Patient", headers=bearer).json()["total"] == 0
+    assert http.get("/fhir/Organization", headers=bearer).json()["total"] == 1
 
 
 def _server_keys(http: httpx.Client) -> KeySet:

@@ -164,6 +164,10 @@ def update(
         raise Invalid(f"'{resource_id}' is not a valid id", expression="id")
     expected = parse_version(if_match)
     current = store.read_current(session, resource_type, resource_id, for_update=True)
+    if current is None and not ctx.unrestricted:
+        # Only the platform chooses ids: to anyone else, an id they cannot see and an id
+        # that does not exist must look the same.
+        raise NotFound(f"{resource_type}/{resource_id} is not known")
     if current is None:
         if expected is not None:
             raise PreconditionFailed(f"{resource_type}/{resource_id} does not exist")

@@ -62,9 +62,13 @@ def parse_request(connection: Connection, params: dict[str, str]) -> AuthorizeRe
     if redirect_uri not in json.loads(client.redirect_uris):  # exact match (RFC 9700 2.1)
         raise PageError("The redirect URI is not one the app registered.")
     return AuthorizeRequest(
-        client, redirect_uri, params.get("scope", ""), params.get("state", ""),
-        params.get("code_challenge", ""), params.get("nonce") or None,
-    )  # fmt: skip
+        client,
+        redirect_uri,
+        params.get("scope", ""),
+        params.get("state", ""),
+        params.get("code_challenge", ""),
+        params.get("nonce") or None,
+    )
 
 
 def validate(request: AuthorizeRequest, params: dict[str, str], fhir_base: str) -> None:
@@ -72,10 +76,16 @@ def validate(request: AuthorizeRequest, params: dict[str, str], fhir_base: str) 
     _require(params.get("response_type") == "code", "unsupported_response_type", "code only")
     _require(bool(request.state), "invalid_request", "state is required")
     _require(params.get("aud") == fhir_base, "invalid_request", f"aud must be {fhir_base}")
-    _require(params.get("code_challenge_method") == "S256", "invalid_request",
-             "PKCE with code_challenge_method S256 is required")  # fmt: skip
-    _require(bool(CHALLENGE.match(request.code_challenge)), "invalid_request",
-             "code_challenge must be a base64url SHA-256")  # fmt: skip
+    _require(
+        params.get("code_challenge_method") == "S256",
+        "invalid_request",
+        "PKCE with code_challenge_method S256 is required",
+    )
+    _require(
+        bool(CHALLENGE.match(request.code_challenge)),
+        "invalid_request",
+        "code_challenge must be a base64url SHA-256",
+    )
     _require(bool(scopes.split(request.scope)), "invalid_scope", "scope is required")
     try:
         scopes.narrow(request.scope, request.client.scopes, ("patient", "user"))
@@ -104,10 +114,14 @@ def issue_code(
     code = secrets.token_urlsafe(32)
     connection.execute(
         insert(AuthorizationCode).values(
-            code_hash=hash_code(code), client_id=request.client.client_id,
-            account_id=account.id, redirect_uri=request.redirect_uri,
-            scope=granted_scopes(request, account), code_challenge=request.code_challenge,
-            nonce=request.nonce, expires=now + CODE_LIFETIME,
+            code_hash=hash_code(code),
+            client_id=request.client.client_id,
+            account_id=account.id,
+            redirect_uri=request.redirect_uri,
+            scope=granted_scopes(request, account),
+            code_challenge=request.code_challenge,
+            nonce=request.nonce,
+            expires=now + CODE_LIFETIME,
         )
-    )  # fmt: skip
+    )
     return code

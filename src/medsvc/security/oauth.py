@@ -55,9 +55,11 @@ def client_credentials(
     """SMART Backend Services: a hospital system's assertion exchanged for a short token."""
     form = request.form
     client = authenticate_system(
-        connection, form.get("client_assertion_type"), form.get("client_assertion"),
+        connection,
+        form.get("client_assertion_type"),
+        form.get("client_assertion"),
         issuer.token_url,
-    )  # fmt: skip
+    )
     if not form.get("scope"):
         raise OAuthError("invalid_scope", "A scope is required")
     try:
@@ -108,22 +110,39 @@ def smart_configuration(urls: AuthUrls) -> dict[str, Any]:
         "introspection_endpoint": urls.introspect,
         "grant_types_supported": list(GRANTS),
         "token_endpoint_auth_methods_supported": [
-            "private_key_jwt", "client_secret_basic", "client_secret_post", "none",
+            "private_key_jwt",
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
         ],
         "token_endpoint_auth_signing_alg_values_supported": list(KEY_TYPES),
         "response_types_supported": ["code"],
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": [
-            "openid", "fhirUser", "launch/patient", "offline_access", "online_access",
-            "patient/*.cruds", "user/*.cruds", "system/*.cruds",
+            "openid",
+            "fhirUser",
+            "launch/patient",
+            "offline_access",
+            "online_access",
+            "patient/*.cruds",
+            "user/*.cruds",
+            "system/*.cruds",
         ],
         "capabilities": [
-            "launch-standalone", "client-public", "client-confidential-symmetric",
-            "client-confidential-asymmetric", "context-standalone-patient", "permission-offline",
-            "permission-online", "permission-patient", "permission-user", "permission-v1",
-            "permission-v2", "sso-openid-connect",
+            "launch-standalone",
+            "client-public",
+            "client-confidential-symmetric",
+            "client-confidential-asymmetric",
+            "context-standalone-patient",
+            "permission-offline",
+            "permission-online",
+            "permission-patient",
+            "permission-user",
+            "permission-v1",
+            "permission-v2",
+            "sso-openid-connect",
         ],
-    }  # fmt: skip
+    }
 
 
 def capability_security(urls: AuthUrls) -> dict[str, Any]:

@@ -16,16 +16,24 @@ def hash_token(token: str) -> str:
 
 
 def issue(
-    connection: Connection, family: str, client_id: str, account_id: str, scope: str,
+    connection: Connection,
+    family: str,
+    client_id: str,
+    account_id: str,
+    scope: str,
     expires: datetime,
-) -> str:  # fmt: skip
+) -> str:
     token = secrets.token_urlsafe(32)
     connection.execute(
         insert(RefreshToken).values(
-            token_hash=hash_token(token), family=family, client_id=client_id,
-            account_id=account_id, scope=scope, expires=expires,
+            token_hash=hash_token(token),
+            family=family,
+            client_id=client_id,
+            account_id=account_id,
+            scope=scope,
+            expires=expires,
         )
-    )  # fmt: skip
+    )
     return token
 
 

@@ -52,8 +52,11 @@ def revoke(connection: Connection, request: TokenRequest, issuer: Issuer) -> str
         return None
     try:
         with connection.begin_nested():
-            connection.execute(insert(RevokedAccessToken).values(
-                jti=claims["jti"], expires=datetime.fromtimestamp(claims["exp"], UTC)))  # fmt: skip
+            connection.execute(
+                insert(RevokedAccessToken).values(
+                    jti=claims["jti"], expires=datetime.fromtimestamp(claims["exp"], UTC)
+                )
+            )
     except exc.IntegrityError:
         pass  # revoked before: the outcome is the same
     return str(claims["jti"])
@@ -85,8 +88,14 @@ def introspect(connection: Connection, request: TokenRequest, issuer: Issuer) ->
     if clock.utc(stored.expires) <= clock.now():
         return {"active": False}
     expires = int(clock.utc(stored.expires).timestamp())
-    return {"active": True, "token_type": "refresh_token", "scope": stored.scope,
-            "client_id": stored.client_id, "sub": stored.account_id, "exp": expires}  # fmt: skip
+    return {
+        "active": True,
+        "token_type": "refresh_token",
+        "scope": stored.scope,
+        "client_id": stored.client_id,
+        "sub": stored.account_id,
+        "exp": expires,
+    }
 
 
 class RevokedTokens:

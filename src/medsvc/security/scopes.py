@@ -122,15 +122,8 @@ def resource_scopes(scopes: frozenset[str]) -> tuple[ResourceScope, ...]:
 
 
 def require(ctx: AuthContext, resource_type: str, interaction: str) -> None:
-    """Raises 403 unless a granted scope allows the interaction on the type.
-
-    Only the platform's contexts (jobs, the CLI, open mode, the city's own integration
-    client) reach FHIR data. Callers confined to a compartment (a citizen, a practitioner, a
-    hospital system acting for one organization) are refused, as no path narrows its queries
-    to a compartment.
-    """
+    """Raises 403 unless a granted scope allows the interaction on the type. Which resources
+    of the type the caller may reach is the compartments' concern (fhir/compartments.py)."""
     permission = PERMISSION[interaction]
-    if not ctx.unrestricted:
-        raise Forbidden(f"This caller may not {interaction} {resource_type} through this path")
     if not any(s.allows(resource_type, permission) for s in ctx.grants):
         raise Forbidden(f"The granted scopes do not allow {interaction} on {resource_type}")

@@ -6,9 +6,16 @@ from starlette.responses import HTMLResponse
 
 # Carried from the app's request through the form, so the POST is checked like the GET.
 REQUEST_FIELDS = (
-    "response_type", "client_id", "redirect_uri", "scope", "state", "aud",
-    "code_challenge", "code_challenge_method", "nonce",
-)  # fmt: skip
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "aud",
+    "code_challenge",
+    "code_challenge_method",
+    "nonce",
+)
 # The page must not be framed (clickjacking), cached, or leak its URL to other sites.
 HEADERS = {
     "Cache-Control": "no-store",

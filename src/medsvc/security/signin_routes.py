@@ -90,15 +90,20 @@ async def authorize_submit(request: Request) -> Response:
         return checked
     auth_request, attempt = checked
     try:
-        code = await in_thread(request, "write", _grant, request, auth_request, attempt,
-                               form.get("otp", ""))  # fmt: skip
+        code = await in_thread(
+            request, "write", _grant, request, auth_request, attempt, form.get("otp", "")
+        )
     except authorize.RedirectError as error:
         location = auth_request.redirect(error=error.error, error_description=error.description)
         return _redirect(location)
     if code is None:
         params = {name: form[name] for name in REQUEST_FIELDS if name in form}
-        return sign_in_page(request.app.state.auth_urls.authorize, auth_request.client.name,
-                            params, signin.GENERIC_FAILURE)  # fmt: skip
+        return sign_in_page(
+            request.app.state.auth_urls.authorize,
+            auth_request.client.name,
+            params,
+            signin.GENERIC_FAILURE,
+        )
     return _redirect(auth_request.redirect(code=code))
 
 

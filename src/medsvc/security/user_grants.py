@@ -123,19 +123,33 @@ def _refresh_expiry(granted: list[str], now: datetime) -> datetime | None:
 
 
 def respond(
-    connection: Connection, issuer: Issuer, client: OAuthClient, account: Account, scope: str,
-    family: str, nonce: str | None, refresh_expires: datetime | None = None,
-) -> dict[str, Any]:  # fmt: skip
+    connection: Connection,
+    issuer: Issuer,
+    client: OAuthClient,
+    account: Account,
+    scope: str,
+    family: str,
+    nonce: str | None,
+    refresh_expires: datetime | None = None,
+) -> dict[str, Any]:
     granted = scopes.split(scope)
-    claims: dict[str, Any] = {"sub": account.id, "client_id": client.client_id, "scope": scope,
-                              "role": account.role}  # fmt: skip
+    claims: dict[str, Any] = {
+        "sub": account.id,
+        "client_id": client.client_id,
+        "scope": scope,
+        "role": account.role,
+    }
     if account.fhir_user:
         claims["fhirUser"] = account.fhir_user
     if account.role == "patient" and account.fhir_user:  # a citizen's own record is the context
         claims["patient"] = account.fhir_user.split("/", 1)[1]
     access = issuer.tokens.issue(claims, USER_LIFETIME)
-    body = {"access_token": access, "token_type": "Bearer", "expires_in": USER_LIFETIME,
-            "scope": scope}  # fmt: skip
+    body = {
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": USER_LIFETIME,
+        "scope": scope,
+    }
     if "patient" in claims:
         body["patient"] = claims["patient"]
     expires = refresh_expires or _refresh_expiry(granted, clock.now())
@@ -144,8 +158,9 @@ def respond(
             connection, family, client.client_id, account.id, scope, expires
         )
     if "openid" in granted:
-        body["id_token"] = issuer.tokens.id_token(_identity(issuer, account, granted, nonce),
-                                                  client.client_id)  # fmt: skip
+        body["id_token"] = issuer.tokens.id_token(
+            _identity(issuer, account, granted, nonce), client.client_id
+        )
     return body
 
 

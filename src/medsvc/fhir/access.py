@@ -1,0 +1,99 @@
+"""The access rules as registry hooks: compartments and granular scopes narrow every read
+inside its query, and every write must start and land where the caller may write."""
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, FromClause, and_, false, or_, select
+
+from medsvc.errors import Forbidden
+from medsvc.fhir import compartments, pending
+from medsvc.fhir.registry import WriteEvent
+from medsvc.fhir.search.params import QueryParser
+from medsvc.fhir.search.sql import RESOURCE, Compiler
+from medsvc.fhir.server import FhirServer
+from medsvc.fhir.store import Stored
+from medsvc.security.context import AuthContext
+from medsvc.security.scopes import PERMISSION
+
+READ_PERMISSIONS = "rs"
+
+
+class Access:
+    """The hooks, bound to the server whose search parameters granular scopes are written in."""
+
+    def __init__(self, server: FhirServer):
+        self.server = server
+        self.compiler = Compiler(server.base_url, lambda _type, _resource: None)
+
+    def _granted(
+        self, ctx: AuthContext, resource_type: str, permissions: str, resource: FromClause
+    ) -> ColumnElement[bool] | None:
+        """SMART v2 granular scopes (`patient/Observation.rs?category=laboratory`): when every
+        scope that grants the permission carries a query, the resources must match one."""
+        grants = [
+            s
+            for s in ctx.grants
+            if s.resource_type in ("*", resource_type) and set(s.permissions) & set(permissions)
+        ]
+        if not grants or any(not s.query for s in grants):
+            return None
+        parser = QueryParser(
+            self.server.definitions, resource_type, strict=True, default_count=1, max_count=1
+        )
+        matching = [parser.parse(list(s.query)).criteria for s in grants]
+        return or_(*[and_(*self.compiler.where(resource_type, c, resource)) for c in matching])
+
+    def read_filter(
+        self, ctx: AuthContext, resource_type: str, resource: FromClause
+    ) -> ColumnElement[bool] | None:
+        if not any(s.allows(resource_type, p) for s in ctx.grants for p in READ_PERMISSIONS):
+            return false()  # e.g. an _include of a type no scope lets the caller read
+        conditions = [
+            compartments.readable(ctx, resource_type, resource),
+            self._granted(ctx, resource_type, READ_PERMISSIONS, resource),
+        ]
+        present = [c for c in conditions if c is not None]
+        return and_(*present) if present else None
+
+    def _may_write(
+        self, session: Connection, ctx: AuthContext, stored: Stored, permission: str
+    ) -> bool:
+        conditions = [
+            compartments.writable(ctx, stored.resource_type, RESOURCE),
+            self._granted(ctx, stored.resource_type, permission, RESOURCE),
+        ]
+        present = [c for c in conditions if c is not None]
+        if not present:
+            return True
+        query = select(RESOURCE.c.pk).where(RESOURCE.c.pk == stored.pk, *present)
+        return session.execute(query).first() is not None
+
+    def before_write(self, session: Connection, ctx: AuthContext, event: WriteEvent) -> None:
+        """A change or deletion must start from a resource the caller may write."""
+        if event.current is None or ctx.unrestricted:
+            return
+        permission = PERMISSION["delete" if event.interaction == "delete" else "update"]
+        if not self._may_write(session, ctx, event.current, permission):
+            raise Forbidden(f"This caller may not change {event.resource_type} resources here")
+
+    def after_write(
+        self, session: Connection, ctx: AuthContext, event: WriteEvent, stored: Stored
+    ) -> None:
+        """What was written must be in the caller's compartment (and granular scopes), or the
+        whole request is undone."""
+        if event.resource is None or ctx.unrestricted:
+            return
+        pending.flush(session)  # the new version's index rows decide, so they must be there
+        permission = PERMISSION["create" if event.interaction == "create" else "update"]
+        if not self._may_write(session, ctx, stored, permission):
+            raise Forbidden(
+                f"The {event.resource_type} would be outside what this caller may write"
+            )
+
+
+def install(server: FhirServer) -> Any:
+    access = Access(server)
+    server.registry.read_filters.append(access.read_filter)
+    server.registry.before_write.append(access.before_write)
+    server.registry.after_write.append(access.after_write)
+    return access

@@ -1,0 +1,121 @@
+"""What a caller confined to a compartment may see and write, as SQL conditions on the
+resource table: a citizen their patient compartment, a practitioner the patients in their
+care, everyone the public directory. Every read path applies them inside its query."""
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, FromClause, Select, false, select, union
+
+from medsvc.fhir.tables import SearchReference
+from medsvc.security.context import AuthContext
+
+REF = SearchReference.__table__  # type: ignore[attr-defined]
+# The public directory: any signed-in caller may read it; only the platform writes it here.
+DIRECTORY = frozenset(
+    {
+        "Organization",
+        "Location",
+        "HealthcareService",
+        "Practitioner",
+        "PractitionerRole",
+        "Schedule",
+        "Slot",
+    }
+)
+# The R4B CompartmentDefinition "patient": the search parameters that put a resource of each
+# supported type in a patient's compartment. AuditEvent is left out: only administrators
+# read the audit trail.
+PATIENT_COMPARTMENT = {
+    "Appointment": ("actor",),
+    "AppointmentResponse": ("actor",),
+    "Communication": ("subject", "sender", "recipient"),
+    "DiagnosticReport": ("subject",),
+    "DocumentReference": ("subject", "author"),
+    "Observation": ("subject", "performer"),
+    "Provenance": ("patient",),
+    "ServiceRequest": ("subject", "performer"),
+    "Specimen": ("subject",),
+}
+# A practitioner cares for the patients they have an appointment with, and those whose
+# reports or orders they performed or requested.
+CARE_LINKS = (
+    ("Appointment", ("actor",), ("actor",)),
+    ("DiagnosticReport", ("performer", "results-interpreter"), ("subject",)),
+    ("ServiceRequest", ("performer", "requester"), ("subject",)),
+)
+
+
+def _referring(
+    resource_type: str, params: tuple[str, ...], target_type: str, ids: Any
+) -> Select[Any]:
+    """The pks of resources of a type whose params point at the given targets."""
+    targets = REF.c.target_id.in_(ids) if isinstance(ids, Select) else REF.c.target_id == ids
+    return select(REF.c.resource_pk).where(
+        REF.c.resource_type == resource_type,
+        REF.c.param.in_(params),
+        REF.c.target_type == target_type,
+        targets,
+    )
+
+
+def patients_in_care(practitioner_id: str) -> Select[Any]:
+    """The ids of the patients a practitioner cares for."""
+    linked = []
+    for resource_type, by_practitioner, to_patient in CARE_LINKS:
+        theirs = _referring(resource_type, by_practitioner, "Practitioner", practitioner_id)
+        patient = REF.alias()
+        linked.append(
+            select(patient.c.target_id).where(
+                patient.c.resource_pk.in_(theirs),
+                patient.c.param.in_(to_patient),
+                patient.c.target_type == "Patient",
+            )
+        )
+    return select(union(*linked).subquery().c[0])
+
+
+def _in_compartment(resource_type: str, resource: FromClause, patients: Any) -> ColumnElement[bool]:
+    """Resources of the type in the compartment of the patients (an id or a query of ids)."""
+    if resource_type == "Patient":
+        ids = resource.c.id
+        match: ColumnElement[bool] = (
+            ids.in_(patients) if isinstance(patients, Select) else ids == patients
+        )
+        return match
+    params = PATIENT_COMPARTMENT.get(resource_type)
+    if params is None:
+        return false()
+    return resource.c.pk.in_(_referring(resource_type, params, "Patient", patients))
+
+
+def compartment(ctx: AuthContext, resource_type: str, resource: FromClause) -> ColumnElement[bool]:
+    """The resources of a type in the caller's own compartment (the directory aside)."""
+    if ctx.patient:
+        return _in_compartment(resource_type, resource, ctx.patient.split("/", 1)[1])
+    if ctx.practitioner:
+        practitioner_id = ctx.practitioner.split("/", 1)[1]
+        if resource_type in ("Appointment", "AppointmentResponse"):  # their own only
+            own = _referring(resource_type, ("actor",), "Practitioner", practitioner_id)
+            return resource.c.pk.in_(own)
+        return _in_compartment(resource_type, resource, patients_in_care(practitioner_id))
+    return false()  # a hospital system: only the directory
+
+
+def readable(
+    ctx: AuthContext, resource_type: str, resource: FromClause
+) -> ColumnElement[bool] | None:
+    """The registry's read filter: None when the caller sees every resource of the type."""
+    if ctx.unrestricted or resource_type in DIRECTORY:
+        return None
+    return compartment(ctx, resource_type, resource)
+
+
+def writable(
+    ctx: AuthContext, resource_type: str, resource: FromClause
+) -> ColumnElement[bool] | None:
+    """What the caller may create, change or delete: their compartment, not the directory."""
+    if ctx.unrestricted:
+        return None
+    if resource_type in DIRECTORY:
+        return false()
+    return compartment(ctx, resource_type, resource)
