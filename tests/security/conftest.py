@@ -1,17 +1,21 @@
-"""What the sign-in tests share: a server that demands tokens, a citizen, and an app."""
+"""What the security tests share: a server that demands tokens, a citizen, an app, and
+apps whose every caller acts under a chosen context."""
 
 import base64
 import hashlib
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from fastapi import Request
 
 from medsvc import clock
+from medsvc.app import create_app
 from medsvc.security import accounts, clients
-from tests.conftest import Backend, LiveServer
+from medsvc.security.context import AuthContext, auth_context
+from tests.conftest import Backend, LiveServer, free_port, make_settings
 from tests.factories import FHIR_JSON, patient
 
 PASSWORD = "a long enough passphrase"
@@ -117,3 +121,26 @@ def citizen(client: httpx.Client, clean: Backend) -> str:
 @pytest.fixture
 def app(http: httpx.Client, clean: Backend, fhir_base: str) -> App:
     return App(http, clean, fhir_base)
+
+
+@pytest.fixture
+def acting_as(clean: Backend) -> Iterator[Callable[[AuthContext], httpx.Client]]:
+    """HTTP clients of a running app whose callers act under a given context."""
+    opened: list[tuple[LiveServer, httpx.Client]] = []
+
+    def open_as(ctx: AuthContext) -> httpx.Client:
+        async def provide(_request: Request) -> AuthContext:
+            return ctx
+
+        port = free_port()
+        app = create_app(make_settings(clean.url, port), clean.database)
+        app.dependency_overrides[auth_context] = provide
+        server = LiveServer(app, port).__enter__()
+        http = httpx.Client(base_url=server.url + "/fhir", timeout=30)
+        opened.append((server, http))
+        return http
+
+    yield open_as
+    for server, http in opened:
+        http.close()
+        server.__exit__()

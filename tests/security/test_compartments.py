@@ -2,16 +2,13 @@
 history, search, chains, _include, _revinclude, transaction and batch entries, $validate),
 and the IDOR cases where one citizen reaches for another's records."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
 import pytest
-from fastapi import Request
 
-from medsvc.app import create_app
-from medsvc.security.context import AuthContext, auth_context
-from tests.conftest import Backend, LiveServer, free_port, make_settings
+from medsvc.security.context import AuthContext
 from tests.factories import FHIR_JSON, observation, patient, practitioner, schedule, slot
 
 
@@ -135,29 +132,6 @@ def world(client: httpx.Client) -> World:
         },
     )
     return World(ids)
-
-
-@pytest.fixture
-def acting_as(clean: Backend) -> Iterator[Callable[[AuthContext], httpx.Client]]:
-    """HTTP clients of a running app whose callers act under a given context."""
-    opened: list[tuple[LiveServer, httpx.Client]] = []
-
-    def open_as(ctx: AuthContext) -> httpx.Client:
-        async def provide(_request: Request) -> AuthContext:
-            return ctx
-
-        port = free_port()
-        app = create_app(make_settings(clean.url, port), clean.database)
-        app.dependency_overrides[auth_context] = provide
-        server = LiveServer(app, port).__enter__()
-        http = httpx.Client(base_url=server.url + "/fhir", timeout=30)
-        opened.append((server, http))
-        return http
-
-    yield open_as
-    for server, http in opened:
-        http.close()
-        server.__exit__()
 
 
 def citizen(world: World, name: str = "A", scope: str = "patient/*.cruds") -> AuthContext:
@@ -369,4 +343,13 @@ def test_hospital_without_ownership_writes_nothing(
     http = acting_as(hospital())
     created = http.post("/Observation", json=observation(world.ref("A")), headers=FHIR_JSON)
     assert created.status_code == 403
+    assert count(client, "Observation") == 3
+
+
+def test_a_citizen_cannot_file_into_another_record(
+    world: World, acting_as: Callable[[AuthContext], httpx.Client], client: httpx.Client
+) -> None:
+    http = acting_as(citizen(world))
+    injected = {**observation(world.ref("A")), "performer": [{"reference": world.ref("B")}]}
+    assert http.post("/Observation", json=injected, headers=FHIR_JSON).status_code == 403
     assert count(client, "Observation") == 3

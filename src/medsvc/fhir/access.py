@@ -12,10 +12,12 @@ from medsvc.fhir.search.params import QueryParser
 from medsvc.fhir.search.sql import RESOURCE, Compiler
 from medsvc.fhir.server import FhirServer
 from medsvc.fhir.store import Stored
+from medsvc.fhir.tables import SearchReference
 from medsvc.security.context import AuthContext
 from medsvc.security.scopes import PERMISSION
 
 READ_PERMISSIONS = "rs"
+REF = SearchReference.__table__  # type: ignore[attr-defined]
 
 
 class Access:
@@ -89,6 +91,22 @@ class Access:
             raise Forbidden(
                 f"The {event.resource_type} would be outside what this caller may write"
             )
+        if _refers_to_unseen_patient(session, ctx, stored):
+            raise Forbidden(f"The {event.resource_type} refers to a patient this caller cannot see")
+
+
+def _refers_to_unseen_patient(session: Connection, ctx: AuthContext, stored: Stored) -> bool:
+    """Whether a write would reach into a patient record the writer cannot see (an
+    Observation a citizen files with someone else as its performer, say)."""
+    patient = RESOURCE.alias()
+    in_view = compartments.readable(ctx, "Patient", patient)
+    seen = select(patient.c.id).where(patient.c.resource_type == "Patient")
+    if in_view is not None:
+        seen = seen.where(in_view)
+    query = select(REF.c.target_id).where(
+        REF.c.resource_pk == stored.pk, REF.c.target_type == "Patient", REF.c.target_id.not_in(seen)
+    )
+    return session.execute(query.limit(1)).first() is not None
 
 
 def install(server: FhirServer) -> Any:

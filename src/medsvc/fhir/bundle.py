@@ -186,7 +186,7 @@ def _resolve_reference(
     assert match is not None
     pairs = parse_qsl(match["query"], keep_blank_values=True)
     scopes.require(ctx, match["type"], "search")
-    found = find_matches(server, session, ctx, match["type"], pairs)
+    found = find_matches(server, session, ctx, match["type"], pairs, identify=True)
     if not found:
         raise NotFound(f"No {match['type']} matches the conditional reference '{reference}'")
     if len(found) > 1:

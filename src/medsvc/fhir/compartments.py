@@ -1,27 +1,22 @@
 """What a caller confined to a compartment may see and write, as SQL conditions on the
 resource table: a citizen their patient compartment, a practitioner the patients in their
-care, everyone the public directory. Every read path applies them inside its query."""
+care, a hospital what belongs to it (organizations.py), everyone the public directory. Every
+read path applies them inside its query."""
 
+import hashlib
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, Select, false, select, union
+from sqlalchemy import CTE, ColumnElement, FromClause, Select, false, select, union
 
+from medsvc.fhir import organizations
 from medsvc.fhir.tables import SearchReference
 from medsvc.security.context import AuthContext
 
 REF = SearchReference.__table__  # type: ignore[attr-defined]
-# The public directory: any signed-in caller may read it; only the platform writes it here.
-DIRECTORY = frozenset(
-    {
-        "Organization",
-        "Location",
-        "HealthcareService",
-        "Practitioner",
-        "PractitionerRole",
-        "Schedule",
-        "Slot",
-    }
-)
+# The public directory: any signed-in caller may read it; the platform writes all of it, a
+# hospital its own entries (organizations.py).
+DIRECTORY = organizations.DIRECTORY
 # The R4B CompartmentDefinition "patient": the search parameters that put a resource of each
 # supported type in a patient's compartment. AuditEvent is left out: only administrators
 # read the audit trail.
@@ -45,11 +40,19 @@ CARE_LINKS = (
 )
 
 
+def _ids_match(column: Any, ids: str | CTE) -> ColumnElement[bool]:
+    """column = id, or column among the first column of a CTE of ids."""
+    matched: ColumnElement[bool] = (
+        column.in_(select(ids.c[0])) if isinstance(ids, CTE) else column == ids
+    )
+    return matched
+
+
 def _referring(
-    resource_type: str, params: tuple[str, ...], target_type: str, ids: Any
+    resource_type: str, params: tuple[str, ...], target_type: str, ids: str | CTE
 ) -> Select[Any]:
     """The pks of resources of a type whose params point at the given targets."""
-    targets = REF.c.target_id.in_(ids) if isinstance(ids, Select) else REF.c.target_id == ids
+    targets = _ids_match(REF.c.target_id, ids)
     return select(REF.c.resource_pk).where(
         REF.c.resource_type == resource_type,
         REF.c.param.in_(params),
@@ -58,8 +61,9 @@ def _referring(
     )
 
 
-def patients_in_care(practitioner_id: str) -> Select[Any]:
-    """The ids of the patients a practitioner cares for."""
+@lru_cache(maxsize=1024)
+def patients_in_care(practitioner_id: str) -> CTE:
+    """The ids of the patients a practitioner cares for (a CTE, reused within a statement)."""
     linked = []
     for resource_type, by_practitioner, to_patient in CARE_LINKS:
         theirs = _referring(resource_type, by_practitioner, "Practitioner", practitioner_id)
@@ -71,17 +75,16 @@ def patients_in_care(practitioner_id: str) -> Select[Any]:
                 patient.c.target_type == "Patient",
             )
         )
-    return select(union(*linked).subquery().c[0])
+    name = hashlib.sha256(practitioner_id.encode()).hexdigest()[:12]
+    return union(*linked).cte(f"care_patients_{name}")
 
 
-def _in_compartment(resource_type: str, resource: FromClause, patients: Any) -> ColumnElement[bool]:
-    """Resources of the type in the compartment of the patients (an id or a query of ids)."""
+def _in_compartment(
+    resource_type: str, resource: FromClause, patients: str | CTE
+) -> ColumnElement[bool]:
+    """Resources of the type in the compartment of the patients (an id, or a CTE of ids)."""
     if resource_type == "Patient":
-        ids = resource.c.id
-        match: ColumnElement[bool] = (
-            ids.in_(patients) if isinstance(patients, Select) else ids == patients
-        )
-        return match
+        return _ids_match(resource.c.id, patients)
     params = PATIENT_COMPARTMENT.get(resource_type)
     if params is None:
         return false()
@@ -98,7 +101,9 @@ def compartment(ctx: AuthContext, resource_type: str, resource: FromClause) -> C
             own = _referring(resource_type, ("actor",), "Practitioner", practitioner_id)
             return resource.c.pk.in_(own)
         return _in_compartment(resource_type, resource, patients_in_care(practitioner_id))
-    return false()  # a hospital system: only the directory
+    if ctx.organization:
+        return organizations.view(ctx.organization, resource_type, resource, writing=False)
+    return false()
 
 
 def readable(
@@ -116,6 +121,8 @@ def writable(
     """What the caller may create, change or delete: their compartment, not the directory."""
     if ctx.unrestricted:
         return None
+    if ctx.organization:
+        return organizations.view(ctx.organization, resource_type, resource, writing=True)
     if resource_type in DIRECTORY:
         return false()
     return compartment(ctx, resource_type, resource)

@@ -47,8 +47,10 @@ def single_match(
     ctx: AuthContext,
     resource_type: str,
     pairs: list[tuple[str, str]],
+    *,
+    identify: bool = False,
 ) -> Stored | None:
-    matches = find_matches(server, session, ctx, resource_type, pairs)
+    matches = find_matches(server, session, ctx, resource_type, pairs, identify=identify)
     if len(matches) > 1:
         raise MultipleMatches(f"More than one {resource_type} matches the condition")
     return matches[0] if matches else None
@@ -71,7 +73,7 @@ def create_unique(
     resource_id: str | None = None,
 ) -> Result:
     """Creates the resource unless one matching the condition exists (then returns it, 200)."""
-    existing = single_match(server, session, ctx, definition.type, pairs)
+    existing = single_match(server, session, ctx, definition.type, pairs, identify=True)
     if existing is not None:
         return Result(200, existing)
     interactions.prepare(server, session, ctx, "create", resource, None)
@@ -82,7 +84,7 @@ def create_unique(
             .where(KEY.c.resource_type == definition.type, KEY.c.query_hash == query_hash)
             .with_for_update()
         )
-        existing = single_match(server, session, ctx, definition.type, pairs)
+        existing = single_match(server, session, ctx, definition.type, pairs, identify=True)
         if existing is not None:
             return Result(200, existing)
     result = interactions.insert(server, session, ctx, definition, resource, resource_id)
@@ -144,6 +146,8 @@ def update_matching(
             "PUT",
         )
     scopes.require(ctx, resource_type, "create")
+    if body_id is not None and not ctx.unrestricted:
+        raise Invalid("Only the platform chooses ids; leave id out", expression="id")
     if body_id is not None:
         if not interactions.ID_PATTERN.match(str(body_id)):
             raise Invalid(f"'{body_id}' is not a valid id", expression="id")

@@ -124,7 +124,7 @@ def insert(
 ) -> Result:
     """Stores a new resource (already prepared) under a new or client-chosen id."""
     stored = store.insert_resource(
-        session, definition, resource_id or new_id(), resource, server.base_url
+        session, definition, resource_id or new_id(), resource, server.base_url, ctx.organization
     )
     server.registry.run_after_write(
         session, ctx, WriteEvent("create", definition.type, resource, None), stored

@@ -111,6 +111,7 @@ def insert_resource(
     resource_id: str,
     resource: dict[str, Any],
     base_url: str,
+    owner: str | None = None,
 ) -> Stored:
     now = clock.now()
     stamped = stamp(resource, resource_id, 1, now)
@@ -122,6 +123,7 @@ def insert_resource(
         "last_updated": now,
         "deleted": False,
         "content": content,
+        "owner": owner,
     }
     pk = session.execute(_INSERT_RESOURCE, row).scalar_one()
     stored = Stored(pk, definition.type, resource_id, 1, now, False, content)

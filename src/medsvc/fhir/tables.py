@@ -46,6 +46,9 @@ class ResourceRow(SQLModel, table=True):
     last_updated: datetime = Field(sa_type=DateTime(timezone=True))
     deleted: bool = Field(sa_type=Boolean)
     content: bytes | None = Field(default=None, sa_type=LargeBinary)
+    # The organization whose system created it ("Organization/7"); None for the platform
+    # and for people. A hospital system sees and changes what it owns.
+    owner: str | None = Field(default=None, sa_type=String(140))
 
 
 class ResourceVersion(SQLModel, table=True):
@@ -197,3 +200,16 @@ INDEX_TABLES = {
     "number": SearchNumber,
     "uri": SearchUri,
 }
+
+
+class OrganizationPatient(SQLModel, table=True):
+    """A patient a hospital system resolved by an exact identifier in one of its pushes:
+    from then on the patient is in that hospital's view."""
+
+    __tablename__ = "organization_patient"
+    __table_args__ = (
+        PrimaryKeyConstraint("organization", "patient_id", name="pk_organization_patient"),
+    )
+
+    organization: str = Field(sa_type=String(140))
+    patient_id: str = Field(sa_type=String(ID_LEN))

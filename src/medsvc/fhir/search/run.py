@@ -5,9 +5,9 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, false, func, or_, select, true
 
-from medsvc.fhir import pending, store
+from medsvc.fhir import organizations, pending, store
 from medsvc.fhir.search.params import Include, QueryParser, SearchRequest
-from medsvc.fhir.search.sql import RESOURCE, sort_key
+from medsvc.fhir.search.sql import RESOURCE, Compiler, sort_key
 from medsvc.fhir.server import FhirServer
 from medsvc.fhir.store import Stored
 from medsvc.fhir.tables import SearchReference
@@ -91,15 +91,31 @@ def find_matches(
     resource_type: str,
     pairs: list[tuple[str, str]],
     limit: int = 2,
+    *,
+    identify: bool = False,
 ) -> list[Stored]:
-    """Resources meeting a condition (conditional create/update/delete, references)."""
+    """Resources meeting a condition (conditional create/update/delete, references).
+
+    identify: the condition names a resource to create unless it exists, or to refer to
+    (If-None-Exist, a conditional reference); a hospital may then find a patient outside its
+    view by exact identifier, and the patient joins its view (organizations.patients).
+    """
     pending.flush(session)
     request = parse(server, resource_type, pairs, strict=True)
-    where = server.compiler(ctx).where(resource_type, request.criteria)
+    compiler = server.compiler(ctx)
+    identifying = identify and organizations.identifies_patient(
+        ctx, resource_type, request.criteria
+    )
+    if identifying:
+        compiler = Compiler(server.base_url, lambda _type, _resource: None)
+    where = compiler.where(resource_type, request.criteria)
     rows = session.execute(
         select(*store.CURRENT_COLUMNS).where(*where).order_by(RESOURCE.c.pk).limit(limit)
     ).all()
-    return [store.from_row(row) for row in rows]
+    found = [store.from_row(row) for row in rows]
+    if identifying and len(found) == 1 and ctx.organization:
+        organizations.link_patient(session, ctx.organization, found[0].id)
+    return found
 
 
 def _includes(

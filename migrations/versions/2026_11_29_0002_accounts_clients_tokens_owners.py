@@ -1,8 +1,8 @@
-"""accounts, clients, authorization codes and tokens
+"""accounts, clients, tokens, resource owners
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-29 03:03:19.918647
+Create Date: 2026-11-29 03:14:26.219326
 """
 from collections.abc import Sequence
 
@@ -59,6 +59,11 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('pk', name=op.f('pk_oauth_client')),
     sa.UniqueConstraint('client_id', name=op.f('uq_oauth_client_client_id'))
     )
+    op.create_table('organization_patient',
+    sa.Column('organization', sa.String(length=140), nullable=False),
+    sa.Column('patient_id', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('organization', 'patient_id', name='pk_organization_patient')
+    )
     op.create_table('refresh_token',
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('family', sa.String(length=64), nullable=False),
@@ -90,9 +95,15 @@ def upgrade() -> None:
     with op.batch_alter_table('used_assertion', schema=None) as batch_op:
         batch_op.create_index('ix_used_assertion_expires', ['expires'], unique=False)
 
+    with op.batch_alter_table('resource', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('owner', sa.String(length=140), nullable=True))
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('resource', schema=None) as batch_op:
+        batch_op.drop_column('owner')
+
     with op.batch_alter_table('used_assertion', schema=None) as batch_op:
         batch_op.drop_index('ix_used_assertion_expires')
 
@@ -105,6 +116,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_refresh_token_family')
 
     op.drop_table('refresh_token')
+    op.drop_table('organization_patient')
     op.drop_table('oauth_client')
     op.drop_table('authorization_code')
     op.drop_table('account')
