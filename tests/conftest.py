@@ -25,6 +25,7 @@ from medsvc import clock, migrate
 from medsvc.app import create_app
 from medsvc.config import Settings
 from medsvc.db import Database
+from medsvc.fhir import audit_trail
 from medsvc.fhir.tables import INDEX_TABLES
 from medsvc.security.context import OPEN_CONTEXT, AuthContext, auth_context
 
@@ -41,6 +42,7 @@ TABLES = [t.__tablename__ for t in INDEX_TABLES.values()] + [
     "oauth_client",
     "account",
     "conditional_key",
+    "audit_chain",
     "resource_version",
     "resource",
 ]
@@ -64,12 +66,21 @@ class Backend:
     settings: Settings
 
     def reset(self) -> None:
+        audit_trail.flush_all()  # no record of the last test may land in the next one
         with self.database.writer.begin() as connection:
-            if self.name == "postgresql":
+            if self.name == "postgresql":  # TRUNCATE fires no row triggers
                 connection.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
-            else:
-                for table in TABLES:
-                    connection.execute(text(f"DELETE FROM {table}"))
+                return
+            # The audit trail's triggers refuse deletes: lifted for the reset, then restored.
+            triggers = connection.execute(
+                text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+            ).all()
+            for name, _sql in triggers:
+                connection.execute(text(f"DROP TRIGGER {name}"))
+            for table in TABLES:
+                connection.execute(text(f"DELETE FROM {table}"))
+            for _name, sql in triggers:
+                connection.execute(text(sql))
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,7 @@ from medsvc.errors import (
     operation_outcome,
 )
 from medsvc.fhir import access, jsonio
+from medsvc.fhir.audit_trail import AuditTrail
 from medsvc.fhir.definitions import get_definitions
 from medsvc.fhir.operations import validate
 from medsvc.fhir.registry import Registry
@@ -168,6 +169,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 "For a local trial only; set MEDSVC_AUTH_MODE=smart anywhere else."
             )
         yield
+        app.state.audit.close()
         for executor in app.state.executors.values():
             executor.shutdown(wait=True)
         database.dispose()
@@ -178,6 +180,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.database = database
     app.state.fhir = fhir_server(settings)
+    app.state.audit = AuditTrail(app.state.fhir, database)
     _install_security(app, settings, database)
     reads, writes = settings.thread_counts
     app.state.executors = {

@@ -1,5 +1,5 @@
-"""The medsvc commands that register who may sign in: users add, clients add-app,
-clients add-system, tokens rotate-key. Each prints one JSON object on stdout."""
+"""The medsvc commands of sign-in and access: users add, clients add-app, clients
+add-system, tokens rotate-key, audit verify. Each prints one JSON object on stdout."""
 
 import argparse
 import json
@@ -14,12 +14,20 @@ from sqlalchemy import Connection
 from medsvc import clock, migrate
 from medsvc.config import get_settings
 from medsvc.db import Database
-from medsvc.fhir import store
+from medsvc.fhir import audit_trail, store
 from medsvc.security import accounts, clients, signing, totp
 
 
 class CommandError(Exception):
     """A refusal to print on stderr, with exit status 2."""
+
+
+class CommandFailed(Exception):
+    """A check that found problems: its report goes to stdout, with exit status 1."""
+
+    def __init__(self, report: dict[str, Any]):
+        super().__init__(report)
+        self.report = report
 
 
 @contextmanager
@@ -113,6 +121,19 @@ def _clients_add_system(args: argparse.Namespace) -> dict[str, Any]:
     return {"client_id": made.client_id, "organization": args.organization}
 
 
+def _audit_verify(_args: argparse.Namespace) -> dict[str, Any]:
+    settings = get_settings()
+    database = Database(settings)
+    try:
+        with database.session(write=False) as connection:
+            records, problems = audit_trail.verify(connection)
+    finally:
+        database.dispose()
+    if problems:
+        raise CommandFailed({"records": records, "whole": False, "problems": problems})
+    return {"records": records, "whole": True, "problems": []}
+
+
 def _tokens_rotate_key(_args: argparse.Namespace) -> dict[str, Any]:
     directory = get_settings().keys_dir / "signing"
     return {"kid": signing.rotate(directory), "directory": str(directory)}
@@ -122,6 +143,9 @@ def _run(command: Any) -> Any:
     def run(args: argparse.Namespace) -> int:
         try:
             print(json.dumps(command(args)))
+        except CommandFailed as failed:
+            print(json.dumps(failed.report))
+            return 1
         except (CommandError, accounts.InvalidAccount, clients.InvalidRegistration) as error:
             print(f"medsvc: {error}", file=sys.stderr)
             return 2
@@ -158,6 +182,13 @@ def add_commands(commands: Any) -> None:
     system.add_argument("--jwks", required=True, help="a JWKS file, or an https:// JWKS URL")
     system.add_argument("--scope", action="append", help="scopes it may be granted (repeatable)")
     system.set_defaults(run=_run(_clients_add_system))
+
+    trail = commands.add_parser("audit", help="the audit trail").add_subparsers(
+        dest="audit", required=True
+    )
+    trail.add_parser(
+        "verify", help="check the hash chain; exit 1 on an altered, removed or reordered record"
+    ).set_defaults(run=_run(_audit_verify))
 
     tokens = commands.add_parser("tokens", help="token-signing keys").add_subparsers(
         dest="tokens", required=True

@@ -146,3 +146,11 @@ def operation_outcome(issues: list[Issue]) -> dict[str, Any]:
 
 def information(diagnostics: str) -> dict[str, Any]:
     return operation_outcome([Issue(diagnostics, "informational", "information")])
+
+
+def error_status(error: BaseException) -> int:
+    """The HTTP status an error will be answered with (for the audit trail, before it is)."""
+    if isinstance(error, MedsvcError):
+        return error.status
+    name = type(error).__name__
+    return {"IntegrityError": 409, "DataError": 400, "OperationalError": 503}.get(name, 500)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from medsvc.fhir import audit_trail
 from medsvc.security.context import AuthContext
 from tests.factories import FHIR_JSON, observation, patient, practitioner, schedule, slot
 
@@ -120,17 +121,9 @@ def world(client: httpx.Client) -> World:
             "requester": {"reference": f"Practitioner/{ids['D1']}"},
         },
     )
-    create(
-        "audit",
-        {
-            "resourceType": "AuditEvent",
-            "type": {"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "110110"},
-            "recorded": "2030-01-07T08:00:00Z",
-            "agent": [{"requestor": True, "who": {"display": "x"}}],
-            "source": {"observer": {"display": "medsvc"}},
-            "entity": [{"what": {"reference": f"Patient/{ids['A']}"}}],
-        },
-    )
+    audit_trail.flush_all()  # the platform's requests above were audited: take one record
+    recorded = client.get("/AuditEvent", params={"_count": "1"}).json()
+    ids["audit"] = recorded["entry"][0]["resource"]["id"]
     return World(ids)
 
 
@@ -152,6 +145,12 @@ def doctor(world: World, name: str = "D1") -> AuthContext:
     )
 
 
+def admin() -> AuthContext:
+    return AuthContext(
+        subject="acct-ops", client_id="console", role="admin", scopes=frozenset({"user/*.rs"})
+    )
+
+
 def hospital() -> AuthContext:
     return AuthContext(
         subject="lab",
@@ -166,11 +165,17 @@ SEES = {
     "citizen A": DIRECTORY | {"A", "apA", "obA", "obA2", "drA"},
     "doctor D1": DIRECTORY | {"A", "B", "apA", "obA", "obA2", "obB", "drA", "drB", "srB"},
     "hospital": DIRECTORY,
+    "admin": DIRECTORY | {"audit"},
 }
 
 
 def contexts(world: World) -> dict[str, AuthContext]:
-    return {"citizen A": citizen(world), "doctor D1": doctor(world), "hospital": hospital()}
+    return {
+        "citizen A": citizen(world),
+        "doctor D1": doctor(world),
+        "hospital": hospital(),
+        "admin": admin(),
+    }
 
 
 def visible_by_every_path(http: httpx.Client, world: World, name: str) -> dict[str, bool]:
@@ -193,7 +198,9 @@ def visible_by_every_path(http: httpx.Client, world: World, name: str) -> dict[s
         "history": http.get(f"/{kind}/{rid}/_history").status_code == 200,
         "type history": any(
             e["resource"]["id"] == rid
-            for e in http.get(f"/{kind}/_history").json().get("entry", [])
+            for e in http.get(f"/{kind}/_history", params={"_count": "1000"})
+            .json()
+            .get("entry", [])
         ),
         "search": searched["total"] == 1,
         "POST search": posted["total"] == 1,

@@ -15,6 +15,8 @@ from medsvc.fhir.fhirpath import Extractor, compile_expression, elements_read
 
 # Binary carries opaque content: it is created and read, never searched or updated.
 BINARY_INTERACTIONS = ("create", "read", "vread")
+# The server records AuditEvents itself; through the API they are only read.
+RECORD_INTERACTIONS = ("read", "vread", "history-instance", "history-type", "search-type")
 ALL_INTERACTIONS = (
     "read",
     "vread",
@@ -128,6 +130,9 @@ def _value_set_codes(value_set: dict[str, Any]) -> frozenset[str]:
     return frozenset(c["code"] for c in value_set.get("expansion", {}).get("contains", []))
 
 
+INTERACTIONS = {"Binary": BINARY_INTERACTIONS, "AuditEvent": RECORD_INTERACTIONS}
+
+
 def load_definitions(root: Path) -> Definitions:
     declared_params = _read_folder(root / "SearchParameter")
     resources = {}
@@ -138,7 +143,7 @@ def load_definitions(root: Path) -> Definitions:
             type=name,
             structure=structure,
             params=params,
-            interactions=BINARY_INTERACTIONS if name == "Binary" else ALL_INTERACTIONS,
+            interactions=INTERACTIONS.get(name, ALL_INTERACTIONS),
             indexed_by=ParamsByElement.of(params),
         )
     value_sets = {vs["url"]: _value_set_codes(vs) for vs in _read_folder(root / "ValueSet")}

@@ -16,8 +16,17 @@ from fastapi import Request, Response
 from starlette.routing import Route
 
 from medsvc.db import Database
-from medsvc.errors import ConcurrentMatch, Invalid, PayloadTooLarge, Unauthorized, information
-from medsvc.fhir import binary, bundle, jsonio
+from medsvc.errors import (
+    ConcurrentMatch,
+    Invalid,
+    PayloadTooLarge,
+    Unauthorized,
+    Unavailable,
+    error_status,
+    information,
+)
+from medsvc.fhir import audited, binary, bundle, jsonio
+from medsvc.fhir.audit_trail import AuditTrail
 from medsvc.fhir.capability import capability_statement
 from medsvc.fhir.interactions import Result
 from medsvc.fhir.negotiation import (
@@ -211,10 +220,7 @@ def _reads_one_embedded(request: Request) -> bool:
     return len(segments) == 2 or (len(segments) == 4 and segments[2] == "_history")
 
 
-async def fhir_endpoint(request: Request) -> Response:
-    public = request.method == "GET" and request.path_params.get("path") == "metadata"
-    ctx = None if public else await caller_context(request)
-    body = await read_body(request)
+async def _respond(request: Request, ctx: AuthContext | None, body: bytes) -> Response:
     if _reads_one_embedded(request):
         return handle(request, body, ctx)
     # Reads and writes run on their own small thread pools: a queued write never holds a
@@ -224,6 +230,38 @@ async def fhir_endpoint(request: Request) -> Response:
     loop = asyncio.get_running_loop()
     context = contextvars.copy_context()
     return await loop.run_in_executor(executor, context.run, handle, request, body, ctx)
+
+
+async def fhir_endpoint(request: Request) -> Response:
+    public = request.method == "GET" and request.path_params.get("path") == "metadata"
+    ctx: AuthContext | None = None
+    body = b""
+    try:
+        ctx = None if public else await caller_context(request)
+        body = await read_body(request)
+        response = await _respond(request, ctx, body)
+    except Exception as error:
+        await _audit(request, ctx, error_status(error), body, None)
+        raise
+    await _audit(request, ctx, response.status_code, body, response)
+    return response
+
+
+async def _audit(
+    request: Request, ctx: AuthContext | None, status: int, body: bytes, response: Response | None
+) -> None:
+    """Every access to patient data is recorded, allowed or not; a change is answered only
+    once its record is stored, a read's record follows within moments (audit_trail.py)."""
+    if request.app.state.settings.auth_mode == "open":
+        return  # a local trial: no one to attribute anything to
+    access = audited.access_of(request, ctx, status, body, response)
+    if access is None:
+        return
+    trail: AuditTrail = request.app.state.audit
+    if request.method == "GET" or _posts_search(request):
+        trail.record(access)
+    elif not await trail.record_durably(access):
+        raise Unavailable("The access could not be audited; retry shortly")
 
 
 FHIR_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]

@@ -23,8 +23,12 @@ from medsvc.db import BigId  # importing db installs the naming convention first
 TYPE_LEN, ID_LEN = 64, 64
 
 
+def _pk_named(name: str) -> Any:
+    return Field(default=None, sa_column=Column(name, BigId, primary_key=True, autoincrement=True))
+
+
 def _pk() -> Any:
-    return Field(default=None, sa_column=Column("pk", BigId, primary_key=True, autoincrement=True))
+    return _pk_named("pk")
 
 
 def _resource_pk() -> Any:
@@ -213,3 +217,17 @@ class OrganizationPatient(SQLModel, table=True):
 
     organization: str = Field(sa_type=String(140))
     patient_id: str = Field(sa_type=String(ID_LEN))
+
+
+class AuditChain(SQLModel, table=True):
+    """The order of the AuditEvents and the hash that links each to the one before it;
+    append-only (triggers refuse UPDATE and DELETE, as they do for AuditEvent rows)."""
+
+    __tablename__ = "audit_chain"
+
+    seq: int | None = _pk_named("seq")
+    resource_pk: int = Field(
+        sa_column=Column(BigId, ForeignKey("resource.pk"), unique=True, nullable=False)
+    )
+    previous: str = Field(sa_type=String(64))
+    hash: str = Field(sa_type=String(64))

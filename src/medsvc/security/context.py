@@ -26,6 +26,7 @@ class AuthContext:
     scopes: frozenset[str] = field(default_factory=frozenset)
     is_platform: bool = False  # the city platform itself: jobs, the CLI, open mode
     token_id: str | None = None  # the access token's jti, by which it can be revoked
+    role: str | None = None  # a person's: patient, practitioner or admin
     grants: tuple[ResourceScope, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -54,6 +55,7 @@ def context_from_claims(claims: dict[str, Any]) -> AuthContext:
         scopes=frozenset(split(claims.get("scope"))),
         is_platform=bool(claims.get("platform")),
         token_id=str(claims["jti"]) if claims.get("jti") else None,
+        role=claims.get("role"),
     )
 
 

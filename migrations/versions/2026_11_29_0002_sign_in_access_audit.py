@@ -1,8 +1,8 @@
-"""accounts, clients, tokens, resource owners
+"""sign-in, access and the audit trail
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-29 03:14:26.219326
+Create Date: 2026-11-29 03:21:23.241368
 """
 from collections.abc import Sequence
 
@@ -95,15 +95,66 @@ def upgrade() -> None:
     with op.batch_alter_table('used_assertion', schema=None) as batch_op:
         batch_op.create_index('ix_used_assertion_expires', ['expires'], unique=False)
 
+    op.create_table('audit_chain',
+    sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('resource_pk', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('previous', sa.String(length=64), nullable=False),
+    sa.Column('hash', sa.String(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['resource_pk'], ['resource.pk'], name=op.f('fk_audit_chain_resource_pk_resource')),
+    sa.PrimaryKeyConstraint('seq', name=op.f('pk_audit_chain')),
+    sa.UniqueConstraint('resource_pk', name=op.f('uq_audit_chain_resource_pk'))
+    )
     with op.batch_alter_table('resource', schema=None) as batch_op:
         batch_op.add_column(sa.Column('owner', sa.String(length=140), nullable=True))
 
+    _refuse_audit_changes()
+
+
+# The audit trail is append-only: no UPDATE or DELETE of its chain, nor of the AuditEvent
+# rows it links.
+APPEND_ONLY = "the audit trail is append-only"
+GUARDED = [("audit_chain", None), ("resource", "AuditEvent"), ("resource_version", "AuditEvent")]
+
+
+def _refuse_audit_changes() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "CREATE FUNCTION medsvc_refuse_audit_change() RETURNS trigger LANGUAGE plpgsql AS "
+            f"$$ BEGIN RAISE EXCEPTION '{APPEND_ONLY}'; END $$"
+        )
+        for table, kind in GUARDED:
+            when = f"WHEN (OLD.resource_type = '{kind}') " if kind else ""
+            op.execute(
+                f"CREATE TRIGGER {table}_audit_append_only BEFORE UPDATE OR DELETE ON {table} "
+                f"FOR EACH ROW {when}EXECUTE FUNCTION medsvc_refuse_audit_change()"
+            )
+        return
+    for table, kind in GUARDED:
+        when = f"WHEN OLD.resource_type = '{kind}' " if kind else ""
+        for action in ("UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER {table}_audit_no_{action.lower()} BEFORE {action} ON {table} "
+                f"{when}BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}'); END"
+            )
+
+
+def _allow_audit_changes() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        for table, _ in GUARDED:
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_audit_append_only ON {table}")
+        op.execute("DROP FUNCTION IF EXISTS medsvc_refuse_audit_change()")
+        return
+    for table, _ in GUARDED:
+        for action in ("update", "delete"):
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_audit_no_{action}")
 
 
 def downgrade() -> None:
+    _allow_audit_changes()
     with op.batch_alter_table('resource', schema=None) as batch_op:
         batch_op.drop_column('owner')
 
+    op.drop_table('audit_chain')
     with op.batch_alter_table('used_assertion', schema=None) as batch_op:
         batch_op.drop_index('ix_used_assertion_expires')
 

@@ -1,0 +1,70 @@
+"""What the audit trail records of a FHIR request: the interaction, the resource, the query,
+the patients whose data it touched, and how it ended."""
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from medsvc import requestlog
+from medsvc.fhir.compartments import DIRECTORY
+from medsvc.security import audit
+from medsvc.security.context import AuthContext
+
+REACHING_PARAMS = ("_include", "_revinclude", "_has")  # what can bring patient data along
+
+
+def interaction(method: str, segments: list[str]) -> str:
+    """The restful-interaction code of a request under /fhir."""
+    if not segments or not segments[0]:
+        return "transaction"
+    if any(s.startswith("$") for s in segments):
+        return "operation"
+    if method == "GET":
+        if len(segments) == 1 or segments[1] == "_history":
+            return "history-type" if len(segments) > 1 else "search-type"
+        if len(segments) == 2:
+            return "read"
+        return "vread" if len(segments) == 4 else "history-instance"
+    if method == "POST":
+        return "search-type" if segments[-1] == "_search" else "create"
+    return {"PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(method, method.lower())
+
+
+def _is_directory_lookup(request: Request, segments: list[str]) -> bool:
+    """A read or search of the public directory that cannot bring patient data along."""
+    if request.method != "GET" or not segments or segments[0] not in DIRECTORY:
+        return False
+    return not any(k.split(":")[0] in REACHING_PARAMS for k in request.query_params)
+
+
+def access_of(
+    request: Request, ctx: AuthContext | None, status: int, body: bytes, response: Response | None
+) -> audit.Access | None:
+    """The access to record, or None for what touches no patient data."""
+    segments = request.path_params.get("path", "").strip("/").split("/")
+    if segments == ["metadata"] or _is_directory_lookup(request, segments):
+        return None
+    kind = interaction(request.method, segments)
+    resource_type = segments[0] or None
+    resource_id = (
+        segments[1] if len(segments) > 1 and not segments[1].startswith(("_", "$")) else None
+    )
+    patients = audit.patients_in(body) if request.method != "GET" else set()
+    if status < 400 and response is not None:
+        patients |= audit.patients_in(bytes(response.body))
+    if resource_type == "Patient" and resource_id:
+        patients.add(resource_id)
+    query = None
+    if kind in ("search-type", "history-type"):
+        posted = request.method == "POST"
+        query = body.decode(errors="replace") if posted else str(request.url.query)
+    return audit.Access(
+        interaction=kind,
+        status=status,
+        request_id=requestlog.request_id.get(),
+        client_address=request.client.host if request.client else None,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        query=query,
+        patients=patients,
+        ctx=ctx,
+    )

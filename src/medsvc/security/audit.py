@@ -1,0 +1,204 @@
+"""Audit records of access to patient data: AuditEvents shaped like IHE Basic Audit Log
+Patterns (BALP), and the hash chain that makes removing, altering or reordering them
+detectable. Knows nothing of where they are stored."""
+
+import base64
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from medsvc.security.context import AuthContext
+
+GENESIS = "0" * 64
+DCM = "http://dicom.nema.org/resources/ontology/DCM"
+ENTITY_TYPE = "http://terminology.hl7.org/CodeSystem/audit-entity-type"
+OBJECT_ROLE = "http://terminology.hl7.org/CodeSystem/object-role"
+SECURITY_ROLE = "http://terminology.hl7.org/CodeSystem/extra-security-role-type"
+BALP_ENTITY_TYPE = "https://profiles.ihe.net/ITI/BALP/CodeSystem/BasicAuditEntityType"
+# BALP: create C, read R, update U, delete D, and search (query) E for execute.
+ACTIONS = {
+    "create": "C",
+    "read": "R",
+    "vread": "R",
+    "update": "U",
+    "patch": "U",
+    "delete": "D",
+    "search-type": "E",
+    "history-instance": "R",
+    "history-type": "E",
+    "transaction": "E",
+    "batch": "E",
+    "operation": "E",
+}
+PATIENT_REFERENCE = re.compile(rb'"reference"\s*:\s*"Patient/([A-Za-z0-9\-.]{1,64})"')
+
+
+@dataclass
+class Access:
+    """One FHIR request as the audit sees it: who, what, how it ended."""
+
+    interaction: str  # a restful-interaction code: read, search-type, create, ...
+    status: int
+    request_id: str
+    client_address: str | None
+    resource_type: str | None = None
+    resource_id: str | None = None
+    query: str | None = None  # the raw query string of a search; never its results
+    patients: set[str] = field(default_factory=set)  # ids of the patients whose data it was
+    ctx: AuthContext | None = None  # None when the caller could not be identified
+
+
+def patients_in(content: bytes | None) -> set[str]:
+    """Ids of the patients a resource or Bundle refers to (its own id if it is a Patient)."""
+    if not content:
+        return set()
+    return {m.decode() for m in PATIENT_REFERENCE.findall(content)}
+
+
+def _outcome(status: int) -> tuple[str, str]:
+    if status < 400:
+        return "0", "Success"
+    if status < 500:
+        return "4", f"Refused or failed with HTTP {status}"
+    return "8", f"Server error HTTP {status}"
+
+
+def _agents(access: Access, server: str) -> list[dict[str, Any]]:
+    ctx = access.ctx
+    client: dict[str, Any] = {
+        "type": {"coding": [{"system": DCM, "code": "110153", "display": "Source Role ID"}]},
+        "who": {
+            "identifier": {
+                "system": "urn:medsvc:client",
+                "value": (ctx.client_id if ctx else None) or "unknown",
+            }
+        },
+        "requestor": ctx is None or ctx.client_id == ctx.subject,
+    }
+    if access.client_address:
+        client["network"] = {"address": access.client_address, "type": "2"}
+    agents = [
+        client,
+        {
+            "type": {
+                "coding": [{"system": DCM, "code": "110152", "display": "Destination Role ID"}]
+            },
+            "who": {"display": server},
+            "requestor": False,
+        },
+    ]
+    if ctx is not None and ctx.client_id != ctx.subject:  # a person using an app
+        person = ctx.patient or ctx.practitioner
+        who = {"reference": person} if person else {"identifier": {"value": ctx.subject}}
+        agents.append(
+            {
+                "who": who,
+                "requestor": True,
+                "type": {
+                    "coding": [
+                        {"system": SECURITY_ROLE, "code": "humanuser", "display": "human user"}
+                    ]
+                },
+            }
+        )
+    return agents
+
+
+def _entities(access: Access) -> list[dict[str, Any]]:
+    entities: list[dict[str, Any]] = [
+        {
+            "what": {"reference": f"Patient/{p}"},
+            "type": {"system": ENTITY_TYPE, "code": "1", "display": "Person"},
+            "role": {"system": OBJECT_ROLE, "code": "1", "display": "Patient"},
+        }
+        for p in sorted(access.patients)
+    ]
+    if access.resource_type and access.resource_id:
+        entities.append(
+            {
+                "what": {"reference": f"{access.resource_type}/{access.resource_id}"},
+                "type": {"system": ENTITY_TYPE, "code": "2", "display": "System Object"},
+                "role": {"system": OBJECT_ROLE, "code": "4", "display": "Domain Resource"},
+            }
+        )
+    if access.query is not None:
+        entities.append(
+            {
+                "type": {"system": ENTITY_TYPE, "code": "2", "display": "System Object"},
+                "role": {"system": OBJECT_ROLE, "code": "24", "display": "Query"},
+                "query": base64.b64encode(access.query.encode()).decode(),
+            }
+        )
+    entities.append(
+        {
+            "what": {"identifier": {"value": access.request_id}},
+            "type": {"system": BALP_ENTITY_TYPE, "code": "XrequestId"},
+        }
+    )
+    return entities
+
+
+def audit_event(access: Access, recorded: str, server: str) -> dict[str, Any]:
+    """The AuditEvent of one access (BALP: type rest, the interaction as subtype)."""
+    outcome, description = _outcome(access.status)
+    return {
+        "resourceType": "AuditEvent",
+        "type": {
+            "system": "http://terminology.hl7.org/CodeSystem/audit-event-type",
+            "code": "rest",
+            "display": "Restful Operation",
+        },
+        "subtype": [
+            {"system": "http://hl7.org/fhir/restful-interaction", "code": access.interaction}
+        ],
+        "action": ACTIONS.get(access.interaction, "E"),
+        "recorded": recorded,
+        "outcome": outcome,
+        "outcomeDesc": description,
+        "agent": _agents(access, server),
+        "source": {
+            "observer": {"display": server},
+            "type": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/security-source-type",
+                    "code": "4",
+                    "display": "Application Server",
+                }
+            ],
+        },
+        "entity": _entities(access),
+    }
+
+
+def chain_hash(previous: str, content: bytes) -> str:
+    """Each record's hash covers the one before it: sha256(previous hash || record)."""
+    return hashlib.sha256(previous.encode("ascii") + content).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChainLink:
+    seq: int
+    previous: str
+    hash: str
+    content: bytes | None  # None when the record it points at is gone
+
+
+def verify_chain(links: list[ChainLink]) -> list[str]:
+    """What is wrong with the chain, in order; empty when it is whole."""
+    problems: list[str] = []
+    expected_previous = GENESIS
+    for link in links:
+        if link.previous != expected_previous:
+            problems.append(f"record {link.seq}: the record before it was removed or reordered")
+        if link.content is None:
+            problems.append(f"record {link.seq}: its AuditEvent was removed")
+        elif chain_hash(link.previous, link.content) != link.hash:
+            problems.append(f"record {link.seq}: its AuditEvent was altered")
+        expected_previous = link.hash
+    return problems
+
+
+def recorded_at(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
