@@ -92,14 +92,21 @@ def test_serve_migrates_then_serves_with_workers(tmp_path: Path) -> None:
         )
         try:
             assert wait_until_ready(f"http://127.0.0.1:{port}/readyz"), log.read_text()
+            assert medsvc("demo", "load", cwd=tmp_path, env=env).returncode == 0
+            token = json.loads(medsvc("demo", "token", "--system", cwd=tmp_path, env=env).stdout)
+            bearer = {"Authorization": f"Bearer {token['access_token']}"}
             created = httpx.post(
                 f"http://127.0.0.1:{port}/fhir/Patient",
                 json={"resourceType": "Patient"},
-                headers={"Content-Type": "application/fhir+json"},
+                headers={"Content-Type": "application/fhir+json", **bearer},
             )
             assert created.status_code == 201
             location = created.headers["location"]
             assert location.startswith(f"http://127.0.0.1:{port}/fhir/Patient/")
+            # Either worker checks the token: both read the one key directory under ./var.
+            reads = [httpx.get(location, headers=bearer).status_code for _ in range(8)]
+            assert reads == [200] * 8
+            assert httpx.get(location).status_code == 401
         finally:
             process.terminate()
             process.wait(timeout=30)

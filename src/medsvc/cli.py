@@ -8,9 +8,10 @@ import sys
 import tempfile
 from collections.abc import Sequence
 
+import httpx
 import uvicorn
 
-from medsvc import cli_access, migrate
+from medsvc import cli_access, demo_access, migrate
 from medsvc.config import get_settings
 from medsvc.security.context import open_mode_refusal
 
@@ -61,7 +62,29 @@ def _demo_load(_args: argparse.Namespace) -> int:
 
     settings = get_settings()
     migrate.upgrade(settings.database_url)
-    print(json.dumps(demo.load(settings)))
+    loaded = demo.load(settings)
+    access = loaded.pop("access")
+    print(json.dumps(loaded))
+    print(demo_access.how_to(settings, access), file=sys.stderr)
+    return 0
+
+
+def _demo_token(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    state = demo_access.load_state()
+    if state is None:
+        print("medsvc: no demo access yet: run `medsvc demo load` first", file=sys.stderr)
+        return 2
+    try:
+        if args.system:
+            issued = demo_access.system_token(settings, state)
+        else:
+            password = state["passwords"].get(args.username) or sys.stdin.readline().strip()
+            issued = demo_access.person_token(settings, state, args.username, password)
+    except (httpx.HTTPError, RuntimeError) as error:
+        print(f"medsvc: no token: {error} (is `medsvc serve` running?)", file=sys.stderr)
+        return 1
+    print(json.dumps(issued))
     return 0
 
 
@@ -81,9 +104,16 @@ def parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="demonstration data").add_subparsers(
         dest="demo", required=True
     )
-    demo.add_parser("load", help="load the demo directory and slots (idempotent)").set_defaults(
-        run=_demo_load
+    demo.add_parser(
+        "load", help="load the demo directory, slots, people and clients (idempotent)"
+    ).set_defaults(run=_demo_load)
+    token = demo.add_parser("token", help="get a token from the running server, as the demo")
+    who = token.add_mutually_exclusive_group(required=True)
+    who.add_argument(
+        "--username", help="a demo person (a password not in the demo is read from stdin)"
     )
+    who.add_argument("--system", action="store_true", help="the demo hospital's system client")
+    token.set_defaults(run=_demo_token)
     cli_access.add_commands(commands)
     return root
 

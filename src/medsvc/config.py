@@ -17,8 +17,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./var/medsvc.db"
     # The public FHIR base: every Location header and Bundle link is built on it.
     base_url: str = "http://127.0.0.1:8000/fhir"
-    # "open" lets every caller act as the platform; refused unless loopback host and SQLite.
-    auth_mode: Literal["open", "smart"] = "open"
+    # "smart": every FHIR request needs a token this server issued. "open", for a local trial
+    # only, lets every caller act as the platform; refused unless loopback host and SQLite.
+    auth_mode: Literal["open", "smart"] = "smart"
     # Key material kept outside the database: token-signing keys under signing/ (mode 0600).
     keys_dir: Path = Path("./var/keys")
     # Token, revocation and introspection requests per caller address and minute, per

@@ -1,4 +1,5 @@
-"""Demonstration data for the embedded default: one hospital, two doctors and their slots.
+"""Demonstration data for the embedded default: one hospital, two doctors and their slots,
+two citizens, and (demo_access) the accounts and clients to sign in with.
 
 Loaded through a transaction Bundle with conditional creates, so loading twice adds nothing
 but the slots of days not loaded before.
@@ -7,7 +8,7 @@ but the slots of days not loaded before.
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from medsvc import clock
+from medsvc import clock, demo_access
 from medsvc.app import fhir_server
 from medsvc.config import Settings
 from medsvc.db import Database
@@ -102,19 +103,56 @@ def _slots(today: datetime) -> list[dict[str, Any]]:
     return entries
 
 
-def load(settings: Settings) -> dict[str, int]:
-    """Loads the demo data; returns how many resources were created and already present."""
+def _citizens() -> list[dict[str, Any]]:
+    return [
+        _entry(
+            f"urn:uuid:{key}",
+            {
+                "resourceType": "Patient",
+                "name": [{"family": family, "given": [given]}],
+                "birthDate": born,
+            },
+            key,
+        )
+        for key, family, given, born in (
+            ("pat-aino", "Virtanen", "Aino", "1984-05-17"),
+            ("pat-eero", "Nieminen", "Eero", "1951-11-02"),
+        )
+    ]
+
+
+# Who signs in to the demo, by the demo key of the resource they sign in as.
+PEOPLE = {"aino": "pat-aino", "eero": "pat-eero", "dr.laine": "dr-laine", "dr.koski": "dr-koski"}
+
+
+def _created(entries: list[dict[str, Any]], responses: list[dict[str, Any]]) -> dict[str, str]:
+    """Type/id of each entry, by its demo key."""
+    found = {}
+    for entry, response in zip(entries, responses, strict=True):
+        key = entry["resource"]["identifier"][0]["value"]
+        location = response["response"]["location"].split("/_history")[0]
+        found[key] = "/".join(location.rsplit("/", 2)[-2:])
+    return found
+
+
+def load(settings: Settings) -> dict[str, Any]:
+    """Loads the demo data, people and clients; returns how many resources were created and
+    already present, and who may sign in."""
     today = clock.now().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    body = {"resourceType": "Bundle", "type": "transaction", "entry": _directory() + _slots(today)}
+    entries = _directory() + _citizens() + _slots(today)
+    body = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
     server = fhir_server(settings)
     database = Database(settings)
     try:
-        _kind, entries = bundle.parse_bundle(body, settings.base_url)
+        _kind, parsed = bundle.parse_bundle(body, settings.base_url)
         with database.session(write=True) as session:
             responses = bundle.run_transaction(
-                server, session, platform_context("demo"), entries, None
+                server, session, platform_context("demo"), parsed, None
             )
+            ids = _created(entries, responses)
+            people = {user: ids[key] for user, key in PEOPLE.items()}
+            access = demo_access.ensure(session, people, ids["org-city-hospital"])
     finally:
         database.dispose()
     created = sum(1 for r in responses if r["response"]["status"].startswith("201"))
-    return {"created": created, "existing": len(responses) - created}
+    return {"created": created, "existing": len(responses) - created, "access": access}

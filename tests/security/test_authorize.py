@@ -40,6 +40,7 @@ def test_citizen_gets_tokens_with_patient_context(app: App, citizen: str, fhir_b
     )
     issued = response.json()
     assert issued["patient"] == citizen
+    assert issued["fhirUser"] == f"{fhir_base}/Patient/{citizen}"
     assert issued["scope"] == "launch/patient openid fhirUser offline_access patient/*.rs"
     assert (issued["token_type"], issued["expires_in"]) == ("Bearer", 3600)
     keys = KeySet.import_key_set(app.http.get("/auth/jwks").json())

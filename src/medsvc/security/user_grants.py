@@ -152,6 +152,8 @@ def respond(
     }
     if "patient" in claims:
         body["patient"] = claims["patient"]
+    if "fhirUser" in granted and account.fhir_user:
+        body["fhirUser"] = f"{issuer.fhir_base}/{account.fhir_user}"
     expires = refresh_expires or _refresh_expiry(granted, clock.now())
     if expires is not None:
         body["refresh_token"] = refresh_tokens.issue(

@@ -1,0 +1,175 @@
+"""The demo's people and clients: citizens and doctors who sign in, an app to sign in
+through, and the hospital's system client with its private key under ./var/demo; and
+`medsvc demo token`, which gets a token from the running server as each of them would."""
+
+import base64
+import hashlib
+import json
+import os
+import secrets
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+from joserfc import jwt
+from joserfc.jwk import ECKey
+from sqlalchemy import Connection
+
+from medsvc import clock
+from medsvc.config import Settings
+from medsvc.security import accounts, clients
+from medsvc.security.oauth import AuthUrls
+
+DEMO_DIR = Path("var/demo")
+STATE = "access.json"
+REDIRECT_URI = "http://127.0.0.1/demo-callback"  # never loaded: the code is read off the URL
+APP_SCOPE = "openid fhirUser launch/patient offline_access patient/*.cruds user/*.rs"
+
+
+def _save(directory: Path, name: str, content: dict[str, Any]) -> None:
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = directory / name
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        json.dump(content, file, indent=2)
+
+
+def load_state(directory: Path = DEMO_DIR) -> dict[str, Any] | None:
+    path = directory / STATE
+    return dict(json.loads(path.read_text())) if path.exists() else None
+
+
+def ensure(
+    connection: Connection, people: dict[str, str], organization: str, directory: Path = DEMO_DIR
+) -> dict[str, Any]:
+    """The demo's accounts and clients, made on the first load and reused after it.
+
+    people maps a username to the Patient/… or Practitioner/… it signs in as.
+    """
+    state = load_state(directory)
+    if state is not None and clients.find_client(connection, state["app"]) is not None:
+        return state
+    now = clock.now()
+    passwords = {}
+    for username, fhir_user in people.items():
+        role = "patient" if fhir_user.startswith("Patient/") else "practitioner"
+        if accounts.find_account(connection, username) is None:
+            passwords[username] = secrets.token_urlsafe(12)
+            accounts.add_account(
+                connection,
+                now,
+                role=role,
+                username=username,
+                password=passwords[username],
+                fhir_user=fhir_user,
+            )
+    app = clients.add_app(
+        connection, now, name="medsvc demo app", redirect_uris=[REDIRECT_URI], scope=APP_SCOPE
+    )
+    key = ECKey.generate_key("P-384", private=True, auto_kid=True)
+    public = {"keys": [{**key.as_dict(private=False), "kid": key.kid}]}
+    system = clients.add_system(
+        connection,
+        now,
+        name="City Hospital integration engine",
+        organization=organization,
+        jwks=public,
+    )
+    state = {
+        "app": app.client_id,
+        "redirect_uri": REDIRECT_URI,
+        "passwords": passwords,
+        "system": system.client_id,
+        "system_key": {**key.as_dict(private=True), "kid": key.kid},
+    }
+    _save(directory, STATE, state)
+    return state
+
+
+def _origin(settings: Settings) -> str:
+    return AuthUrls(settings.base_url).issuer.removesuffix("/auth")
+
+
+def system_token(settings: Settings, state: dict[str, Any]) -> dict[str, Any]:
+    """What the hospital's engine does: sign an assertion, trade it for a token."""
+    urls = AuthUrls(settings.base_url)
+    key = ECKey.import_key(state["system_key"])
+    now = int(time.time())
+    assertion = jwt.encode(
+        {"alg": "ES384", "kid": state["system_key"]["kid"], "typ": "JWT"},
+        {
+            "iss": state["system"],
+            "sub": state["system"],
+            "aud": urls.token,
+            "exp": now + 240,
+            "jti": str(uuid.uuid4()),
+        },
+        key,
+        algorithms=["ES384"],
+    )
+    form = {
+        "grant_type": "client_credentials",
+        "scope": "system/*.cruds",
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": assertion,
+    }
+    response = httpx.post(urls.token, data=form, timeout=30)
+    response.raise_for_status()
+    return dict(response.json())
+
+
+def person_token(
+    settings: Settings, state: dict[str, Any], username: str, password: str
+) -> dict[str, Any]:
+    """What a phone app does, with the sign-in page's form filled in by the command."""
+    urls = AuthUrls(settings.base_url)
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    request = {
+        "response_type": "code",
+        "client_id": state["app"],
+        "scope": APP_SCOPE,
+        "redirect_uri": state["redirect_uri"],
+        "state": secrets.token_urlsafe(8),
+        "aud": settings.base_url,
+        "code_challenge": challenge.rstrip(b"=").decode(),
+        "code_challenge_method": "S256",
+    }
+    signed_in = httpx.post(
+        urls.authorize, data={**request, "username": username, "password": password}, timeout=30
+    )
+    if signed_in.status_code != 302:
+        raise RuntimeError("the sign-in was refused: check the username and password")
+    code = parse_qs(urlsplit(signed_in.headers["location"]).query)["code"][0]
+    response = httpx.post(
+        urls.token,
+        timeout=30,
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "client_id": state["app"],
+            "redirect_uri": state["redirect_uri"],
+            "code_verifier": verifier,
+        },
+    )
+    response.raise_for_status()
+    return dict(response.json())
+
+
+def how_to(settings: Settings, state: dict[str, Any]) -> str:
+    """What `make run` prints for someone trying the service."""
+    lines = [
+        f"medsvc demo: the service answers at {_origin(settings)} (FHIR base {settings.base_url})",
+        f"  people (username and password; kept in {DEMO_DIR / STATE}):",
+    ]
+    lines += [f"    {u}  {p}" for u, p in state["passwords"].items()]
+    lines += [
+        "  sign in as a person and get tokens:  .venv/bin/medsvc demo token --username aino",
+        "  get the hospital system's token:      .venv/bin/medsvc demo token --system",
+        '  then: curl -H "Authorization: Bearer $TOKEN" '
+        f"'{settings.base_url}/Slot?status=free&_count=5'",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,61 @@
+"""The demo's people and clients: `medsvc demo load` makes them once, and `medsvc demo token`
+gets working tokens from a running server as the hospital system and as a citizen."""
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import httpx
+
+from medsvc import migrate
+from medsvc.app import create_app
+from medsvc.db import Database
+from tests.conftest import LiveServer, free_port, make_settings
+from tests.test_cli import medsvc
+
+
+def test_demo_tokens_work_against_a_running_server(tmp_path: Path) -> None:
+    port = free_port()
+    url = f"sqlite:///{tmp_path}/demo.db"
+    env = {
+        "MEDSVC_DATABASE_URL": url,
+        "MEDSVC_BASE_URL": f"http://127.0.0.1:{port}/fhir",
+        "MEDSVC_KEYS_DIR": str(tmp_path / "keys"),
+    }
+    loaded = medsvc("demo", "load", cwd=tmp_path, env=env)
+    assert loaded.returncode == 0, loaded.stderr
+    assert "medsvc demo token --system" in loaded.stderr
+    state_file = tmp_path / "var" / "demo" / "access.json"
+    assert stat.S_IMODE(os.stat(state_file).st_mode) == 0o600
+    state = json.loads(state_file.read_text())
+    assert set(state["passwords"]) == {"aino", "eero", "dr.laine", "dr.koski"}
+    again = medsvc("demo", "load", cwd=tmp_path, env=env)
+    assert json.loads(again.stdout)["created"] == 0
+    assert json.loads(state_file.read_text()) == state  # the same people and clients
+
+    migrate.upgrade(url)
+    settings = make_settings(url, port, keys_dir=str(tmp_path / "keys"))
+    database = Database(settings)
+    with (
+        LiveServer(create_app(settings, database), port) as server,
+        httpx.Client(base_url=server.url + "/fhir") as http,
+    ):
+        system = json.loads(medsvc("demo", "token", "--system", cwd=tmp_path, env=env).stdout)
+        slots = http.get(
+            "/Slot",
+            params={"status": "free"},
+            headers={"Authorization": f"Bearer {system['access_token']}"},
+        )
+        assert slots.json()["total"] > 0
+        person = json.loads(
+            medsvc("demo", "token", "--username", "aino", cwd=tmp_path, env=env).stdout
+        )
+        own = http.get(
+            f"/Patient/{person['patient']}",
+            headers={"Authorization": f"Bearer {person['access_token']}"},
+        )
+        assert own.json()["name"][0]["given"] == ["Aino"]
+        others = http.get("/Patient", headers={"Authorization": f"Bearer {person['access_token']}"})
+        assert others.json()["total"] == 1
+    database.dispose()
