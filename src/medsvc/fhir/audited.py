@@ -48,11 +48,10 @@ def access_of(
     resource_id = (
         segments[1] if len(segments) > 1 and not segments[1].startswith(("_", "$")) else None
     )
-    patients = audit.patients_in(body) if request.method != "GET" else set()
+    contents = [body] if request.method != "GET" else []
     if status < 400 and response is not None:
-        patients |= audit.patients_in(bytes(response.body))
-    if resource_type == "Patient" and resource_id:
-        patients.add(resource_id)
+        contents.append(bytes(response.body))
+    patients = {resource_id} if resource_type == "Patient" and resource_id else set()
     query = None
     if kind in ("search-type", "history-type"):
         posted = request.method == "POST"
@@ -67,4 +66,5 @@ def access_of(
         query=query,
         patients=patients,
         ctx=ctx,
+        contents=tuple(contents),
     )

@@ -48,6 +48,15 @@ class Access:
     query: str | None = None  # the raw query string of a search; never its results
     patients: set[str] = field(default_factory=set)  # ids of the patients whose data it was
     ctx: AuthContext | None = None  # None when the caller could not be identified
+    # Bodies the patients are read from too (request, response), by the audit's writer
+    # rather than while the caller waits.
+    contents: tuple[bytes, ...] = ()
+
+    def all_patients(self) -> set[str]:
+        found = set(self.patients)
+        for content in self.contents:
+            found |= patients_in(content)
+        return found
 
 
 def patients_in(content: bytes | None) -> set[str]:
@@ -113,7 +122,7 @@ def _entities(access: Access) -> list[dict[str, Any]]:
             "type": {"system": ENTITY_TYPE, "code": "1", "display": "Person"},
             "role": {"system": OBJECT_ROLE, "code": "1", "display": "Patient"},
         }
-        for p in sorted(access.patients)
+        for p in sorted(access.all_patients())
     ]
     if access.resource_type and access.resource_id:
         entities.append(
