@@ -180,7 +180,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.database = database
     app.state.fhir = fhir_server(settings)
-    app.state.audit = AuditTrail(app.state.fhir, database)
+    app.state.audit = AuditTrail(app.state.fhir, database, settings.audit_max_backlog)
     _install_security(app, settings, database)
     reads, writes = settings.thread_counts
     app.state.executors = {

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     # Token, revocation and introspection requests per caller address and minute, per
     # process (a burst of a quarter of it is allowed at once); beyond it, 429.
     token_requests_per_minute: int = Field(default=120, gt=0)
+    # Audit records of reads that may wait for the background writer; beyond, reads wait too.
+    audit_max_backlog: int = Field(default=2_000, ge=0)
     # Requests larger than this are refused with 413 before they are parsed.
     max_body_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     # Page size when a search gives no _count, and the most a client may ask for.

@@ -10,13 +10,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import Request
 from fhir.resources.R4B.auditevent import AuditEvent
 from sqlalchemy import exc, select, text
 
+from medsvc.app import create_app
 from medsvc.fhir import audit_trail
 from medsvc.fhir.tables import AuditChain, ResourceRow
-from medsvc.security.context import AuthContext
-from tests.conftest import Backend
+from medsvc.security.context import AuthContext, auth_context
+from tests.conftest import Backend, LiveServer, free_port, make_settings
 from tests.factories import FHIR_JSON, observation, patient
 from tests.test_cli import medsvc
 
@@ -292,3 +294,29 @@ def test_verify_catches_tampering(
     report = verify(clean, tmp_path)
     assert report["whole"] is False
     assert report["problems"], report
+
+
+def test_a_backlogged_trail_makes_reads_wait_for_their_record(
+    records: dict[str, str], clean: Backend
+) -> None:
+    port = free_port()
+    settings = make_settings(clean.url, port, audit_max_backlog=0)  # always backlogged
+    app = create_app(settings, clean.database)
+    ctx = citizen(records)
+
+    async def provide(_request: Request) -> AuthContext:
+        return ctx
+
+    app.dependency_overrides[auth_context] = provide
+    with LiveServer(app, port) as server, httpx.Client(base_url=server.url + "/fhir") as http:
+        read = http.get(f"/Observation/{records['obA']}")
+        assert read.status_code == 200
+        with clean.database.session(write=False) as connection:  # no flush: it must be there
+            stored = (
+                connection.execute(
+                    select(RESOURCE.c.content).where(RESOURCE.c.resource_type == "AuditEvent")
+                )
+                .scalars()
+                .all()
+            )
+    assert any(read.headers["x-request-id"].encode() in content for content in stored)

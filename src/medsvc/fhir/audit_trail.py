@@ -15,7 +15,7 @@ from sqlalchemy import Connection, func, insert, select, text
 
 from medsvc import clock
 from medsvc.db import Database
-from medsvc.fhir import store
+from medsvc.fhir import pending, store
 from medsvc.fhir.interactions import new_id
 from medsvc.fhir.server import FhirServer
 from medsvc.fhir.tables import AuditChain, ResourceRow
@@ -46,13 +46,16 @@ def append(session: Connection, server: FhirServer, accesses: list[audit.Access]
     previous = last[0] if last else audit.GENESIS
     definition = server.definition("AuditEvent", "read")
     recorded = audit.recorded_at(clock.now())
-    for access in accesses:
-        event = audit.audit_event(access, recorded, server.base_url)
-        stored = store.insert_resource(session, definition, new_id(), event, server.base_url)
-        assert stored.content is not None
-        digest = audit.chain_hash(previous, stored.content)
-        session.execute(insert(CHAIN).values(resource_pk=stored.pk, previous=previous, hash=digest))
-        previous = digest
+    links = []
+    with pending.batched(session):  # versions and index rows: one statement per table
+        for access in accesses:
+            event = audit.audit_event(access, recorded, server.base_url)
+            stored = store.insert_resource(session, definition, new_id(), event, server.base_url)
+            assert stored.content is not None
+            digest = audit.chain_hash(previous, stored.content)
+            links.append({"resource_pk": stored.pk, "previous": previous, "hash": digest})
+            previous = digest
+    session.execute(insert(CHAIN), links)
 
 
 def chain_links(session: Connection) -> list[audit.ChainLink]:
@@ -92,8 +95,8 @@ def verify(session: Connection) -> tuple[int, list[str]]:
 class AuditTrail:
     """Queues accesses and appends them in batches from one thread per process."""
 
-    def __init__(self, server: FhirServer, database: Database):
-        self.server, self.database = server, database
+    def __init__(self, server: FhirServer, database: Database, max_backlog: int):
+        self.server, self.database, self.max_backlog = server, database, max_backlog
         _LIVE.add(self)
         self._queue: deque[tuple[audit.Access, Done | None]] = deque()
         self._wake = threading.Event()
@@ -102,6 +105,12 @@ class AuditTrail:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+
+    @property
+    def backlogged(self) -> bool:
+        """Reads wait for their records beyond this: under a load the writer cannot keep up
+        with, the service slows down rather than hold ever more records in memory."""
+        return len(self._queue) >= self.max_backlog
 
     def record(self, access: audit.Access, done: Done | None = None) -> None:
         self._idle.clear()

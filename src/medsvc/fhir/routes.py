@@ -258,7 +258,7 @@ async def _audit(
     if access is None:
         return
     trail: AuditTrail = request.app.state.audit
-    if request.method == "GET" or _posts_search(request):
+    if (request.method == "GET" or _posts_search(request)) and not trail.backlogged:
         trail.record(access)
     elif not await trail.record_durably(access):
         raise Unavailable("The access could not be audited; retry shortly")
