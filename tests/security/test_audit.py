@@ -157,6 +157,14 @@ def test_a_rolled_back_transaction_keeps_its_audit(
     assert (event["subtype"][0]["code"], event["outcome"]) == ("transaction", "4")
 
 
+def recorded_without_waiting(backend: Backend, request_id: str) -> bool:
+    """Whether the request's AuditEvent is stored already, with no flush of the trail."""
+    query = select(RESOURCE.c.content).where(RESOURCE.c.resource_type == "AuditEvent")
+    with backend.database.session(write=False) as connection:
+        stored = connection.execute(query).scalars().all()
+    return any(request_id.encode() in content for content in stored)
+
+
 def test_a_change_is_answered_once_its_record_is_stored(
     records: dict[str, str], acting_as: Callable[[AuthContext], httpx.Client], clean: Backend
 ) -> None:
@@ -165,15 +173,7 @@ def test_a_change_is_answered_once_its_record_is_stored(
         "/Observation", json=observation(f"Patient/{records['A']}"), headers=FHIR_JSON
     )
     assert created.status_code == 201
-    with clean.database.session(write=False) as connection:  # no flush: it must be there
-        stored = (
-            connection.execute(
-                select(RESOURCE.c.content).where(RESOURCE.c.resource_type == "AuditEvent")
-            )
-            .scalars()
-            .all()
-        )
-    assert any(created.headers["x-request-id"].encode() in content for content in stored)
+    assert recorded_without_waiting(clean, created.headers["x-request-id"])
 
 
 def test_administrators_search_the_trail_and_others_cannot(
@@ -311,12 +311,4 @@ def test_a_backlogged_trail_makes_reads_wait_for_their_record(
     with LiveServer(app, port) as server, httpx.Client(base_url=server.url + "/fhir") as http:
         read = http.get(f"/Observation/{records['obA']}")
         assert read.status_code == 200
-        with clean.database.session(write=False) as connection:  # no flush: it must be there
-            stored = (
-                connection.execute(
-                    select(RESOURCE.c.content).where(RESOURCE.c.resource_type == "AuditEvent")
-                )
-                .scalars()
-                .all()
-            )
-    assert any(read.headers["x-request-id"].encode() in content for content in stored)
+        assert recorded_without_waiting(clean, read.headers["x-request-id"])
