@@ -1,7 +1,6 @@
 """The authorization endpoint over HTTP: GET shows the sign-in page for a checked request,
 POST signs the person in and sends the browser back to the app with a code."""
 
-from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
@@ -46,7 +45,12 @@ async def authorize_page(request: Request) -> Response:
     return await in_thread(request, "read", _show, request, params)
 
 
-def _check_password(request: Request, form: dict[str, str]) -> Any:
+Checked = tuple[authorize.AuthorizeRequest, signin.Attempt]
+
+
+def _check_password(request: Request, form: dict[str, str]) -> Checked | Response:
+    """The checked request and the password's verdict, or the answer when the request
+    itself is not acceptable. The Argon2 computation runs here, outside any write."""
     checked = _checked(request, form)
     if isinstance(checked, Response):
         return checked
