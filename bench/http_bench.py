@@ -60,9 +60,9 @@ def capture(medsvc: Server, scenarios: list[Scenario], scratch: Path) -> Path:
                 "status": response.status_code, "body": base64.b64encode(response.content).decode(),
                 "headers": {k: v for k, v in response.headers.items()
                             if k.lower() not in SKIPPED_HEADERS}}
-            if s.name == "create":  # the Patient just created is the one the read scenario reads
-                read = next(r for r in scenarios if r.name == "read")
-                read.path = f"/fhir/Patient/{response.json()['id']}"
+            if s.name == "create":  # the Patient just created is the one the reads read
+                for read in (r for r in scenarios if r.name.startswith("read")):
+                    read.path = f"/fhir/Patient/{response.json()['id']}"
             if s.name == "search":
                 found = len(response.json().get("entry", []))
                 print(f"  search window returns {found} slots, {len(response.content)} bytes")
@@ -94,6 +94,8 @@ def bench_backend(backend: str, args: argparse.Namespace) -> dict[str, object]:
             Scenario("create", "create: POST /fhir/Patient", "POST", "/fhir/Patient",
                      scratch / "patient.json"),
             Scenario("read", "read: GET /fhir/Patient/{id}", "GET", ""),
+            Scenario("read-audited", "read, audited: GET /fhir/Patient/{id}", "GET", "",
+                     app="medsvc_audited"),
             Scenario("search", "search: GET /fhir/Slot?schedule&start (1 day)", "GET",
                      f"/fhir/{query}"),
             Scenario("transaction", "transaction: POST /fhir, 50 entries", "POST", "/fhir",
@@ -101,14 +103,20 @@ def bench_backend(backend: str, args: argparse.Namespace) -> dict[str, object]:
             Scenario("transaction-1", "transaction, 1 client", "POST", "/fhir",
                      scratch / "transaction.json", clients=1),
         ]
+        audited_port = free_port()  # sign-in mode, callers let in by the override: audited
+        audited_env = {**env, "BENCH_AUTH": "override",
+                       "MEDSVC_BASE_URL": f"http://127.0.0.1:{audited_port}/fhir"}
         with Server("medsvc", "medsvc_launcher:create", env, args.workers, scratch,
-                    port) as medsvc:
+                    port) as medsvc, \
+                Server("medsvc-audited", "medsvc_launcher:create", audited_env, args.workers,
+                       scratch, audited_port) as audited:
             canned = {"BENCH_RESPONSES": str(capture(medsvc, scenarios, scratch))}
             with Server("bare-async", "bare_app:create", canned, args.workers, scratch) as bare, \
                     Server("bare-sync", "bare_app:create_sync", canned, args.workers,
                            scratch) as bare_sync:
-                results = measure({"medsvc": medsvc, "bare_async": bare, "bare_sync": bare_sync},
-                                  scenarios, args)
+                targets = {"medsvc": medsvc, "medsvc_audited": audited, "bare_async": bare,
+                           "bare_sync": bare_sync}
+                results = measure(targets, scenarios, args)
         version = postgres_version(url) if backend == "postgresql" else sqlite3.sqlite_version
     return {"backend": backend, "version": version, "slots": args.slots,
             "seed_seconds": seed_seconds, "query": query, "scenarios": results}

@@ -26,6 +26,7 @@ class Scenario:
     path: str
     body: Path | None = None
     clients: int = 16
+    app: str = "medsvc"  # which medsvc process answers it (its figures go in the medsvc column)
 
 
 def run_wrk(server: Server, scenario: Scenario, seconds: int) -> dict[str, float]:
@@ -64,18 +65,26 @@ def run_length(warmup: dict[str, float], args: argparse.Namespace) -> int:
     return min(MAX_RUN_SECONDS, max(args.duration, math.ceil(10 * latency)))
 
 
+BARE = ("bare_async", "bare_sync")
+
+
+def _apps(targets: dict[str, Server], s: Scenario) -> dict[str, Server]:
+    """The scenario's medsvc process, named medsvc, and the two bare apps."""
+    return {"medsvc": targets[s.app], **{name: targets[name] for name in BARE}}
+
+
 def measure(targets: dict[str, Server], scenarios: list[Scenario],
             args: argparse.Namespace) -> list[dict[str, object]]:
-    """Every scenario against every app; per run, the apps take turns on each scenario."""
+    """Every scenario against its medsvc and the bare apps; per run, they take turns."""
     lengths = {}
     for s in scenarios:  # warm-up: connections, caches, lazy imports; not recorded
-        for name, server in targets.items():
+        for name, server in _apps(targets, s).items():
             warmup = run_wrk(server, s, min(WARMUP_SECONDS, args.duration))
             lengths[(s.name, name)] = run_length(warmup, args)
     runs: dict[tuple[str, str], list[dict[str, float]]] = {}
     for n in range(args.runs):
         for s in scenarios:
-            for name, server in targets.items():  # interleaved, so drift hits all alike
+            for name, server in _apps(targets, s).items():  # interleaved: drift hits all alike
                 sample = run_wrk(server, s, lengths[(s.name, name)])
                 runs.setdefault((s.name, name), []).append(sample)
                 print(f"  run {n + 1} {s.name:<14} {name:<10} {sample['rps']:8.1f} req/s "
@@ -83,6 +92,7 @@ def measure(targets: dict[str, Server], scenarios: list[Scenario],
                       f"CPU {sample['server_cpu']:4.0%} ({lengths[(s.name, name)]} s)"
                       + (f"  ERRORS {sample['errors']:.0f}" if sample["errors"] else ""),
                       flush=True)
+    names = ("medsvc", *BARE)
     return [{"name": s.name, "label": s.label, "clients": s.clients,
-             **{name: median_of(runs[(s.name, name)]) for name in targets},
-             "runs": {name: runs[(s.name, name)] for name in targets}} for s in scenarios]
+             **{name: median_of(runs[(s.name, name)]) for name in names},
+             "runs": {name: runs[(s.name, name)] for name in names}} for s in scenarios]

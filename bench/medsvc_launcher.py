@@ -21,9 +21,9 @@ def create() -> FastAPI:
 
     - "open" (default): the app's settings are switched to open mode after the refusal
       check, so the real auth_context dependency runs exactly as `make run` serves it.
-    - "override": app.dependency_overrides[auth_context], as the test suite does. Any
-      override makes FastAPI re-inspect every dependency of every request, a cost that
-      production never pays, so it is kept only to measure that cost.
+    - "override": app.dependency_overrides[auth_context], as the test suite does. The app
+      stays in sign-in mode, so it records an AuditEvent for every access to patient data,
+      as production does (the "read, audited" scenario).
     """
     settings = Settings()
     app = create_app(settings)

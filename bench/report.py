@@ -42,8 +42,8 @@ def commit() -> str:
 AUTH = {
     "open": "the app switched to open mode after it is built, so the real `auth_context` "
             "dependency runs as under `make run`",
-    "override": "`app.dependency_overrides[auth_context]`, as the tests do (FastAPI then "
-                "re-inspects every dependency on every request, which production does not)",
+    "override": "`app.dependency_overrides[auth_context]`, as the tests do, with the app in "
+                "sign-in mode (so it audits every access)",
 }
 
 
@@ -76,7 +76,8 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace, elapsed: flo
         "",
         "## What is measured",
         "",
-        "Four FHIR interactions over HTTP, each beside two **bare FastAPI apps** that answer "
+        "Four FHIR interactions over HTTP, and the read again with its audit record, each "
+        "beside two **bare FastAPI apps** that answer "
         "the same request with the same response bytes (captured from medsvc just before the "
         "runs), so the ratios are what medsvc adds on top of uvicorn + FastAPI itself (and, "
         "for bare sync, a hand-off to a worker thread):",
@@ -96,6 +97,11 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace, elapsed: flo
         "",
         "- **create**: `POST /fhir/Patient`, a small Patient (201, body returned).",
         "- **read**: `GET /fhir/Patient/{id}` of one Patient.",
+        "- **read, audited**: the same read from a second medsvc process on the same "
+        "database, in sign-in mode with its callers let in by a dependency override "
+        "(`BENCH_AUTH=override`), so that every read writes an AuditEvent as in production "
+        "(open mode, which the other scenarios use, records none). Its medsvc column is that "
+        "process.",
         f"- **search**: `GET /fhir/{results[0]['query']}`: one day of one schedule "
         f"(ten slots) among {args.slots:,} Slots on 100 schedules.",
         "- **transaction**: `POST /fhir`, a Bundle of one new Patient and 49 Observations "
