@@ -26,6 +26,21 @@ def run(backend: Backend, tmp_path: Path, *args: str, stdin: str = "") -> tuple[
     return result.returncode, json.loads(result.stdout or "{}"), result.stderr
 
 
+def users_add(backend: Backend, tmp_path: Path, username: str, *options: str) -> tuple:
+    """`medsvc users add` with the test password on stdin, as an operator pipes it."""
+    return run(
+        backend,
+        tmp_path,
+        "users",
+        "add",
+        "--username",
+        username,
+        "--password-stdin",
+        *options,
+        stdin=PASSWORD + "\n",
+    )
+
+
 def count(backend: Backend, table: type) -> int:
     with backend.database.session(write=False) as connection:
         return int(connection.execute(select(func.count()).select_from(table)).scalar_one())
@@ -35,19 +50,8 @@ def test_users_add_links_an_existing_patient(
     client: httpx.Client, clean: Backend, tmp_path: Path
 ) -> None:
     patient_id = client.post("/Patient", json=patient(), headers=FHIR_JSON).json()["id"]
-    status, made, _ = run(
-        clean,
-        tmp_path,
-        "users",
-        "add",
-        "--role",
-        "patient",
-        "--username",
-        "Aino",
-        "--password-stdin",
-        "--patient",
-        f"Patient/{patient_id}",
-        stdin=PASSWORD + "\n",
+    status, made, _ = users_add(
+        clean, tmp_path, "Aino", "--role", "patient", "--patient", f"Patient/{patient_id}"
     )
     assert status == 0
     assert made == {
@@ -73,17 +77,7 @@ def test_users_add_links_an_existing_patient(
 def test_users_add_refusals_write_nothing(
     clean: Backend, tmp_path: Path, args: list[str], reason: str
 ) -> None:
-    status, _, stderr = run(
-        clean,
-        tmp_path,
-        "users",
-        "add",
-        "--username",
-        "u",
-        "--password-stdin",
-        *args,
-        stdin=PASSWORD,
-    )
+    status, _, stderr = users_add(clean, tmp_path, "u", *args)
     assert status == 2
     assert reason in stderr
     assert count(clean, Account) == 0
@@ -165,19 +159,7 @@ def test_tokens_rotate_key(clean: Backend, tmp_path: Path) -> None:
 
 
 def test_users_add_with_a_one_time_code(clean: Backend, tmp_path: Path) -> None:
-    status, made, _ = run(
-        clean,
-        tmp_path,
-        "users",
-        "add",
-        "--role",
-        "admin",
-        "--username",
-        "ops",
-        "--password-stdin",
-        "--totp",
-        stdin=PASSWORD,
-    )
+    status, made, _ = users_add(clean, tmp_path, "ops", "--role", "admin", "--totp")
     assert status == 0
     assert made["totp_uri"].startswith("otpauth://totp/medsvc:ops?secret=")
     with clean.database.session(write=False) as connection:

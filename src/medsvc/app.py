@@ -2,7 +2,6 @@
 
 import logging
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -24,6 +23,7 @@ from medsvc.errors import (
     Unavailable,
     operation_outcome,
 )
+from medsvc.executors import make_executors
 from medsvc.fhir import access, jsonio
 from medsvc.fhir.audit_trail import AuditTrail
 from medsvc.fhir.definitions import get_definitions
@@ -182,11 +182,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.fhir = fhir_server(settings)
     app.state.audit = AuditTrail(app.state.fhir, database, settings.audit_max_backlog)
     _install_security(app, settings, database)
-    reads, writes = settings.thread_counts
-    app.state.executors = {
-        "read": ThreadPoolExecutor(reads, "medsvc-read"),
-        "write": ThreadPoolExecutor(writes, "medsvc-write"),
-    }
+    app.state.executors = make_executors(settings)
     _install_error_handlers(app)
     _install_health(app, database)
     app.router.routes.extend(SECURITY_ROUTES + SIGNIN_ROUTES + FHIR_ROUTES)  # .well-known first

@@ -104,7 +104,7 @@ def _read_jwks(path: str) -> dict[str, Any]:
 
 
 def _clients_add_system(args: argparse.Namespace) -> dict[str, Any]:
-    by_url = args.jwks.startswith("https://")
+    by_url = args.jwks.startswith(("https://", "http://"))
     jwks = None if by_url else _read_jwks(args.jwks)
     with _writing() as connection:
         if args.organization:
@@ -179,7 +179,9 @@ def add_commands(commands: Any) -> None:
     system = kinds.add_parser("add-system", help="register a hospital system (backend services)")
     system.add_argument("--name", required=True)
     system.add_argument("--organization", help="Organization/ID it acts for; none: the platform")
-    system.add_argument("--jwks", required=True, help="a JWKS file, or an https:// JWKS URL")
+    system.add_argument(
+        "--jwks", required=True, help="a JWKS file, or a JWKS URL (https, or http on loopback)"
+    )
     system.add_argument("--scope", action="append", help="scopes it may be granted (repeatable)")
     system.set_defaults(run=_run(_clients_add_system))
 

@@ -22,7 +22,7 @@ class Settings(BaseSettings):
     auth_mode: Literal["open", "smart"] = "smart"
     # Key material kept outside the database: token-signing keys under signing/ (mode 0600).
     keys_dir: Path = Path("./var/keys")
-    # Token, revocation and introspection requests per caller address and minute, per
+    # Token, revocation, introspection and sign-in requests per caller address and minute, per
     # process (a burst of a quarter of it is allowed at once); beyond it, 429.
     token_requests_per_minute: int = Field(default=120, gt=0)
     # Audit records of reads that may wait for the background writer; beyond, reads wait too.

@@ -99,6 +99,7 @@ def test_prepare_reads_the_capability_statement(smart: fhir_client.FHIRClient) -
     assert statement.rest[0].mode == "server"
     assert statement.rest[0].security.service[0].coding[0].code == "SMART-on-FHIR"
     assert smart.server.auth._token_uri.endswith("/auth/token")  # found in the oauth-uris
+    assert smart.server.auth._authorize_uri.endswith("/auth/authorize")
     types = {resource.type for resource in statement.rest[0].resource}
     assert {"Patient", "Practitioner", "Slot", "Schedule", "Observation"} <= types
 

@@ -83,3 +83,14 @@ def test_refused_systems(clean: Backend, jwks: dict, scope: str | None, reason: 
         clients.add_system(
             connection, clock.now(), name="x", organization=None, jwks=jwks, scope=scope
         )
+
+
+@pytest.mark.parametrize(
+    "url", ["http://keys.example/jwks.json", "com.example.app:/jwks", "file:///etc/jwks.json"]
+)
+def test_key_urls_must_be_https_or_loopback(clean: Backend, url: str) -> None:
+    with (
+        pytest.raises(clients.InvalidRegistration, match="JWKS URL"),
+        clean.database.session(write=True) as connection,
+    ):
+        clients.add_system(connection, clock.now(), name="x", organization=None, jwks_url=url)

@@ -17,6 +17,7 @@ from medsvc import clock
 from medsvc.security import clients
 from tests.conftest import Backend, LiveServer, free_port
 from tests.factories import FHIR_JSON, patient
+from tests.security.conftest import App
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
@@ -80,7 +81,13 @@ def test_discovery(http: httpx.Client, token_url: str) -> None:
     security = http.get("/fhir/metadata").json()["rest"][0]["security"]
     assert security["service"][0]["coding"][0]["code"] == "SMART-on-FHIR"
     uris = {e["url"]: e["valueUri"] for e in security["extension"][0]["extension"]}
-    assert uris == {"token": token_url}
+    auth = token_url.removesuffix("/token")
+    assert uris == {
+        "authorize": f"{auth}/authorize",
+        "token": token_url,
+        "revoke": f"{auth}/revoke",
+        "introspect": f"{auth}/introspect",
+    }
 
 
 @pytest.mark.parametrize("alg", ["ES384", "RS384"])
@@ -256,6 +263,62 @@ def test_keys_registered_by_url_are_fetched(
         assert http.post("/auth/token", data=system.form()).status_code == 200
     unreachable = http.post("/auth/token", data=system.form())
     assert unreachable.json()["error"] == "invalid_client"
+
+
+def test_writes_go_on_while_a_clients_keys_are_fetched(
+    http: httpx.Client, clean: Backend, token_url: str
+) -> None:
+    """Fetching a system's keys can take seconds; no write waits for it meanwhile."""
+    writer = SystemClient(clean, token_url)
+    token = http.post("/auth/token", data=writer.form()).json()["access_token"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    asked, answer = threading.Event(), threading.Event()
+    probe = SystemClient(clean, token_url)
+
+    def slow_jwks() -> dict:
+        asked.set()
+        answer.wait(20)
+        return probe.public_jwks
+
+    publisher = FastAPI()
+    publisher.get("/jwks.json")(slow_jwks)
+    port = free_port()
+    with LiveServer(publisher, port):
+        slow = SystemClient(
+            clean, token_url, jwks=None, jwks_url=f"http://127.0.0.1:{port}/jwks.json"
+        )
+        slow.key, slow.kid = probe.key, probe.kid
+        results: list[int] = []
+        waiting = threading.Thread(
+            target=lambda: results.append(http.post("/auth/token", data=slow.form()).status_code)
+        )
+        waiting.start()
+        assert asked.wait(10)
+        try:
+            created = http.post(
+                "/fhir/Patient", json=patient(), headers={**FHIR_JSON, **bearer}, timeout=5
+            )
+            assert created.status_code == 201
+            assert not results  # the token request is still waiting for the keys
+        finally:
+            answer.set()
+            waiting.join()
+    assert results == [200]
+
+
+def test_an_app_cannot_use_client_credentials(
+    http: httpx.Client, clean: Backend, fhir_base: str
+) -> None:
+    app = App(http, clean, fhir_base)
+    refused = http.post(
+        "/auth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": app.client_id,
+            "scope": "system/*.rs",
+        },
+    )
+    assert (refused.status_code, refused.json()["error"]) == (400, "invalid_client")
 
 
 def test_fhir_requests_need_a_valid_bearer_token(http: httpx.Client) -> None:

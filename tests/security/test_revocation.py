@@ -72,12 +72,15 @@ def test_introspection_shows_only_the_callers_own_tokens(
     assert unknown.json()["error"] == "invalid_client"
 
 
-def test_token_endpoints_are_rate_limited(clean: Backend) -> None:
+def test_token_endpoints_and_sign_in_are_rate_limited(clean: Backend) -> None:
     port = free_port()
     settings = make_settings(clean.url, port, token_requests_per_minute=8)  # burst of 2
     app = create_app(settings, clean.database)
     with LiveServer(app, port) as server, httpx.Client(base_url=server.url) as http:
         answers = [http.post("/auth/token", data={"grant_type": "x"}) for _ in range(3)]
+        sign_in = http.post("/auth/authorize", data={"username": "a", "password": "b"})
     assert [a.status_code for a in answers] == [400, 400, 429]
     assert answers[2].json()["error"] == "too_many_requests"
     assert int(answers[2].headers["retry-after"]) >= 1
+    assert sign_in.status_code == 429  # the sign-in form shares the address's allowance
+    assert int(sign_in.headers["retry-after"]) >= 1

@@ -36,3 +36,13 @@ def test_rotation_is_seen_by_another_process_view(tmp_path: Path) -> None:
     new_kid = signing.rotate(directory)
     assert first_view.active().kid == new_kid == second_view.active().kid
     assert [k["kid"] for k in second_view.public_jwks()["keys"]] == [old.kid, new_kid]
+
+
+def test_a_key_being_written_is_not_read(tmp_path: Path) -> None:
+    directory = tmp_path / "signing"
+    kid = signing.rotate(directory)
+    assert not list(directory.glob("*.partial"))  # rotate leaves none of its own behind
+    (directory / "99999999999999999999-half.pem.partial").write_bytes(b"-----BEGIN PRIV")
+    keys = signing.SigningKeys(directory)
+    assert keys.active().kid == kid
+    assert [k["kid"] for k in keys.public_jwks()["keys"]] == [kid]

@@ -1,8 +1,6 @@
 """The access rules as registry hooks: compartments and granular scopes narrow every read
 inside its query, and every write must start and land where the caller may write."""
 
-from typing import Any
-
 from sqlalchemy import ColumnElement, Connection, FromClause, and_, false, or_, select
 
 from medsvc.errors import Forbidden
@@ -109,7 +107,7 @@ def _refers_to_unseen_patient(session: Connection, ctx: AuthContext, stored: Sto
     return session.execute(query.limit(1)).first() is not None
 
 
-def install(server: FhirServer) -> Any:
+def install(server: FhirServer) -> Access:
     access = Access(server)
     server.registry.read_filters.append(access.read_filter)
     server.registry.before_write.append(access.before_write)

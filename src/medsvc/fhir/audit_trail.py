@@ -100,8 +100,8 @@ class AuditTrail:
         _LIVE.add(self)
         self._queue: deque[tuple[audit.Access, Done | None]] = deque()
         self._wake = threading.Event()
-        self._idle = threading.Event()
-        self._idle.set()
+        self._unwritten = 0  # recorded and not yet stored (or given up), under _written
+        self._written = threading.Condition()
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -113,7 +113,8 @@ class AuditTrail:
         return len(self._queue) >= self.max_backlog
 
     def record(self, access: audit.Access, done: Done | None = None) -> None:
-        self._idle.clear()
+        with self._written:
+            self._unwritten += 1
         self._queue.append((access, done))
         if done is not None:
             self._wake.set()  # someone waits for this one: no batching delay
@@ -137,8 +138,9 @@ class AuditTrail:
     def flush(self, timeout: float = 30.0) -> None:
         """Waits until every access recorded so far is stored."""
         self._wake.set()
-        if not self._idle.wait(timeout):
-            raise TimeoutError("the audit trail did not catch up")
+        with self._written:
+            if not self._written.wait_for(lambda: self._unwritten == 0, timeout):
+                raise TimeoutError("the audit trail did not catch up")
 
     def close(self) -> None:
         self.flush()
@@ -160,8 +162,6 @@ class AuditTrail:
             batch = [self._queue.popleft() for _ in range(min(BATCH, len(self._queue)))]
             if batch:
                 self._write(batch)
-            if not self._queue:
-                self._idle.set()
 
     def _write(self, batch: list[tuple[audit.Access, Done | None]]) -> None:
         ok = False
@@ -177,3 +177,6 @@ class AuditTrail:
         for _, done in batch:
             if done is not None:
                 done(ok)
+        with self._written:
+            self._unwritten -= len(batch)
+            self._written.notify_all()

@@ -5,28 +5,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from medsvc import requestlog
+from medsvc.fhir import router
 from medsvc.fhir.compartments import DIRECTORY
 from medsvc.security import audit
 from medsvc.security.context import AuthContext
 
 REACHING_PARAMS = ("_include", "_revinclude", "_has")  # what can bring patient data along
-
-
-def interaction(method: str, segments: list[str]) -> str:
-    """The restful-interaction code of a request under /fhir."""
-    if not segments or not segments[0]:
-        return "transaction"
-    if any(s.startswith("$") for s in segments):
-        return "operation"
-    if method == "GET":
-        if len(segments) == 1 or segments[1] == "_history":
-            return "history-type" if len(segments) > 1 else "search-type"
-        if len(segments) == 2:
-            return "read"
-        return "vread" if len(segments) == 4 else "history-instance"
-    if method == "POST":
-        return "search-type" if segments[-1] == "_search" else "create"
-    return {"PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(method, method.lower())
 
 
 def _is_directory_lookup(request: Request, segments: list[str]) -> bool:
@@ -40,11 +24,11 @@ def access_of(
     request: Request, ctx: AuthContext | None, status: int, body: bytes, response: Response | None
 ) -> audit.Access | None:
     """The access to record, or None for what touches no patient data."""
-    segments = request.path_params.get("path", "").strip("/").split("/")
+    segments = [s for s in request.path_params.get("path", "").split("/") if s]
     if segments == ["metadata"] or _is_directory_lookup(request, segments):
         return None
-    kind = interaction(request.method, segments)
-    resource_type = segments[0] or None
+    kind = router.interaction(request.method, segments)
+    resource_type = segments[0] if segments else None
     resource_id = (
         segments[1] if len(segments) > 1 and not segments[1].startswith(("_", "$")) else None
     )

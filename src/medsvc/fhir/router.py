@@ -63,10 +63,10 @@ def dispatch(
     segments = request.segments
     if segments and segments[-1].startswith("$"):
         return _operation(call)
-    handler = _HANDLERS.get((request.method, len(segments)))
-    if handler is None:
+    route = _ROUTES.get((request.method, len(segments)))
+    if route is None:
         raise MethodNotAllowed(f"{request.method} is not supported on '{request.path}'")
-    return handler(call)
+    return route[0](call)
 
 
 def _search(c: Call) -> Result:
@@ -203,17 +203,31 @@ def _search_all(_c: Call) -> Result:
     raise Invalid("Searching across all types is not supported; search one resource type")
 
 
-_HANDLERS: dict[tuple[str, int], Handler] = {
-    ("GET", 0): _search_all,
-    ("GET", 1): _search,
-    ("GET", 2): _get_two,
-    ("GET", 3): _get_three,
-    ("GET", 4): _vread,
-    ("POST", 1): _post_type,
-    ("POST", 2): _post_two,
-    ("PUT", 1): _put_type,
-    ("PUT", 2): _put,
-    ("PATCH", 2): _patch,
-    ("DELETE", 1): _delete_type,
-    ("DELETE", 2): _delete,
+# Each route: its handler, and its restful-interaction code (what the audit trail records).
+_ROUTES: dict[tuple[str, int], tuple[Handler, str]] = {
+    ("GET", 0): (_search_all, "search-system"),
+    ("GET", 1): (_search, "search-type"),
+    ("GET", 2): (_get_two, "read"),
+    ("GET", 3): (_get_three, "history-instance"),
+    ("GET", 4): (_vread, "vread"),
+    ("POST", 1): (_post_type, "create"),
+    ("POST", 2): (_post_two, "search-type"),
+    ("PUT", 1): (_put_type, "update"),
+    ("PUT", 2): (_put, "update"),
+    ("PATCH", 2): (_patch, "patch"),
+    ("DELETE", 1): (_delete_type, "delete"),
+    ("DELETE", 2): (_delete, "delete"),
 }
+
+
+def interaction(method: str, segments: list[str]) -> str:
+    """The restful-interaction code of a request, by the route dispatch() takes; a POST to
+    the base is a transaction or batch Bundle (bundle.py)."""
+    if segments and segments[-1].startswith("$"):
+        return "operation"
+    if method == "GET" and segments[1:] == ["_history"]:
+        return "history-type"
+    if method == "POST" and not segments:
+        return "transaction"
+    route = _ROUTES.get((method, len(segments)))
+    return route[1] if route else method.lower()

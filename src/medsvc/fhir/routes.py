@@ -6,8 +6,6 @@ model of the service. FastAPI's dependency solving is bypassed here: per request
 more than a read from the database.
 """
 
-import asyncio
-import contextvars
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -25,6 +23,7 @@ from medsvc.errors import (
     error_status,
     information,
 )
+from medsvc.executors import Kind, in_thread
 from medsvc.fhir import audited, binary, bundle, jsonio
 from medsvc.fhir.audit_trail import AuditTrail
 from medsvc.fhir.capability import capability_statement
@@ -223,13 +222,8 @@ def _reads_one_embedded(request: Request) -> bool:
 async def _respond(request: Request, ctx: AuthContext | None, body: bytes) -> Response:
     if _reads_one_embedded(request):
         return handle(request, body, ctx)
-    # Reads and writes run on their own small thread pools: a queued write never holds a
-    # reader's thread. asyncio's executor hands work over at a fraction of anyio's cost, and
-    # the copied context carries the request id into the thread's log lines.
-    executor = request.app.state.executors["read" if _is_read(request) else "write"]
-    loop = asyncio.get_running_loop()
-    context = contextvars.copy_context()
-    return await loop.run_in_executor(executor, context.run, handle, request, body, ctx)
+    kind: Kind = "read" if _is_read(request) else "write"
+    return await in_thread(request, kind, handle, request, body, ctx)
 
 
 async def fhir_endpoint(request: Request) -> Response:

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import Connection, insert, select
+from sqlmodel import col
 
 from medsvc.security.passwords import hash_password
 from medsvc.security.tables import Account
@@ -72,6 +73,6 @@ def add_account(
 
 def find_account(connection: Connection, username: str) -> Account | None:
     row = connection.execute(
-        select(Account).where(Account.username == normalise_username(username))  # type: ignore[arg-type]
+        select(Account).where(col(Account.username) == normalise_username(username))
     ).first()
     return Account.model_validate(row._mapping) if row else None

@@ -1,6 +1,7 @@
 """Client authentication by signed assertion (RFC 7523, SMART Backend Services): the JWT a
 hospital system signs with its registered key, checked and then accepted only once."""
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, RSAKey
 from sqlalchemy import Connection, delete, exc, insert
+from sqlmodel import col
 
 from medsvc import clock
 from medsvc.security.clients import InvalidRegistration, find_client, public_key_set
@@ -86,22 +88,20 @@ def _check_claims(claims: dict[str, Any], client_id: str, token_url: str) -> dat
     return datetime.fromtimestamp(exp, UTC)
 
 
-def _spend(connection: Connection, client_id: str, jti: str, expires: datetime) -> None:
-    """Records the jti; a second use of it, even in a concurrent request, is refused."""
-    connection.execute(delete(UsedAssertion).where(UsedAssertion.expires < clock.now()))  # type: ignore[arg-type]
-    try:
-        with connection.begin_nested():
-            connection.execute(
-                insert(UsedAssertion).values(issuer=client_id, jti=jti, expires=expires)
-            )
-    except exc.IntegrityError as error:
-        raise _refused("This client assertion has been used before") from error
+@dataclass(frozen=True)
+class Verified:
+    """A system client proven by its assertion, whose jti is yet to be spent."""
+
+    client: OAuthClient
+    jti: str
+    expires: datetime
 
 
-def authenticate_system(
+def verify(
     connection: Connection, assertion_type: str | None, assertion: str | None, token_url: str
-) -> OAuthClient:
-    """The hospital system the assertion proves to be calling."""
+) -> Verified:
+    """The hospital system the assertion proves to be calling. Reads only, and may fetch the
+    client's keys over the network: it runs before the token's write transaction."""
     if assertion_type != ASSERTION_TYPE or not assertion:
         raise _refused(f"client_assertion_type must be {ASSERTION_TYPE}, with client_assertion")
     header, unverified = _unverified(assertion)
@@ -116,5 +116,15 @@ def authenticate_system(
     if claims.get("iss") != client.client_id:
         raise _refused("The assertion's iss must be the client id")
     expires = _check_claims(claims, client.client_id, token_url)
-    _spend(connection, client.client_id, str(claims["jti"]), expires)
-    return client
+    return Verified(client, str(claims["jti"]), expires)
+
+
+def spend(connection: Connection, verified: Verified) -> None:
+    """Records the jti; a second use of it, even in a concurrent request, is refused."""
+    connection.execute(delete(UsedAssertion).where(col(UsedAssertion.expires) < clock.now()))
+    values = {"issuer": verified.client.client_id, "jti": verified.jti, "expires": verified.expires}
+    try:
+        with connection.begin_nested():
+            connection.execute(insert(UsedAssertion).values(**values))
+    except exc.IntegrityError as error:
+        raise _refused("This client assertion has been used before") from error

@@ -1,7 +1,6 @@
 """The authorization request (RFC 6749 section 4.1.1 with SMART App Launch and PKCE): what an
 app asks for, checked before anyone signs in, and the one-time code it gets afterwards."""
 
-import hashlib
 import json
 import re
 import secrets
@@ -12,7 +11,7 @@ from urllib.parse import urlencode
 from sqlalchemy import Connection, insert
 
 from medsvc.security import scopes
-from medsvc.security.clients import find_client
+from medsvc.security.clients import find_client, hash_secret
 from medsvc.security.tables import Account, AuthorizationCode, OAuthClient
 
 CODE_LIFETIME = timedelta(seconds=60)
@@ -104,17 +103,13 @@ def granted_scopes(request: AuthorizeRequest, account: Account) -> str:
     return " ".join(granted)
 
 
-def hash_code(code: str) -> str:
-    return hashlib.sha256(code.encode()).hexdigest()
-
-
 def issue_code(
     connection: Connection, request: AuthorizeRequest, account: Account, now: datetime
 ) -> str:
     code = secrets.token_urlsafe(32)
     connection.execute(
         insert(AuthorizationCode).values(
-            code_hash=hash_code(code),
+            code_hash=hash_secret(code),
             client_id=request.client.client_id,
             account_id=account.id,
             redirect_uri=request.redirect_uri,

@@ -1,10 +1,12 @@
-"""How an app proves itself at the token endpoint: its id, and its secret when it has one
-(HTTP Basic or client_secret_post, RFC 6749 section 2.3.1)."""
+"""How a client proves itself at the token endpoint: an app by its id, and its secret when it
+has one (HTTP Basic or client_secret_post, RFC 6749 section 2.3.1); a hospital system by a
+signed assertion (assertions.py)."""
 
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
+from medsvc.security.assertions import Verified, verify
 from medsvc.security.clients import find_client, secret_matches
 from medsvc.security.oauth_errors import OAuthError
 from medsvc.security.tables import OAuthClient
@@ -14,6 +16,25 @@ from medsvc.security.tables import OAuthClient
 class TokenRequest:
     form: dict[str, str]
     basic: tuple[str, str] | None = None  # client id and secret from an Authorization header
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The client a token request comes from, authenticated before its write transaction."""
+
+    client: OAuthClient
+    assertion: Verified | None = None  # a system client's, spent in the write transaction
+
+
+def authenticate(connection: Connection, request: TokenRequest, token_url: str) -> Caller:
+    """Who is asking: a system by its assertion (client_credentials), an app otherwise."""
+    form = request.form
+    if form.get("grant_type") == "client_credentials":
+        verified = verify(
+            connection, form.get("client_assertion_type"), form.get("client_assertion"), token_url
+        )
+        return Caller(verified.client, verified)
+    return Caller(authenticate_app(connection, request))
 
 
 def _refused(request: TokenRequest, description: str) -> OAuthError:

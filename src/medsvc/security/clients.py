@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from sqlalchemy import Connection, insert, select
+from sqlmodel import col
 
 from medsvc.security import scopes
 from medsvc.security.tables import OAuthClient
@@ -35,6 +36,9 @@ class Registered:
     client_secret: str | None = None
 
 
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
 def _check_redirect_uri(uri: str) -> str:
     """Absolute, no fragment; https, or http on a loopback host, or a native app's own
     scheme (RFC 8252 section 7)."""
@@ -45,9 +49,18 @@ def _check_redirect_uri(uri: str) -> str:
         or (parts.scheme in ("http", "https") and not parts.netloc)
     ):
         raise InvalidRegistration(f"redirect URI must be absolute, without a fragment: {uri}")
-    if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "::1", "localhost"):
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK:
         raise InvalidRegistration(f"redirect URI must use https unless on loopback: {uri}")
     return uri
+
+
+def _check_jwks_url(url: str) -> str:
+    """https, or http on a loopback host: the keys that prove a hospital system."""
+    parts = urlsplit(url)
+    secure = parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK)
+    if not (secure and parts.netloc):
+        raise InvalidRegistration(f"the JWKS URL must use https unless on loopback: {url}")
+    return url
 
 
 def _check_scopes(text: str, contexts: tuple[str, ...]) -> str:
@@ -82,7 +95,8 @@ def public_key_set(jwks: Any) -> dict[str, Any]:
 
 
 def hash_secret(secret: str) -> str:
-    # The secret is 256 random bits, out of reach of guessing: a fast hash suffices.
+    """How the server stores the random secrets it hands out (client secrets, codes, refresh
+    tokens): 256 random bits are out of reach of guessing, so a fast hash suffices."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -133,7 +147,7 @@ def add_system(
     if (jwks is None) == (jwks_url is None):
         raise InvalidRegistration("a system client needs either a JWKS or a JWKS URL")
     if jwks_url is not None:
-        _check_redirect_uri(jwks_url)  # the same rule: https unless on loopback
+        _check_jwks_url(jwks_url)
     client_id = str(uuid.uuid4())
     connection.execute(
         insert(OAuthClient).values(
@@ -152,6 +166,6 @@ def add_system(
 
 def find_client(connection: Connection, client_id: str) -> OAuthClient | None:
     row = connection.execute(
-        select(OAuthClient).where(OAuthClient.client_id == client_id)  # type: ignore[arg-type]
+        select(OAuthClient).where(col(OAuthClient.client_id) == client_id)
     ).first()
     return OAuthClient.model_validate(row._mapping) if row else None

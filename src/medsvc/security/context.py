@@ -43,7 +43,8 @@ def platform_context(subject: str) -> AuthContext:
 
 
 def context_from_claims(claims: dict[str, Any]) -> AuthContext:
-    """The context an access token of this server describes (see tokens.access_claims)."""
+    """The context an access token of this server describes (claims set by oauth.py and
+    user_grants.py)."""
     fhir_user = str(claims.get("fhirUser") or "")
     practitioner = fhir_user if fhir_user.startswith("Practitioner/") else None
     return AuthContext(

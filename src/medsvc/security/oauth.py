@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from medsvc.security import scopes, user_grants
-from medsvc.security.assertions import KEY_TYPES, authenticate_system
-from medsvc.security.client_auth import TokenRequest
+from medsvc.security import assertions, client_auth, scopes, user_grants
+from medsvc.security.assertions import KEY_TYPES
+from medsvc.security.client_auth import Caller, TokenRequest
 from medsvc.security.oauth_errors import OAuthError
 from medsvc.security.tokens import SYSTEM_LIFETIME, Issuer
 
@@ -50,16 +50,12 @@ class AuthUrls:
 
 
 def client_credentials(
-    connection: Connection, request: TokenRequest, issuer: Issuer
+    connection: Connection, request: TokenRequest, issuer: Issuer, caller: Caller
 ) -> dict[str, Any]:
     """SMART Backend Services: a hospital system's assertion exchanged for a short token."""
-    form = request.form
-    client = authenticate_system(
-        connection,
-        form.get("client_assertion_type"),
-        form.get("client_assertion"),
-        issuer.token_url,
-    )
+    assert caller.assertion is not None  # authenticate() proved it for this grant
+    assertions.spend(connection, caller.assertion)
+    client, form = caller.client, request.form
     if not form.get("scope"):
         raise OAuthError("invalid_scope", "A scope is required")
     try:
@@ -85,7 +81,7 @@ def client_credentials(
     }
 
 
-Grant = Callable[[Connection, TokenRequest, Issuer], dict[str, Any]]
+Grant = Callable[[Connection, TokenRequest, Issuer, Caller], dict[str, Any]]
 GRANTS: dict[str, Grant] = {
     "authorization_code": user_grants.authorization_code,
     "refresh_token": user_grants.refresh_token,
@@ -93,11 +89,19 @@ GRANTS: dict[str, Grant] = {
 }
 
 
-def token(connection: Connection, request: TokenRequest, issuer: Issuer) -> dict[str, Any]:
-    grant = GRANTS.get(request.form.get("grant_type", ""))
-    if grant is None:
+def authenticate(connection: Connection, request: TokenRequest, issuer: Issuer) -> Caller:
+    """The first half of a token request, outside any write: the grant type is one this
+    server offers, and the client is who it says it is."""
+    if request.form.get("grant_type", "") not in GRANTS:
         raise OAuthError("unsupported_grant_type", f"grant_type must be one of {', '.join(GRANTS)}")
-    return grant(connection, request, issuer)
+    return client_auth.authenticate(connection, request, issuer.token_url)
+
+
+def token(
+    connection: Connection, request: TokenRequest, issuer: Issuer, caller: Caller
+) -> dict[str, Any]:
+    """The second half, in the write transaction: the grant itself."""
+    return GRANTS[request.form["grant_type"]](connection, request, issuer, caller)
 
 
 def smart_configuration(urls: AuthUrls) -> dict[str, Any]:
@@ -148,7 +152,15 @@ def smart_configuration(urls: AuthUrls) -> dict[str, Any]:
 def capability_security(urls: AuthUrls) -> dict[str, Any]:
     """CapabilityStatement.rest.security, pointing clients at the endpoints above."""
     return {
-        "extension": [{"url": OAUTH_URIS, "extension": [{"url": "token", "valueUri": urls.token}]}],
+        "extension": [
+            {
+                "url": OAUTH_URIS,
+                "extension": [
+                    {"url": name, "valueUri": getattr(urls, name)}
+                    for name in ("authorize", "token", "revoke", "introspect")
+                ],
+            }
+        ],
         "service": [{"coding": [{"system": SECURITY_SERVICE, "code": "SMART-on-FHIR"}]}],
         "description": "OAuth 2.0 bearer tokens from this server (SMART on FHIR).",
     }

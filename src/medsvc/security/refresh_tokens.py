@@ -1,18 +1,14 @@
 """Refresh tokens: issued in families that rotate on every use; a token presented twice
 revokes its whole family (SMART best practices, RFC 9700 section 4.14.2)."""
 
-import hashlib
 import secrets
 from datetime import datetime
 
 from sqlalchemy import Connection, insert, select, update
 from sqlmodel import col
 
+from medsvc.security.clients import hash_secret
 from medsvc.security.tables import RefreshToken
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def issue(
@@ -26,7 +22,7 @@ def issue(
     token = secrets.token_urlsafe(32)
     connection.execute(
         insert(RefreshToken).values(
-            token_hash=hash_token(token),
+            token_hash=hash_secret(token),
             family=family,
             client_id=client_id,
             account_id=account_id,
@@ -38,7 +34,7 @@ def issue(
 
 
 def find(connection: Connection, token: str) -> RefreshToken | None:
-    query = select(RefreshToken).where(col(RefreshToken.token_hash) == hash_token(token))
+    query = select(RefreshToken).where(col(RefreshToken.token_hash) == hash_secret(token))
     row = connection.execute(query).first()
     return RefreshToken.model_validate(row._mapping) if row else None
 

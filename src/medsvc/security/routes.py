@@ -1,11 +1,8 @@
 """HTTP endpoints of the authorization server: discovery, the public key set, the token
 endpoint. Errors here are RFC 6749 JSON, not OperationOutcome."""
 
-import asyncio
 import base64
-import contextvars
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
 
 import orjson
@@ -14,12 +11,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from medsvc.db import Database
+from medsvc.executors import in_thread
 from medsvc.security import oauth, revocation
-from medsvc.security.client_auth import TokenRequest
+from medsvc.security.client_auth import Caller, TokenRequest
 from medsvc.security.oauth_errors import NO_STORE, OAuthError
 from medsvc.security.ratelimit import RateLimiter
 
-T = TypeVar("T")
 FORM = "application/x-www-form-urlencoded"
 MAX_FORM_BYTES = 64 * 1024
 
@@ -61,12 +58,18 @@ def _basic(request: Request) -> tuple[str, str] | None:
     return unquote_plus(client_id), unquote_plus(secret)
 
 
-def _issue(request: Request, token_request: TokenRequest) -> dict[str, Any]:
+def _authenticate(request: Request, token_request: TokenRequest) -> Caller:
+    database: Database = request.app.state.database
+    with database.session(write=False) as connection:
+        return oauth.authenticate(connection, token_request, request.app.state.issuer)
+
+
+def _issue(request: Request, token_request: TokenRequest, caller: Caller) -> dict[str, Any]:
     database: Database = request.app.state.database
     kept: OAuthError | None = None
     with database.session(write=True) as connection:
         try:
-            return oauth.token(connection, token_request, request.app.state.issuer)
+            return oauth.token(connection, token_request, request.app.state.issuer, caller)
         except OAuthError as error:
             if not error.commit:
                 raise
@@ -74,17 +77,15 @@ def _issue(request: Request, token_request: TokenRequest) -> dict[str, Any]:
     raise kept
 
 
-async def in_thread(request: Request, kind: str, work: Callable[..., T], *args: Any) -> T:
-    """Runs blocking work on the app's read or write threads, as FHIR requests do."""
-    loop = asyncio.get_running_loop()
-    context = contextvars.copy_context()
-    executor = request.app.state.executors[kind]
-    return await loop.run_in_executor(executor, context.run, work, *args)
+def retry_after(request: Request) -> int | None:
+    """Seconds the caller's address must wait before its next request to the authorization
+    server (token, revocation, introspection, sign-in), or None when it may go on."""
+    limiter: RateLimiter = request.app.state.token_limiter
+    return limiter.retry_after(request.client.host if request.client else "")
 
 
 def _throttle(request: Request) -> None:
-    limiter: RateLimiter = request.app.state.token_limiter
-    wait = limiter.retry_after(request.client.host if request.client else "")
+    wait = retry_after(request)
     if wait is not None:
         error = OAuthError("too_many_requests", "Too many requests; retry later", status=429)
         error.retry_after = wait
@@ -99,7 +100,10 @@ async def _token_request(request: Request) -> TokenRequest:
 async def token_endpoint(request: Request) -> Response:
     try:
         token_request = await _token_request(request)
-        issued = await in_thread(request, "write", _issue, request, token_request)
+        # The client is authenticated on a reader's thread, as fetching a system's registered
+        # keys may take seconds; the grant then writes in a short transaction.
+        caller = await in_thread(request, "read", _authenticate, request, token_request)
+        issued = await in_thread(request, "write", _issue, request, token_request, caller)
     except OAuthError as error:
         return _error(error)
     return _json(issued, headers=NO_STORE)

@@ -14,8 +14,8 @@ if TYPE_CHECKING:
     from medsvc.security.context import AuthContext
 
 PERMISSION_ORDER = "cruds"
-# SMART v2 permissions by FHIR interaction: read covers vread and instance history,
-# search covers type history (SMART App Launch 2.x, "Scopes for requesting FHIR resources").
+# SMART v2 permissions by FHIR interaction (SMART App Launch 2.x, "Scopes for requesting
+# FHIR resources"): read also covers vread and history, of an instance or a type.
 PERMISSION = {"create": "c", "read": "r", "update": "u", "delete": "d", "search": "s"}
 V1_PERMISSIONS = {"read": "rs", "write": "cud", "*": "cruds"}
 CONTEXTS = ("patient", "user", "system")

@@ -34,7 +34,7 @@ def _record_failure(connection: Connection, account: Account, now: datetime) -> 
     failures = account.failed_sign_ins + 1
     connection.execute(
         update(Account)
-        .where(Account.pk == account.pk)  # type: ignore[arg-type]
+        .where(col(Account.pk) == account.pk)
         .values(
             failed_sign_ins=Account.failed_sign_ins + 1, locked_until=now + _wait_after(failures)
         )

@@ -62,6 +62,7 @@ def sign_in_page(
     return HTMLResponse(body, headers=HEADERS)
 
 
-def error_page(message: str) -> HTMLResponse:
+def error_page(message: str, status: int = 400, retry_after: int | None = None) -> HTMLResponse:
     body = f"<!doctype html><title>Sign-in error</title><p>{escape(message)}</p>"
-    return HTMLResponse(body, status_code=400, headers=HEADERS)
+    wait = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+    return HTMLResponse(body, status_code=status, headers={**HEADERS, **wait})

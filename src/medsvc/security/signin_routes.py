@@ -9,8 +9,9 @@ from starlette.routing import Route
 
 from medsvc import clock
 from medsvc.db import Database
+from medsvc.executors import in_thread
 from medsvc.security import authorize, signin
-from medsvc.security.routes import MAX_FORM_BYTES, in_thread
+from medsvc.security.routes import MAX_FORM_BYTES, retry_after
 from medsvc.security.signin_page import REQUEST_FIELDS, error_page, sign_in_page
 
 
@@ -86,6 +87,9 @@ async def _posted_form(request: Request) -> dict[str, str] | None:
 
 
 async def authorize_submit(request: Request) -> Response:
+    wait = retry_after(request)  # one address trying many accounts is slowed down too
+    if wait is not None:
+        return error_page("Too many sign-in attempts; try again shortly.", 429, wait)
     form = await _posted_form(request)
     if form is None:
         return error_page("The sign-in form could not be read.")

@@ -70,10 +70,15 @@ def _write_key(directory: Path) -> str:
     key = RSAKey.generate_key(KEY_BITS, private=True, auto_kid=True)
     kid = str(key.kid)
     name = f"{time.time_ns():020d}-{kid[:16]}{SUFFIX}"
-    pem = key.as_pem(private=True)
-    descriptor = os.open(directory / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # Written under another name, then renamed: a process that re-reads the directory in
+    # between sees no key rather than half of one.
+    partial = directory / f"{name}.partial"
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as file:
-        file.write(pem)
+        file.write(key.as_pem(private=True))
+        file.flush()
+        os.fsync(file.fileno())
+    os.rename(partial, directory / name)
     return kid
 
 

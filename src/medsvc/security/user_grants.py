@@ -14,8 +14,9 @@ from sqlmodel import col
 
 from medsvc import clock
 from medsvc.security import refresh_tokens, scopes
-from medsvc.security.authorize import CONTEXTS, hash_code
-from medsvc.security.client_auth import TokenRequest, authenticate_app
+from medsvc.security.authorize import CONTEXTS
+from medsvc.security.client_auth import Caller, TokenRequest
+from medsvc.security.clients import hash_secret
 from medsvc.security.oauth_errors import OAuthError
 from medsvc.security.tables import Account, AuthorizationCode, OAuthClient
 from medsvc.security.tokens import USER_LIFETIME, Issuer
@@ -38,7 +39,7 @@ def _pkce_matches(challenge: str, verifier: str | None) -> bool:
 
 
 def _find_code(connection: Connection, code: str) -> AuthorizationCode | None:
-    query = select(AuthorizationCode).where(col(AuthorizationCode.code_hash) == hash_code(code))
+    query = select(AuthorizationCode).where(col(AuthorizationCode.code_hash) == hash_secret(code))
     row = connection.execute(query).first()
     return AuthorizationCode.model_validate(row._mapping) if row else None
 
@@ -61,9 +62,9 @@ def _account(connection: Connection, account_id: str) -> Account:
 
 
 def authorization_code(
-    connection: Connection, request: TokenRequest, issuer: Issuer
+    connection: Connection, request: TokenRequest, issuer: Issuer, caller: Caller
 ) -> dict[str, Any]:
-    client = authenticate_app(connection, request)
+    client = caller.client  # an app: authenticate() admits no other for this grant
     code = _find_code(connection, request.form.get("code", ""))
     if code is None or code.client_id != client.client_id:
         raise _invalid_grant("The code is unknown")
@@ -96,8 +97,10 @@ def _narrowed(requested: str | None, held: str, role: str) -> str:
     return " ".join(granted)
 
 
-def refresh_token(connection: Connection, request: TokenRequest, issuer: Issuer) -> dict[str, Any]:
-    client = authenticate_app(connection, request)
+def refresh_token(
+    connection: Connection, request: TokenRequest, issuer: Issuer, caller: Caller
+) -> dict[str, Any]:
+    client = caller.client  # an app: authenticate() admits no other for this grant
     stored = refresh_tokens.find(connection, request.form.get("refresh_token", ""))
     if stored is None or stored.client_id != client.client_id or stored.revoked:
         raise _invalid_grant("The refresh token is unknown or revoked")
