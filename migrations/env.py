@@ -4,6 +4,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 import medsvc.fhir.tables
+import medsvc.scheduling.tables
 import medsvc.security.tables  # noqa: F401
 from medsvc.config import get_settings
 from medsvc.db import metadata

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy import exc
 from starlette.exceptions import HTTPException
 
-from medsvc import migrate
+from medsvc import jobs, migrate
 from medsvc.config import Settings, get_settings
 from medsvc.db import Database, violated_constraint
 from medsvc.errors import (
@@ -33,6 +33,8 @@ from medsvc.fhir.routes import CONTENT_TYPE
 from medsvc.fhir.routes import ROUTES as FHIR_ROUTES
 from medsvc.fhir.server import FhirServer
 from medsvc.requestlog import RequestLogMiddleware, configure_logging
+from medsvc.scheduling.bulk_publish import ROUTES as PUBLISH_ROUTES
+from medsvc.scheduling.install import install as install_scheduling
 from medsvc.security import oauth
 from medsvc.security.context import open_mode_refusal
 from medsvc.security.ratelimit import RateLimiter
@@ -134,7 +136,8 @@ def fhir_server(settings: Settings) -> FhirServer:
     server = FhirServer(
         settings.base_url, definitions, registry, settings.default_page_size, settings.max_page_size
     )
-    access.install(server)
+    access.install(server)  # first: the access checks run before any domain's hooks
+    install_scheduling(server, settings)
     return server
 
 
@@ -168,7 +171,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 "OPEN MODE: every caller acts as the platform, with no sign-in. "
                 "For a local trial only; set MEDSVC_AUTH_MODE=smart anywhere else."
             )
+        scheduler = None
+        if settings.jobs == "in-process":
+            scheduler = jobs.start_in_process(database, app.state.fhir, settings)
         yield
+        if scheduler is not None:
+            scheduler.shutdown(wait=True)
         app.state.audit.close()
         for executor in app.state.executors.values():
             executor.shutdown(wait=True)
@@ -185,7 +193,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.executors = make_executors(settings)
     _install_error_handlers(app)
     _install_health(app, database)
-    app.router.routes.extend(SECURITY_ROUTES + SIGNIN_ROUTES + FHIR_ROUTES)  # .well-known first
+    app.router.routes.extend(SECURITY_ROUTES + SIGNIN_ROUTES + PUBLISH_ROUTES + FHIR_ROUTES)
     app.add_middleware(RequestLogMiddleware)
     return app
 

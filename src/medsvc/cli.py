@@ -1,5 +1,5 @@
-"""The medsvc command: serve, db upgrade, db check, demo load, and (cli_access) users,
-clients and tokens."""
+"""The medsvc command: serve, worker, db upgrade, db check, demo load, and (cli_access)
+users, clients and tokens."""
 
 import argparse
 import json
@@ -39,6 +39,28 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=False,
         log_level="warning",
     )
+    return 0
+
+
+def _worker(_args: argparse.Namespace) -> int:
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    from medsvc import jobs
+    from medsvc.app import fhir_server
+    from medsvc.db import Database
+
+    settings = get_settings()
+    migrate.upgrade(settings.database_url)
+    database = Database(settings)
+    scheduler = BlockingScheduler(timezone="UTC")
+    jobs.schedule(scheduler, database, jobs.jobs(fhir_server(settings), settings))
+    print("medsvc: worker running the periodic jobs; Ctrl-C stops it", file=sys.stderr)
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        database.dispose()
     return 0
 
 
@@ -96,6 +118,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(run=_serve)
+    commands.add_parser(
+        "worker", help="run the periodic jobs (holds, reminders, templates) until stopped"
+    ).set_defaults(run=_worker)
     db = commands.add_parser("db", help="database schema").add_subparsers(dest="db", required=True)
     db.add_parser("upgrade", help="apply every pending migration").set_defaults(run=_db_upgrade)
     db.add_parser("check", help="exit 1 when the models and the migrations differ").set_defaults(

@@ -44,6 +44,23 @@ class Settings(BaseSettings):
     pool_size: int = Field(default=16, gt=0)
     # Seconds a writer waits for its turn before the request fails with 503.
     write_wait_seconds: float = Field(default=30.0, gt=0)
+    # Booking rules (docs/scheduling.md). A hold keeps a slot for this long before it is
+    # released; citizens book no further ahead than the horizon, hold at most this many
+    # active bookings per service, and cancel no later than the cut-off before the start.
+    hold_minutes: float = Field(default=10, gt=0)
+    booking_horizon_days: int = Field(default=90, gt=0)
+    max_active_bookings_per_service: int = Field(default=2, gt=0)
+    citizen_cancel_cutoff_hours: float = Field(default=24, ge=0)
+    # How far ahead schedule templates are materialised as Slots by the templates job.
+    template_horizon_days: int = Field(default=30, gt=0)
+    # The city's time zone (IANA name): schedule templates give days and hours in it, and
+    # messages to citizens show times in it.
+    timezone: str = "UTC"
+    # Hours before the start at which reminders are sent, as a comma-separated list.
+    reminder_hours: str = "24,2"
+    # "in-process": the API process runs the periodic jobs (the embedded default);
+    # "off": a separate `medsvc worker` runs them (production with several API processes).
+    jobs: Literal["in-process", "off"] = "in-process"
     log_level: str = "INFO"
 
     @field_validator("base_url")

@@ -1,5 +1,6 @@
-"""Demonstration data for the embedded default: one hospital, two doctors and their slots,
-two citizens, and (demo_access) the accounts and clients to sign in with.
+"""Demonstration data for the embedded default: one hospital, two doctors and their slots
+(one doctor's from a schedule template), two citizens, and (demo_access) the accounts and
+clients to sign in with.
 
 Loaded through a transaction Bundle with conditional creates, so loading twice adds nothing
 but the slots of days not loaded before.
@@ -17,6 +18,19 @@ from medsvc.security.context import platform_context
 
 SYSTEM = "urn:medsvc:demo"
 DAYS, SLOT_MINUTES = 7, 20
+# Dr Laine's slots are published one by one; Dr Koski's come from a schedule template
+# (docs/scheduling.md), which the templates job makes into slots once the service runs.
+TEMPLATED = ("dr-koski",)
+MORNINGS = {
+    "url": "urn:medsvc:extension:availability-template",
+    "extension": [
+        *({"url": "daysOfWeek", "valueCode": day} for day in ("mon", "tue", "wed", "thu", "fri")),
+        {"url": "availableStartTime", "valueTime": "08:00:00"},
+        {"url": "availableEndTime", "valueTime": "12:00:00"},
+        {"url": "slotMinutes", "valuePositiveInt": SLOT_MINUTES},
+        {"url": "horizonDays", "valuePositiveInt": 14},
+    ],
+}
 
 
 def _entry(full_url: str, resource: dict[str, Any], key: str) -> dict[str, Any]:
@@ -62,23 +76,20 @@ def _directory() -> list[dict[str, Any]]:
                 key,
             )
         )
-        entries.append(
-            _entry(
-                f"urn:uuid:schedule-{key}",
-                {
-                    "resourceType": "Schedule",
-                    "active": True,
-                    "actor": [{"reference": f"urn:uuid:{key}"}, {"reference": "urn:uuid:loc"}],
-                },
-                f"schedule-{key}",
-            )
-        )
+        schedule: dict[str, Any] = {
+            "resourceType": "Schedule",
+            "active": True,
+            "actor": [{"reference": f"urn:uuid:{key}"}, {"reference": "urn:uuid:loc"}],
+        }
+        if key in TEMPLATED:
+            schedule["extension"] = [MORNINGS]
+        entries.append(_entry(f"urn:uuid:schedule-{key}", schedule, f"schedule-{key}"))
     return entries
 
 
 def _slots(today: datetime) -> list[dict[str, Any]]:
     entries = []
-    for key in ("dr-laine", "dr-koski"):
+    for key in ("dr-laine",):
         for day in range(1, DAYS + 1):
             date = today + timedelta(days=day)
             if date.weekday() >= 5:

@@ -164,8 +164,10 @@ def test_chain_one_level(client: httpx.Client, slots: dict) -> None:
         client, "Schedule", **{"actor:Practitioner.identifier": "urn:city:practitioner|p2"}
     )
     assert len(ids(by_identifier)) == 1
-    deep = client.get("/Slot", params={"schedule.actor.name": "x"})
+    too_deep = "schedule.actor:Location.partof.partof.partof.name"
+    deep = client.get("/Slot", params={too_deep: "x"})
     assert deep.status_code == 400
+    assert "limited to 4 links" in deep.json()["issue"][0]["diagnostics"]
 
 
 def test_reference_identifier_modifier(client: httpx.Client) -> None:

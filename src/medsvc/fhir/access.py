@@ -1,6 +1,8 @@
 """The access rules as registry hooks: compartments and granular scopes narrow every read
 inside its query, and every write must start and land where the caller may write."""
 
+from typing import Any
+
 from sqlalchemy import ColumnElement, Connection, FromClause, and_, false, or_, select
 
 from medsvc.errors import Forbidden
@@ -69,12 +71,18 @@ class Access:
         return session.execute(query).first() is not None
 
     def before_write(self, session: Connection, ctx: AuthContext, event: WriteEvent) -> None:
-        """A change or deletion must start from a resource the caller may write."""
-        if event.current is None or ctx.unrestricted:
+        """A change or deletion must start from a resource the caller may write, and what is
+        written may name only patients the caller could see before it was written."""
+        if ctx.unrestricted:
             return
-        permission = PERMISSION["delete" if event.interaction == "delete" else "update"]
-        if not self._may_write(session, ctx, event.current, permission):
-            raise Forbidden(f"This caller may not change {event.resource_type} resources here")
+        if event.current is not None:
+            permission = PERMISSION["delete" if event.interaction == "delete" else "update"]
+            if not self._may_write(session, ctx, event.current, permission):
+                raise Forbidden(f"This caller may not change {event.resource_type} resources here")
+        if event.resource is not None and _names_unseen_patient(
+            session, ctx, self.server.base_url, event.resource
+        ):
+            raise Forbidden(f"The {event.resource_type} refers to a patient this caller cannot see")
 
     def after_write(
         self, session: Connection, ctx: AuthContext, event: WriteEvent, stored: Stored
@@ -89,22 +97,42 @@ class Access:
             raise Forbidden(
                 f"The {event.resource_type} would be outside what this caller may write"
             )
-        if _refers_to_unseen_patient(session, ctx, stored):
-            raise Forbidden(f"The {event.resource_type} refers to a patient this caller cannot see")
 
 
-def _refers_to_unseen_patient(session: Connection, ctx: AuthContext, stored: Stored) -> bool:
+def _patients_named(value: Any, base_url: str, found: set[str]) -> set[str]:
+    """The ids of the local Patients referred to anywhere in a resource."""
+    if isinstance(value, dict):
+        reference = value.get("reference")
+        if isinstance(reference, str):
+            kind, _, patient_id = reference.removeprefix(base_url + "/").partition("/")
+            if kind == "Patient" and patient_id:
+                found.add(patient_id.split("/", 1)[0])
+        for item in value.values():
+            _patients_named(item, base_url, found)
+    elif isinstance(value, list):
+        for item in value:
+            _patients_named(item, base_url, found)
+    return found
+
+
+def _names_unseen_patient(
+    session: Connection, ctx: AuthContext, base_url: str, resource: dict[str, Any]
+) -> bool:
     """Whether a write would reach into a patient record the writer cannot see (an
-    Observation a citizen files with someone else as its performer, say)."""
+    Observation a citizen files with someone else as its performer, say). It is decided on
+    what the caller could see before the write: an Appointment a hospital writes must not
+    bring its own patient into the hospital's view."""
+    named = _patients_named(resource, base_url, set())
+    if not named:
+        return False
     patient = RESOURCE.alias()
     in_view = compartments.readable(ctx, "Patient", patient)
-    seen = select(patient.c.id).where(patient.c.resource_type == "Patient")
+    seen = select(patient.c.id).where(
+        patient.c.resource_type == "Patient", patient.c.id.in_(named), patient.c.deleted == false()
+    )
     if in_view is not None:
         seen = seen.where(in_view)
-    query = select(REF.c.target_id).where(
-        REF.c.resource_pk == stored.pk, REF.c.target_type == "Patient", REF.c.target_id.not_in(seen)
-    )
-    return session.execute(query.limit(1)).first() is not None
+    return len(set(session.execute(seen).scalars())) < len(named)
 
 
 def install(server: FhirServer) -> Access:

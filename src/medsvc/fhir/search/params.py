@@ -31,6 +31,10 @@ MODIFIERS = {
     "number": {"missing"},
     "uri": {"missing"},
 }
+# Each '.' of a chained parameter follows one reference (search.html#chaining):
+# Slot?schedule.actor:Location.organization.name=City has three. Every link is one more
+# nested subquery, so the depth is bounded rather than left to the client.
+MAX_CHAIN_LINKS = 4
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,8 @@ class Criterion:
 
 @dataclass(frozen=True)
 class Chain:
-    """A one-level chain such as schedule.actor: the targets and the criterion to meet there."""
+    """A chained reference such as schedule.actor: per target type, the criterion its
+    resources must meet, which may itself be a chain (schedule.actor:Location.organization)."""
 
     target_criteria: tuple[tuple[str, Criterion], ...]
 
@@ -185,22 +190,41 @@ class QueryParser:
     ) -> Criterion | None:
         if param.type != "reference":
             raise Invalid(f"Only reference parameters can be chained, not '{param.code}'")
-        if "." in tail:
-            raise Invalid("Chains are supported to one level only")
-        targets = [type_modifier] if type_modifier else list(param.targets)
-        resolved = []
-        for target in targets:
-            if self.definitions.resource(target) is None:
-                continue
-            chained_code = tail.split(":", 1)[0]
-            if chained_code == "_id" or self._param(target, chained_code):
-                inner = self.criterion(target, tail, value)
-                if inner is not None:
-                    resolved.append((target, inner))
+        links = tail.count(".") + 1
+        if links > MAX_CHAIN_LINKS:
+            raise Invalid(
+                f"Chains are limited to {MAX_CHAIN_LINKS} links; '{param.code}.{tail}' has {links}"
+            )
+        if type_modifier and param.targets and type_modifier not in param.targets:
+            raise Invalid(f"{type_modifier} is not a target of {resource_type}.{param.code}")
+        resolved = [
+            (target, inner)
+            for target in self._chain_targets(param, type_modifier, tail)
+            if (inner := self.criterion(target, tail, value)) is not None
+        ]
         if not resolved:
             self._unknown(f"No target of {resource_type}.{param.code} has a parameter '{tail}'")
             return None
         return Criterion(param, None, (), Chain(tuple(resolved)))
+
+    def _chain_targets(self, param: SearchParam, type_modifier: str | None, tail: str) -> list[str]:
+        """The target types the rest of a chain applies to: without a type modifier, every
+        target that has its next parameter (search.html#chaining), as a reference if the
+        chain goes on, so that a same-named parameter of another type does not end it."""
+        head, dot, _ = tail.partition(".")
+        code = head.partition(":")[0]
+        declared = [
+            t
+            for t in ([type_modifier] if type_modifier else param.targets)
+            if self.definitions.resource(t) is not None
+        ]
+        if code == "_id":
+            return declared
+        found = [(t, p) for t in declared if (p := self._param(t, code)) is not None]
+        chainable = [t for t, p in found if not dot or p.type == "reference"]
+        if found and not chainable:
+            raise Invalid(f"Only reference parameters can be chained, not '{code}'")
+        return chainable
 
     def _result_param(self, base: str, name: str, value: str) -> None:
         handler = getattr(self, "_" + base.lstrip("_"))

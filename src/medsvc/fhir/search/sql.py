@@ -201,10 +201,20 @@ class Compiler:
         return and_(condition, table.target_type.in_(types)) if types else condition
 
     def _chain(self, resource_type: str, c: Criterion) -> Select[Any]:
+        """The pks of resources whose reference leads to a target meeting the chained
+        criterion (search.html#chaining); that criterion may be a chain again, one nested
+        subquery per link.
+
+        Every level joins its own anonymous aliases. SQLAlchemy correlates a subquery's FROM
+        with an enclosing query's FROM of the same table: over the bare search_reference, a
+        probe of the target's own references (`actor:missing`) would be tied to this level's
+        row instead. And with one alias name at every level, a condition meant for an outer
+        level's target would resolve, in SQL, to the innermost one.
+        """
         assert c.param is not None
         assert c.chain is not None
-        ref = INDEX_TABLES["reference"].__table__  # type: ignore[attr-defined]
-        target = RESOURCE.alias("chain_target")
+        ref = INDEX_TABLES["reference"].__table__.alias()  # type: ignore[attr-defined]
+        target = RESOURCE.alias()
         by_type = [
             and_(*self.where(target_type, [inner], target))
             for target_type, inner in c.chain.target_criteria

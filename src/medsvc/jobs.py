@@ -1,0 +1,101 @@
+"""The periodic jobs (a function `(session, now)` in its domain each, bound to the server it
+writes through) and the APScheduler runner: inside the API process for the embedded
+default, or in `medsvc worker`."""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from sqlalchemy import Connection
+
+from medsvc import clock
+from medsvc.config import Settings
+from medsvc.db import Database
+from medsvc.fhir.communications import CommunicationSender
+from medsvc.fhir.server import FhirServer
+from medsvc.notify import LogSender, Notifier
+from medsvc.scheduling import holds, materialise, reminders
+
+log = logging.getLogger("medsvc.jobs")
+
+
+# A job that did a whole batch runs again at once, each batch in its own transaction (so
+# a first fill of many template slots neither waits for the next interval nor holds the
+# SQLite writer for minutes); this bounds one run.
+MAX_BATCHES = 1000
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    run: Callable[[Connection, datetime], int]
+    every_seconds: float
+    batch: int  # what one call does at most: a call that does this much may have left more
+
+
+def notifier(server: FhirServer) -> Notifier:
+    """How citizens are told things: a Communication in their record, and a log line."""
+    return Notifier([CommunicationSender(server), LogSender()])
+
+
+def jobs(server: FhirServer, settings: Settings) -> list[Job]:
+    return [
+        Job("expire-holds", partial(holds.expire_holds, server), 30, holds.BATCH),
+        Job(
+            "send-reminders",
+            partial(reminders.send_due_reminders, notifier(server), settings.timezone),
+            30,
+            reminders.BATCH,
+        ),
+        Job(
+            "materialise-templates",
+            partial(
+                materialise.materialise_templates,
+                server,
+                settings.template_horizon_days,
+                settings.timezone,
+            ),
+            600,
+            materialise.BATCH,
+        ),
+    ]
+
+
+def run_once(database: Database, job: Job, now: datetime | None = None) -> int:
+    """One run of a job: batches, each in its own transaction, until one leaves nothing."""
+    total = 0
+    for _ in range(MAX_BATCHES):
+        with database.session(write=True) as session:
+            done = job.run(session, now or clock.now())
+        total += done
+        if done < job.batch:
+            break
+    if total:
+        log.info("job ran", extra={"fields": {"job": job.name, "done": total}})
+    return total
+
+
+def schedule(scheduler: BaseScheduler, database: Database, job_list: list[Job]) -> None:
+    """Adds the jobs, each run first at once, never two runs of one job at a time."""
+    for job in job_list:
+        scheduler.add_job(
+            run_once,
+            "interval",
+            seconds=job.every_seconds,
+            args=[database, job],
+            id=job.name,
+            next_run_time=datetime.now(UTC),
+            max_instances=1,
+            coalesce=True,
+        )
+
+
+def start_in_process(database: Database, server: FhirServer, settings: Settings) -> BaseScheduler:
+    scheduler = BackgroundScheduler(timezone=UTC)
+    schedule(scheduler, database, jobs(server, settings))
+    scheduler.start()
+    return scheduler

@@ -1,0 +1,1 @@
+"""Schedule, Slot and Appointment: booking invariants, holds, templates, reminders, $operations."""

@@ -1,0 +1,25 @@
+"""Plugs scheduling into the FHIR layer: the Slot and Appointment hooks and the
+$operations, registered by create_app()."""
+
+from medsvc.config import Settings
+from medsvc.fhir.server import FhirServer
+from medsvc.scheduling import booking, reminders, responses, rules, slots, templates
+from medsvc.scheduling.operations import book, cancel, find, hold
+
+
+def install(server: FhirServer, settings: Settings) -> None:
+    registry = server.registry
+    answers = responses.ResponseHook(server)
+    registry.before_write += [
+        slots.before_write,
+        templates.before_write,
+        rules.BookingRules(rules.Limits.from_settings(settings)),
+        answers.before_write,
+    ]
+    registry.after_write += [
+        slots.after_write,
+        booking.BookingLedger(server, reminders.reminder_hours(settings.reminder_hours)),
+        answers.after_write,
+    ]
+    for module in (find, hold, book, cancel):
+        registry.add_operation(module.operation(server.definitions))

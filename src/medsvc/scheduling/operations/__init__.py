@@ -1,0 +1,1 @@
+"""The scheduling $operations of Appointment: $find, $hold, $book and $cancel."""

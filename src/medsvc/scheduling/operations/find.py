@@ -1,0 +1,149 @@
+"""Appointment/$find (IHE ITI-115): proposed Appointments for free slots in a time window,
+by start time, narrowed by specialty, service type, practitioner, organization and location.
+
+It reads the booking ledger, not the Slot search index: a slot is offered only while a seat
+of it is left, so held and booked time is never offered.
+"""
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+
+from medsvc import clock
+from medsvc.clock import utc
+from medsvc.errors import Invalid
+from medsvc.fhir import jsonio
+from medsvc.fhir.datetimes import EPOCH, format_instant, parse_range
+from medsvc.fhir.definitions import Definitions
+from medsvc.fhir.interactions import Result
+from medsvc.fhir.numbers import natural
+from medsvc.fhir.organizations import schedules
+from medsvc.fhir.registry import Operation, OperationCall
+from medsvc.fhir.search.values import token_value
+from medsvc.fhir.store import RESOURCE
+from medsvc.fhir.tables import SearchReference, SearchToken
+from medsvc.scheduling.ledger import LEDGER
+from medsvc.scheduling.operations import requests
+from medsvc.scheduling.operations.parameters import Inputs, local_id, read_inputs
+from medsvc.security import scopes
+
+TOKEN = SearchToken.__table__  # type: ignore[attr-defined]
+REF = SearchReference.__table__  # type: ignore[attr-defined]
+L = LEDGER.c
+MAX_WINDOW = timedelta(days=93)
+
+
+def _moment(inputs: Inputs, name: str, high: bool) -> datetime:
+    text = inputs.one(name)
+    if not isinstance(text, str):
+        raise Invalid(f"$find needs {name}, a dateTime")
+    low, top = parse_range(text)
+    return EPOCH + timedelta(microseconds=top + 1 if high else low)
+
+
+def _coded(slot: Any, schedule: Any, param: str, tokens: list[str]) -> ColumnElement[bool]:
+    """The slot, or its schedule, has one of the codes in the parameter."""
+    matches = []
+    for raw in tokens:
+        token = token_value(raw)
+        condition = TOKEN.c.code == token.code
+        if token.system:
+            condition = and_(condition, TOKEN.c.system == token.system)
+        matches.append(condition)
+    return exists(
+        select(TOKEN.c.pk).where(
+            TOKEN.c.resource_pk.in_([slot.c.pk, schedule.c.pk]),
+            TOKEN.c.param == param,
+            or_(*matches),
+        )
+    )
+
+
+def _acted_by(schedule: Any, kind: str, ids: list[str]) -> ColumnElement[bool]:
+    return exists(
+        select(REF.c.pk).where(
+            REF.c.resource_pk == schedule.c.pk,
+            REF.c.param == "actor",
+            REF.c.target_type == kind,
+            REF.c.target_id.in_(ids),
+        )
+    )
+
+
+def _ids(call: OperationCall, inputs: Inputs, name: str, kind: str) -> list[str]:
+    found = []
+    for value in inputs.all(name):
+        found_id = local_id(value, kind, call.server.base_url)
+        if found_id is None:
+            raise Invalid(f"{name} is a reference such as {kind}/123, not '{value}'")
+        found.append(found_id)
+    return found
+
+
+def _query(call: OperationCall, inputs: Inputs) -> Select[Any]:
+    start, end = _moment(inputs, "start", False), _moment(inputs, "end", True)
+    if end <= start or end - start > MAX_WINDOW:
+        raise Invalid(f"$find needs start before end, at most {MAX_WINDOW.days} days apart")
+    slot, schedule = RESOURCE.alias("slot"), RESOURCE.alias("schedule")
+    query = (
+        select(L.slot_id, L.start, L.end)
+        .join(slot, and_(slot.c.resource_type == "Slot", slot.c.id == L.slot_id))
+        .join(
+            schedule, and_(schedule.c.resource_type == "Schedule", schedule.c.id == L.schedule_id)
+        )
+        .where(
+            L.start >= max(start, clock.now()),
+            L.start < end,
+            L.bookable.is_(True),
+            L.taken < L.capacity,
+            slot.c.deleted.is_(False),
+            schedule.c.deleted.is_(False),
+        )
+    )
+    for name, param in (("specialty", "specialty"), ("service-type", "service-type")):
+        if tokens := inputs.all(name):
+            query = query.where(_coded(slot, schedule, param, tokens))
+    for name, kind in (("practitioner", "Practitioner"), ("location", "Location")):
+        if ids := _ids(call, inputs, name, kind):
+            query = query.where(_acted_by(schedule, kind, ids))
+    if organizations := _ids(call, inputs, "organization", "Organization"):
+        held = [select(schedules(org_id).c[0]) for org_id in organizations]
+        query = query.where(or_(*[schedule.c.pk.in_(s) for s in held]))
+    return query
+
+
+def find(call: OperationCall) -> Result:
+    scopes.require(call.ctx, "Slot", "search")
+    inputs = read_inputs(call)
+    count = natural(str(inputs.one("_count") or call.server.default_page_size))
+    if count is None or count > call.server.max_page_size:
+        raise Invalid(f"_count is a number up to {call.server.max_page_size}")
+    query = _query(call, inputs)
+    total = call.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = call.session.execute(query.order_by(L.start, L.slot_id).limit(count)).all()
+    patient = call.ctx.patient
+    entries: list[dict[str, Any]] = [
+        {
+            "fullUrl": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, row.slot_id)}",
+            "resource": requests.from_slots(call.session, [row.slot_id], patient),
+            "search": {"mode": "match"},
+        }
+        for row in rows
+    ]
+    for entry, row in zip(entries, rows, strict=True):
+        entry["resource"]["start"] = format_instant(utc(row.start))
+        entry["resource"]["end"] = format_instant(utc(row.end))
+    answer = {"resourceType": "Bundle", "type": "searchset", "total": total, "entry": entries}
+    return Result(200, body=jsonio.dumps(answer))
+
+
+def operation(definitions: Definitions) -> Operation:
+    return Operation(
+        "find",
+        frozenset({"type"}),
+        find,
+        definitions.operations["find"],
+        types=frozenset({"Appointment"}),
+    )

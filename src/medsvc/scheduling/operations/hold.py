@@ -1,0 +1,24 @@
+"""Appointment/$hold (IHE ITI-116): a pending Appointment whose slot is kept for the hold
+period; nobody else can hold or book it until the hold is booked, cancelled or ends."""
+
+from medsvc.fhir.definitions import Definitions
+from medsvc.fhir.interactions import Result
+from medsvc.fhir.registry import Operation, OperationCall
+from medsvc.scheduling.operations import requests
+from medsvc.scheduling.operations.parameters import read_inputs
+
+
+def hold(call: OperationCall) -> Result:
+    result = requests.take(call, read_inputs(call), "pending")
+    return requests.bundle(call, [result])
+
+
+def operation(definitions: Definitions) -> Operation:
+    return Operation(
+        "hold",
+        frozenset({"type"}),
+        hold,
+        definitions.operations["hold"],
+        affects_state=True,
+        types=frozenset({"Appointment"}),
+    )

@@ -1,0 +1,78 @@
+"""The inputs of an operation, from the URL and from a Parameters body alike."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from medsvc.errors import Invalid
+from medsvc.fhir.registry import OperationCall
+
+VALUE_KEYS = (
+    "valueString",
+    "valueUri",
+    "valueCode",
+    "valueDateTime",
+    "valueInstant",
+    "valueDate",
+    "valueInteger",
+    "valueBoolean",
+)
+
+
+@dataclass
+class Inputs:
+    values: dict[str, list[Any]] = field(default_factory=dict)
+
+    def all(self, *names: str) -> list[Any]:
+        return [v for name in names for v in self.values.get(name, [])]
+
+    def one(self, *names: str) -> Any:
+        found = self.all(*names)
+        if len(found) > 1:
+            raise Invalid(f"The parameter {names[0]} is given more than once")
+        return found[0] if found else None
+
+    def add(self, name: str, value: Any) -> None:
+        self.values.setdefault(name, []).append(value)
+
+
+def _value(parameter: dict[str, Any]) -> Any:
+    """A parameter's value: a primitive, a Reference's reference, a token, or a resource."""
+    if "resource" in parameter:
+        return parameter["resource"]
+    for key in VALUE_KEYS:
+        if key in parameter:
+            return parameter[key]
+    if "valueReference" in parameter:
+        return (parameter["valueReference"] or {}).get("reference")
+    if "valueCoding" in parameter:
+        coding = parameter["valueCoding"] or {}
+        return f"{coding.get('system', '')}|{coding.get('code', '')}".lstrip("|")
+    if "valueCodeableConcept" in parameter:
+        return parameter["valueCodeableConcept"]
+    raise Invalid(f"The parameter '{parameter.get('name')}' has no value this operation reads")
+
+
+def read_inputs(call: OperationCall) -> Inputs:
+    inputs = Inputs()
+    for name, value in call.parameters:
+        inputs.add(name, value)
+    body = call.body
+    if body is None:
+        return inputs
+    if not isinstance(body, dict) or body.get("resourceType") != "Parameters":
+        raise Invalid("The operation takes a Parameters resource as its body")
+    for parameter in body.get("parameter") or []:
+        if not isinstance(parameter, dict) or not isinstance(parameter.get("name"), str):
+            raise Invalid("Each Parameters.parameter needs a name")
+        inputs.add(parameter["name"], _value(parameter))
+    return inputs
+
+
+def local_id(reference: Any, resource_type: str, base_url: str) -> str | None:
+    """The id in 'Type/id' or '{base}/Type/id', or None when it is not such a reference."""
+    if not isinstance(reference, str):
+        return None
+    kind, _, found = reference.removeprefix(base_url + "/").partition("/")
+    if kind != resource_type or not found or "/" in found:
+        return None
+    return found

@@ -1,0 +1,164 @@
+"""The Appointment a $hold or $book asks for: an existing one by id, a proposed one as sent
+(from $find), or one built from slot references; and the Bundle they answer with."""
+
+from typing import Any
+
+from sqlalchemy import Connection
+
+from medsvc.errors import Invalid
+from medsvc.fhir import interactions, jsonio, store
+from medsvc.fhir.datetimes import format_instant
+from medsvc.fhir.interactions import Result
+from medsvc.fhir.registry import OperationCall
+from medsvc.scheduling import appointments, ledger
+from medsvc.scheduling.operations.parameters import Inputs, local_id
+
+APPOINTMENT_ID = ("appt-id", "appointment-reference", "appointment-id")
+APPOINTMENT = ("appt-resource", "appointment")
+PATIENT = ("patient-id", "patient", "patient-reference")
+# What a participant says of an appointment, by the status the operation gives it.
+PARTICIPATION = {"pending": "tentative", "booked": "accepted"}
+
+
+def _patient(call: OperationCall, inputs: Inputs) -> str | None:
+    if call.ctx.patient:  # a citizen books for themselves, whatever they send
+        return call.ctx.patient
+    given = inputs.one(*PATIENT)
+    if given is None:
+        return None
+    patient_id = local_id(given, "Patient", call.server.base_url)
+    if patient_id is None:
+        raise Invalid("patient-id is a reference such as Patient/123")
+    return f"Patient/{patient_id}"
+
+
+def _schedule_actors(session: Connection, slot_ids: list[str]) -> list[str]:
+    """The actors (practitioner, location, …) of the slots' schedules, once each."""
+    actors: list[str] = []
+    for slot_id in slot_ids:
+        slot = _content(session, "Slot", slot_id)
+        schedule_ref = str((slot or {}).get("schedule", {}).get("reference", ""))
+        schedule = _content(session, "Schedule", schedule_ref.partition("/")[2])
+        for actor in (schedule or {}).get("actor", []):
+            reference = actor.get("reference")
+            if reference and reference not in actors:
+                actors.append(reference)
+    return actors
+
+
+def _content(session: Connection, resource_type: str, resource_id: str) -> dict[str, Any] | None:
+    if not resource_id:
+        return None
+    current = store.read_current(session, resource_type, resource_id)
+    if current is None or current.content is None:
+        return None
+    content: dict[str, Any] = jsonio.loads_stored(current.content)
+    return content
+
+
+def from_slots(session: Connection, slot_ids: list[str], patient: str | None) -> dict[str, Any]:
+    """A proposed Appointment of the slots, with their schedules' actors as participants."""
+    participants = [
+        {"actor": {"reference": actor}} for actor in _schedule_actors(session, slot_ids)
+    ]
+    if patient:
+        participants.insert(0, {"actor": {"reference": patient}})
+    first = _content(session, "Slot", slot_ids[0]) or {}
+    appointment: dict[str, Any] = {
+        "resourceType": "Appointment",
+        "status": "proposed",
+        "slot": [{"reference": f"Slot/{s}"} for s in slot_ids],
+        "participant": [{**p, "status": "needs-action"} for p in participants],
+    }
+    for element in ("serviceCategory", "serviceType", "specialty", "appointmentType"):
+        if first.get(element):
+            appointment[element] = first[element]
+    return appointment
+
+
+def _with_patient(appointment: dict[str, Any], patient: str | None) -> dict[str, Any]:
+    references = [(p.get("actor") or {}).get("reference") for p in appointment["participant"]]
+    if patient and patient not in references:
+        appointment["participant"].insert(0, {"actor": {"reference": patient}})
+    return appointment
+
+
+def _prepared(session: Connection, appointment: dict[str, Any], status: str) -> dict[str, Any]:
+    """The appointment in the operation's status, with its participants' answers, and the
+    time of its slots (an appointment in a slot is at the slot's time)."""
+    appointment["status"] = status
+    for participant in appointment.get("participant", []):
+        participant["status"] = PARTICIPATION[status]
+    found = ledger.read_slots(session, appointments.slot_ids(appointment))
+    if found and not appointment.get("start"):
+        appointment["start"] = format_instant(min(s.start for s in found.values()))
+        appointment["end"] = format_instant(max(s.end for s in found.values()))
+    return appointment
+
+
+def take(call: OperationCall, inputs: Inputs, status: str) -> Result:
+    """Holds (status pending) or books (booked) what the inputs name."""
+    patient = _patient(call, inputs)
+    appointment_ref = inputs.one(*APPOINTMENT_ID)
+    if appointment_ref is not None:
+        return _existing(call, appointment_ref, patient, status)
+    resource = inputs.one(*APPOINTMENT)
+    if resource is not None:
+        appointment = _proposed(resource)
+    else:
+        slot_ids = [_slot_id(call, s) for s in inputs.all("slot", "slot-id")]
+        if not slot_ids:
+            raise Invalid("Name the appointment (appt-id), send it (appt-resource), or its slot")
+        appointment = from_slots(call.session, slot_ids, patient)
+    appointment = _prepared(call.session, _with_patient(appointment, patient), status)
+    return interactions.create(call.server, call.session, call.ctx, "Appointment", appointment)
+
+
+def _existing(call: OperationCall, reference: Any, patient: str | None, status: str) -> Result:
+    appointment_id = local_id(reference, "Appointment", call.server.base_url) or str(reference)
+    current = interactions.visible_current(
+        call.server, call.session, call.ctx, "Appointment", appointment_id
+    )
+    if current.content is None:
+        raise Invalid(f"Appointment/{appointment_id} was deleted")
+    appointment = _with_patient(jsonio.loads_stored(current.content), patient)
+    appointment = _prepared(call.session, appointment, status)
+    return interactions.update(
+        call.server, call.session, call.ctx, "Appointment", appointment_id, appointment
+    )
+
+
+def _proposed(resource: Any) -> dict[str, Any]:
+    if not isinstance(resource, dict) or resource.get("resourceType") != "Appointment":
+        raise Invalid("appt-resource is an Appointment (a proposed one from $find)")
+    return {k: v for k, v in resource.items() if k not in ("id", "meta")}
+
+
+def _slot_id(call: OperationCall, reference: Any) -> str:
+    slot_id = local_id(reference, "Slot", call.server.base_url)
+    if slot_id is None:
+        raise Invalid(f"'{reference}' is not a Slot reference such as Slot/123")
+    return slot_id
+
+
+def bundle(call: OperationCall, results: list[Result]) -> Result:
+    """The operation's answer: a Bundle with the appointments it wrote (ITI-117)."""
+    entries = []
+    for result in results:
+        stored = result.stored
+        assert stored is not None
+        assert stored.content is not None
+        entries.append(
+            {
+                "fullUrl": stored.url(call.server.base_url),
+                "resource": jsonio.loads_stored(stored.content),
+                "search": {"mode": "match"},
+            }
+        )
+    answer = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(entries),
+        "entry": entries,
+    }
+    return Result(200, body=jsonio.dumps(answer))

@@ -1,0 +1,170 @@
+"""Appointment reminders: planned when an appointment is booked, sent once by a job.
+
+A reminder is sent and marked sent in one transaction, on rows the job has claimed, so each
+is sent exactly once however often the job runs and in however many workers.
+"""
+
+import math
+import re
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Insert, delete, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from medsvc.clock import utc
+from medsvc.fhir import jsonio
+from medsvc.fhir.datetimes import parse_instant
+from medsvc.fhir.store import read_current
+from medsvc.notify import Notice, Notifier
+from medsvc.scheduling.tables import AppointmentReminder
+
+REMINDER = AppointmentReminder.__table__  # type: ignore[attr-defined]
+M = REMINDER.c
+TOPIC = "appointment-reminder"
+# start - hours must stay a date; no appointment is booked a year ahead.
+MAX_HOURS = 366 * 24
+# A literal reference, relative or absolute, possibly to a version: its type and id.
+_REFERENCE = re.compile(
+    r"(?:^|/)(?P<type>[A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$"
+)
+
+
+BATCH = 100  # reminders one run sends at most
+
+
+def reminder_hours(text: str) -> tuple[float, ...]:
+    """The offsets of the setting reminder_hours ("24,2"), largest first; "" plans none."""
+    hours: set[float] = set()
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        try:
+            value = float(part)
+        except ValueError:
+            raise ValueError(f"reminder_hours: '{part}' is not a number of hours") from None
+        if not (math.isfinite(value) and 0 < value <= MAX_HOURS):
+            raise ValueError(f"reminder_hours: {part} is not between 0 and {MAX_HOURS} hours")
+        hours.add(value)
+    return tuple(sorted(hours, reverse=True))
+
+
+def _insert_new(session: Connection) -> Insert:
+    """An insert that leaves a reminder already planned (or sent) for that time as it is."""
+    dialect = postgresql if session.dialect.name == "postgresql" else sqlite
+    statement: Insert = dialect.insert(REMINDER).on_conflict_do_nothing(
+        index_elements=["appointment_id", "due_at"]
+    )
+    return statement
+
+
+def plan_reminders(
+    session: Connection,
+    appointment_id: str,
+    patient_id: str,
+    start: datetime,
+    now: datetime,
+    hours: Sequence[float],
+) -> None:
+    """Replaces the appointment's unsent reminders with one per offset whose time is still
+    ahead of now. Planning again gives the same rows; a time already sent is not planned again.
+    """
+    start, now = utc(start), utc(now)  # SQLite keeps instants as text without a zone
+    due = sorted(d for d in {start - timedelta(hours=h) for h in hours} if d > now)
+    session.execute(
+        delete(REMINDER).where(
+            M.appointment_id == appointment_id,
+            M.sent_at.is_(None),
+            or_(M.due_at.not_in(due), M.patient_id != patient_id),
+        )
+    )
+    rows = [{"appointment_id": appointment_id, "patient_id": patient_id, "due_at": d} for d in due]
+    if rows:
+        session.execute(_insert_new(session), rows)
+
+
+def cancel_reminders(session: Connection, appointment_id: str) -> None:
+    session.execute(delete(REMINDER).where(M.appointment_id == appointment_id, M.sent_at.is_(None)))
+
+
+def send_due_reminders(
+    notifier: Notifier, timezone: str, session: Connection, now: datetime, batch: int = BATCH
+) -> int:
+    """The reminders job: sends up to batch reminders due by now and returns how many it sent.
+
+    A reminder whose appointment is gone, no longer booked, no longer the patient's or already
+    started is deleted without a message, and so is one a later reminder of the same
+    appointment supersedes. It only executes statements; the caller's unit of work commits
+    the messages and the marks together.
+    """
+    now = utc(now)
+    zone = ZoneInfo(timezone)
+    claimed = _claim_due(session, now, batch)
+    latest = {row.appointment_id: row.pk for row in claimed}  # ordered by due_at: last wins
+    sent: list[int] = []
+    dropped: list[int] = []
+    for row in claimed:
+        appointment = None
+        if latest[row.appointment_id] == row.pk:
+            appointment = _still_booked(session, row, now)
+        if appointment is None:
+            dropped.append(row.pk)
+            continue
+        text = reminder_text(appointment, zone)
+        notice = Notice(row.patient_id, TOPIC, text, f"Appointment/{row.appointment_id}")
+        notifier.send(session, notice, now)
+        sent.append(row.pk)
+    if dropped:
+        session.execute(delete(REMINDER).where(M.pk.in_(dropped)))
+    if sent:
+        session.execute(update(REMINDER).where(M.pk.in_(sent)).values(sent_at=now))
+    return len(sent)
+
+
+def _claim_due(session: Connection, now: datetime, batch: int) -> list[Any]:
+    query = (
+        select(M.pk, M.appointment_id, M.patient_id)
+        .where(M.sent_at.is_(None), M.due_at <= now)
+        .order_by(M.due_at, M.pk)
+        .limit(batch)
+        # PostgreSQL: a worker locks the rows it takes until it commits and skips those another
+        # holds. SQLite has no row locks and needs none: its writers run one at a time (db.py).
+        .with_for_update(skip_locked=True)
+    )
+    return list(session.execute(query))
+
+
+def _still_booked(session: Connection, row: Any, now: datetime) -> dict[str, Any] | None:
+    """The appointment as it is now, if the reminder still applies to it."""
+    current = read_current(session, "Appointment", row.appointment_id)
+    if current is None or current.content is None:
+        return None
+    appointment: dict[str, Any] = jsonio.loads_stored(current.content)
+    if appointment.get("status") != "booked" or "start" not in appointment:
+        return None
+    if parse_instant(appointment["start"]) <= now:
+        return None
+    if row.patient_id not in _actors(appointment, "Patient"):
+        return None
+    return appointment
+
+
+def _actors(appointment: dict[str, Any], resource_type: str) -> dict[str, str | None]:
+    """The ids of the participants of a type, each with its display."""
+    found: dict[str, str | None] = {}
+    for participant in appointment.get("participant", []):
+        actor = participant.get("actor") or {}
+        match = _REFERENCE.search(actor.get("reference", ""))
+        if match and match["type"] == resource_type:
+            found[match["id"]] = actor.get("display")
+    return found
+
+
+def reminder_text(appointment: dict[str, Any], zone: ZoneInfo) -> str:
+    """The message: when and where, in the city's time zone. Nothing clinical (no service,
+    specialty, reason or practitioner), since it may be read on a locked phone screen."""
+    start = parse_instant(appointment["start"]).astimezone(zone)
+    when = f"{start:%A} {start.day} {start:%B %Y} at {start:%H:%M}"
+    places = [name for name in _actors(appointment, "Location").values() if name]
+    where = f" at {places[0]}" if places else ""
+    return f"Reminder: you have an appointment on {when}{where}."
