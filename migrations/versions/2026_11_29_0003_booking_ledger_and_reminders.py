@@ -30,6 +30,7 @@ def upgrade() -> None:
 
     op.create_table('slot_ledger',
     sa.Column('slot_id', sa.String(length=64), nullable=False),
+    sa.Column('slot_pk', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('schedule_id', sa.String(length=64), nullable=False),
     sa.Column('start', sa.DateTime(timezone=True), nullable=False),
     sa.Column('end', sa.DateTime(timezone=True), nullable=False),

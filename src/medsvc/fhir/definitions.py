@@ -40,6 +40,8 @@ class SearchParam:
     targets: tuple[str, ...]
     extract: Extractor = field(compare=False, repr=False)
     elements: frozenset[str] | None = None  # the top-level elements it reads; None: unknown
+    # A resource has at most one value, an instant (Slot.start): see search/windows.py.
+    instant: bool = False
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,19 @@ def _read_folder(folder: Path) -> list[dict[str, Any]]:
     return [orjson.loads(p.read_bytes()) for p in sorted(folder.glob("*.json"))]
 
 
-def _params_for(resource_type: str, declared: list[dict[str, Any]]) -> dict[str, SearchParam]:
+def _single_instant(structure: dict[str, Any], expression: str) -> bool:
+    """Whether the expression is one element of the type, an instant of at most one value."""
+    path = expression.strip()
+    for element in structure.get("snapshot", {}).get("element", []):
+        if element.get("path") == path:
+            types = [t.get("code") for t in element.get("type", [])]
+            return element.get("max") == "1" and types == ["instant"]
+    return False
+
+
+def _params_for(
+    resource_type: str, declared: list[dict[str, Any]], structure: dict[str, Any]
+) -> dict[str, SearchParam]:
     params = {}
     for sp in declared:
         if resource_type not in sp["base"] and "Resource" not in sp["base"]:
@@ -122,6 +136,7 @@ def _params_for(resource_type: str, declared: list[dict[str, Any]]) -> dict[str,
             targets=tuple(sp.get("target", ())),
             extract=extract,
             elements=elements_read(sp["expression"], resource_type),
+            instant=sp["type"] == "date" and _single_instant(structure, sp["expression"]),
         )
     return params
 
@@ -138,7 +153,7 @@ def load_definitions(root: Path) -> Definitions:
     resources = {}
     for structure in _read_folder(root / "StructureDefinition"):
         name = structure["type"]
-        params = _params_for(name, declared_params) if name != "Binary" else {}
+        params = _params_for(name, declared_params, structure) if name != "Binary" else {}
         resources[name] = ResourceDefinition(
             type=name,
             structure=structure,

@@ -24,6 +24,7 @@ class SlotUnavailable(Conflict):
 @dataclass(frozen=True)
 class LedgerSlot:
     slot_id: str
+    slot_pk: int
     schedule_id: str
     start: datetime
     end: datetime
@@ -45,6 +46,7 @@ class Seat:
 def _slot(row: Any) -> LedgerSlot:
     return LedgerSlot(
         row.slot_id,
+        row.slot_pk,
         row.schedule_id,
         utc(row.start),
         utc(row.end),
@@ -94,6 +96,7 @@ def read_slots(session: Connection, slot_ids: list[str]) -> dict[str, LedgerSlot
 def put_slot(session: Connection, slot: LedgerSlot) -> None:
     """Inserts or updates the slot's row; the count of taken seats is the ledger's own."""
     values = {
+        "slot_pk": slot.slot_pk,
         "schedule_id": slot.schedule_id,
         "start": slot.start,
         "end": slot.end,

@@ -64,9 +64,12 @@ def _bookable(status: str, previous: LedgerSlot | None) -> bool:
     return previous.bookable if previous else False
 
 
-def ledger_slot(slot_id: str, resource: dict[str, Any], previous: LedgerSlot | None) -> LedgerSlot:
+def ledger_slot(
+    slot_id: str, slot_pk: int, resource: dict[str, Any], previous: LedgerSlot | None
+) -> LedgerSlot:
     return LedgerSlot(
         slot_id,
+        slot_pk,
         _schedule_id(resource),
         parse_instant(resource["start"]),
         parse_instant(resource["end"]),
@@ -113,7 +116,9 @@ def before_write(session: Connection, _ctx: AuthContext, event: WriteEvent) -> N
         if previous and previous.taken:
             raise Conflict(f"Slot/{slot_id} has appointments in it; cancel them first")
         return
-    new = ledger_slot(slot_id or "", event.resource, previous)
+    new = ledger_slot(
+        slot_id or "", event.current.pk if event.current else 0, event.resource, previous
+    )
     if previous:
         _refuse_moving_taken(new, previous)
     event.resource["status"] = shown_status(session, new, event.resource["status"])
@@ -126,7 +131,7 @@ def after_write(session: Connection, ctx: AuthContext, event: WriteEvent, stored
         ledger.remove_slot(session, stored.id)
         return
     previous = ledger.read_slots(session, [stored.id]).get(stored.id)
-    ledger.put_slot(session, ledger_slot(stored.id, event.resource, previous))
+    ledger.put_slot(session, ledger_slot(stored.id, stored.pk, event.resource, previous))
 
 
 def lock_slots(session: Connection, slot_ids: list[str]) -> dict[str, Stored]:

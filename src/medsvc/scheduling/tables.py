@@ -35,6 +35,8 @@ class SlotLedger(SQLModel, table=True):
     )
 
     slot_id: str = Field(sa_column=Column(String(ID_LEN), primary_key=True))
+    # The Slot's row in the resource table, whose search index rows $find reads.
+    slot_pk: int = Field(sa_type=BigId)
     schedule_id: str = Field(sa_type=String(ID_LEN))
     start: datetime = Field(sa_type=DateTime(timezone=True))
     end: datetime = Field(sa_type=DateTime(timezone=True))

@@ -28,6 +28,7 @@ from medsvc.fhir.fhirpath import reference_target
 from medsvc.fhir.indexing import normalize
 from medsvc.fhir.search import values as v
 from medsvc.fhir.search.params import Criterion, unescape
+from medsvc.fhir.search.windows import find_window
 from medsvc.fhir.tables import INDEX_TABLES, ResourceRow
 
 Columns = ReadOnlyColumnCollection[str, ColumnElement[Any]]
@@ -126,6 +127,11 @@ class Compiler:
         narrowed = self.visible(resource_type, resource)
         if narrowed is not None:
             conditions.append(narrowed)
+        window = find_window(criteria)
+        if window is not None and not _outranks_window(driver):
+            conditions.append(resource.c.pk.in_(window.rows(resource_type, _date_match)))
+            criteria = [c for c in criteria if c not in window.covered]
+            driver = None
         conditions += [
             self.criterion(resource_type, c, resource, correlated=c is not driver) for c in criteria
         ]
@@ -238,6 +244,14 @@ _SELECTIVE = {
     "number": 5,
     "date": 6,
 }
+
+
+def _outranks_window(driver: Criterion | None) -> bool:
+    """An _id or a plain reference (one schedule's slots) finds fewer rows than a window of
+    time; a token (status=free, a specialty) usually more."""
+    if driver is None:
+        return False
+    return driver.param is None or (driver.param.type == "reference" and driver.chain is None)
 
 
 def _driver(criteria: list[Criterion]) -> Criterion | None:

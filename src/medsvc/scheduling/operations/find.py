@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, exists, func, or_, select
 
 from medsvc import clock
 from medsvc.clock import utc
@@ -43,8 +43,7 @@ def _moment(inputs: Inputs, name: str, high: bool) -> datetime:
     return EPOCH + timedelta(microseconds=top + 1 if high else low)
 
 
-def _coded(slot: Any, schedule: Any, param: str, tokens: list[str]) -> ColumnElement[bool]:
-    """The slot, or its schedule, has one of the codes in the parameter."""
+def _token_match(tokens: list[str]) -> ColumnElement[bool]:
     matches = []
     for raw in tokens:
         token = token_value(raw)
@@ -52,24 +51,50 @@ def _coded(slot: Any, schedule: Any, param: str, tokens: list[str]) -> ColumnEle
         if token.system:
             condition = and_(condition, TOKEN.c.system == token.system)
         matches.append(condition)
-    return exists(
+    return or_(*matches)
+
+
+def _schedules_coded(session: Connection, param: str, tokens: list[str]) -> list[str]:
+    """The Schedules carrying one of the codes themselves."""
+    query = (
+        select(RESOURCE.c.id)
+        .join(TOKEN, TOKEN.c.resource_pk == RESOURCE.c.pk)
+        .where(TOKEN.c.resource_type == "Schedule", TOKEN.c.param == param, _token_match(tokens))
+    )
+    return list(session.execute(query).scalars())
+
+
+def _coded(session: Connection, param: str, tokens: list[str]) -> ColumnElement[bool]:
+    """The slot, or its schedule, has one of the codes."""
+    on_slot = exists(
         select(TOKEN.c.pk).where(
-            TOKEN.c.resource_pk.in_([slot.c.pk, schedule.c.pk]),
-            TOKEN.c.param == param,
-            or_(*matches),
+            TOKEN.c.resource_pk == L.slot_pk, TOKEN.c.param == param, _token_match(tokens)
         )
     )
+    return or_(L.schedule_id.in_(_schedules_coded(session, param, tokens)), on_slot)
 
 
-def _acted_by(schedule: Any, kind: str, ids: list[str]) -> ColumnElement[bool]:
-    return exists(
-        select(REF.c.pk).where(
-            REF.c.resource_pk == schedule.c.pk,
+def _acted_by(session: Connection, kind: str, ids: list[str]) -> set[str]:
+    """The Schedules with one of these actors."""
+    query = (
+        select(RESOURCE.c.id)
+        .join(REF, REF.c.resource_pk == RESOURCE.c.pk)
+        .where(
+            REF.c.resource_type == "Schedule",
             REF.c.param == "actor",
             REF.c.target_type == kind,
             REF.c.target_id.in_(ids),
         )
     )
+    return set(session.execute(query).scalars())
+
+
+def _of_organizations(session: Connection, org_ids: list[str]) -> set[str]:
+    found: set[str] = set()
+    for org_id in org_ids:
+        pks = select(schedules(org_id).c[0])
+        found |= set(session.execute(select(RESOURCE.c.id).where(RESOURCE.c.pk.in_(pks))).scalars())
+    return found
 
 
 def _ids(call: OperationCall, inputs: Inputs, name: str, kind: str) -> list[str]:
@@ -82,35 +107,37 @@ def _ids(call: OperationCall, inputs: Inputs, name: str, kind: str) -> list[str]
     return found
 
 
+def _schedules(call: OperationCall, inputs: Inputs) -> set[str] | None:
+    """The Schedules the actors and organizations asked for allow; None: any schedule."""
+    allowed: set[str] | None = None
+    for name, kind in (("practitioner", "Practitioner"), ("location", "Location")):
+        if ids := _ids(call, inputs, name, kind):
+            found = _acted_by(call.session, kind, ids)
+            allowed = found if allowed is None else allowed & found
+    if org_ids := _ids(call, inputs, "organization", "Organization"):
+        found = _of_organizations(call.session, org_ids)
+        allowed = found if allowed is None else allowed & found
+    return allowed
+
+
 def _query(call: OperationCall, inputs: Inputs) -> Select[Any]:
+    """The free slots asked for, from the ledger alone: its (schedule, start) and (start)
+    indexes drive the query, and a deleted Slot has no ledger row."""
     start, end = _moment(inputs, "start", False), _moment(inputs, "end", True)
     if end <= start or end - start > MAX_WINDOW:
         raise Invalid(f"$find needs start before end, at most {MAX_WINDOW.days} days apart")
-    slot, schedule = RESOURCE.alias("slot"), RESOURCE.alias("schedule")
-    query = (
-        select(L.slot_id, L.start, L.end)
-        .join(slot, and_(slot.c.resource_type == "Slot", slot.c.id == L.slot_id))
-        .join(
-            schedule, and_(schedule.c.resource_type == "Schedule", schedule.c.id == L.schedule_id)
-        )
-        .where(
-            L.start >= max(start, clock.now()),
-            L.start < end,
-            L.bookable.is_(True),
-            L.taken < L.capacity,
-            slot.c.deleted.is_(False),
-            schedule.c.deleted.is_(False),
-        )
+    query = select(L.slot_id, L.start, L.end).where(
+        L.start >= max(start, clock.now()),
+        L.start < end,
+        L.bookable.is_(True),
+        L.taken < L.capacity,
     )
-    for name, param in (("specialty", "specialty"), ("service-type", "service-type")):
+    allowed = _schedules(call, inputs)
+    if allowed is not None:
+        query = query.where(L.schedule_id.in_(sorted(allowed)))
+    for name in ("specialty", "service-type"):
         if tokens := inputs.all(name):
-            query = query.where(_coded(slot, schedule, param, tokens))
-    for name, kind in (("practitioner", "Practitioner"), ("location", "Location")):
-        if ids := _ids(call, inputs, name, kind):
-            query = query.where(_acted_by(schedule, kind, ids))
-    if organizations := _ids(call, inputs, "organization", "Organization"):
-        held = [select(schedules(org_id).c[0]) for org_id in organizations]
-        query = query.where(or_(*[schedule.c.pk.in_(s) for s in held]))
+            query = query.where(_coded(call.session, name, tokens))
     return query
 
 
