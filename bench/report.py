@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import tables
+from booking_report import END as BOOKING_END
+from booking_report import START as BOOKING_START
 
 
 def _cpu_model() -> str:
@@ -64,6 +66,19 @@ WHY_SYNC = (
     "design. The target's wording (\"a bare FastAPI endpoint\") does not say which kind, so "
     "the ratio against bare async is shown beside it and judged as well."
 )
+
+
+PAGE = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+
+
+def kept_section(page: Path) -> list[str]:
+    """The booking benchmark's section of the page (bench/booking_bench.py writes it between
+    its markers), kept as it is when this report rewrites the page."""
+    text = page.read_text() if page.exists() else ""
+    if BOOKING_START not in text or BOOKING_END not in text:
+        return []
+    inside = text.split(BOOKING_START, 1)[1].split(BOOKING_END, 1)[0]
+    return [BOOKING_START + inside + BOOKING_END, ""]
 
 
 def render(results: list[dict[str, Any]], args: argparse.Namespace, elapsed: float,
@@ -170,4 +185,5 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace, elapsed: flo
             "127.0.0.1:5432 (user `postgres`, trust; `MEDSVC_BENCH_POSTGRES_URL` points "
             "elsewhere). Raw samples of the last run are kept in `bench/results/latest.json`.",
             ""]
+    out += kept_section(getattr(args, "output", None) or PAGE)  # the page being rewritten
     return "\n".join(out)
