@@ -126,7 +126,7 @@ def _query(call: OperationCall, inputs: Inputs) -> Select[Any]:
     start, end = _moment(inputs, "start", False), _moment(inputs, "end", True)
     if end <= start or end - start > MAX_WINDOW:
         raise Invalid(f"$find needs start before end, at most {MAX_WINDOW.days} days apart")
-    query = select(L.slot_id, L.start, L.end).where(
+    query = select(L.slot_id, L.schedule_id, L.start, L.end).where(
         L.start >= max(start, clock.now()),
         L.start < end,
         L.bookable.is_(True),
@@ -150,11 +150,13 @@ def find(call: OperationCall) -> Result:
     query = _query(call, inputs)
     total = call.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = call.session.execute(query.order_by(L.start, L.slot_id).limit(count)).all()
+    slots = requests.read_contents(call.session, "Slot", [row.slot_id for row in rows])
+    schedules = requests.read_contents(call.session, "Schedule", [row.schedule_id for row in rows])
     patient = call.ctx.patient
     entries: list[dict[str, Any]] = [
         {
             "fullUrl": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, row.slot_id)}",
-            "resource": requests.from_slots(call.session, [row.slot_id], patient),
+            "resource": requests.proposal([row.slot_id], slots, schedules, patient),
             "search": {"mode": "match"},
         }
         for row in rows

@@ -1,9 +1,10 @@
 """The Appointment a $hold or $book asks for: an existing one by id, a proposed one as sent
 (from $find), or one built from slot references; and the Bundle they answer with."""
 
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, bindparam, select
 
 from medsvc.errors import Invalid
 from medsvc.fhir import interactions, jsonio, store
@@ -32,48 +33,60 @@ def _patient(call: OperationCall, inputs: Inputs) -> str | None:
     return f"Patient/{patient_id}"
 
 
-def _schedule_actors(session: Connection, slot_ids: list[str]) -> list[str]:
-    """The actors (practitioner, location, …) of the slots' schedules, once each."""
-    actors: list[str] = []
+# Built once: $find reads the slots of a whole page, and their schedules, with it.
+_CONTENTS = select(store.RESOURCE.c.id, store.RESOURCE.c.content).where(
+    store.RESOURCE.c.resource_type == bindparam("resource_type"),
+    store.RESOURCE.c.id.in_(bindparam("ids", expanding=True)),
+    store.RESOURCE.c.deleted.is_(False),
+)
+
+
+def read_contents(
+    session: Connection, resource_type: str, ids: Iterable[str]
+) -> dict[str, dict[str, Any]]:
+    """The current content of these resources by id, in one statement."""
+    wanted = sorted({i for i in ids if i})
+    if not wanted:
+        return {}
+    rows = session.execute(_CONTENTS, {"resource_type": resource_type, "ids": wanted}).all()
+    return {row.id: jsonio.loads_stored(row.content) for row in rows}
+
+
+def _schedule_of(slot: dict[str, Any]) -> str:
+    return str((slot.get("schedule") or {}).get("reference", "")).partition("/")[2]
+
+
+def proposal(
+    slot_ids: list[str],
+    slots: dict[str, dict[str, Any]],
+    schedules: dict[str, dict[str, Any]],
+    patient: str | None,
+) -> dict[str, Any]:
+    """A proposed Appointment of the slots, with their schedules' actors as participants."""
+    actors = [patient] if patient else []
     for slot_id in slot_ids:
-        slot = _content(session, "Slot", slot_id)
-        schedule_ref = str((slot or {}).get("schedule", {}).get("reference", ""))
-        schedule = _content(session, "Schedule", schedule_ref.partition("/")[2])
-        for actor in (schedule or {}).get("actor", []):
+        schedule = schedules.get(_schedule_of(slots.get(slot_id, {}))) or {}
+        for actor in schedule.get("actor", []):
             reference = actor.get("reference")
             if reference and reference not in actors:
                 actors.append(reference)
-    return actors
-
-
-def _content(session: Connection, resource_type: str, resource_id: str) -> dict[str, Any] | None:
-    if not resource_id:
-        return None
-    current = store.read_current(session, resource_type, resource_id)
-    if current is None or current.content is None:
-        return None
-    content: dict[str, Any] = jsonio.loads_stored(current.content)
-    return content
-
-
-def from_slots(session: Connection, slot_ids: list[str], patient: str | None) -> dict[str, Any]:
-    """A proposed Appointment of the slots, with their schedules' actors as participants."""
-    participants = [
-        {"actor": {"reference": actor}} for actor in _schedule_actors(session, slot_ids)
-    ]
-    if patient:
-        participants.insert(0, {"actor": {"reference": patient}})
-    first = _content(session, "Slot", slot_ids[0]) or {}
     appointment: dict[str, Any] = {
         "resourceType": "Appointment",
         "status": "proposed",
         "slot": [{"reference": f"Slot/{s}"} for s in slot_ids],
-        "participant": [{**p, "status": "needs-action"} for p in participants],
+        "participant": [{"actor": {"reference": a}, "status": "needs-action"} for a in actors],
     }
+    first = slots.get(slot_ids[0], {})
     for element in ("serviceCategory", "serviceType", "specialty", "appointmentType"):
         if first.get(element):
             appointment[element] = first[element]
     return appointment
+
+
+def from_slots(session: Connection, slot_ids: list[str], patient: str | None) -> dict[str, Any]:
+    slots = read_contents(session, "Slot", slot_ids)
+    schedules = read_contents(session, "Schedule", map(_schedule_of, slots.values()))
+    return proposal(slot_ids, slots, schedules, patient)
 
 
 def _with_patient(appointment: dict[str, Any], patient: str | None) -> dict[str, Any]:
