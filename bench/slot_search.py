@@ -51,29 +51,29 @@ ORDER BY page.start, page.slot_id"""
 _FREE_ON = """EXISTS (SELECT 1 FROM search_token t WHERE t.resource_pk = r.pk
               AND t.param = 'status' AND t.code = 'free')"""
 RAW_SQL = {
-    # The schedule's reference rows drive (2,000 a schedule); status and start are probed on
-    # each through the (resource_pk, param, ...) indexes.
+    # The schedule's reference rows drive (2,000 a schedule); start, then status, are probed
+    # on each through the (resource_pk, param, ...) indexes (the more selective first).
     "schedule-week": """
-WITH m AS MATERIALIZED (
-  SELECT resource_pk FROM search_reference
-  WHERE resource_type = 'Slot' AND param = 'schedule'
-    AND target_type = 'Schedule' AND target_id = :schedule),
-hits AS MATERIALIZED (
-  SELECT r.pk FROM m JOIN resource r ON r.pk = m.resource_pk
-  WHERE NOT r.deleted AND """ + _FREE_ON + """
+WITH hits AS MATERIALIZED (
+  SELECT r.pk FROM resource r
+  WHERE r.pk IN (SELECT resource_pk FROM search_reference
+                 WHERE resource_type = 'Slot' AND param = 'schedule'
+                   AND target_type = 'Schedule' AND target_id = :schedule)
+    AND NOT r.deleted
     AND EXISTS (SELECT 1 FROM search_date d WHERE d.resource_pk = r.pk
-                AND d.param = 'start' AND d.low >= :low AND d.low < :high)),""" + _PAGE,
-    # The day's start rows drive (11,000 across the city); specialty and status are probed.
+                AND d.param = 'start' AND d.low >= :low AND d.low < :high)
+    AND """ + _FREE_ON + "),""" + _PAGE,
+    # The day's start rows drive (11,000 across the city); specialty, then status, are probed.
     "specialty-day": """
-WITH m AS MATERIALIZED (
-  SELECT resource_pk FROM search_date
-  WHERE resource_type = 'Slot' AND param = 'start' AND low >= :low AND low < :high),
-hits AS MATERIALIZED (
-  SELECT r.pk FROM m JOIN resource r ON r.pk = m.resource_pk
-  WHERE NOT r.deleted AND """ + _FREE_ON + """
+WITH hits AS MATERIALIZED (
+  SELECT r.pk FROM resource r
+  WHERE r.pk IN (SELECT resource_pk FROM search_date
+                 WHERE resource_type = 'Slot' AND param = 'start'
+                   AND low >= :low AND low < :high)
+    AND NOT r.deleted
     AND EXISTS (SELECT 1 FROM search_token t WHERE t.resource_pk = r.pk
-                AND t.param = 'specialty' AND t.code = :code AND t.system = :system)),"""
-    + _PAGE,
+                AND t.param = 'specialty' AND t.code = :code AND t.system = :system)
+    AND """ + _FREE_ON + "),""" + _PAGE,
     # The practitioner's schedules drive, then the ledger's (schedule_id, start) index.
     "find-practitioner-week": """
 WITH hits AS MATERIALIZED (
