@@ -132,6 +132,15 @@ def test_bad_find_inputs_are_400(
     assert message in response.json()["issue"][0]["diagnostics"]
 
 
+def test_a_coded_input_must_be_a_token(client: httpx.Client) -> None:
+    concept = {"coding": [{"system": "http://snomed.info/sct", "code": "394579002"}]}
+    body = parameters(start=format_instant(DAY), end=format_instant(DAY + timedelta(days=1)))
+    body["parameter"].append({"name": "specialty", "valueCodeableConcept": concept})
+    response = client.post("/Appointment/$find", json=body, headers=FHIR_JSON)
+    assert response.status_code == 400, response.text
+    assert "system|code" in response.json()["issue"][0]["diagnostics"]
+
+
 def test_find_by_get_with_url_parameters(client: httpx.Client, city: dict[str, Any]) -> None:
     response = client.get(
         "/Appointment/$find",

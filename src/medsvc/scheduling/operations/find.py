@@ -137,6 +137,8 @@ def _query(call: OperationCall, inputs: Inputs) -> Select[Any]:
         query = query.where(L.schedule_id.in_(sorted(allowed)))
     for name in ("specialty", "service-type"):
         if tokens := inputs.all(name):
+            if not all(isinstance(t, str) for t in tokens):
+                raise Invalid(f"{name} is a token such as system|code")
             query = query.where(_coded(call.session, name, tokens))
     return query
 
