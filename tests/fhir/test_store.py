@@ -2,11 +2,13 @@
 
 import threading
 
-from sqlalchemy import true
+from sqlalchemy import select, true
 
 from medsvc.app import fhir_server
-from medsvc.fhir import store
+from medsvc.fhir import jsonio, store
+from medsvc.fhir.indexing import replace_index
 from medsvc.fhir.store import Stored
+from medsvc.fhir.tables import INDEX_TABLES
 from tests.conftest import Backend
 
 
@@ -71,3 +73,73 @@ def test_read_many_gives_the_current_rows_not_deleted(clean: Backend) -> None:
         assert store.read_many(session, []) == {}
     assert found == {first.pk: first, second.pk: second}
     assert by_sqlalchemy == [first, second]
+
+
+def stored_index(backend: Backend, pk: int) -> list[tuple[object, ...]]:
+    """Every index row of the resource, from every index table, in one order."""
+    rows: list[tuple[object, ...]] = []
+    with backend.database.session(write=False) as session:
+        for kind, model in INDEX_TABLES.items():
+            table = model.__table__  # type: ignore[attr-defined]
+            values = [c for c in table.c if c.name not in ("pk", "resource_pk")]
+            found = session.execute(select(*values).where(table.c.resource_pk == pk)).all()
+            rows += [(kind, *(str(v) for v in row)) for row in found]
+    return sorted(rows)
+
+
+def fresh_index(backend: Backend, pk: int) -> list[tuple[object, ...]]:
+    """The rows a fresh indexing of the current content gives, written to an empty copy."""
+    definition = fhir_server(backend.settings).definition("Patient", "create")
+    with backend.database.session(write=True) as session:
+        current = store.read_current(session, "Patient", "indexed", visible=true())
+        assert current is not None
+        assert current.content is not None
+        content = jsonio.loads_stored(current.content)
+        replace_index(session, definition, pk, content, "http://x/fhir", existing=True)
+    return stored_index(backend, pk)
+
+
+PATIENT_VERSIONS = [
+    {"name": [{"family": "Virtanen", "given": ["Aino"]}], "gender": "female"},
+    {"name": [{"family": "Virtanen", "given": ["Aino"]}], "gender": "other"},  # one token
+    {"name": [{"family": "Korhonen"}], "gender": "other", "birthDate": "1980-02-03"},
+    {"gender": "other", "birthDate": "1980-02-03", "identifier": [{"system": "s", "value": "1"}]},
+    {"name": [{"family": "Virtanen"}]},  # elements removed, one back
+]
+
+
+def test_an_update_leaves_the_index_a_fresh_indexing_would_write(clean: Backend) -> None:
+    """Updates rewrite only the parameters whose rows change; after each, the resource's
+    index rows are exactly those of its current content, none stale and none missing."""
+    server = fhir_server(clean.settings)
+    definition = server.definition("Patient", "update")
+    with clean.database.session(write=True) as session:
+        current = store.insert_resource(
+            session, definition, "indexed", {"resourceType": "Patient"}, "http://x/fhir"
+        )
+    for elements in PATIENT_VERSIONS:
+        with clean.database.session(write=True) as session:
+            current = store.add_version(
+                session,
+                definition,
+                current,
+                {"resourceType": "Patient", **elements},
+                "PUT",
+                "http://x/fhir",
+            )
+        after_update = stored_index(clean, current.pk)
+        assert after_update == fresh_index(clean, current.pk)
+        assert any(row[2] == "_lastUpdated" for row in after_update)
+    with clean.database.session(write=True) as session:
+        deleted = store.add_version(session, definition, current, None, "DELETE", "http://x/fhir")
+    assert stored_index(clean, current.pk) == []
+    with clean.database.session(write=True) as session:
+        store.add_version(
+            session,
+            definition,
+            deleted,
+            {"resourceType": "Patient", **PATIENT_VERSIONS[0]},
+            "PUT",
+            "http://x/fhir",
+        )
+    assert stored_index(clean, current.pk) == fresh_index(clean, current.pk)

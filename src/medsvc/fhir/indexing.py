@@ -160,6 +160,24 @@ _DELETES = [
     delete(model.__table__).where(model.__table__.c.resource_pk == bindparam("pk"))  # type: ignore[attr-defined]
     for model in INDEX_TABLES.values()
 ]
+_DELETES_OF_PARAM = {
+    kind: delete(model.__table__).where(  # type: ignore[attr-defined]
+        model.__table__.c.resource_pk == bindparam("pk"),  # type: ignore[attr-defined]
+        model.__table__.c.param == bindparam("param"),  # type: ignore[attr-defined]
+    )
+    for kind, model in INDEX_TABLES.items()
+}
+
+
+def index_rows(
+    definition: ResourceDefinition, resource: dict[str, Any], base_url: str
+) -> dict[SearchParam, list[Row]]:
+    """The resource's index rows, by search parameter."""
+    return {
+        param: rows
+        for param in definition.indexed_by.for_resource(resource)
+        if (rows := rows_for(param, resource, base_url))
+    }
 
 
 def replace_index(
@@ -170,18 +188,50 @@ def replace_index(
     base_url: str,
     *,
     existing: bool,
+    previous: dict[str, Any] | None = None,
 ) -> None:
-    """Replaces the index rows of one resource; None (a delete) leaves it with none."""
+    """Replaces the index rows of one resource; None (a delete) leaves it with none.
+
+    With the previous content of an existing resource, only the parameters whose rows
+    differ are rewritten: a new version that changes one element (a Slot's status, an
+    Appointment's) rewrites one parameter's rows, not every table's.
+    """
+    new = index_rows(definition, resource, base_url) if resource is not None else {}
+    if existing and previous is not None:
+        old = index_rows(definition, previous, base_url)
+        changed = [p for p in old.keys() | new.keys() if old.get(p) != new.get(p)]
+        if changed:
+            pending.flush(session)  # rows still held may belong to this resource
+        for param in changed:
+            if param in old:
+                session.execute(
+                    _DELETES_OF_PARAM[param.type], {"pk": resource_pk, "param": param.code}
+                )
+        _insert_rows(session, definition, resource_pk, {p: new[p] for p in changed if p in new})
+        return
     if existing:
         pending.flush(session)  # rows still held may belong to this resource
         for statement in _DELETES:
             session.execute(statement, {"pk": resource_pk})
-    if resource is None:
-        return
+    _insert_rows(session, definition, resource_pk, new)
+
+
+def _insert_rows(
+    session: Connection,
+    definition: ResourceDefinition,
+    resource_pk: int,
+    rows_by_param: dict[SearchParam, list[Row]],
+) -> None:
     batches: dict[str, list[Row]] = {}
-    for param in definition.indexed_by.for_resource(resource):
-        for row in rows_for(param, resource, base_url):
-            row.update(resource_pk=resource_pk, resource_type=definition.type, param=param.code)
-            batches.setdefault(param.type, []).append(row)
+    for param, rows in rows_by_param.items():
+        for row in rows:
+            batches.setdefault(param.type, []).append(
+                {
+                    **row,
+                    "resource_pk": resource_pk,
+                    "resource_type": definition.type,
+                    "param": param.code,
+                }
+            )
     for param_type, rows in batches.items():
         pending.insert(session, _INSERTS[param_type], rows)

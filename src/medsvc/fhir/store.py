@@ -157,7 +157,16 @@ def add_version(
         current.pk, current.resource_type, current.id, version_id, now, stamped is None, content
     )
     _record_version(session, stored, method)
-    replace_index(session, definition, current.pk, stamped, base_url, existing=not current.deleted)
+    previous = jsonio.loads_stored(current.content) if current.content is not None else None
+    replace_index(
+        session,
+        definition,
+        current.pk,
+        stamped,
+        base_url,
+        existing=not current.deleted,
+        previous=previous,
+    )
     return stored
 
 

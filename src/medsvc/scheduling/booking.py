@@ -31,7 +31,7 @@ class BookingLedger:
         resource = event.resource
         status = appointments.status_of(resource)
         wanted = appointments.slot_ids(resource) if status in ACTIVE else []
-        seats = ledger.seats_of(session, stored.id)
+        seats = ledger.seats_of(session, stored.id) if event.current is not None else []
         have = {seat.slot_id for seat in seats}
         touched = sorted(have | set(wanted))
         locked = slots.lock_slots(session, touched)
@@ -47,7 +47,7 @@ class BookingLedger:
             ledger.confirm_seats(session, stored.id)
         for slot_id in touched:
             slots.refresh_status(self.server, session, slot_id)
-        self._remind(session, stored.id, status, patient, resource)
+        self._remind(session, stored.id, status, patient, resource, new=event.current is None)
 
     def _take(
         self,
@@ -76,11 +76,13 @@ class BookingLedger:
         status: str | None,
         patient: str | None,
         resource: dict[str, Any] | None,
+        *,
+        new: bool,
     ) -> None:
         start = appointments.start_of(resource)
         if status == "booked" and patient and start is not None:
             reminders.plan_reminders(
-                session, appointment_id, patient, start, clock.now(), self.reminder_hours
+                session, appointment_id, patient, start, clock.now(), self.reminder_hours, new=new
             )
-        else:
+        elif not new:
             reminders.cancel_reminders(session, appointment_id)

@@ -71,6 +71,7 @@ _TAKE = (
     update(LEDGER)
     .where(L.slot_id == bindparam("slot"), L.bookable.is_(True), L.taken < L.capacity)
     .values(taken=L.taken + 1)
+    .returning(L.taken)
 )
 _INSERT_SEAT = insert(SEAT)
 _FREE_SEATS = delete(SEAT).where(
@@ -137,11 +138,13 @@ def take_seat(
     count; on SQLite writers run one at a time. The check constraint and the unique seat
     number stand behind it.
     """
-    taken = session.execute(_TAKE, {"slot": slot_id})
-    if taken.rowcount != 1:
+    taken = session.execute(_TAKE, {"slot": slot_id}).scalar()
+    if taken is None:
         raise SlotUnavailable(f"Slot/{slot_id} is no longer available")
-    used = {seat.seat for seat in seats_in(session, slot_id)}
-    number = next(n for n in range(len(used) + 1) if n not in used)
+    number = 0  # the slot's first seat: no other seat to read
+    if taken > 1:
+        used = {seat.seat for seat in seats_in(session, slot_id)}
+        number = next(n for n in range(len(used) + 1) if n not in used)
     row = {
         "slot_id": slot_id,
         "seat": number,

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Insert, delete, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from medsvc.clock import utc
@@ -49,13 +49,23 @@ def reminder_hours(text: str) -> tuple[float, ...]:
     return tuple(sorted(hours, reverse=True))
 
 
-def _insert_new(session: Connection) -> Insert:
-    """An insert that leaves a reminder already planned (or sent) for that time as it is."""
-    dialect = postgresql if session.dialect.name == "postgresql" else sqlite
-    statement: Insert = dialect.insert(REMINDER).on_conflict_do_nothing(
+# Built once: planning runs in every booking's transaction.
+_UNSENT = select(M.pk, M.patient_id, M.due_at).where(
+    M.appointment_id == bindparam("appointment_id"), M.sent_at.is_(None)
+)
+_DELETE = delete(REMINDER).where(M.pk.in_(bindparam("pks", expanding=True)))
+_CANCEL = delete(REMINDER).where(
+    M.appointment_id == bindparam("appointment_id"), M.sent_at.is_(None)
+)
+# An insert that leaves a reminder already sent for that time as it is.
+_INSERT_NEW = {
+    "postgresql": postgresql.insert(REMINDER).on_conflict_do_nothing(
         index_elements=["appointment_id", "due_at"]
-    )
-    return statement
+    ),
+    "sqlite": sqlite.insert(REMINDER).on_conflict_do_nothing(
+        index_elements=["appointment_id", "due_at"]
+    ),
+}
 
 
 def plan_reminders(
@@ -65,26 +75,34 @@ def plan_reminders(
     start: datetime,
     now: datetime,
     hours: Sequence[float],
+    *,
+    new: bool = False,
 ) -> None:
     """Replaces the appointment's unsent reminders with one per offset whose time is still
     ahead of now. Planning again gives the same rows; a time already sent is not planned again.
+    A new appointment (new=True) has none yet, so nothing is read or replaced.
     """
     start, now = utc(start), utc(now)  # SQLite keeps instants as text without a zone
-    due = sorted(d for d in {start - timedelta(hours=h) for h in hours} if d > now)
-    session.execute(
-        delete(REMINDER).where(
-            M.appointment_id == appointment_id,
-            M.sent_at.is_(None),
-            or_(M.due_at.not_in(due), M.patient_id != patient_id),
-        )
-    )
-    rows = [{"appointment_id": appointment_id, "patient_id": patient_id, "due_at": d} for d in due]
+    due = {d for d in {start - timedelta(hours=h) for h in hours} if d > now}
+    if not new:
+        unsent = session.execute(_UNSENT, {"appointment_id": appointment_id}).all()
+        kept = {
+            utc(r.due_at) for r in unsent if r.patient_id == patient_id and utc(r.due_at) in due
+        }
+        stale = [r.pk for r in unsent if r.patient_id != patient_id or utc(r.due_at) not in due]
+        if stale:
+            session.execute(_DELETE, {"pks": stale})
+        due -= kept
+    rows = [
+        {"appointment_id": appointment_id, "patient_id": patient_id, "due_at": d}
+        for d in sorted(due)
+    ]
     if rows:
-        session.execute(_insert_new(session), rows)
+        session.execute(_INSERT_NEW[session.dialect.name], rows)
 
 
 def cancel_reminders(session: Connection, appointment_id: str) -> None:
-    session.execute(delete(REMINDER).where(M.appointment_id == appointment_id, M.sent_at.is_(None)))
+    session.execute(_CANCEL, {"appointment_id": appointment_id})
 
 
 def send_due_reminders(

@@ -8,7 +8,7 @@ from sqlalchemy import Connection, bindparam, select
 
 from medsvc.errors import Invalid
 from medsvc.fhir import interactions, jsonio, store
-from medsvc.fhir.datetimes import format_instant
+from medsvc.fhir.datetimes import format_instant, parse_instant
 from medsvc.fhir.interactions import Result
 from medsvc.fhir.registry import OperationCall
 from medsvc.scheduling import appointments, ledger
@@ -86,7 +86,13 @@ def proposal(
 def from_slots(session: Connection, slot_ids: list[str], patient: str | None) -> dict[str, Any]:
     slots = read_contents(session, "Slot", slot_ids)
     schedules = read_contents(session, "Schedule", map(_schedule_of, slots.values()))
-    return proposal(slot_ids, slots, schedules, patient)
+    appointment = proposal(slot_ids, slots, schedules, patient)
+    if slots and len(slots) == len(set(slot_ids)):  # the time of the slots just read
+        appointment["start"] = format_instant(
+            min(parse_instant(s["start"]) for s in slots.values())
+        )
+        appointment["end"] = format_instant(max(parse_instant(s["end"]) for s in slots.values()))
+    return appointment
 
 
 def _with_patient(appointment: dict[str, Any], patient: str | None) -> dict[str, Any]:
@@ -102,8 +108,10 @@ def _prepared(session: Connection, appointment: dict[str, Any], status: str) -> 
     appointment["status"] = status
     for participant in appointment.get("participant", []):
         participant["status"] = PARTICIPATION[status]
+    if appointment.get("start"):
+        return appointment
     found = ledger.read_slots(session, appointments.slot_ids(appointment))
-    if found and not appointment.get("start"):
+    if found:
         appointment["start"] = format_instant(min(s.start for s in found.values()))
         appointment["end"] = format_instant(max(s.end for s in found.values()))
     return appointment
