@@ -6,9 +6,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from medsvc import clock
 from medsvc.fhir.datetimes import format_instant
+from tests.conftest import Backend
 from tests.factories import FHIR_JSON
 from tests.scheduling.clinic import (
     CARDIOLOGY,
@@ -167,3 +169,20 @@ def test_find_leaves_out_unavailable_and_deleted_slots(
     offered = slots_of(find(client))
     assert closed not in offered
     assert gone not in offered
+
+
+def test_find_is_a_read_that_answers_while_a_booking_holds_the_writer(
+    client: httpx.Client, city: dict[str, Any], clean: Backend
+) -> None:
+    """$find changes nothing, so it runs as a read: on SQLite it neither waits for the one
+    writer nor holds it up (a write transaction is open while it answers)."""
+    with clean.database.session(write=True) as writing:
+        writing.execute(text("UPDATE slot_ledger SET taken = taken WHERE 1 = 0"))
+        response = client.post(
+            "/Appointment/$find",
+            json=parameters(start=format_instant(DAY), end=format_instant(DAY + timedelta(days=1))),
+            headers=FHIR_JSON,
+            timeout=3,
+        )
+    assert response.status_code == 200, response.text
+    assert response.json()["total"] == 8

@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 from medsvc.errors import Invalid, MethodNotAllowed, NotFound
 from medsvc.fhir import conditional, history, interactions
 from medsvc.fhir.interactions import Result
-from medsvc.fhir.registry import OperationCall
+from medsvc.fhir.registry import Operation, OperationCall
 from medsvc.fhir.search import run as search_run
 from medsvc.fhir.search import searchset
 from medsvc.fhir.server import FhirServer
@@ -172,14 +172,34 @@ def _delete_type(c: Call) -> Result:
     return conditional.delete_matching(c.server, c.session, c.ctx, c.segments[0], condition)
 
 
+def _operation_at(server: FhirServer, segments: list[str]) -> Operation | None:
+    """The operation a path ending in $name invokes, at its level and type."""
+    level = {1: "system", 2: "type", 3: "instance"}.get(len(segments), "")
+    resource_type = segments[0] if len(segments) > 1 else None
+    return server.registry.operation(segments[-1][1:], level, resource_type)
+
+
+def reads_only(server: FhirServer, method: str, segments: list[str]) -> bool:
+    """True for a request that cannot change anything: a GET, a search by POST, or an
+    operation declared not to affect state ($find). Its unit of work is a read, which on
+    SQLite neither waits for nor holds up the one writer."""
+    if method == "GET":
+        return True
+    if method != "POST" or not segments:
+        return False
+    if segments[-1] == "_search":
+        return True
+    operation = _operation_at(server, segments) if segments[-1].startswith("$") else None
+    return operation is not None and not operation.affects_state
+
+
 def _operation(c: Call) -> Result:
     segments, method = c.segments, c.request.method
     name = segments[-1][1:]
-    level = {1: "system", 2: "type", 3: "instance"}.get(len(segments), "")
     resource_type = segments[0] if len(segments) > 1 else None
     if resource_type is not None:
         c.server.definition(resource_type, "read")
-    operation = c.server.registry.operation(name, level, resource_type)
+    operation = _operation_at(c.server, segments)
     if operation is None:
         raise NotFound(f"The operation ${name} is not supported on '{c.request.path}'")
     if method not in ("GET", "POST") or (operation.affects_state and method == "GET"):

@@ -37,7 +37,7 @@ from medsvc.fhir.negotiation import (
     wants_json,
 )
 from medsvc.fhir.numbers import natural
-from medsvc.fhir.router import FhirRequest, dispatch
+from medsvc.fhir.router import FhirRequest, dispatch, reads_only
 from medsvc.fhir.server import FhirServer
 from medsvc.security.context import AuthContext, auth_context
 
@@ -202,7 +202,8 @@ def _posts_search(request: Request) -> bool:
 
 
 def _is_read(request: Request) -> bool:
-    return request.method == "GET" or _posts_search(request)
+    segments = [s for s in request.path_params.get("path", "").split("/") if s]
+    return reads_only(request.app.state.fhir, request.method, segments)
 
 
 def _reads_one_embedded(request: Request) -> bool:
@@ -252,7 +253,7 @@ async def _audit(
     if access is None:
         return
     trail: AuditTrail = request.app.state.audit
-    if (request.method == "GET" or _posts_search(request)) and not trail.backlogged:
+    if _is_read(request) and not trail.backlogged:
         trail.record(access)
     elif not await trail.record_durably(access):
         raise Unavailable("The access could not be audited; retry shortly")
