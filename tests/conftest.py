@@ -34,6 +34,7 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "MEDSVC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 TABLES = [t.__tablename__ for t in INDEX_TABLES.values()] + [
+    "patient_key",
     "appointment_reminder",
     "slot_seat",
     "slot_ledger",

@@ -1,5 +1,5 @@
-"""The medsvc command: serve, worker, db upgrade, db check, demo load, and (cli_access)
-users, clients and tokens."""
+"""The medsvc command: serve, worker, db upgrade, db check, demo load, (cli_access) users,
+clients and tokens, and (cli_keys) keys."""
 
 import argparse
 import json
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import httpx
 import uvicorn
 
-from medsvc import cli_access, demo_access, migrate
+from medsvc import cli_access, cli_keys, demo_access, migrate
 from medsvc.config import get_settings
 from medsvc.security.context import open_mode_refusal
 
@@ -140,6 +140,7 @@ def parser() -> argparse.ArgumentParser:
     who.add_argument("--system", action="store_true", help="the demo hospital's system client")
     token.set_defaults(run=_demo_token)
     cli_access.add_commands(commands)
+    cli_keys.add_commands(commands)
     return root
 
 

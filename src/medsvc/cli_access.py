@@ -31,7 +31,7 @@ class CommandFailed(Exception):
 
 
 @contextmanager
-def _writing() -> Iterator[Connection]:
+def writing() -> Iterator[Connection]:
     """One write transaction on the configured database, migrated first."""
     settings = get_settings()
     migrate.upgrade(settings.database_url)
@@ -62,7 +62,7 @@ def _linked(connection: Connection, args: argparse.Namespace) -> str | None:
 def _users_add(args: argparse.Namespace) -> dict[str, Any]:
     password = sys.stdin.readline().rstrip("\r\n")
     secret = totp.new_secret() if args.totp else None
-    with _writing() as connection:
+    with writing() as connection:
         link = _linked(connection, args)
         account_id = accounts.add_account(
             connection,
@@ -83,7 +83,7 @@ def _scope(args: argparse.Namespace) -> str | None:
 
 
 def _clients_add_app(args: argparse.Namespace) -> dict[str, Any]:
-    with _writing() as connection:
+    with writing() as connection:
         made = clients.add_app(
             connection,
             clock.now(),
@@ -106,7 +106,7 @@ def _read_jwks(path: str) -> dict[str, Any]:
 def _clients_add_system(args: argparse.Namespace) -> dict[str, Any]:
     by_url = args.jwks.startswith(("https://", "http://"))
     jwks = None if by_url else _read_jwks(args.jwks)
-    with _writing() as connection:
+    with writing() as connection:
         if args.organization:
             _existing(connection, args.organization, "Organization")
         made = clients.add_system(
@@ -139,7 +139,9 @@ def _tokens_rotate_key(_args: argparse.Namespace) -> dict[str, Any]:
     return {"kid": signing.rotate(directory), "directory": str(directory)}
 
 
-def _run(command: Any) -> Any:
+def json_command(command: Any) -> Any:
+    """A command that prints its result as one JSON object; refusals exit 2, failed checks 1."""
+
     def run(args: argparse.Namespace) -> int:
         try:
             print(json.dumps(command(args)))
@@ -166,7 +168,7 @@ def add_commands(commands: Any) -> None:
     link.add_argument("--patient", help="Patient/ID the citizen's account is linked to")
     link.add_argument("--practitioner", help="Practitioner/ID the doctor's account is linked to")
     add.add_argument("--totp", action="store_true", help="require a one-time code (RFC 6238)")
-    add.set_defaults(run=_run(_users_add))
+    add.set_defaults(run=json_command(_users_add))
 
     registered = commands.add_parser("clients", help="apps and hospital systems")
     kinds = registered.add_subparsers(dest="clients", required=True)
@@ -175,7 +177,7 @@ def add_commands(commands: Any) -> None:
     app.add_argument("--redirect-uri", action="append", required=True)
     app.add_argument("--scope", action="append", help="scopes it may be granted (repeatable)")
     app.add_argument("--confidential", action="store_true", help="also give it a client secret")
-    app.set_defaults(run=_run(_clients_add_app))
+    app.set_defaults(run=json_command(_clients_add_app))
     system = kinds.add_parser("add-system", help="register a hospital system (backend services)")
     system.add_argument("--name", required=True)
     system.add_argument("--organization", help="Organization/ID it acts for; none: the platform")
@@ -183,18 +185,18 @@ def add_commands(commands: Any) -> None:
         "--jwks", required=True, help="a JWKS file, or a JWKS URL (https, or http on loopback)"
     )
     system.add_argument("--scope", action="append", help="scopes it may be granted (repeatable)")
-    system.set_defaults(run=_run(_clients_add_system))
+    system.set_defaults(run=json_command(_clients_add_system))
 
     trail = commands.add_parser("audit", help="the audit trail").add_subparsers(
         dest="audit", required=True
     )
     trail.add_parser(
         "verify", help="check the hash chain; exit 1 on an altered, removed or reordered record"
-    ).set_defaults(run=_run(_audit_verify))
+    ).set_defaults(run=json_command(_audit_verify))
 
     tokens = commands.add_parser("tokens", help="token-signing keys").add_subparsers(
         dest="tokens", required=True
     )
     tokens.add_parser("rotate-key", help="add a signing key that signs from now on").set_defaults(
-        run=_run(_tokens_rotate_key)
+        run=json_command(_tokens_rotate_key)
     )

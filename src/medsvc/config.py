@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     auth_mode: Literal["open", "smart"] = "smart"
     # Key material kept outside the database: token-signing keys under signing/ (mode 0600).
     keys_dir: Path = Path("./var/keys")
+    # Key-encryption keys that wrap the patients' data keys, and the blind index key. Unset:
+    # keys_dir/kek. Keep it off the database's disk and out of its backups.
+    kek_dir: Path | None = None
     # Token, revocation, introspection and sign-in requests per caller address and minute, per
     # process (a burst of a quarter of it is allowed at once); beyond it, 429.
     token_requests_per_minute: int = Field(default=120, gt=0)
@@ -71,6 +74,10 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def kek_directory(self) -> Path:
+        return self.kek_dir or self.keys_dir / "kek"
 
     @property
     def thread_counts(self) -> tuple[int, int]:

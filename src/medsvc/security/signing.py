@@ -6,14 +6,13 @@ checked. Old keys stay published until an operator removes their files, so token
 signed keep verifying until they expire.
 """
 
-import fcntl
-import os
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 from joserfc.jwk import KeySet, RSAKey
+
+from medsvc import keyfiles
 
 ALGORITHM = "RS256"  # what every OpenID Connect relying party must accept (OIDC Core 15.1)
 KEY_BITS = 3072
@@ -57,9 +56,9 @@ def _public(key: RSAKey) -> dict[str, Any]:
 
 
 def _read_keys(directory: Path) -> list[RSAKey]:
-    """Keys in the order they were made (file names start with the time in nanoseconds)."""
+    """Keys in the order they were made."""
     keys = []
-    for path in sorted(directory.glob(f"*{SUFFIX}")):
+    for path in keyfiles.oldest_first(directory, SUFFIX):
         key = RSAKey.import_key(path.read_bytes())
         key.ensure_kid()
         keys.append(key)
@@ -69,34 +68,18 @@ def _read_keys(directory: Path) -> list[RSAKey]:
 def _write_key(directory: Path) -> str:
     key = RSAKey.generate_key(KEY_BITS, private=True, auto_kid=True)
     kid = str(key.kid)
-    name = f"{time.time_ns():020d}-{kid[:16]}{SUFFIX}"
-    # Written under another name, then renamed: a process that re-reads the directory in
-    # between sees no key rather than half of one.
-    partial = directory / f"{name}.partial"
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as file:
-        file.write(key.as_pem(private=True))
-        file.flush()
-        os.fsync(file.fileno())
-    os.rename(partial, directory / name)
+    keyfiles.write_new(directory, kid[:16], SUFFIX, key.as_pem(private=True))
     return kid
-
-
-def _locked(directory: Path) -> Any:
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    handle = (directory / ".lock").open("w")
-    fcntl.flock(handle, fcntl.LOCK_EX)
-    return handle
 
 
 def ensure_key(directory: Path) -> None:
     """Creates the first key unless one exists; safe when several processes start at once."""
-    with _locked(directory):
-        if not any(directory.glob(f"*{SUFFIX}")):
+    with keyfiles.locked(directory):
+        if not keyfiles.oldest_first(directory, SUFFIX):
             _write_key(directory)
 
 
 def rotate(directory: Path) -> str:
     """Adds a new key, which signs from now on; returns its kid."""
-    with _locked(directory):
+    with keyfiles.locked(directory):
         return _write_key(directory)

@@ -1,0 +1,70 @@
+"""Sealed records: AES-256-GCM under a data key, with a fresh 96-bit nonce and associated
+data that binds the record to its place, so a ciphertext moved elsewhere fails to open.
+
+Sealed format (version 1):
+
+    0x01 | key id length (1 byte) | key id (ASCII) | nonce (12 bytes) | ciphertext and tag
+
+The associated data is the canonical JSON of the format version, the key id and the caller's
+context (opaque ids only: patient, resource type, id, version), never a value of the record.
+"""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import orjson
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+FORMAT = 1
+NONCE_BYTES = 12  # NIST SP 800-38D 5.2.1.1: 96-bit IVs, from a random bit generator (8.2.2)
+MAX_KEY_ID = 255
+
+
+class SealBroken(Exception):
+    """A sealed record did not open: changed, moved, truncated or under another key. It never
+    yields data; callers treat it as a fault of the store, not of the request."""
+
+
+@dataclass(frozen=True)
+class DataKey:
+    key_id: str
+    secret: bytes = b""
+
+    def __repr__(self) -> str:  # the secret stays out of logs and tracebacks
+        return f"DataKey({self.key_id!r})"
+
+
+def _associated(key_id: str, context: Mapping[str, str]) -> bytes:
+    return orjson.dumps({**context, "format": FORMAT, "key": key_id}, option=orjson.OPT_SORT_KEYS)
+
+
+def seal(key: DataKey, plaintext: bytes, context: Mapping[str, str]) -> bytes:
+    key_id = key.key_id.encode("ascii")
+    if not 0 < len(key_id) <= MAX_KEY_ID:
+        raise ValueError("a data key id is 1 to 255 ASCII characters")
+    nonce = os.urandom(NONCE_BYTES)
+    sealed = AESGCM(key.secret).encrypt(nonce, plaintext, _associated(key.key_id, context))
+    return bytes([FORMAT, len(key_id)]) + key_id + nonce + sealed
+
+
+def key_id_of(sealed: bytes) -> str:
+    """The id of the data key a record was sealed under."""
+    if len(sealed) < 2 or sealed[0] != FORMAT or len(sealed) < 2 + sealed[1] + NONCE_BYTES + 16:
+        raise SealBroken("not a sealed record of a known format")
+    try:
+        return sealed[2 : 2 + sealed[1]].decode("ascii")
+    except UnicodeDecodeError:
+        raise SealBroken("not a sealed record of a known format") from None
+
+
+def open_sealed(key: DataKey, sealed: bytes, context: Mapping[str, str]) -> bytes:
+    if key_id_of(sealed) != key.key_id:
+        raise SealBroken("sealed under another data key")
+    body = sealed[2 + sealed[1] :]
+    nonce, ciphertext = body[:NONCE_BYTES], body[NONCE_BYTES:]
+    try:
+        return AESGCM(key.secret).decrypt(nonce, ciphertext, _associated(key.key_id, context))
+    except InvalidTag:
+        raise SealBroken("the sealed record does not open in this place") from None
