@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 
 from medsvc import jobs, migrate
 from medsvc.config import Settings, get_settings
+from medsvc.crypto import blind_index
 from medsvc.db import Database, violated_constraint
 from medsvc.errors import (
     Conflict,
@@ -33,6 +34,7 @@ from medsvc.fhir.routes import CONTENT_TYPE
 from medsvc.fhir.routes import ROUTES as FHIR_ROUTES
 from medsvc.fhir.server import FhirServer
 from medsvc.requestlog import RequestLogMiddleware, configure_logging
+from medsvc.results import blind_params
 from medsvc.scheduling.bulk_publish import ROUTES as PUBLISH_ROUTES
 from medsvc.scheduling.install import install as install_scheduling
 from medsvc.security import oauth
@@ -130,7 +132,8 @@ def _install_health(app: FastAPI, database: Database) -> None:
 
 def fhir_server(settings: Settings) -> FhirServer:
     """The FHIR layer with every domain registered: the one place domains are plugged in."""
-    definitions = get_definitions()
+    index = blind_index.load_or_create(settings.kek_directory)
+    definitions = blind_params.apply(get_definitions(), index)
     registry = Registry()
     registry.add_operation(validate.operation(definitions))
     server = FhirServer(

@@ -42,6 +42,8 @@ class SearchParam:
     elements: frozenset[str] | None = None  # the top-level elements it reads; None: unknown
     # A resource has at most one value, an instant (Slot.start): see search/windows.py.
     instant: bool = False
+    # Indexed and searched as blind index tokens, not codes: see blinding.py.
+    blinder: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -142,7 +142,7 @@ def rows_for(param: SearchParam, resource: dict[str, Any], base_url: str) -> lis
             rows += reference_rows(value, base_url)
         else:
             rows += _ROW_MAKERS[param.type](value)
-    return rows
+    return param.blinder.index_rows(rows) if param.blinder is not None else rows
 
 
 _ROW_MAKERS = {

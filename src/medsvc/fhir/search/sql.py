@@ -173,7 +173,8 @@ class Compiler:
         if raw == "":
             raise Invalid(f"The parameter '{c.param.code}' has an empty value")
         if kind == "token":
-            return _token_match(table, raw)
+            blinder = c.param.blinder
+            return _token_match(table, blinder.query_value(raw) if blinder is not None else raw)
         if kind == "string":
             return _string_match(table, raw, c.modifier)
         if kind == "date":
