@@ -1,5 +1,5 @@
-"""The medsvc command: serve, worker, db upgrade, db check, demo load, (cli_access) users,
-clients and tokens, and (cli_keys) keys."""
+"""The medsvc command: serve, worker, db upgrade, db check, db reindex, demo load,
+(cli_access) users, clients and tokens, and (cli_keys) keys."""
 
 import argparse
 import json
@@ -79,6 +79,38 @@ def _db_check(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _db_reindex(args: argparse.Namespace) -> int:
+    from medsvc.app import fhir_server
+    from medsvc.db import Database
+    from medsvc.fhir.reindex import reindex_batch
+    from medsvc.results.blind_params import BLINDED
+
+    settings = get_settings()
+    server = fhir_server(settings)
+    types = args.type or sorted(BLINDED)
+    unknown = [t for t in types if server.definitions.resource(t) is None]
+    if unknown:
+        print(f"medsvc: not a resource type of this server: {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    migrate.upgrade(settings.database_url)
+    database = Database(settings)
+    done: dict[str, int] = {}
+    try:
+        for resource_type in types:
+            last, done[resource_type] = 0, 0
+            while True:
+                with database.session(write=True) as session:
+                    keys = reindex_batch(server, session, resource_type, last, args.batch)
+                if not keys:
+                    break
+                done[resource_type] += len(keys)
+                last = keys[-1]
+    finally:
+        database.dispose()
+    print(json.dumps({"reindexed": done}))
+    return 0
+
+
 def _demo_load(_args: argparse.Namespace) -> int:
     from medsvc import demo
 
@@ -126,6 +158,17 @@ def parser() -> argparse.ArgumentParser:
     db.add_parser("check", help="exit 1 when the models and the migrations differ").set_defaults(
         run=_db_check
     )
+    reindex = db.add_parser(
+        "reindex", help="rewrite the search index of stored resources from their content"
+    )
+    reindex.add_argument(
+        "--type",
+        action="append",
+        default=None,
+        help="a resource type (repeatable); default: the results' types",
+    )
+    reindex.add_argument("--batch", type=int, default=500, help="resources per transaction")
+    reindex.set_defaults(run=_db_reindex)
     demo = commands.add_parser("demo", help="demonstration data").add_subparsers(
         dest="demo", required=True
     )
