@@ -36,14 +36,29 @@ def slot(schedule_ref: str, start: str, end: str, status: str = "free") -> dict[
     }
 
 
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+# What a final DiagnosticReport must say besides its status, code and subject (the lab
+# essentials of results/essentials.py).
+REPORT_ESSENTIALS = {
+    "category": [
+        {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0074", "code": "LAB"}]}
+    ],
+    "effectiveDateTime": "2026-11-02T08:30:00+02:00",
+    "issued": "2026-11-02T14:00:00+02:00",
+}
+
+
 def observation(
     subject: str, code: str = "2160-0", value: float = 1.5, status: str = "final"
 ) -> dict[str, Any]:
     return {
         "resourceType": "Observation",
         "status": status,
+        "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "laboratory"}]}],
         "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
         "subject": {"reference": subject},
+        "effectiveDateTime": "2026-11-02T08:30:00+02:00",
+        "issued": "2026-11-02T14:00:00+02:00",
         "valueQuantity": {
             "value": value,
             "unit": "mg/dL",

@@ -34,7 +34,7 @@ from medsvc.fhir.routes import CONTENT_TYPE
 from medsvc.fhir.routes import ROUTES as FHIR_ROUTES
 from medsvc.fhir.server import FhirServer
 from medsvc.requestlog import RequestLogMiddleware, configure_logging
-from medsvc.results import blind_params
+from medsvc.results import blind_params, essentials
 from medsvc.scheduling.bulk_publish import ROUTES as PUBLISH_ROUTES
 from medsvc.scheduling.install import install as install_scheduling
 from medsvc.security import oauth
@@ -141,6 +141,7 @@ def fhir_server(settings: Settings) -> FhirServer:
     )
     access.install(server)  # first: the access checks run before any domain's hooks
     install_scheduling(server, settings)
+    server.registry.before_write.append(essentials.before_write)
     return server
 
 

@@ -2,7 +2,7 @@
 
 import httpx
 
-from tests.factories import FHIR_JSON, observation, patient, practitioner
+from tests.factories import FHIR_JSON, REPORT_ESSENTIALS, observation, patient, practitioner
 
 
 def transaction(*entries: dict, kind: str = "transaction") -> dict:
@@ -178,7 +178,9 @@ def test_conditional_update_entries_resolve_their_references(client: httpx.Clien
                 "resourceType": "DiagnosticReport",
                 "status": "final",
                 "code": {"text": "panel"},
+                "subject": {"reference": "Patient/p1"},
                 "result": [{"reference": "urn:uuid:obs"}],
+                **REPORT_ESSENTIALS,
             }
         ),
     )
@@ -226,6 +228,7 @@ def test_urn_uuid_rewritten_in_narrative_and_uri_values(client: httpx.Client) ->
         "status": "final",
         "code": {"text": "x"},
         "subject": {"reference": full_url},
+        **REPORT_ESSENTIALS,
         "text": {
             "status": "generated",
             "div": f'<div xmlns="http://www.w3.org/1999/xhtml"><a href="{full_url}">'

@@ -210,7 +210,10 @@ def test_transaction_bundle(server: FHIRServer) -> None:
     patient_entry.request.url = "Patient"
 
     observation = o.Observation()
-    observation.status = "final"
+    observation.status = "preliminary"
+    category = cc.CodeableConcept()
+    category.text = "laboratory"
+    observation.category = [category]
     coding = cd.Coding()
     coding.system = "http://loinc.org"
     coding.code = "2160-0"

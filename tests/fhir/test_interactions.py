@@ -172,8 +172,10 @@ def test_json_patch_failures_change_nothing(client: httpx.Client) -> None:
 
 def test_decimal_precision_is_kept(client: httpx.Client) -> None:
     body = (
-        b'{"resourceType":"Observation","status":"final","code":{"text":"creatinine"},'
-        b'"valueQuantity":{"value":1.50,"unit":"mg/dL"}}'
+        b'{"resourceType":"Observation","status":"preliminary","code":{"text":"creatinine"},'
+        b'"category":[{"text":"laboratory"}],"subject":{"reference":"Patient/p1"},'
+        b'"valueQuantity":{"value":1.50,"unit":"mg/dL","system":"http://unitsofmeasure.org",'
+        b'"code":"mg/dL"}}'
     )
     created = client.post("/Observation", content=body, headers=FHIR_JSON)
     assert created.status_code == 201

@@ -171,15 +171,17 @@ def test_chain_one_level(client: httpx.Client, slots: dict) -> None:
 
 
 def test_reference_identifier_modifier(client: httpx.Client) -> None:
-    obs = post(
+    document = post(
         client,
         {
-            **observation("Patient/x"),
+            "resourceType": "DocumentReference",
+            "status": "current",
             "subject": {"identifier": {"system": "urn:mrn", "value": "42"}},
+            "content": [{"attachment": {"contentType": "text/plain", "data": "aGk="}}],
         },
     )
-    found = search(client, "Observation", **{"subject:identifier": "urn:mrn|42"})
-    assert ids(found) == {obs["id"]}
+    found = search(client, "DocumentReference", **{"subject:identifier": "urn:mrn|42"})
+    assert ids(found) == {document["id"]}
 
 
 def test_chain_patient_identifier(client: httpx.Client) -> None:

@@ -10,7 +10,15 @@ import pytest
 
 from medsvc.fhir import audit_trail
 from medsvc.security.context import AuthContext
-from tests.factories import FHIR_JSON, observation, patient, practitioner, schedule, slot
+from tests.factories import (
+    FHIR_JSON,
+    REPORT_ESSENTIALS,
+    observation,
+    patient,
+    practitioner,
+    schedule,
+    slot,
+)
 
 
 @dataclass
@@ -70,6 +78,7 @@ def _report(subject: str, performer: str, result: str | None = None) -> dict:
         "code": {"text": "panel"},
         "subject": {"reference": subject},
         "performer": [{"reference": performer}],
+        **REPORT_ESSENTIALS,
     }
     return report | ({"result": [{"reference": result}]} if result else {})
 

@@ -1,0 +1,91 @@
+"""What every result must say before it is stored: a DiagnosticReport or Observation has a
+status, a category, a code and a patient; once final it says when it was taken and when it
+was issued; its quantities are in UCUM; and its status moves forward only (preliminary, then
+final, then amended or corrected; entered-in-error ends it). A violation is 422 naming the
+element, with every violation found."""
+
+from typing import Any
+
+from sqlalchemy import Connection
+
+from medsvc.errors import Outcome, Unprocessable
+from medsvc.fhir import jsonio
+from medsvc.fhir.fhirpath import reference_target
+from medsvc.fhir.registry import WriteEvent
+from medsvc.security.context import AuthContext
+
+UCUM = "http://unitsofmeasure.org"
+RESULT_TYPES = ("DiagnosticReport", "Observation")
+FINISHED = frozenset({"final", "amended", "corrected", "appended"})
+# The statuses each status may be followed by (the R4B diagnostic-report-status and
+# observation-status codes); a status not listed may become any.
+NEXT = {
+    **dict.fromkeys(FINISHED, FINISHED | {"entered-in-error"}),
+    "cancelled": frozenset({"cancelled", "entered-in-error"}),
+    "entered-in-error": frozenset({"entered-in-error"}),
+}
+
+
+def _quantities(resource: dict[str, Any], where: str) -> list[tuple[dict[str, Any], str]]:
+    """The Quantity values of an Observation (or of its components) and their locations."""
+    found = []
+    if isinstance(resource.get("valueQuantity"), dict):
+        found.append((resource["valueQuantity"], f"{where}.valueQuantity"))
+    for n, reference_range in enumerate(resource.get("referenceRange") or []):
+        for bound in ("low", "high"):
+            if isinstance(reference_range, dict) and isinstance(reference_range.get(bound), dict):
+                found.append((reference_range[bound], f"{where}.referenceRange[{n}].{bound}"))
+    for n, component in enumerate(resource.get("component") or []):
+        if isinstance(component, dict):
+            found += _quantities(component, f"{where}.component[{n}]")
+    return found
+
+
+def _check_content(resource: dict[str, Any], outcome: Outcome) -> None:
+    kind = resource["resourceType"]
+    if not resource.get("category"):
+        outcome.add(f"The {kind} needs a category", "required", f"{kind}.category")
+    target = reference_target(str((resource.get("subject") or {}).get("reference") or ""))
+    if target is None or target[0] != "Patient":
+        outcome.add(f"The {kind} needs a subject that is a Patient", "required", f"{kind}.subject")
+    if resource.get("status") in FINISHED:
+        if not any(key.startswith("effective") for key in resource):
+            outcome.add(
+                f"The {kind} is {resource['status']}: it needs effective[x], when it was taken",
+                "required",
+                f"{kind}.effective[x]",
+            )
+        if not resource.get("issued"):
+            outcome.add(
+                f"The {kind} is {resource['status']}: it needs issued, when it was released",
+                "required",
+                f"{kind}.issued",
+            )
+    for quantity, where in _quantities(resource, kind) if kind == "Observation" else []:
+        if "value" in quantity and (quantity.get("system") != UCUM or not quantity.get("code")):
+            outcome.add(
+                "A measured value has a UCUM unit (system and code)", "value", f"{where}.system"
+            )
+
+
+def _check_transition(event: WriteEvent, outcome: Outcome) -> None:
+    current = event.current
+    if current is None or current.deleted or current.content is None or event.resource is None:
+        return
+    before = jsonio.loads_stored(current.content).get("status")
+    after = event.resource.get("status")
+    if before in NEXT and after not in NEXT[before]:
+        kind = event.resource_type
+        outcome.add(
+            f"The {kind} is {before}: it cannot become {after}", "business-rule", f"{kind}.status"
+        )
+
+
+def before_write(_session: Connection, _ctx: AuthContext, event: WriteEvent) -> None:
+    """The before_write hook on DiagnosticReport and Observation."""
+    if event.resource_type not in RESULT_TYPES or event.resource is None:
+        return
+    outcome = Outcome()
+    _check_content(event.resource, outcome)
+    _check_transition(event, outcome)
+    outcome.raise_if_errors(Unprocessable)
