@@ -128,3 +128,43 @@ def test_destroying_the_key_makes_even_a_copy_of_the_records_unreadable(
     fresh = sealing(clean, ring, "p1")  # a later record gets a new key, not the old one back
     with pytest.raises(SealBroken):
         open_sealed(fresh, copied, PLACE)
+
+
+def test_records_stay_readable_while_keys_are_rewrapped(
+    clean: Backend, ring: FileKeyring, tmp_path: Path
+) -> None:
+    """Readers open sealed records in other threads, each with its own connection, while
+    the KEK is rotated and every data key re-wrapped batch by batch: no read fails."""
+    patients = [f"p{n}" for n in range(30)]
+    sealed = {
+        p: seal(sealing(clean, ring, p), p.encode(), {**PLACE, "patient": p}) for p in patients
+    }
+    stop, reads, failures = threading.Event(), [0], []
+
+    def read_until_stopped(offset: int) -> None:
+        n = offset
+        while not stop.is_set():
+            p = patients[n % len(patients)]
+            try:
+                key = opening(clean, ring, p)
+                assert open_sealed(key, sealed[p], {**PLACE, "patient": p}) == p.encode()
+                reads[0] += 1
+            except Exception as error:  # every failure is reported by the assertion below
+                failures.append(repr(error))
+            n += 1
+
+    with ThreadPoolExecutor(4) as pool:
+        running = [pool.submit(read_until_stopped, k) for k in range(4)]
+        for _ in range(2):
+            active = keyring.rotate(tmp_path / "kek")
+            while True:
+                with clean.database.session(write=True) as session:
+                    if data_keys.rewrap_batch(session, ring, batch=7) == 0:
+                        break
+            with clean.database.session(write=False) as session:
+                assert data_keys.count_by_kek(session) == {active: len(patients)}
+        stop.set()
+        for future in running:
+            future.result()
+    assert failures == []
+    assert reads[0] > len(patients)
