@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from sqlalchemy import Connection
 
@@ -41,6 +41,7 @@ class Entry:
     if_none_match: str | None
     assigned_id: str | None = None
     existing: Result | None = None
+    update_id: str | None = None  # the id a conditional update creates under, if nothing matches
 
     @property
     def where(self) -> str:
@@ -263,9 +264,11 @@ def _conditional_update_id(
     if match is not None:
         return match.id
     given = entry.resource.get("id") if isinstance(entry.resource, dict) else None
-    target_id = given if isinstance(given, str) else interactions.new_id()
-    entry.resource = {**entry.resource, "id": target_id}
-    return target_id
+    if isinstance(given, str):
+        return given
+    # Chosen here and kept out of the body: an id in the body is the client's choice.
+    entry.update_id = interactions.new_id()
+    return entry.update_id
 
 
 def run_transaction(
@@ -305,6 +308,18 @@ def _run_entry(
             result = entry.existing
         elif entry.assigned_id is not None:
             result = _create_with_id(server, session, ctx, entry)
+        elif entry.update_id is not None:
+            request = _request(entry)
+            result = conditional.update_matching(
+                server,
+                session,
+                ctx,
+                request.segments[0],
+                urlencode(request.query),
+                entry.resource,
+                entry.if_match,
+                create_id=entry.update_id,
+            )
         else:
             result = dispatch(server, session, ctx, _request(entry))
     except MedsvcError as error:

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from medsvc.errors import Conflict, Invalid, MultipleMatches
+from medsvc.errors import ConcurrentMatch, Conflict, Invalid, MultipleMatches
 from medsvc.fhir import interactions, store, validation
 from medsvc.fhir.definitions import ResourceDefinition
 from medsvc.fhir.interactions import Result
@@ -119,14 +119,22 @@ def update_matching(
     condition: str,
     body: Any,
     if_match: str | None = None,
+    create_id: str | None = None,
 ) -> Result:
-    """PUT Type?condition: update the one match, create when none, 412 when several."""
+    """PUT Type?condition: update the one match, create when none, 412 when several.
+
+    create_id is the id a transaction gave the resource to create (other entries refer to
+    it by its fullUrl): a match that appeared since, or a create that lost to a concurrent
+    one, is a ConcurrentMatch, and the transaction runs again with the match's id.
+    """
     definition = server.definition(resource_type, "update")
     scopes.require(ctx, resource_type, "update")
     resource = validation.require_resource(body, resource_type)
     pairs = parse_condition(condition)
     match = single_match(server, session, ctx, resource_type, pairs)
     body_id = resource.get("id")
+    if match is not None and create_id is not None and match.id != create_id:
+        raise ConcurrentMatch(f"A matching {resource_type} was created concurrently; retry")
     if match is not None:
         if body_id is not None and body_id != match.id:
             raise Invalid(
@@ -153,7 +161,10 @@ def update_matching(
             raise Invalid(f"'{body_id}' is not a valid id", expression="id")
         if store.read_current(session, resource_type, body_id) is not None:
             raise Conflict(f"{resource_type}/{body_id} exists but does not match the condition")
-    return create_unique(server, session, ctx, definition, resource, pairs, body_id)
+    result = create_unique(server, session, ctx, definition, resource, pairs, body_id or create_id)
+    if create_id is not None and (result.stored is None or result.stored.id != create_id):
+        raise ConcurrentMatch(f"A matching {resource_type} was created concurrently; retry")
+    return result
 
 
 def delete_matching(
