@@ -32,7 +32,6 @@ def _keys_status(_args: argparse.Namespace) -> dict[str, Any]:
 
 def _keys_rotate(_args: argparse.Namespace) -> dict[str, Any]:
     directory = get_settings().kek_directory
-    keyring.ensure_kek(directory)
     return {"active": keyring.rotate(directory), "directory": str(directory)}
 
 

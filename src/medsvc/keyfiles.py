@@ -4,9 +4,12 @@ order they were made, and changed under a lock that every process of a deploymen
 import fcntl
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 @contextmanager
@@ -40,3 +43,16 @@ def oldest_first(directory: Path, suffix: str) -> list[Path]:
 def key_id_of(path: Path, suffix: str) -> str:
     """The key id in a name written by write_new."""
     return path.name.removesuffix(suffix).partition("-")[2]
+
+
+def ensure_first(directory: Path, suffix: str, write: Callable[[Path], object]) -> None:
+    """Writes the first key unless one exists; safe when several processes start at once."""
+    with locked(directory):
+        if not oldest_first(directory, suffix):
+            write(directory)
+
+
+def add(directory: Path, write: Callable[[Path], T]) -> T:
+    """Writes one more key (which is the newest) under the directory's lock."""
+    with locked(directory):
+        return write(directory)

@@ -91,13 +91,10 @@ def _write_kek(directory: Path) -> str:
 
 def ensure_kek(directory: Path) -> None:
     """Creates the first KEK unless one exists; safe when several processes start at once."""
-    with keyfiles.locked(directory):
-        if not keyfiles.oldest_first(directory, SUFFIX):
-            _write_kek(directory)
+    keyfiles.ensure_first(directory, SUFFIX, _write_kek)
 
 
 def rotate(directory: Path) -> str:
     """Adds a KEK version, which wraps every data key made from now on; returns its id.
     Existing data keys stay wrapped under older versions until they are re-wrapped."""
-    with keyfiles.locked(directory):
-        return _write_kek(directory)
+    return keyfiles.add(directory, _write_kek)

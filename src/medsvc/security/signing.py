@@ -74,12 +74,9 @@ def _write_key(directory: Path) -> str:
 
 def ensure_key(directory: Path) -> None:
     """Creates the first key unless one exists; safe when several processes start at once."""
-    with keyfiles.locked(directory):
-        if not keyfiles.oldest_first(directory, SUFFIX):
-            _write_key(directory)
+    keyfiles.ensure_first(directory, SUFFIX, _write_key)
 
 
 def rotate(directory: Path) -> str:
     """Adds a new key, which signs from now on; returns its kid."""
-    with keyfiles.locked(directory):
-        return _write_key(directory)
+    return keyfiles.add(directory, _write_key)
