@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from medsvc import jobs, migrate
 from medsvc.config import Settings, get_settings
 from medsvc.crypto import blind_index
+from medsvc.crypto.keyring import FileKeyring
 from medsvc.db import Database, violated_constraint
 from medsvc.errors import (
     Conflict,
@@ -25,7 +26,7 @@ from medsvc.errors import (
     operation_outcome,
 )
 from medsvc.executors import make_executors
-from medsvc.fhir import access, jsonio
+from medsvc.fhir import access, jsonio, sealing
 from medsvc.fhir.audit_trail import AuditTrail
 from medsvc.fhir.definitions import get_definitions
 from medsvc.fhir.operations import validate
@@ -34,7 +35,8 @@ from medsvc.fhir.routes import CONTENT_TYPE
 from medsvc.fhir.routes import ROUTES as FHIR_ROUTES
 from medsvc.fhir.server import FhirServer
 from medsvc.requestlog import RequestLogMiddleware, configure_logging
-from medsvc.results import blind_params, essentials
+from medsvc.results import essentials, protection
+from medsvc.results.at_rest import ResultSealer
 from medsvc.scheduling.bulk_publish import ROUTES as PUBLISH_ROUTES
 from medsvc.scheduling.install import install as install_scheduling
 from medsvc.security import oauth
@@ -130,15 +132,19 @@ def _install_health(app: FastAPI, database: Database) -> None:
         return Response(b'{"status":"ready"}', media_type="application/json")
 
 
-def fhir_server(settings: Settings) -> FhirServer:
-    """The FHIR layer with every domain registered: the one place domains are plugged in."""
+def fhir_server(settings: Settings, database: Database | None = None) -> FhirServer:
+    """The FHIR layer with every domain registered: the one place domains are plugged in.
+    Given the database it will run on, its units of work seal and open the results."""
     index = blind_index.load_or_create(settings.kek_directory)
-    definitions = blind_params.apply(get_definitions(), index)
+    sealed = not settings.unsealed_results_for_benchmarks
+    definitions = protection.apply(get_definitions(), index, sealed=sealed)
     registry = Registry()
     registry.add_operation(validate.operation(definitions))
     server = FhirServer(
         settings.base_url, definitions, registry, settings.default_page_size, settings.max_page_size
     )
+    if database is not None and sealed:
+        sealing.install(database, ResultSealer(FileKeyring(settings.kek_directory)))
     access.install(server)  # first: the access checks run before any domain's hooks
     install_scheduling(server, settings)
     server.registry.before_write.append(essentials.before_write)
@@ -175,6 +181,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 "OPEN MODE: every caller acts as the platform, with no sign-in. "
                 "For a local trial only; set MEDSVC_AUTH_MODE=smart anywhere else."
             )
+        if settings.unsealed_results_for_benchmarks:
+            log.warning(
+                "UNSEALED RESULTS: results are stored in plaintext. For benchmarks only; "
+                "unset MEDSVC_UNSEALED_RESULTS_FOR_BENCHMARKS anywhere else."
+            )
         scheduler = None
         if settings.jobs == "in-process":
             scheduler = jobs.start_in_process(database, app.state.fhir, settings)
@@ -191,7 +202,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.database = database
-    app.state.fhir = fhir_server(settings)
+    app.state.fhir = fhir_server(settings, database)
     app.state.audit = AuditTrail(app.state.fhir, database, settings.audit_max_backlog)
     _install_security(app, settings, database)
     app.state.executors = make_executors(settings)

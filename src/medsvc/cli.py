@@ -1,5 +1,5 @@
 """The medsvc command: serve, worker, db upgrade, db check, db reindex, demo load,
-(cli_access) users, clients and tokens, and (cli_keys) keys."""
+(cli_access) users, clients and tokens, (cli_keys) keys and (cli_patients) patients."""
 
 import argparse
 import json
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import httpx
 import uvicorn
 
-from medsvc import cli_access, cli_keys, demo_access, migrate
+from medsvc import cli_access, cli_keys, cli_patients, demo_access, migrate
 from medsvc.config import get_settings
 from medsvc.security.context import open_mode_refusal
 
@@ -53,7 +53,7 @@ def _worker(_args: argparse.Namespace) -> int:
     migrate.upgrade(settings.database_url)
     database = Database(settings)
     scheduler = BlockingScheduler(timezone="UTC")
-    jobs.schedule(scheduler, database, jobs.jobs(fhir_server(settings), settings))
+    jobs.schedule(scheduler, database, jobs.jobs(fhir_server(settings, database), settings))
     print("medsvc: worker running the periodic jobs; Ctrl-C stops it", file=sys.stderr)
     try:
         scheduler.start()
@@ -83,17 +83,18 @@ def _db_reindex(args: argparse.Namespace) -> int:
     from medsvc.app import fhir_server
     from medsvc.db import Database
     from medsvc.fhir.reindex import reindex_batch
-    from medsvc.results.blind_params import BLINDED
+    from medsvc.results.at_rest import SEALED
 
     settings = get_settings()
-    server = fhir_server(settings)
-    types = args.type or sorted(BLINDED)
+    database = Database(settings)
+    server = fhir_server(settings, database)
+    types = args.type or sorted(SEALED - {"Binary"})
     unknown = [t for t in types if server.definitions.resource(t) is None]
     if unknown:
         print(f"medsvc: not a resource type of this server: {', '.join(unknown)}", file=sys.stderr)
+        database.dispose()
         return 2
     migrate.upgrade(settings.database_url)
-    database = Database(settings)
     done: dict[str, int] = {}
     try:
         for resource_type in types:
@@ -184,6 +185,7 @@ def parser() -> argparse.ArgumentParser:
     token.set_defaults(run=_demo_token)
     cli_access.add_commands(commands)
     cli_keys.add_commands(commands)
+    cli_patients.add_commands(commands)
     return root
 
 

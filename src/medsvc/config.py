@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     # Key-encryption keys that wrap the patients' data keys, and the blind index key. Unset:
     # keys_dir/kek. Keep it off the database's disk and out of its backups.
     kek_dir: Path | None = None
+    # For benchmarks and tests only: results stored unsealed (indexed as when sealed), so that
+    # a benchmark can measure what sealing costs beside the same endpoint. Never in service.
+    unsealed_results_for_benchmarks: bool = False
     # Token, revocation, introspection and sign-in requests per caller address and minute, per
     # process (a burst of a quarter of it is allowed at once); beyond it, 429.
     token_requests_per_minute: int = Field(default=120, gt=0)

@@ -152,8 +152,8 @@ def load(settings: Settings) -> dict[str, Any]:
     today = clock.now().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     entries = _directory() + _citizens() + _slots(today)
     body = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
-    server = fhir_server(settings)
     database = Database(settings)
+    server = fhir_server(settings, database)
     try:
         _kind, parsed = bundle.parse_bundle(body, settings.base_url)
         with database.session(write=True) as session:

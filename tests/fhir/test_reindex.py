@@ -1,5 +1,6 @@
 """medsvc db reindex: resources indexed before their codes became blind index tokens are
-indexed as new ones, batch by batch, so that searches find them and no code is left."""
+indexed as new ones, batch by batch, so that searches find them and no code is left; versions
+stored before their type was sealed are sealed."""
 
 import json
 from pathlib import Path
@@ -9,7 +10,7 @@ from sqlalchemy import select
 
 from medsvc.fhir import store
 from medsvc.fhir.definitions import get_definitions
-from medsvc.fhir.tables import SearchToken
+from medsvc.fhir.tables import ResourceRow, ResourceVersion, SearchToken
 from tests.conftest import KEYS, Backend
 from tests.factories import observation
 from tests.fhir.test_blinding import found
@@ -31,6 +32,18 @@ def index_codes(backend: Backend) -> set[str]:
         return {str(code) for code in session.execute(query).scalars()}
 
 
+def stored_contents(backend: Backend) -> list[bytes]:
+    tables = (ResourceRow.__table__, ResourceVersion.__table__)  # type: ignore[attr-defined]
+    with backend.database.session(write=False) as session:
+        return [
+            bytes(content)
+            for table in tables
+            for content in session.execute(
+                select(table.c.content).where(table.c.resource_type == "Observation")
+            ).scalars()
+        ]
+
+
 def reindex(backend: Backend, tmp_path: Path, *args: str) -> tuple[int, str, str]:
     env = {"MEDSVC_DATABASE_URL": backend.url, "MEDSVC_KEYS_DIR": KEYS.name}
     result = medsvc("db", "reindex", *args, cwd=tmp_path, env=env)
@@ -43,6 +56,7 @@ def test_reindex_blinds_what_was_indexed_before(
     for n, code in enumerate(("2160-0", "718-7", "2345-7")):
         written_before_blinding(clean, f"old-{n}", code)
     assert "2160-0" in index_codes(clean)
+    assert all(b"2160-0" in c or b"718-7" in c or b"2345-7" in c for c in stored_contents(clean))
     assert found(client, code="2160-0") == set()
     status, out, err = reindex(clean, tmp_path, "--type", "Observation", "--batch", "2")
     assert status == 0, err
@@ -50,6 +64,12 @@ def test_reindex_blinds_what_was_indexed_before(
     assert found(client, code="2160-0") == {"old-0"}
     assert found(client, code="http://loinc.org|2345-7") == {"old-2"}
     assert not {"2160-0", "718-7", "2345-7"} & index_codes(clean)
+    contents = stored_contents(clean)
+    assert len(contents) == 6  # three current rows, three versions
+    assert all(c[:1] == b"\x01" and b"loinc" not in c for c in contents)
+    read = client.get("/Observation/old-1")
+    assert read.status_code == 200, read.text
+    assert read.json()["code"]["coding"][0]["code"] == "718-7"
 
 
 def test_reindex_refuses_an_unknown_type(clean: Backend, tmp_path: Path) -> None:

@@ -34,6 +34,9 @@ def _wrap_context(patient_id: str, key_id: str) -> bytes:
 
 
 _READ = select(K.key_id, K.kek_id, K.wrapped).where(K.patient_id == bindparam("patient_id"))
+_READ_BY_ID = select(K.patient_id, K.key_id, K.kek_id, K.wrapped).where(
+    K.key_id == bindparam("key_id")
+)
 _INSERT = {
     "postgresql": postgresql.insert(KEYS).on_conflict_do_nothing(index_elements=["patient_id"]),
     "sqlite": sqlite.insert(KEYS).on_conflict_do_nothing(index_elements=["patient_id"]),
@@ -56,6 +59,14 @@ def key_for_opening(session: Connection, keyring: KeyEncryptionKeys, patient_id:
     return _unwrapped(keyring, patient_id, row)
 
 
+def key_by_id(session: Connection, keyring: KeyEncryptionKeys, key_id: str) -> tuple[str, DataKey]:
+    """The data key a record names, and whose it is."""
+    row = session.execute(_READ_BY_ID, {"key_id": key_id}).first()
+    if row is None:
+        raise KeyDestroyed(f"data key {key_id} does not exist")
+    return row.patient_id, _unwrapped(keyring, row.patient_id, row)
+
+
 def key_for_sealing(
     session: Connection, keyring: KeyEncryptionKeys, patient_id: str, now: datetime
 ) -> DataKey:
@@ -76,6 +87,11 @@ def key_for_sealing(
         row = session.execute(_READ, {"patient_id": patient_id}).first()
         assert row is not None  # inserted now, or by the transaction that won
     return _unwrapped(keyring, patient_id, row)
+
+
+def key_id_of_patient(session: Connection, patient_id: str) -> str | None:
+    row = session.execute(_READ, {"patient_id": patient_id}).first()
+    return str(row.key_id) if row else None
 
 
 def destroy(session: Connection, patient_id: str) -> bool:

@@ -10,13 +10,14 @@ from medsvc.fhir import jsonio
 from medsvc.fhir.store import Stored
 
 
-def from_upload(content_type: str, data: bytes) -> dict[str, Any]:
-    """A Binary resource for a body posted in its own media type (e.g. application/pdf)."""
-    return {
-        "resourceType": "Binary",
-        "contentType": content_type,
-        "data": base64.b64encode(data).decode("ascii"),
-    }
+def from_upload(content_type: str, data: bytes, security_context: str | None) -> dict[str, Any]:
+    """A Binary resource for a body posted in its own media type (e.g. application/pdf), with
+    the security context its X-Security-Context header names (binary.html)."""
+    resource: dict[str, Any] = {"resourceType": "Binary", "contentType": content_type}
+    if security_context:
+        resource["securityContext"] = {"reference": security_context.strip()}
+    resource["data"] = base64.b64encode(data).decode("ascii")
+    return resource
 
 
 def native_response(stored: Stored) -> Response:

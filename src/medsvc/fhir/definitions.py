@@ -90,6 +90,7 @@ class ResourceDefinition:
     params: dict[str, SearchParam]
     interactions: tuple[str, ...]
     indexed_by: ParamsByElement = field(compare=False, repr=False)
+    sealed: bool = False  # stored only sealed: see sealing.py
 
 
 @dataclass(frozen=True)

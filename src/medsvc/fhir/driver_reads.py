@@ -30,14 +30,14 @@ def read_current(session: Connection, resource_type: str, resource_id: str) -> S
         else {"resource_type": resource_type, "resource_id": resource_id}
     )
     rows = _fetch(session, sql, params)
-    return from_driver_row(rows[0]) if rows else None
+    return from_driver_row(session, rows[0]) if rows else None
 
 
 def read_many(session: Connection, pks: list[int]) -> dict[int, Stored]:
     """The current, not deleted versions of these rows."""
     sql, positional = _compiled(session, "by_pks")
     params: Any = (json.dumps(pks),) if positional else {"pks": pks}
-    return {row[0]: from_driver_row(row) for row in _fetch(session, sql, params)}
+    return {row[0]: from_driver_row(session, row) for row in _fetch(session, sql, params)}
 
 
 def _fetch(session: Connection, sql: str, params: Any) -> list[tuple[Any, ...]]:

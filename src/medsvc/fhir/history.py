@@ -44,8 +44,8 @@ def _paging(server: FhirServer, pairs: list[tuple[str, str]]) -> HistoryPage:
     return page
 
 
-def _entry(server: FhirServer, row: Any) -> dict[str, Any]:
-    stored = from_row(row)
+def _entry(server: FhirServer, session: Connection, row: Any) -> dict[str, Any]:
+    stored = from_row(session, row)
     entry: dict[str, Any] = {"fullUrl": stored.url(server.base_url)}
     if stored.content is not None:
         entry["resource"] = jsonio.raw(stored.content)
@@ -100,12 +100,13 @@ def history(
         .offset(page.offset)
     ).all()
     return Result(
-        200, body=_bundle(server, resource_type, resource_id, page, snapshot, total, rows)
+        200, body=_bundle(server, session, resource_type, resource_id, page, snapshot, total, rows)
     )
 
 
 def _bundle(
     server: FhirServer,
+    session: Connection,
     resource_type: str,
     resource_id: str | None,
     page: HistoryPage,
@@ -137,5 +138,5 @@ def _bundle(
         "link": links,
     }
     if rows:
-        bundle["entry"] = [_entry(server, row) for row in rows[:count]]
+        bundle["entry"] = [_entry(server, session, row) for row in rows[:count]]
     return jsonio.dumps(bundle)

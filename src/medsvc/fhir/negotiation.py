@@ -34,10 +34,11 @@ def _accepted(accept: str) -> list[str]:
     return ranges
 
 
-def wants_json(format_param: str | None, accept: str | None) -> bool:
+def wants_json(format_param: str | None, accept: str | None, *, native: bool = False) -> bool:
     """True when the client asks for FHIR JSON explicitly; False when anything will do.
 
-    Raises 406 when it asks only for formats this server does not produce.
+    Raises 406 when it asks only for formats this server does not produce. A read of a Binary
+    (native) is answered in the Binary's own media type unless JSON is asked for (binary.html).
     """
     if format_param is not None:
         if format_param.strip().lower() in JSON_FORMATS:
@@ -48,7 +49,7 @@ def wants_json(format_param: str | None, accept: str | None) -> bool:
     ranges = _accepted(accept)
     if any(r in JSON_FORMATS for r in ranges):
         return True
-    if any(r in ("*/*", "application/*") for r in ranges):
+    if native or any(r in ("*/*", "application/*") for r in ranges):
         return False
     raise NotAcceptable(
         f"None of the accepted formats ({accept}) is supported; this server produces {FHIR_JSON}"

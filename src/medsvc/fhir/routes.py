@@ -85,7 +85,7 @@ def _parse_body(
             raise Invalid("PATCH takes a JSON Patch document (application/json-patch+json)")
         return jsonio.loads(body), []
     if path.strip("/") == "Binary" and method == "POST" and kind not in ("json", "absent"):
-        return binary.from_upload(kind, body), []
+        return binary.from_upload(kind, body, request.headers.get("x-security-context")), []
     require_json_body(kind)
     return jsonio.loads(body), []
 
@@ -180,8 +180,12 @@ def _interaction(
 
 def handle(request: Request, body: bytes, ctx: AuthContext | None) -> Response:
     """Everything under /fhir, in a worker thread."""
-    explicit_json = wants_json(request.query_params.get("_format"), request.headers.get("accept"))
     path = request.path_params.get("path", "").strip("/")
+    explicit_json = wants_json(
+        request.query_params.get("_format"),
+        request.headers.get("accept"),
+        native=path.startswith("Binary/") and request.method == "GET",
+    )
     if path == "metadata" and request.method == "GET":
         return _metadata(request)
     if ctx is None:  # only the CapabilityStatement is public

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, bindparam, insert, select, update
 
 from medsvc import clock
-from medsvc.fhir import driver_reads, jsonio, pending
+from medsvc.fhir import driver_reads, jsonio, pending, sealing
 from medsvc.fhir.datetimes import format_instant
 from medsvc.fhir.definitions import ResourceDefinition
 from medsvc.fhir.indexing import replace_index
@@ -50,7 +50,7 @@ def read_current(
         query = query.with_for_update()
     params = {"resource_type": resource_type, "resource_id": resource_id}
     row = session.execute(query, params).first()
-    return from_row(row) if row else None
+    return from_row(session, row) if row else None
 
 
 def read_version(session: Connection, current: Stored, version_id: int) -> Stored | None:
@@ -58,7 +58,7 @@ def read_version(session: Connection, current: Stored, version_id: int) -> Store
     row = session.execute(
         select(*VERSION_COLUMNS).where(V.resource_pk == current.pk, V.version_id == version_id)
     ).first()
-    return from_row(row) if row else None
+    return from_row(session, row) if row else None
 
 
 def read_many(session: Connection, pks: list[int]) -> dict[int, Stored]:
@@ -91,7 +91,9 @@ _INSERT_VERSION = insert(VERSION)
 _UPDATE_RESOURCE = update(RESOURCE).where(R.pk == bindparam("current_pk"))
 
 
-def _record_version(session: Connection, stored: Stored, method: str) -> None:
+def _record_version(
+    session: Connection, stored: Stored, method: str, written: bytes | None
+) -> None:
     row = {
         "resource_pk": stored.pk,
         "resource_type": stored.resource_type,
@@ -100,7 +102,7 @@ def _record_version(session: Connection, stored: Stored, method: str) -> None:
         "last_updated": stored.last_updated,
         "deleted": stored.deleted,
         "method": method,
-        "content": stored.content,
+        "content": written,
     }
     pending.insert(session, _INSERT_VERSION, [row])
 
@@ -116,18 +118,20 @@ def insert_resource(
     now = clock.now()
     stamped = stamp(resource, resource_id, 1, now)
     content = jsonio.dumps(stamped)
+    place = sealing.Place(definition.type, resource_id, 1)
+    written = sealing.seal(session, definition, place, stamped, content)
     row = {
         "resource_type": definition.type,
         "id": resource_id,
         "version_id": 1,
         "last_updated": now,
         "deleted": False,
-        "content": content,
+        "content": written,
         "owner": owner,
     }
     pk = session.execute(_INSERT_RESOURCE, row).scalar_one()
     stored = Stored(pk, definition.type, resource_id, 1, now, False, content)
-    _record_version(session, stored, "POST")
+    _record_version(session, stored, "POST", written)
     replace_index(session, definition, pk, stamped, base_url, existing=False)
     return stored
 
@@ -145,18 +149,22 @@ def add_version(
     version_id = current.version_id + 1
     stamped = stamp(resource, current.id, version_id, now) if resource is not None else None
     content = jsonio.dumps(stamped) if stamped is not None else None
+    written = None
+    if stamped is not None and content is not None:
+        place = sealing.Place(current.resource_type, current.id, version_id)
+        written = sealing.seal(session, definition, place, stamped, content)
     values = {
         "current_pk": current.pk,
         "version_id": version_id,
         "last_updated": now,
         "deleted": stamped is None,
-        "content": content,
+        "content": written,
     }
     session.execute(_UPDATE_RESOURCE, values)
     stored = Stored(
         current.pk, current.resource_type, current.id, version_id, now, stamped is None, content
     )
-    _record_version(session, stored, method)
+    _record_version(session, stored, method, written)
     previous = jsonio.loads_stored(current.content) if current.content is not None else None
     replace_index(
         session,

@@ -1,13 +1,14 @@
 """A resource version as the store holds it, the columns it is read from, and how one is made
-from a row."""
+from a row (its content opened, when sealed)."""
 
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 
 from medsvc.clock import utc
+from medsvc.fhir.sealing import Place, opened
 from medsvc.fhir.tables import ResourceRow
 
 RESOURCE = ResourceRow.__table__  # type: ignore[attr-defined]
@@ -21,7 +22,8 @@ BY_TYPE_AND_ID = select(*CURRENT_COLUMNS).where(
 
 @dataclass(frozen=True)
 class Stored:
-    """One version of a resource as stored; content is None for a delete."""
+    """One version of a resource; content (its JSON, opened if stored sealed) is None for a
+    delete."""
 
     pk: int
     resource_type: str
@@ -42,7 +44,18 @@ class Stored:
         return f"{self.url(base_url)}/_history/{self.version_id}"
 
 
-def from_row(row: Any) -> Stored:
+def _content(
+    session: Connection, resource_type: str, resource_id: str, version_id: int, content: Any
+) -> bytes | None:
+    if content is None:
+        return None
+    if isinstance(content, memoryview):
+        content = content.tobytes()
+    return opened(session, Place(resource_type, resource_id, version_id), content)
+
+
+def from_row(session: Connection, row: Any) -> Stored:
+    content = _content(session, row.resource_type, row.id, row.version_id, row.content)
     return Stored(
         row.pk,
         row.resource_type,
@@ -50,17 +63,16 @@ def from_row(row: Any) -> Stored:
         row.version_id,
         utc(row.last_updated),
         row.deleted,
-        row.content,
+        content,
     )
 
 
-def from_driver_row(row: tuple[Any, ...]) -> Stored:
+def from_driver_row(session: Connection, row: tuple[Any, ...]) -> Stored:
     """A row of CURRENT_COLUMNS as the DBAPI driver gives it, without SQLAlchemy's types."""
     pk, resource_type, resource_id, version_id, last_updated, deleted, content = row
     if isinstance(last_updated, str):  # SQLite keeps instants as ISO text
         last_updated = datetime.fromisoformat(last_updated)
-    if isinstance(content, memoryview):
-        content = content.tobytes()
+    content = _content(session, resource_type, resource_id, version_id, content)
     return Stored(
         pk, resource_type, resource_id, version_id, utc(last_updated), bool(deleted), content
     )

@@ -1,10 +1,6 @@
 """Which search parameters of the results' types are indexed as blind index tokens: the codes
 and categories that say what was tested, found or sent (an HIV test, a pregnancy test)."""
 
-from medsvc.crypto.blind_index import BlindIndex
-from medsvc.fhir import blinding
-from medsvc.fhir.definitions import Definitions
-
 BLINDED = {
     "DiagnosticReport": frozenset({"code", "category", "conclusion"}),
     "Observation": frozenset(
@@ -22,11 +18,7 @@ BLINDED = {
             "method",
         }
     ),
-    "ServiceRequest": frozenset({"code", "category", "body-site"}),
+    "ServiceRequest": frozenset({"code", "category", "body-site", "performer-type"}),
     "Specimen": frozenset({"type", "bodysite"}),
-    "DocumentReference": frozenset({"type", "category"}),
+    "DocumentReference": frozenset({"type", "category", "event", "facility", "setting"}),
 }
-
-
-def apply(definitions: Definitions, index: BlindIndex) -> Definitions:
-    return blinding.blinded(definitions, index, BLINDED)

@@ -2,7 +2,8 @@
 status, a category, a code and a patient; once final it says when it was taken and when it
 was issued; its quantities are in UCUM; and its status moves forward only (preliminary, then
 final, then amended or corrected; entered-in-error ends it). A violation is 422 naming the
-element, with every violation found."""
+element, with every violation found. The other sealed types (ServiceRequest, Specimen,
+DocumentReference, Binary) name their patient, whose key seals them."""
 
 from typing import Any
 
@@ -12,10 +13,13 @@ from medsvc.errors import Outcome, Unprocessable
 from medsvc.fhir import jsonio
 from medsvc.fhir.fhirpath import reference_target
 from medsvc.fhir.registry import WriteEvent
+from medsvc.results import at_rest
 from medsvc.security.context import AuthContext
 
 UCUM = "http://unitsofmeasure.org"
 RESULT_TYPES = ("DiagnosticReport", "Observation")
+# The other sealed types, which name their Patient (see at_rest.patient_of).
+NAMING_THEIR_PATIENT = frozenset({"ServiceRequest", "Specimen", "DocumentReference", "Binary"})
 FINISHED = frozenset({"final", "amended", "corrected", "appended"})
 # The statuses each status may be followed by (the R4B diagnostic-report-status and
 # observation-status codes); a status not listed may become any.
@@ -41,13 +45,22 @@ def _quantities(resource: dict[str, Any], where: str) -> list[tuple[dict[str, An
     return found
 
 
+def _check_patient(resource: dict[str, Any], element: str, outcome: Outcome) -> None:
+    kind = resource["resourceType"]
+    reference = resource.get(element)
+    value = reference.get("reference") if isinstance(reference, dict) else None
+    target = reference_target(str(value or ""))
+    if target is None or target[0] != "Patient":
+        outcome.add(
+            f"The {kind} needs a {element} that is a Patient", "required", f"{kind}.{element}"
+        )
+
+
 def _check_content(resource: dict[str, Any], outcome: Outcome) -> None:
     kind = resource["resourceType"]
     if not resource.get("category"):
         outcome.add(f"The {kind} needs a category", "required", f"{kind}.category")
-    target = reference_target(str((resource.get("subject") or {}).get("reference") or ""))
-    if target is None or target[0] != "Patient":
-        outcome.add(f"The {kind} needs a subject that is a Patient", "required", f"{kind}.subject")
+    _check_patient(resource, "subject", outcome)
     if resource.get("status") in FINISHED:
         if not any(key.startswith("effective") for key in resource):
             outcome.add(
@@ -81,11 +94,14 @@ def _check_transition(event: WriteEvent, outcome: Outcome) -> None:
         )
 
 
-def before_write(_session: Connection, _ctx: AuthContext, event: WriteEvent) -> None:
-    """The before_write hook on DiagnosticReport and Observation."""
-    if event.resource_type not in RESULT_TYPES or event.resource is None:
+def before_write(session: Connection, _ctx: AuthContext, event: WriteEvent) -> None:
+    """The before_write hook on the results' types."""
+    if event.resource is None:
         return
-    outcome = Outcome()
-    _check_content(event.resource, outcome)
-    _check_transition(event, outcome)
-    outcome.raise_if_errors(Unprocessable)
+    if event.resource_type in RESULT_TYPES:
+        outcome = Outcome()
+        _check_content(event.resource, outcome)
+        _check_transition(event, outcome)
+        outcome.raise_if_errors(Unprocessable)
+    elif event.resource_type in NAMING_THEIR_PATIENT:
+        at_rest.patient_of(session, event.resource_type, event.resource)

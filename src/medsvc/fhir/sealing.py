@@ -1,0 +1,93 @@
+"""Sealed content at the store's edge: versions of the sealed types are sealed as they are
+written and opened as they are read, by the sealer the unit of work carries.
+
+The FHIR layer only decides where; a domain marks the sealed types' definitions and supplies
+the sealer (whose key, the cryptography). Without one, a sealed type is neither written nor
+read: a process put together without its sealer stores nothing in plaintext.
+"""
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import Connection
+
+from medsvc.crypto.envelope import FORMAT, SealBroken
+from medsvc.db import Database, unit_values
+from medsvc.fhir.definitions import ResourceDefinition
+
+_KEY = "sealer"
+_SEALED_MARK = bytes([FORMAT])  # stored JSON starts with "{"; a sealed record with its format
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a version is stored: what its sealed bytes are bound to."""
+
+    resource_type: str
+    id: str
+    version_id: int
+
+
+class Sealer(Protocol):
+    @property
+    def types(self) -> frozenset[str]: ...
+
+    def seal(
+        self, session: Connection, place: Place, resource: dict[str, Any], plaintext: bytes
+    ) -> bytes: ...
+
+    def open(self, session: Connection, place: Place, sealed: bytes) -> bytes: ...
+
+
+class NoSealer(RuntimeError):
+    """A sealed type was written by a unit of work that carries no sealer."""
+
+
+def install(database: Database, sealer: Sealer) -> None:
+    """Every unit of work of this database seals and opens with this sealer."""
+    database.carried[_KEY] = sealer
+
+
+def _sealer(session: Connection) -> Sealer | None:
+    sealer: Sealer | None = unit_values(session).get(_KEY)
+    return sealer
+
+
+def seal(
+    session: Connection,
+    definition: ResourceDefinition,
+    place: Place,
+    resource: dict[str, Any],
+    plaintext: bytes,
+) -> bytes:
+    """What the store writes for this version: sealed bytes for a sealed type, else as given."""
+    if not definition.sealed:
+        return plaintext
+    sealer = _sealer(session)
+    if sealer is None or place.resource_type not in sealer.types:
+        raise NoSealer(f"{place.resource_type} is stored sealed, and no sealer is installed")
+    return sealer.seal(session, place, resource, plaintext)
+
+
+def is_sealed(content: bytes) -> bool:
+    return content[:1] == _SEALED_MARK
+
+
+def opened(session: Connection, place: Place, content: bytes) -> bytes:
+    """The JSON of a stored version. A sealed record that does not open, or a sealed type
+    stored in plaintext, raises SealBroken: never data from the wrong place."""
+    sealer = _sealer(session)
+    if is_sealed(content):
+        if sealer is None:
+            raise SealBroken(f"{place.resource_type} is sealed, and no sealer is installed")
+        return sealer.open(session, place, content)
+    if sealer is not None and place.resource_type in sealer.types:
+        raise SealBroken(f"a {place.resource_type} version is stored without its seal")
+    return content
+
+
+def unit_cache(session: Connection, name: str) -> dict[Any, Any]:
+    """A cache that lives as long as the unit of work (data keys unwrapped for it)."""
+    values = unit_values(session)
+    cache: dict[Any, Any] = values.setdefault(name, {})
+    return cache

@@ -1,0 +1,86 @@
+"""The results' stored versions sealed under their patient's data key: which types are sealed,
+whose key seals each version, and the place (patient, type, id, version) it is bound to."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from medsvc import clock
+from medsvc.crypto import data_keys, envelope
+from medsvc.crypto.keyring import KeyEncryptionKeys
+from medsvc.errors import Unprocessable
+from medsvc.fhir import jsonio, store
+from medsvc.fhir.fhirpath import reference_target
+from medsvc.fhir.sealing import Place, unit_cache
+
+SEALED = frozenset(
+    {"DiagnosticReport", "Observation", "DocumentReference", "Binary", "ServiceRequest", "Specimen"}
+)
+# Binary has no subject: its security context names the Patient, or the DocumentReference
+# that carries it (binary.html), whose subject is then the Patient.
+_PATIENT_ELEMENT = {"Binary": "securityContext"}
+
+
+def _unpatiented(resource_type: str, element: str) -> Unprocessable:
+    return Unprocessable(
+        f"{resource_type}.{element} must refer to the Patient it concerns (for a Binary, or to "
+        "a stored DocumentReference about them): it is stored sealed under that patient's key",
+        expression=f"{resource_type}.{element}",
+    )
+
+
+def patient_of(session: Connection, resource_type: str, resource: dict[str, Any]) -> str:
+    """The id of the Patient whose key seals this resource; 422 when it names none."""
+    element = _PATIENT_ELEMENT.get(resource_type, "subject")
+    reference = resource.get(element)
+    target = (
+        reference_target(str(reference.get("reference") or ""))
+        if isinstance(reference, dict)
+        else None
+    )
+    if target is not None and target[0] == "Patient":
+        return target[1]
+    if resource_type == "Binary" and target is not None and target[0] == "DocumentReference":
+        document = store.read_current(session, "DocumentReference", target[1])
+        if document is not None and document.content is not None:
+            return patient_of(session, "DocumentReference", jsonio.loads_stored(document.content))
+    raise _unpatiented(resource_type, element)
+
+
+def _bound_to(patient_id: str, place: Place) -> dict[str, str]:
+    return {
+        "patient": patient_id,
+        "type": place.resource_type,
+        "id": place.id,
+        "version": str(place.version_id),
+    }
+
+
+@dataclass(frozen=True)
+class ResultSealer:
+    """Seals with the patient's data key (made on their first result), opens with the key the
+    record names; keys are unwrapped once per unit of work."""
+
+    keyring: KeyEncryptionKeys
+    types: frozenset[str] = SEALED
+
+    def seal(
+        self, session: Connection, place: Place, resource: dict[str, Any], plaintext: bytes
+    ) -> bytes:
+        patient_id = patient_of(session, place.resource_type, resource)
+        keys = unit_cache(session, "sealing keys")
+        key = keys.get(patient_id)
+        if key is None:
+            key = data_keys.key_for_sealing(session, self.keyring, patient_id, clock.now())
+            keys[patient_id] = key
+        return envelope.seal(key, plaintext, _bound_to(patient_id, place))
+
+    def open(self, session: Connection, place: Place, sealed: bytes) -> bytes:
+        key_id = envelope.key_id_of(sealed)
+        keys = unit_cache(session, "opening keys")
+        found = keys.get(key_id)
+        if found is None:
+            found = keys[key_id] = data_keys.key_by_id(session, self.keyring, key_id)
+        patient_id, key = found
+        return envelope.open_sealed(key, sealed, _bound_to(patient_id, place))

@@ -1,0 +1,285 @@
+"""Results at rest: a dump of the database holds none of a corpus' values, every version is
+sealed, a ciphertext moved to another row, patient or version (or one flipped byte) fails
+closed, and erasing a patient leaves nothing of theirs that opens, on both databases."""
+
+import base64
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.engine import make_url
+
+from medsvc.crypto.envelope import SealBroken
+from medsvc.crypto.keyring import FileKeyring
+from medsvc.fhir.sealing import Place
+from medsvc.fhir.tables import ResourceRow, ResourceVersion
+from medsvc.results.at_rest import ResultSealer
+from tests.conftest import KEYS, Backend
+from tests.factories import FHIR_JSON, REPORT_ESSENTIALS, observation, patient
+from tests.fhir.test_search import post
+from tests.test_cli import medsvc
+
+RESOURCE = ResourceRow.__table__  # type: ignore[attr-defined]
+VERSION = ResourceVersion.__table__  # type: ignore[attr-defined]
+MARKERS = {
+    "value": "MARKER-VALUE-7f3a9c",
+    "conclusion": "MARKER-CONCLUSION-2b8e41",
+    "pdf": "MARKER-PDF-d5c07e",
+    "corrected": "MARKER-CORRECTED-91ad6f",
+}
+PDF = b"%PDF-1.4\n1 0 obj << /Title (" + MARKERS["pdf"].encode() + b") >> endobj\n%%EOF\n"
+
+
+def results_of(national_id: str) -> dict[str, Any]:
+    """A transaction Bundle: a report with a string and a quantity result, a PDF of it."""
+    subject = {"reference": f"Patient?identifier=urn:oid:1.2.246.21|{national_id}"}
+    text = {**observation("", code="5778-6"), "subject": subject}
+    del text["valueQuantity"]
+    text["valueString"] = MARKERS["value"]
+    quantity = {**observation("", code="2345-7", value=6.123457), "subject": subject}
+    report = {
+        "resourceType": "DiagnosticReport",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "24323-8"}]},
+        "subject": subject,
+        "result": [{"reference": "urn:uuid:o-text"}, {"reference": "urn:uuid:o-quantity"}],
+        "conclusion": MARKERS["conclusion"],
+        **REPORT_ESSENTIALS,
+    }
+    binary = {
+        "resourceType": "Binary",
+        "contentType": "application/pdf",
+        "securityContext": subject,
+        "data": base64.b64encode(PDF).decode(),
+    }
+    document = {
+        "resourceType": "DocumentReference",
+        "status": "current",
+        "subject": subject,
+        "content": [{"attachment": {"contentType": "application/pdf", "url": "urn:uuid:pdf"}}],
+    }
+    entries = [
+        ("urn:uuid:o-text", text),
+        ("urn:uuid:o-quantity", quantity),
+        ("urn:uuid:report", report),
+        ("urn:uuid:pdf", binary),
+        ("urn:uuid:document", document),
+    ]
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"fullUrl": url, "resource": r, "request": {"method": "POST", "url": r["resourceType"]}}
+            for url, r in entries
+        ],
+    }
+
+
+def pushed(client: httpx.Client, national_id: str) -> dict[str, str]:
+    """Pushes a patient's results; returns the ids by fullUrl of the Bundle."""
+    post(client, patient(national_id))
+    bundle = results_of(national_id)
+    response = client.post("/", json=bundle, headers=FHIR_JSON)
+    assert response.status_code == 200, response.text
+    locations = [e["response"]["location"] for e in response.json()["entry"]]
+    ids = [location.split("/_history")[0].rsplit("/", 1)[1] for location in locations]
+    return {e["fullUrl"]: i for e, i in zip(bundle["entry"], ids, strict=True)}
+
+
+def corrected(client: httpx.Client, observation_id: str) -> None:
+    current = client.get(f"/Observation/{observation_id}").json()
+    current["valueString"], current["status"] = MARKERS["corrected"], "corrected"
+    response = client.put(f"/Observation/{observation_id}", json=current, headers=FHIR_JSON)
+    assert response.status_code == 200, response.text
+
+
+def dump(backend: Backend) -> bytes:
+    """What a thief of the database gets: the SQLite files' bytes, or pg_dump's output."""
+    url = make_url(backend.url)
+    if backend.name == "sqlite":
+        # Read by another process: closing a file this process has open would drop the
+        # locks its SQLite connections hold on it (POSIX advisory locks are per process).
+        files = [str(url.database), f"{url.database}-wal"]
+        present = [f for f in files if Path(f).exists()]
+        return subprocess.run(["cat", *present], capture_output=True, check=True).stdout
+    command = ["pg_dump", "-h", str(url.host), "-p", str(url.port or 5432), "-U", str(url.username)]
+    done = subprocess.run([*command, str(url.database)], capture_output=True, check=True)
+    return done.stdout
+
+
+def test_a_dump_holds_none_of_the_values_and_the_api_gives_them_back(
+    client: httpx.Client, clean: Backend
+) -> None:
+    ids = pushed(client, "110190-111A")
+    corrected(client, ids["urn:uuid:o-text"])
+    everything = dump(clean)
+    assert b"110190-111A" in everything  # the dump is a real one: the Patient is not sealed
+    for marker in MARKERS.values():
+        assert marker.encode() not in everything
+    assert base64.b64encode(PDF) not in everything
+    assert b"5778-6" not in everything
+    assert b"6.123457" not in everything
+    text = client.get(f"/Observation/{ids['urn:uuid:o-text']}").json()
+    assert text["valueString"] == MARKERS["corrected"]
+    first = client.get(f"/Observation/{ids['urn:uuid:o-text']}/_history/1").json()
+    assert first["valueString"] == MARKERS["value"]
+    report = client.get(f"/DiagnosticReport/{ids['urn:uuid:report']}").json()
+    assert report["conclusion"] == MARKERS["conclusion"]
+    pdf = client.get(f"/Binary/{ids['urn:uuid:pdf']}", headers={"Accept": "application/pdf"})
+    assert pdf.status_code == 200, pdf.text
+    assert pdf.content == PDF
+
+
+def stored_rows(backend: Backend, table: Any) -> list[Any]:
+    with backend.database.session(write=False) as session:
+        query = select(table.c.resource_type, table.c.id, table.c.version_id, table.c.content)
+        return list(session.execute(query.where(table.c.content.is_not(None))).all())
+
+
+def test_every_version_of_every_result_is_sealed(client: httpx.Client, clean: Backend) -> None:
+    ids = pushed(client, "120190-222B")
+    corrected(client, ids["urn:uuid:o-text"])
+    sealed_types = {"Observation", "DiagnosticReport", "Binary", "DocumentReference"}
+    for table in (RESOURCE, VERSION):
+        rows = [r for r in stored_rows(clean, table) if r.resource_type in sealed_types]
+        assert {r.resource_type for r in rows} == sealed_types
+        assert all(bytes(r.content)[:1] == b"\x01" for r in rows)
+    versions = [r for r in stored_rows(clean, VERSION) if r.id == ids["urn:uuid:o-text"]]
+    assert sorted(r.version_id for r in versions) == [1, 2]
+    patients = [r for r in stored_rows(clean, RESOURCE) if r.resource_type == "Patient"]
+    assert all(bytes(r.content)[:1] == b"{" for r in patients)  # what is not a result is not
+
+
+def put_content(backend: Backend, table: Any, where: dict[str, Any], content: bytes) -> None:
+    with backend.database.session(write=True) as session:
+        conditions = [table.c[k] == v for k, v in where.items()]
+        assert session.execute(update(table).where(*conditions).values(content=content)).rowcount
+
+
+def content_of(backend: Backend, table: Any, **where: Any) -> bytes:
+    rows = [
+        r for r in stored_rows(backend, table) if all(getattr(r, k) == v for k, v in where.items())
+    ]
+    assert len(rows) == 1
+    return bytes(rows[0].content)
+
+
+def fails_closed(response: httpx.Response) -> None:
+    assert response.status_code == 500
+    assert response.json()["resourceType"] == "OperationOutcome"
+    assert not any(m in response.text for m in MARKERS.values())
+
+
+@pytest.mark.parametrize("move", ["other-row", "other-patient", "other-version", "flipped-byte"])
+def test_a_moved_or_changed_ciphertext_fails_closed(
+    client: httpx.Client, clean: Backend, move: str
+) -> None:
+    mine, theirs = pushed(client, "130190-333C"), pushed(client, "140190-444D")
+    corrected(client, mine["urn:uuid:o-text"])
+    text, number = mine["urn:uuid:o-text"], mine["urn:uuid:o-quantity"]
+    target = theirs["urn:uuid:o-text"] if move == "other-patient" else number
+    if move == "other-version":  # version 1's bytes as the current version 2
+        content = content_of(clean, VERSION, id=text, version_id=1)
+        target = text
+    elif move == "flipped-byte":
+        content = bytearray(content_of(clean, RESOURCE, id=text))
+        content[-20] ^= 0x01
+        content, target = bytes(content), text
+    else:
+        content = content_of(clean, RESOURCE, id=text)
+    put_content(clean, RESOURCE, {"resource_type": "Observation", "id": target}, content)
+    fails_closed(client.get(f"/Observation/{target}"))
+    found = client.get("/Observation", params={"_id": target})
+    fails_closed(found)
+    untouched = theirs["urn:uuid:o-quantity"]
+    assert client.get(f"/Observation/{untouched}").status_code == 200
+
+
+def test_a_changed_history_version_fails_closed(client: httpx.Client, clean: Backend) -> None:
+    ids = pushed(client, "150190-555E")
+    corrected(client, ids["urn:uuid:o-text"])
+    text = ids["urn:uuid:o-text"]
+    version_two = content_of(clean, VERSION, id=text, version_id=2)
+    where = {"resource_type": "Observation", "id": text, "version_id": 1}
+    put_content(clean, VERSION, where, version_two)
+    fails_closed(client.get(f"/Observation/{text}/_history/1"))
+    fails_closed(client.get(f"/Observation/{text}/_history"))
+    assert client.get(f"/Observation/{text}").json()["valueString"] == MARKERS["corrected"]
+
+
+def erase(backend: Backend, cwd: Path, reference: str) -> dict[str, Any]:
+    env = {"MEDSVC_DATABASE_URL": backend.url, "MEDSVC_KEYS_DIR": KEYS.name}
+    result = medsvc("patients", "erase", reference, cwd=cwd, env=env)
+    assert result.returncode == 0, result.stderr
+    return dict(json.loads(result.stdout))
+
+
+def test_erase_leaves_nothing_of_the_patient_that_opens(
+    client: httpx.Client, clean: Backend, tmp_path: Path
+) -> None:
+    gone, kept = pushed(client, "160190-666F"), pushed(client, "170190-777G")
+    corrected(client, gone["urn:uuid:o-text"])
+    copied = [r for r in stored_rows(clean, VERSION) if r.id in gone.values()]
+    patient_id = client.get("/Patient", params={"identifier": "160190-666F"}).json()
+    reference = f"Patient/{patient_id['entry'][0]['resource']['id']}"
+    report = erase(clean, tmp_path, reference)
+    assert report == {
+        "patient": reference,
+        "data_key_destroyed": True,
+        "deleted": {"Observation": 2, "DiagnosticReport": 1, "Binary": 1, "DocumentReference": 1},
+    }
+    for url, resource_id in gone.items():
+        kind = url.removeprefix("urn:uuid:")
+        resource_type = {
+            "report": "DiagnosticReport",
+            "pdf": "Binary",
+            "document": "DocumentReference",
+        }.get(kind, "Observation")
+        assert client.get(f"/{resource_type}/{resource_id}").status_code == 404
+    assert not [r for r in stored_rows(clean, VERSION) if r.id in gone.values()]
+    sealer = ResultSealer(FileKeyring(Path(KEYS.name) / "kek"))
+    with clean.database.session(write=False) as session:
+        for row in copied:
+            with pytest.raises(SealBroken):
+                sealer.open(
+                    session, Place(row.resource_type, row.id, row.version_id), bytes(row.content)
+                )
+    assert client.get(f"/DiagnosticReport/{kept['urn:uuid:report']}").status_code == 200
+    assert erase(clean, tmp_path, reference)["data_key_destroyed"] is False
+
+
+def test_erase_refuses_what_is_not_a_patient_reference(clean: Backend, tmp_path: Path) -> None:
+    env = {"MEDSVC_DATABASE_URL": clean.url, "MEDSVC_KEYS_DIR": KEYS.name}
+    result = medsvc("patients", "erase", "Observation/1", cwd=tmp_path, env=env)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert "Patient/ID" in result.stderr
+
+
+@pytest.mark.parametrize("document_first", [True, False])
+def test_a_pdf_sealed_under_the_patient_of_its_document_reference(
+    client: httpx.Client, clean: Backend, document_first: bool
+) -> None:
+    """The usual Binary names its DocumentReference (binary.html): the patient is the
+    document's subject, which must be written before the Binary."""
+    post(client, patient("180190-888H"))
+    bundle = results_of("180190-888H")
+    entries = {e["fullUrl"]: e for e in bundle["entry"]}
+    binary, document = entries["urn:uuid:pdf"], entries["urn:uuid:document"]
+    binary["resource"]["securityContext"] = {"reference": "urn:uuid:document"}
+    ordered = [document, binary] if document_first else [binary, document]
+    bundle["entry"] = [e for e in bundle["entry"] if e not in (binary, document)] + ordered
+    response = client.post("/", json=bundle, headers=FHIR_JSON)
+    if not document_first:
+        assert response.status_code == 422, response.text
+        expression = response.json()["issue"][0]["expression"]
+        assert expression == ["Bundle.entry[3].resource.securityContext"]
+        assert client.get("/DiagnosticReport").json()["total"] == 0  # nothing of the Bundle
+        return
+    assert response.status_code == 200, response.text
+    location = response.json()["entry"][4]["response"]["location"]
+    pdf = client.get(location.split("/_history")[0], headers={"Accept": "application/pdf"})
+    assert pdf.content == PDF
