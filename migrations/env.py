@@ -5,6 +5,7 @@ from sqlalchemy import create_engine, pool
 
 import medsvc.crypto.tables
 import medsvc.fhir.tables
+import medsvc.results.tables
 import medsvc.scheduling.tables
 import medsvc.security.tables  # noqa: F401
 from medsvc.config import get_settings

@@ -35,6 +35,9 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 TABLES = [t.__tablename__ for t in INDEX_TABLES.values()] + [
     "patient_key",
+    "result_release",
+    "release_choice",
+    "release_log",
     "appointment_reminder",
     "slot_seat",
     "slot_ledger",

@@ -42,9 +42,14 @@ def test_a_job_runs_batch_after_batch_until_one_leaves_nothing(clean: Backend) -
     assert empty.calls == 1
 
 
-def test_the_service_runs_holds_reminders_and_templates(clean: Backend) -> None:
+def test_the_service_runs_holds_releases_reminders_and_templates(clean: Backend) -> None:
     listed = jobs.jobs(fhir_server(clean.settings), clean.settings)
-    assert [j.name for j in listed] == ["expire-holds", "send-reminders", "materialise-templates"]
+    assert [j.name for j in listed] == [
+        "expire-holds",
+        "release-results",
+        "send-reminders",
+        "materialise-templates",
+    ]
     for job in listed:
         assert jobs.run_once(clean.database, job) == 0  # nothing to do in an empty database
 
@@ -55,6 +60,7 @@ def test_the_in_process_scheduler_runs_every_job(clean: Backend) -> None:
         assert sorted(job.id for job in scheduler.get_jobs()) == [
             "expire-holds",
             "materialise-templates",
+            "release-results",
             "send-reminders",
         ]
     finally:

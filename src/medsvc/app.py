@@ -29,14 +29,15 @@ from medsvc.executors import make_executors
 from medsvc.fhir import access, jsonio, sealing
 from medsvc.fhir.audit_trail import AuditTrail
 from medsvc.fhir.definitions import get_definitions
-from medsvc.fhir.operations import validate
+from medsvc.fhir.operations import everything, validate
 from medsvc.fhir.registry import Registry
 from medsvc.fhir.routes import CONTENT_TYPE
 from medsvc.fhir.routes import ROUTES as FHIR_ROUTES
 from medsvc.fhir.server import FhirServer
 from medsvc.requestlog import RequestLogMiddleware, configure_logging
-from medsvc.results import essentials, protection
+from medsvc.results import protection
 from medsvc.results.at_rest import ResultSealer
+from medsvc.results.install import install as install_results
 from medsvc.scheduling.bulk_publish import ROUTES as PUBLISH_ROUTES
 from medsvc.scheduling.install import install as install_scheduling
 from medsvc.security import oauth
@@ -140,6 +141,7 @@ def fhir_server(settings: Settings, database: Database | None = None) -> FhirSer
     definitions = protection.apply(get_definitions(), index, sealed=sealed)
     registry = Registry()
     registry.add_operation(validate.operation(definitions))
+    registry.add_operation(everything.operation(definitions))
     server = FhirServer(
         settings.base_url, definitions, registry, settings.default_page_size, settings.max_page_size
     )
@@ -147,7 +149,7 @@ def fhir_server(settings: Settings, database: Database | None = None) -> FhirSer
         sealing.install(database, ResultSealer(FileKeyring(settings.kek_directory)))
     access.install(server)  # first: the access checks run before any domain's hooks
     install_scheduling(server, settings)
-    server.registry.before_write.append(essentials.before_write)
+    install_results(server, settings)
     return server
 
 

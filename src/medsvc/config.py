@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     # "in-process": the API process runs the periodic jobs (the embedded default);
     # "off": a separate `medsvc worker` runs them (production with several API processes).
     jobs: Literal["in-process", "off"] = "in-process"
+    # Results become visible to their patients once final; true: once preliminary too.
+    release_preliminary: bool = False
+    # Per-category release rules where local law requires them (results/release_rules.py):
+    # "PAT=review,GE=72h"; none by default.
+    release_rules: str = ""
     log_level: str = "INFO"
 
     @field_validator("base_url")

@@ -18,6 +18,7 @@ from medsvc.db import Database
 from medsvc.fhir.communications import CommunicationSender
 from medsvc.fhir.server import FhirServer
 from medsvc.notify import LogSender, Notifier
+from medsvc.results import release
 from medsvc.scheduling import holds, materialise, reminders
 
 log = logging.getLogger("medsvc.jobs")
@@ -45,6 +46,12 @@ def notifier(server: FhirServer) -> Notifier:
 def jobs(server: FhirServer, settings: Settings) -> list[Job]:
     return [
         Job("expire-holds", partial(holds.expire_holds, server), 30, holds.BATCH),
+        Job(
+            "release-results",
+            partial(release.release_results, notifier(server)),
+            30,
+            release.BATCH,
+        ),
         Job(
             "send-reminders",
             partial(reminders.send_due_reminders, notifier(server), settings.timezone),

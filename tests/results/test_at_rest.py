@@ -5,6 +5,7 @@ closed, and erasing a patient leaves nothing of theirs that opens, on both datab
 import base64
 import json
 import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -283,3 +284,36 @@ def test_a_pdf_sealed_under_the_patient_of_its_document_reference(
     location = response.json()["entry"][4]["response"]["location"]
     pdf = client.get(location.split("/_history")[0], headers={"Accept": "application/pdf"})
     assert pdf.content == PDF
+
+
+def test_reads_in_flight_stay_whole_while_keys_rotate_and_rewrap(
+    client: httpx.Client, clean: Backend, tmp_path: Path
+) -> None:
+    reports = [pushed(client, f"19{n:04d}-999J")["urn:uuid:report"] for n in range(6)]
+    env = {"MEDSVC_DATABASE_URL": clean.url, "MEDSVC_KEYS_DIR": KEYS.name}
+    stop, answers = threading.Event(), []
+
+    def read_until_stopped() -> None:
+        while not stop.is_set():
+            for report_id in reports:
+                response = client.get(f"/DiagnosticReport/{report_id}")
+                answers.append((response.status_code, response.json().get("conclusion")))
+
+    readers = [threading.Thread(target=read_until_stopped) for _ in range(4)]
+    for reader in readers:
+        reader.start()
+    try:
+        for _ in range(2):
+            for command in (("keys", "rotate"), ("keys", "rewrap", "--batch", "1")):
+                done = medsvc(*command, cwd=tmp_path, env=env)
+                assert done.returncode == 0, done.stderr
+    finally:
+        stop.set()
+        for reader in readers:
+            reader.join()
+    assert len(answers) >= len(reports)
+    assert set(answers) == {(200, MARKERS["conclusion"])}
+    status = medsvc("keys", "status", cwd=tmp_path, env=env)
+    keks = json.loads(status.stdout)["keks"]
+    assert keks[-1]["data_keys"] == 6
+    assert sum(k["data_keys"] for k in keks) == 6

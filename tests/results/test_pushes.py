@@ -108,3 +108,58 @@ def test_a_hospital_system_pushes_and_pushes_again(
     results = stored(client, "Observation") + stored(client, "DiagnosticReport")
     assert len(results) == 4
     assert {r["meta"]["versionId"] for r in results} == {"1"}
+
+
+def with_order_and_specimen(national_id: str, report_id: str) -> dict[str, Any]:
+    """The push with the order it answers and the specimen it was made on, each written by
+    conditional update on the lab's identifier."""
+    bundle = push(national_id, report_id)
+    subject = {"reference": f"Patient?identifier={NATIONAL_ID}|{national_id}"}
+    order = {
+        "resourceType": "ServiceRequest",
+        "identifier": [{"system": LAB, "value": f"{report_id}-order"}],
+        "status": "completed",
+        "intent": "order",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "24323-8"}]},
+        "subject": subject,
+    }
+    specimen = {
+        "resourceType": "Specimen",
+        "identifier": [{"system": LAB, "value": f"{report_id}-specimen"}],
+        "type": {
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0487", "code": "SER"}]
+        },
+        "subject": subject,
+    }
+    extra = [("urn:uuid:order", order), ("urn:uuid:specimen", specimen)]
+    for url, resource in extra:
+        kind, value = resource["resourceType"], resource["identifier"][0]["value"]
+        bundle["entry"].insert(
+            0,
+            {
+                "fullUrl": url,
+                "resource": resource,
+                "request": {"method": "PUT", "url": f"{kind}?identifier={LAB}|{value}"},
+            },
+        )
+    report = bundle["entry"][-1]["resource"]
+    report["basedOn"] = [{"reference": "urn:uuid:order"}]
+    report["specimen"] = [{"reference": "urn:uuid:specimen"}]
+    return bundle
+
+
+def test_a_push_with_its_order_and_specimen_is_idempotent_and_linked(client: httpx.Client) -> None:
+    person = post(client, patient("040440-321D"))
+    for _ in range(2):
+        response = client.post(
+            "/", json=with_order_and_specimen("040440-321D", "R-4"), headers=FHIR_JSON
+        )
+        assert response.status_code == 200, response.text
+    orders, specimens = stored(client, "ServiceRequest"), stored(client, "Specimen")
+    assert len(orders) == len(specimens) == 1
+    (report,) = stored(client, "DiagnosticReport")
+    assert report["basedOn"] == [{"reference": f"ServiceRequest/{orders[0]['id']}"}]
+    assert report["specimen"] == [{"reference": f"Specimen/{specimens[0]['id']}"}]
+    assert {r["subject"]["reference"] for r in orders + specimens} == {f"Patient/{person['id']}"}
+    found = client.get("/DiagnosticReport", params={"specimen": f"Specimen/{specimens[0]['id']}"})
+    assert found.json()["total"] == 1

@@ -115,6 +115,16 @@ def citizen_context(patient_id: str) -> AuthContext:
     )
 
 
+def practitioner_context(practitioner_id: str) -> AuthContext:
+    return AuthContext(
+        subject=f"doctor-{practitioner_id}",
+        client_id="clinic-app",
+        practitioner=f"Practitioner/{practitioner_id}",
+        role="practitioner",
+        scopes=frozenset({"user/*.cruds"}),
+    )
+
+
 def hospital_context(org_id: str) -> AuthContext:
     return AuthContext(
         subject="hospital-system",

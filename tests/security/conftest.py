@@ -5,6 +5,7 @@ import base64
 import hashlib
 import secrets
 from collections.abc import Callable, Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -124,16 +125,17 @@ def app(http: httpx.Client, clean: Backend, fhir_base: str) -> App:
 
 
 @pytest.fixture
-def acting_as(clean: Backend) -> Iterator[Callable[[AuthContext], httpx.Client]]:
-    """HTTP clients of a running app whose callers act under a given context."""
+def acting_as(clean: Backend) -> Iterator[Callable[..., httpx.Client]]:
+    """HTTP clients of a running app (with its own settings, if given) whose callers act
+    under a given context."""
     opened: list[tuple[LiveServer, httpx.Client]] = []
 
-    def open_as(ctx: AuthContext) -> httpx.Client:
+    def open_as(ctx: AuthContext, **settings: Any) -> httpx.Client:
         async def provide(_request: Request) -> AuthContext:
             return ctx
 
         port = free_port()
-        app = create_app(make_settings(clean.url, port), clean.database)
+        app = create_app(make_settings(clean.url, port, **settings), clean.database)
         app.dependency_overrides[auth_context] = provide
         server = LiveServer(app, port).__enter__()
         http = httpx.Client(base_url=server.url + "/fhir", timeout=30)

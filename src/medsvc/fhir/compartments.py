@@ -7,13 +7,14 @@ import hashlib
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import CTE, ColumnElement, FromClause, Select, false, select, union
+from sqlalchemy import CTE, ColumnElement, FromClause, Select, and_, false, or_, select, union
 
 from medsvc.fhir import organizations
-from medsvc.fhir.tables import SearchReference
+from medsvc.fhir.tables import ResourceRow, SearchReference
 from medsvc.security.context import AuthContext
 
 REF = SearchReference.__table__  # type: ignore[attr-defined]
+RESOURCE = ResourceRow.__table__  # type: ignore[attr-defined]
 # The public directory: any signed-in caller may read it; the platform writes all of it, a
 # hospital its own entries (organizations.py).
 DIRECTORY = organizations.DIRECTORY
@@ -79,12 +80,32 @@ def patients_in_care(practitioner_id: str) -> CTE:
     return union(*linked).cte(f"care_patients_{name}")
 
 
-def _in_compartment(
+def _binaries_of(patients: str | CTE) -> Select[Any]:
+    """A Binary follows its security context (binary.html): a Patient of theirs, or a
+    DocumentReference in their compartment."""
+    documents = RESOURCE.alias("security_context")
+    in_theirs = select(documents.c.id).where(
+        documents.c.resource_type == "DocumentReference",
+        in_compartment("DocumentReference", documents, patients),
+    )
+    return select(REF.c.resource_pk).where(
+        REF.c.resource_type == "Binary",
+        REF.c.param == "securitycontext",
+        or_(
+            and_(REF.c.target_type == "Patient", _ids_match(REF.c.target_id, patients)),
+            and_(REF.c.target_type == "DocumentReference", REF.c.target_id.in_(in_theirs)),
+        ),
+    )
+
+
+def in_compartment(
     resource_type: str, resource: FromClause, patients: str | CTE
 ) -> ColumnElement[bool]:
     """Resources of the type in the compartment of the patients (an id, or a CTE of ids)."""
     if resource_type == "Patient":
         return _ids_match(resource.c.id, patients)
+    if resource_type == "Binary":
+        return resource.c.pk.in_(_binaries_of(patients))
     params = PATIENT_COMPARTMENT.get(resource_type)
     if params is None:
         return false()
@@ -94,13 +115,13 @@ def _in_compartment(
 def compartment(ctx: AuthContext, resource_type: str, resource: FromClause) -> ColumnElement[bool]:
     """The resources of a type in the caller's own compartment (the directory aside)."""
     if ctx.patient:
-        return _in_compartment(resource_type, resource, ctx.patient.split("/", 1)[1])
+        return in_compartment(resource_type, resource, ctx.patient.split("/", 1)[1])
     if ctx.practitioner:
         practitioner_id = ctx.practitioner.split("/", 1)[1]
         if resource_type in ("Appointment", "AppointmentResponse"):  # their own only
             own = _referring(resource_type, ("actor",), "Practitioner", practitioner_id)
             return resource.c.pk.in_(own)
-        return _in_compartment(resource_type, resource, patients_in_care(practitioner_id))
+        return in_compartment(resource_type, resource, patients_in_care(practitioner_id))
     if ctx.organization:
         return organizations.view(ctx.organization, resource_type, resource, writing=False)
     return false()

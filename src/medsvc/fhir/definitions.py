@@ -13,7 +13,8 @@ import orjson
 from medsvc.config import data_path
 from medsvc.fhir.fhirpath import Extractor, compile_expression, elements_read
 
-# Binary carries opaque content: it is created and read, never searched or updated.
+# Binary carries opaque content: it is created and read, never searched or updated (its
+# security context is indexed for the access rules alone).
 BINARY_INTERACTIONS = ("create", "read", "vread")
 # The server records AuditEvents itself; through the API they are only read.
 RECORD_INTERACTIONS = ("read", "vread", "history-instance", "history-type", "search-type")
@@ -156,7 +157,7 @@ def load_definitions(root: Path) -> Definitions:
     resources = {}
     for structure in _read_folder(root / "StructureDefinition"):
         name = structure["type"]
-        params = _params_for(name, declared_params, structure) if name != "Binary" else {}
+        params = _params_for(name, declared_params, structure)
         resources[name] = ResourceDefinition(
             type=name,
             structure=structure,

@@ -5,10 +5,10 @@ new one booked in one transaction, or neither."""
 from medsvc.errors import Invalid
 from medsvc.fhir.definitions import Definitions
 from medsvc.fhir.interactions import Result
+from medsvc.fhir.operations.parameters import local_id, read_inputs
 from medsvc.fhir.registry import Operation, OperationCall
 from medsvc.scheduling.operations import requests
 from medsvc.scheduling.operations.cancel import cancel_appointment
-from medsvc.scheduling.operations.parameters import local_id, read_inputs
 
 RESCHEDULED = {"text": "Rescheduled"}
 

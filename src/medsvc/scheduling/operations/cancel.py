@@ -7,8 +7,8 @@ from medsvc.errors import BusinessRule
 from medsvc.fhir import interactions, jsonio
 from medsvc.fhir.definitions import Definitions
 from medsvc.fhir.interactions import Result
+from medsvc.fhir.operations.parameters import read_inputs
 from medsvc.fhir.registry import Operation, OperationCall
-from medsvc.scheduling.operations.parameters import read_inputs
 
 
 def _reason(value: Any) -> dict[str, Any] | None:

@@ -19,6 +19,7 @@ from medsvc.fhir.datetimes import EPOCH, format_instant, parse_range
 from medsvc.fhir.definitions import Definitions
 from medsvc.fhir.interactions import Result
 from medsvc.fhir.numbers import natural
+from medsvc.fhir.operations.parameters import Inputs, local_id, read_inputs
 from medsvc.fhir.organizations import schedules
 from medsvc.fhir.registry import Operation, OperationCall
 from medsvc.fhir.search.values import token_value
@@ -26,7 +27,6 @@ from medsvc.fhir.store import RESOURCE
 from medsvc.fhir.tables import SearchReference, SearchToken
 from medsvc.scheduling.ledger import LEDGER
 from medsvc.scheduling.operations import requests
-from medsvc.scheduling.operations.parameters import Inputs, local_id, read_inputs
 from medsvc.security import scopes
 
 TOKEN = SearchToken.__table__  # type: ignore[attr-defined]

@@ -3,9 +3,9 @@ period; nobody else can hold or book it until the hold is booked, cancelled or e
 
 from medsvc.fhir.definitions import Definitions
 from medsvc.fhir.interactions import Result
+from medsvc.fhir.operations.parameters import read_inputs
 from medsvc.fhir.registry import Operation, OperationCall
 from medsvc.scheduling.operations import requests
-from medsvc.scheduling.operations.parameters import read_inputs
 
 
 def hold(call: OperationCall) -> Result:

@@ -10,9 +10,9 @@ from medsvc.errors import Invalid
 from medsvc.fhir import interactions, jsonio, store
 from medsvc.fhir.datetimes import format_instant, parse_instant
 from medsvc.fhir.interactions import Result
+from medsvc.fhir.operations.parameters import Inputs, local_id
 from medsvc.fhir.registry import OperationCall
 from medsvc.scheduling import appointments, ledger
-from medsvc.scheduling.operations.parameters import Inputs, local_id
 
 APPOINTMENT_ID = ("appt-id", "appointment-reference", "appointment-id")
 APPOINTMENT = ("appt-resource", "appointment")

@@ -1,0 +1,19 @@
+"""Plugs results into the FHIR layer: the lab essentials, the release policy and its read
+filter, and the $operations, registered by create_app()."""
+
+from medsvc.config import Settings
+from medsvc.fhir.server import FhirServer
+from medsvc.results import essentials, release
+from medsvc.results.operations import release as release_operation
+from medsvc.results.operations import release_choice, withhold
+from medsvc.results.release_rules import parse_rules
+
+
+def install(server: FhirServer, settings: Settings) -> None:
+    registry = server.registry
+    registry.before_write.append(essentials.before_write)
+    rules = parse_rules(settings.release_rules, settings.release_preliminary)
+    registry.after_write.append(release.ReleasePolicy(rules))
+    registry.read_filters.append(release.read_filter)
+    for module in (withhold, release_operation, release_choice):
+        registry.add_operation(module.operation(server.definitions))

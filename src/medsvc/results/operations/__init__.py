@@ -1,0 +1,2 @@
+"""The results' $operations: a clinician's $withhold and $release of a result, and a patient's
+$release-choice."""

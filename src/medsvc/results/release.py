@@ -1,0 +1,217 @@
+"""Releasing results to their patients: each result's state as it is written, the read filter
+that hides what is not released from its patient, holds and releases by clinicians, and the
+job that releases what is due. Every hold and release is logged (release_log).
+
+Services here only execute statements; the caller's unit of work commits.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    FromClause,
+    Select,
+    and_,
+    exists,
+    insert,
+    select,
+    update,
+)
+
+from medsvc import clock
+from medsvc.fhir.registry import WriteEvent
+from medsvc.fhir.store import RESOURCE, Stored
+from medsvc.fhir.tables import SearchReference
+from medsvc.notify import Notice, Notifier
+from medsvc.results.at_rest import patient_of
+from medsvc.results.release_rules import ReleaseRules
+from medsvc.results.tables import ReleaseChoice, ReleaseLog, ResultRelease
+from medsvc.security.context import AuthContext
+
+RELEASE = ResultRelease.__table__  # type: ignore[attr-defined]
+CHOICE = ReleaseChoice.__table__  # type: ignore[attr-defined]
+LOG = ReleaseLog.__table__  # type: ignore[attr-defined]
+REL = RELEASE.c
+REF = SearchReference.__table__  # type: ignore[attr-defined]
+RELEASED_TYPES = frozenset({"DiagnosticReport", "Observation", "DocumentReference"})
+VISIBLE_ONCE_RELEASED = RELEASED_TYPES | {"Binary"}
+# What a patient is told about: a report or a document, not each of a report's Observations.
+TOLD_ABOUT = frozenset({"DiagnosticReport", "DocumentReference"})
+WAITING, HELD, RELEASED = "waiting", "held", "released"
+BATCH = 200  # results released, or patients told, per transaction of the job
+
+
+def log(
+    session: Connection, action: str, resource: str, by: str, reason: str | None = None
+) -> None:
+    values = {"at": clock.now(), "action": action, "resource": resource, "by": by, "reason": reason}
+    session.execute(insert(LOG), values)
+
+
+def wants_review(session: Connection, patient_id: str) -> bool:
+    row = session.execute(select(CHOICE.c.after_review).where(CHOICE.c.patient_id == patient_id))
+    return bool(row.scalar())
+
+
+def release_now(session: Connection, resource_type: str, resource_id: str, by: str) -> None:
+    session.execute(
+        update(RELEASE)
+        .where(REL.resource_type == resource_type, REL.resource_id == resource_id)
+        .values(state=RELEASED, released_at=clock.now(), due_at=None, hold_reason=None)
+    )
+    log(session, "released", f"{resource_type}/{resource_id}", by)
+
+
+@dataclass(frozen=True)
+class ReleasePolicy:
+    """The after_write hook: a result written is waiting, due, or released at once."""
+
+    rules: ReleaseRules
+
+    def __call__(
+        self, session: Connection, _ctx: AuthContext, event: WriteEvent, stored: Stored
+    ) -> None:
+        if event.resource_type not in RELEASED_TYPES or event.resource is None:
+            return
+        key = (REL.resource_type == stored.resource_type, REL.resource_id == stored.id)
+        row = session.execute(select(REL.state, REL.due_at).where(*key)).first()
+        if row is not None and (row.state != WAITING or row.due_at is not None):
+            return  # released, held, or already due: a new version changes none of that
+        if row is None:
+            self._track(session, stored, event.resource)
+        if self.rules.releasable(event.resource):
+            self._make_due(session, stored, event.resource)
+
+    def _track(self, session: Connection, stored: Stored, resource: dict[str, Any]) -> None:
+        patient_id = patient_of(session, stored.resource_type, resource)
+        review = self.rules.rule_for(resource).review or wants_review(session, patient_id)
+        told = False if stored.resource_type in TOLD_ABOUT else None
+        values = {
+            "resource_type": stored.resource_type,
+            "resource_id": stored.id,
+            "patient_id": patient_id,
+            "state": WAITING,
+            "needs_review": review,
+            "notified": told,
+        }
+        session.execute(insert(RELEASE), values)
+
+    def _make_due(self, session: Connection, stored: Stored, resource: dict[str, Any]) -> None:
+        key = (REL.resource_type == stored.resource_type, REL.resource_id == stored.id)
+        if session.execute(select(REL.needs_review).where(*key)).scalar():
+            return  # a clinician releases it
+        delay = self.rules.rule_for(resource).delay
+        if not delay:
+            release_now(session, stored.resource_type, stored.id, "policy")
+            return
+        session.execute(update(RELEASE).where(*key).values(due_at=clock.now() + delay))
+
+
+def read_filter(
+    ctx: AuthContext, resource_type: str, resource: FromClause
+) -> ColumnElement[bool] | None:
+    """A patient sees only released results, an Observation only once every report listing
+    it is released too (a report's rule or hold covers its results), and a Binary through its
+    released DocumentReference; whose they are is the compartments' concern. The hospital and
+    the clinicians caring for the patient see them all."""
+    if resource_type not in VISIBLE_ONCE_RELEASED or not ctx.patient or ctx.unrestricted:
+        return None
+    if resource_type == "Binary":
+        return _through_released_document(resource)
+    released = _released(resource_type, resource.c.id)
+    if resource_type != "Observation":
+        return released
+    return and_(released, ~_listed_by_unreleased_report(resource))
+
+
+# Each condition below selects from its own aliases: a query it is put into may select from
+# the same tables (an _include reads search_reference), which would otherwise be correlated.
+
+
+def _released(resource_type: str, resource_id: Any) -> ColumnElement[bool]:
+    """One primary-key lookup per candidate row."""
+    release = RELEASE.alias()
+    return exists().where(
+        release.c.resource_type == resource_type,
+        release.c.resource_id == resource_id,
+        release.c.state == RELEASED,
+    )
+
+
+def _through_released_document(binary: FromClause) -> ColumnElement[bool]:
+    """A Binary (a report's PDF) whose security context is a released DocumentReference
+    (binary.html)."""
+    context = REF.alias()
+    return exists().where(
+        context.c.resource_pk == binary.c.pk,
+        context.c.param == "securitycontext",
+        context.c.target_type == "DocumentReference",
+        _released("DocumentReference", context.c.target_id),
+    )
+
+
+def _listed_by_unreleased_report(result: FromClause) -> ColumnElement[bool]:
+    listing, report = REF.alias(), RESOURCE.alias()
+    return exists().where(
+        listing.c.target_type == "Observation",
+        listing.c.target_id == result.c.id,
+        listing.c.resource_type == "DiagnosticReport",
+        listing.c.param == "result",
+        report.c.pk == listing.c.resource_pk,
+        ~_released("DiagnosticReport", report.c.id),
+    )
+
+
+def _claimed(session: Connection, query: Select[Any]) -> list[Any]:
+    """The rows this job run takes: on PostgreSQL two workers take different ones (SQLite
+    has one writer at a time)."""
+    if session.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.execute(query).all())
+
+
+def release_due(session: Connection, now: datetime, batch: int) -> int:
+    """Releases up to batch results whose delay has passed; returns how many."""
+    query = (
+        select(REL.resource_type, REL.resource_id)
+        .where(REL.state == WAITING, REL.due_at.is_not(None), REL.due_at <= now)
+        .order_by(REL.due_at)
+        .limit(batch)
+    )
+    rows = _claimed(session, query)
+    for row in rows:
+        release_now(session, row.resource_type, row.resource_id, "policy")
+    return len(rows)
+
+
+RELEASED_TEXT = "A new result is ready for you. Sign in to read it."
+
+
+def notify_released(session: Connection, notifier: Notifier, now: datetime, batch: int) -> int:
+    """Tells patients of up to batch released reports and documents (the notice carries no
+    result content), each told once: the notice and the record of it commit together."""
+    query = (
+        select(REL.resource_type, REL.resource_id, REL.patient_id)
+        .where(REL.notified.is_(False), REL.state == RELEASED)
+        .order_by(REL.released_at)
+        .limit(batch)
+    )
+    rows = _claimed(session, query)
+    for row in rows:
+        about = f"{row.resource_type}/{row.resource_id}"
+        notifier.send(session, Notice(row.patient_id, "result-released", RELEASED_TEXT, about), now)
+        session.execute(
+            update(RELEASE)
+            .where(REL.resource_type == row.resource_type, REL.resource_id == row.resource_id)
+            .values(notified=True)
+        )
+    return len(rows)
+
+
+def release_results(notifier: Notifier, session: Connection, now: datetime) -> int:
+    """The release-results job: releases what is due, then tells patients what was released.
+    Returns the larger count, so a full batch of either runs the job again at once."""
+    return max(release_due(session, now, BATCH), notify_released(session, notifier, now, BATCH))
