@@ -33,8 +33,9 @@ class Settings(BaseSettings):
     token_requests_per_minute: int = Field(default=120, gt=0)
     # Audit records of reads that may wait for the background writer; beyond, reads wait too.
     audit_max_backlog: int = Field(default=2_000, ge=0)
-    # Requests larger than this are refused with 413 before they are parsed.
-    max_body_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    # Requests larger than this are refused with 413 before they are parsed. The default
+    # carries a 20 MB report PDF in a lab's Bundle (base64 adds a third).
+    max_body_bytes: int = Field(default=28 * 1024 * 1024, gt=0)
     # Page size when a search gives no _count, and the most a client may ask for.
     default_page_size: int = Field(default=20, gt=0)
     max_page_size: int = Field(default=1000, gt=0)

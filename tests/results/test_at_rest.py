@@ -4,6 +4,7 @@ closed, and erasing a patient leaves nothing of theirs that opens, on both datab
 
 import base64
 import json
+import os
 import subprocess
 import threading
 from pathlib import Path
@@ -317,3 +318,23 @@ def test_reads_in_flight_stay_whole_while_keys_rotate_and_rewrap(
     keks = json.loads(status.stdout)["keks"]
     assert keks[-1]["data_keys"] == 6
     assert sum(k["data_keys"] for k in keks) == 6
+
+
+def test_a_20_mb_pdf_travels_in_a_push_and_comes_back_whole(
+    client: httpx.Client, clean: Backend
+) -> None:
+    """The largest report a lab sends: 20 MB of PDF, base64 in the Bundle (about 27 MB)."""
+    post(client, patient("200190-000K"))
+    bundle = results_of("200190-000K")
+    large = PDF + os.urandom(20_000_000 - len(PDF))
+    binary = next(e for e in bundle["entry"] if e["fullUrl"] == "urn:uuid:pdf")
+    binary["resource"]["data"] = base64.b64encode(large).decode()
+    response = client.post("/", json=bundle, headers=FHIR_JSON, timeout=120)
+    assert response.status_code == 200, response.text[:500]
+    location = response.json()["entry"][3]["response"]["location"].split("/_history")[0]
+    read = client.get(location, headers={"Accept": "application/pdf"}, timeout=120)
+    assert read.status_code == 200
+    assert read.content == large
+    sealed = content_of(clean, VERSION, id=location.rsplit("/", 1)[1], version_id=1)
+    assert sealed[:1] == b"\x01"
+    assert large[:4096] not in sealed

@@ -1,7 +1,9 @@
 """The results' stored versions sealed under their patient's data key: which types are sealed,
 whose key seals each version, and the place (patient, type, id, version) it is bound to."""
 
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection
@@ -14,6 +16,8 @@ from medsvc.fhir import jsonio, store
 from medsvc.fhir.fhirpath import reference_target
 from medsvc.fhir.sealing import Place, unit_cache
 
+OPENING_KEY_SECONDS = 300.0
+OPENING_KEYS_HELD = 10_000
 SEALED = frozenset(
     {"DiagnosticReport", "Observation", "DocumentReference", "Binary", "ServiceRequest", "Specimen"}
 )
@@ -57,13 +61,39 @@ def _bound_to(patient_id: str, place: Place) -> dict[str, str]:
     }
 
 
+class OpeningKeys:
+    """Data keys unwrapped for opening, kept by the process for a few minutes: a citizen's
+    reads then cost no key lookup and no unwrapping. A key destroyed by an erasure leaves
+    every process within OPENING_KEY_SECONDS; the records it opened are deleted with it."""
+
+    def __init__(self, seconds: float = OPENING_KEY_SECONDS, most: int = OPENING_KEYS_HELD):
+        self.seconds, self.most = seconds, most
+        self._held: dict[str, tuple[float, str, envelope.DataKey]] = {}
+        self._lock = threading.Lock()
+
+    def get(
+        self, session: Connection, keyring: KeyEncryptionKeys, key_id: str
+    ) -> tuple[str, envelope.DataKey]:
+        now = time.monotonic()
+        held = self._held.get(key_id)
+        if held is not None and held[0] > now:
+            return held[1], held[2]
+        patient_id, key = data_keys.key_by_id(session, keyring, key_id)
+        with self._lock:
+            if len(self._held) >= self.most:
+                self._held.clear()
+            self._held[key_id] = (now + self.seconds, patient_id, key)
+        return patient_id, key
+
+
 @dataclass(frozen=True)
 class ResultSealer:
-    """Seals with the patient's data key (made on their first result), opens with the key the
-    record names; keys are unwrapped once per unit of work."""
+    """Seals with the patient's data key (made on their first result; kept for the unit of
+    work, which may yet roll the new key back), opens with the key the record names."""
 
     keyring: KeyEncryptionKeys
     types: frozenset[str] = SEALED
+    opening: OpeningKeys = field(default_factory=lambda: OpeningKeys())
 
     def seal(
         self, session: Connection, place: Place, resource: dict[str, Any], plaintext: bytes
@@ -77,10 +107,5 @@ class ResultSealer:
         return envelope.seal(key, plaintext, _bound_to(patient_id, place))
 
     def open(self, session: Connection, place: Place, sealed: bytes) -> bytes:
-        key_id = envelope.key_id_of(sealed)
-        keys = unit_cache(session, "opening keys")
-        found = keys.get(key_id)
-        if found is None:
-            found = keys[key_id] = data_keys.key_by_id(session, self.keyring, key_id)
-        patient_id, key = found
+        patient_id, key = self.opening.get(session, self.keyring, envelope.key_id_of(sealed))
         return envelope.open_sealed(key, sealed, _bound_to(patient_id, place))
