@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint demo bench bench-booking clean
+.PHONY: run test lint demo bench bench-booking bench-results clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -31,6 +31,9 @@ bench: $(STAMP)
 
 bench-booking: $(STAMP)
 	$(BIN)/python bench/booking_bench.py
+
+bench-results: $(STAMP)
+	$(BIN)/python bench/results_bench.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -11,6 +11,8 @@ from typing import Any
 import tables
 from booking_report import END as BOOKING_END
 from booking_report import START as BOOKING_START
+from results_report import END as RESULTS_END
+from results_report import START as RESULTS_START
 
 
 def _cpu_model() -> str:
@@ -72,13 +74,15 @@ PAGE = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 
 
 def kept_section(page: Path) -> list[str]:
-    """The booking benchmark's section of the page (bench/booking_bench.py writes it between
-    its markers), kept as it is when this report rewrites the page."""
+    """The booking and results benchmarks' sections of the page (bench/booking_bench.py and
+    bench/results_bench.py write them between their markers), kept as they are when this
+    report rewrites the page."""
     text = page.read_text() if page.exists() else ""
-    if BOOKING_START not in text or BOOKING_END not in text:
-        return []
-    inside = text.split(BOOKING_START, 1)[1].split(BOOKING_END, 1)[0]
-    return [BOOKING_START + inside + BOOKING_END, ""]
+    kept = []
+    for start, end in ((BOOKING_START, BOOKING_END), (RESULTS_START, RESULTS_END)):
+        if start in text and end in text:
+            kept += [start + text.split(start, 1)[1].split(end, 1)[0] + end, ""]
+    return kept
 
 
 def render(results: list[dict[str, Any]], args: argparse.Namespace, elapsed: float,
