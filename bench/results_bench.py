@@ -360,6 +360,7 @@ def backend_run(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                     1,
                     scratch,
                     port,
+                    cpus=args.server_cpus,
                 )
             )
         began = time.monotonic()
@@ -414,6 +415,17 @@ def backend_run(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def pin_cpus() -> set[int] | None:
+    """Puts the runner (and wrk, its child) on every CPU but the last, and returns the last,
+    for the medsvc processes: a sample then runs where the one before it ran, not wherever the
+    scheduler sends it. None on a machine of one CPU."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return None
+    os.sched_setaffinity(0, set(cpus[:-1]))
+    return {cpus[-1]}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
@@ -433,6 +445,12 @@ def main() -> int:
         default=1800,
         help="seconds in all a backend's runs may wait for the machine to be "
         "quiet (other load under 0.3 cores) before measuring anyway",
+    )
+    parser.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="let the scheduler move the processes between CPUs (by default the medsvc "
+        "processes run on the last CPU, the runner and wrk on the others)",
     )
     parser.add_argument("--patients", type=int, default=50, help="patients the pushes are for")
     parser.add_argument("--reports", type=int, default=3, help="reports of the fetched patient")
@@ -456,11 +474,13 @@ def main() -> int:
     if shutil.which("wrk") is None:
         print("bench: needs wrk (apt-get install -y wrk)", file=sys.stderr)
         return 2
+    args.server_cpus = None if args.no_pin else pin_cpus()
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     started, commit, digest = time.monotonic(), report.commit(), booking_bench.code_digest()
     results = [backend_run(backend, args) for backend in backends]
     saved = {
-        "args": {k: v for k, v in vars(args).items() if not isinstance(v, Path)},
+        "args": {k: v for k, v in vars(args).items() if not isinstance(v, (Path, set))},
+        "server_cpus": sorted(args.server_cpus or ()),
         "elapsed": time.monotonic() - started,
         "code": booking_bench.code_state(commit, digest),
         "when": time.strftime("%Y-%m-%d %H:%M %Z"),

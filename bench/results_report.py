@@ -200,6 +200,7 @@ def _method(saved: dict[str, Any]) -> list[str]:
         "platform through the real `auth_context` dependency in open mode "
         "(`bench/medsvc_launcher.py`, as `make bench`). A citizen signed in would add the "
         "token check, the access check and an audit record to both processes alike.",
+        _pinning(saved),
         "- Both processes are seeded alike over HTTP: the Patients in one transaction, then "
         "the citizen's reports as lab pushes. Before measuring, the run checks that the fetch "
         "answers the same reports, newest first, and the same Observation values on both, "
@@ -234,6 +235,18 @@ def _method(saved: dict[str, Any]) -> list[str]:
         "pair measured back to back, to show the spread.",
         "",
     ]
+
+
+def _pinning(saved: dict[str, Any]) -> str:
+    cpus = saved.get("server_cpus")
+    if not cpus:
+        return "- The processes run wherever the scheduler puts them (not pinned)."
+    return (
+        f"- Both medsvc processes are pinned to CPU {', '.join(map(str, cpus))} (with every "
+        "thread they start), the runner and wrk to the other CPUs, so that sealed and "
+        "unsealed run on the same core, one after the other; PostgreSQL runs where the "
+        "scheduler puts it."
+    )
 
 
 def render(saved: dict[str, Any]) -> str:

@@ -46,8 +46,9 @@ class Server:
     """One uvicorn process serving an app factory from bench/ on a free loopback port."""
 
     def __init__(self, name: str, factory: str, env: dict[str, str], workers: int,
-                 log_dir: Path, port: int | None = None):
+                 log_dir: Path, port: int | None = None, cpus: set[int] | None = None):
         self.name, self.factory, self.workers = name, factory, workers
+        self.cpus = cpus  # the CPUs the process (and every thread it starts) may run on
         self.port = port or free_port()
         self.env = {**os.environ, **env}
         self.log_path = log_dir / f"{name}.log"
@@ -62,7 +63,8 @@ class Server:
                    "--app-dir", str(BENCH_DIR), "--host", "127.0.0.1", "--port", str(self.port),
                    "--workers", str(self.workers), "--no-access-log", "--log-level", "warning"]
         with self.log_path.open("wb") as log:  # the service's request log goes here
-            self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=log)
+            self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=log,
+                                            preexec_fn=self._pin if self.cpus else None)
         deadline = time.monotonic() + 60
         while True:
             if self.process.poll() is not None:
@@ -75,6 +77,9 @@ class Server:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{self.name} did not start on port {self.port}")
             time.sleep(0.1)
+
+    def _pin(self) -> None:
+        os.sched_setaffinity(0, self.cpus or set())
 
     def __exit__(self, *_exc: object) -> None:
         if self.process is None:

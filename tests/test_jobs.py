@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import Connection, text
 
 from medsvc import clock, jobs
@@ -67,8 +68,9 @@ def test_the_in_process_scheduler_runs_every_job(clean: Backend) -> None:
         scheduler.shutdown(wait=True)
 
 
+@pytest.mark.parametrize("stopping", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_the_worker_process_ends_holds(
-    client: httpx.Client, clean: Backend, tmp_path: Path
+    client: httpx.Client, clean: Backend, tmp_path: Path, stopping: signal.Signals
 ) -> None:
     clock.set_source(lambda: datetime.now(UTC) - timedelta(hours=1))  # the hold ended 50 min ago
     clinic = open_clinic(client)
@@ -83,6 +85,8 @@ def test_the_worker_process_ends_holds(
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        # Started as a shell starts a background job, with SIGINT ignored: it still stops.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     try:
         deadline = time.monotonic() + 60
@@ -91,7 +95,9 @@ def test_the_worker_process_ends_holds(
             time.sleep(0.2)
             status = client.get(f"/Appointment/{held['id']}").json()["status"]
     finally:
-        worker.send_signal(signal.SIGINT)
+        worker.send_signal(stopping)
         _, errors = worker.communicate(timeout=30)
     assert status == "cancelled", errors.decode()
+    assert worker.returncode == 0, errors.decode()
+    assert errors.decode().endswith("medsvc: worker stopped\n")
     assert client.get(f"/Slot/{slot}").json()["status"] == "free"

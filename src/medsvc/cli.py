@@ -4,9 +4,11 @@
 import argparse
 import json
 import logging
+import signal
 import sys
 import tempfile
 from collections.abc import Sequence
+from typing import NoReturn
 
 import httpx
 import uvicorn
@@ -54,14 +56,21 @@ def _worker(_args: argparse.Namespace) -> int:
     database = Database(settings)
     scheduler = BlockingScheduler(timezone="UTC")
     jobs.schedule(scheduler, database, jobs.jobs(fhir_server(settings, database), settings))
-    print("medsvc: worker running the periodic jobs; Ctrl-C stops it", file=sys.stderr)
+    for stopping in (signal.SIGINT, signal.SIGTERM):  # SIGINT too where it came ignored,
+        signal.signal(stopping, _stop)  # as a shell's background job inherits it
+    print("medsvc: worker running the periodic jobs; Ctrl-C or SIGTERM stops it", file=sys.stderr)
     try:
         scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        pass
+    except KeyboardInterrupt:
+        scheduler.shutdown(wait=True)  # a job still running finishes its unit of work
     finally:
         database.dispose()
+    print("medsvc: worker stopped", file=sys.stderr)
     return 0
+
+
+def _stop(_signum: int, _frame: object) -> NoReturn:
+    raise KeyboardInterrupt  # a supervisor's SIGTERM stops the worker as Ctrl-C does
 
 
 def _db_upgrade(_args: argparse.Namespace) -> int:

@@ -197,6 +197,9 @@ def test_a_moved_or_changed_ciphertext_fails_closed(
     fails_closed(client.get(f"/Observation/{target}"))
     found = client.get("/Observation", params={"_id": target})
     fails_closed(found)
+    owner = theirs if move == "other-patient" else mine  # the broken one opened among others
+    report = {"_id": owner["urn:uuid:report"], "_include": "DiagnosticReport:result"}
+    fails_closed(client.get("/DiagnosticReport", params=report))
     untouched = theirs["urn:uuid:o-quantity"]
     assert client.get(f"/Observation/{untouched}").status_code == 200
 
@@ -246,10 +249,9 @@ def test_erase_leaves_nothing_of_the_patient_that_opens(
     sealer = ResultSealer(FileKeyring(Path(KEYS.name) / "kek"))
     with clean.database.session(write=False) as session:
         for row in copied:
+            place = Place(row.resource_type, row.id, row.version_id)
             with pytest.raises(SealBroken):
-                sealer.open(
-                    session, Place(row.resource_type, row.id, row.version_id), bytes(row.content)
-                )
+                sealer.open_all(session, [(place, bytes(row.content))])
     assert client.get(f"/DiagnosticReport/{kept['urn:uuid:report']}").status_code == 200
     assert erase(clean, tmp_path, reference)["data_key_destroyed"] is False
 

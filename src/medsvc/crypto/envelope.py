@@ -37,6 +37,10 @@ class DataKey:
         return f"DataKey({self.key_id!r})"
 
     @cached_property
+    def key_id_bytes(self) -> bytes:
+        return self.key_id.encode("ascii")
+
+    @cached_property
     def cipher(self) -> AESGCM:
         """Made once per key: a search opens tens of records under one."""
         return AESGCM(self.secret)
@@ -55,21 +59,26 @@ def seal(key: DataKey, plaintext: bytes, context: Mapping[str, str]) -> bytes:
     return bytes([FORMAT, len(key_id)]) + key_id + nonce + sealed
 
 
-def key_id_of(sealed: bytes) -> str:
-    """The id of the data key a record was sealed under."""
+def key_id_length(sealed: bytes) -> int:
+    """The length of the key id a record of a known format carries; SealBroken otherwise."""
     if len(sealed) < 2 or sealed[0] != FORMAT or len(sealed) < 2 + sealed[1] + NONCE_BYTES + 16:
         raise SealBroken("not a sealed record of a known format")
+    return sealed[1]
+
+
+def key_id_of(sealed: bytes) -> str:
+    """The id of the data key a record was sealed under."""
     try:
-        return sealed[2 : 2 + sealed[1]].decode("ascii")
+        return sealed[2 : 2 + key_id_length(sealed)].decode("ascii")
     except UnicodeDecodeError:
         raise SealBroken("not a sealed record of a known format") from None
 
 
 def open_sealed(key: DataKey, sealed: bytes, context: Mapping[str, str]) -> bytes:
-    if key_id_of(sealed) != key.key_id:
+    header = 2 + key_id_length(sealed)
+    if sealed[2:header] != key.key_id_bytes:
         raise SealBroken("sealed under another data key")
-    body = sealed[2 + sealed[1] :]
-    nonce, ciphertext = body[:NONCE_BYTES], body[NONCE_BYTES:]
+    nonce, ciphertext = sealed[header : header + NONCE_BYTES], sealed[header + NONCE_BYTES :]
     try:
         return key.cipher.decrypt(nonce, ciphertext, _associated(key.key_id, context))
     except InvalidTag:

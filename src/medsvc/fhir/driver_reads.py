@@ -11,7 +11,14 @@ from typing import Any
 
 from sqlalchemy import Connection, false, select
 
-from medsvc.fhir.stored import BY_TYPE_AND_ID, CURRENT_COLUMNS, R, Stored, from_driver_row
+from medsvc.fhir.stored import (
+    BY_TYPE_AND_ID,
+    CURRENT_COLUMNS,
+    R,
+    Stored,
+    from_driver_row,
+    from_driver_rows,
+)
 
 _NOT_DELETED = select(*CURRENT_COLUMNS).where(R.deleted == false())
 # The primary keys as one parameter: a JSON array on SQLite, an array on PostgreSQL.
@@ -37,7 +44,7 @@ def read_many(session: Connection, pks: list[int]) -> dict[int, Stored]:
     """The current, not deleted versions of these rows."""
     sql, positional = _compiled(session, "by_pks")
     params: Any = (json.dumps(pks),) if positional else {"pks": pks}
-    return {row[0]: from_driver_row(session, row) for row in _fetch(session, sql, params)}
+    return {stored.pk: stored for stored in from_driver_rows(session, _fetch(session, sql, params))}
 
 
 def _fetch(session: Connection, sql: str, params: Any) -> list[tuple[Any, ...]]:

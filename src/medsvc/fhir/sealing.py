@@ -6,8 +6,8 @@ the sealer (whose key, the cryptography). Without one, a sealed type is neither 
 read: a process put together without its sealer stores nothing in plaintext.
 """
 
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Connection
 
@@ -19,9 +19,9 @@ _KEY = "sealer"
 _SEALED_MARK = bytes([FORMAT])  # stored JSON starts with "{"; a sealed record with its format
 
 
-@dataclass(frozen=True)
-class Place:
-    """Where a version is stored: what its sealed bytes are bound to."""
+class Place(NamedTuple):
+    """Where a version is stored: what its sealed bytes are bound to. A tuple: a search makes
+    one for every record it opens."""
 
     resource_type: str
     id: str
@@ -36,7 +36,9 @@ class Sealer(Protocol):
         self, session: Connection, place: Place, resource: dict[str, Any], plaintext: bytes
     ) -> bytes: ...
 
-    def open(self, session: Connection, place: Place, sealed: bytes) -> bytes: ...
+    def open_all(
+        self, session: Connection, records: Sequence[tuple[Place, bytes]]
+    ) -> list[bytes]: ...
 
 
 class NoSealer(RuntimeError):
@@ -76,14 +78,30 @@ def is_sealed(content: bytes) -> bool:
 def opened(session: Connection, place: Place, content: bytes) -> bytes:
     """The JSON of a stored version. A sealed record that does not open, or a sealed type
     stored in plaintext, raises SealBroken: never data from the wrong place."""
+    return opened_all(session, [(place, content)])[0]
+
+
+def opened_all(session: Connection, records: Sequence[tuple[Place, bytes]]) -> list[bytes]:
+    """The JSON of stored versions, in order; the sealed ones opened together (a search opens
+    tens of one patient's records, under one key)."""
     sealer = _sealer(session)
+    contents = [content for _place, content in records]
+    sealed = [n for n, (place, content) in enumerate(records) if _must_open(sealer, place, content)]
+    if sealer is not None and sealed:
+        opened = sealer.open_all(session, [records[n] for n in sealed])
+        for n, content in zip(sealed, opened, strict=True):
+            contents[n] = content
+    return contents
+
+
+def _must_open(sealer: Sealer | None, place: Place, content: bytes) -> bool:
     if is_sealed(content):
         if sealer is None:
             raise SealBroken(f"{place.resource_type} is sealed, and no sealer is installed")
-        return sealer.open(session, place, content)
+        return True
     if sealer is not None and place.resource_type in sealer.types:
         raise SealBroken(f"a {place.resource_type} version is stored without its seal")
-    return content
+    return False
 
 
 def unit_cache(session: Connection, name: str) -> dict[Any, Any]:

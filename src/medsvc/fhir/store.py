@@ -13,10 +13,18 @@ from medsvc.fhir import driver_reads, jsonio, pending, sealing
 from medsvc.fhir.datetimes import format_instant
 from medsvc.fhir.definitions import ResourceDefinition
 from medsvc.fhir.indexing import replace_index
-from medsvc.fhir.stored import BY_TYPE_AND_ID, CURRENT_COLUMNS, RESOURCE, Stored, from_row
+from medsvc.fhir.stored import (
+    BY_TYPE_AND_ID,
+    CURRENT_COLUMNS,
+    RESOURCE,
+    Stored,
+    from_row,
+    from_rows,
+)
 from medsvc.fhir.tables import ResourceVersion
 
-__all__ = ["CURRENT_COLUMNS", "RESOURCE", "Stored", "from_row"]  # importable from here too
+# importable from here too
+__all__ = ["CURRENT_COLUMNS", "RESOURCE", "Stored", "from_row", "from_rows"]
 
 
 R = RESOURCE.c

@@ -1,6 +1,7 @@
 """A resource version as the store holds it, the columns it is read from, and how one is made
 from a row (its content opened, when sealed)."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -8,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select
 
 from medsvc.clock import utc
-from medsvc.fhir.sealing import Place, opened
+from medsvc.fhir.sealing import Place, opened_all
 from medsvc.fhir.tables import ResourceRow
 
 RESOURCE = ResourceRow.__table__  # type: ignore[attr-defined]
@@ -44,35 +45,63 @@ class Stored:
         return f"{self.url(base_url)}/_history/{self.version_id}"
 
 
-def _content(
-    session: Connection, resource_type: str, resource_id: str, version_id: int, content: Any
-) -> bytes | None:
-    if content is None:
-        return None
-    if isinstance(content, memoryview):
-        content = content.tobytes()
-    return opened(session, Place(resource_type, resource_id, version_id), content)
+# A row's columns in CURRENT_COLUMNS' order, the instant aware and the content as stored.
+_Fields = tuple[int, str, str, int, datetime, bool, bytes | None]
 
 
-def from_row(session: Connection, row: Any) -> Stored:
-    content = _content(session, row.resource_type, row.id, row.version_id, row.content)
-    return Stored(
-        row.pk,
-        row.resource_type,
-        row.id,
-        row.version_id,
-        utc(row.last_updated),
-        row.deleted,
-        content,
+def _made(session: Connection, rows: list[_Fields]) -> list[Stored]:
+    """Versions from their rows, the sealed contents opened together (a search opens tens of
+    one patient's records)."""
+    stored = [(Place(r[1], r[2], r[3]), r[6]) for r in rows if r[6] is not None]
+    contents = iter(opened_all(session, stored))
+    return [Stored(*r[:6], None if r[6] is None else next(contents)) for r in rows]
+
+
+def _as_bytes(content: Any) -> bytes | None:
+    return content.tobytes() if isinstance(content, memoryview) else content
+
+
+def from_rows(session: Connection, rows: Sequence[Any]) -> list[Stored]:
+    return _made(
+        session,
+        [
+            (
+                r.pk,
+                r.resource_type,
+                r.id,
+                r.version_id,
+                utc(r.last_updated),
+                r.deleted,
+                _as_bytes(r.content),
+            )
+            for r in rows
+        ],
     )
 
 
+def from_row(session: Connection, row: Any) -> Stored:
+    return from_rows(session, [row])[0]
+
+
+def from_driver_rows(session: Connection, rows: Sequence[tuple[Any, ...]]) -> list[Stored]:
+    """Rows of CURRENT_COLUMNS as the DBAPI driver gives them, without SQLAlchemy's types."""
+    return _made(session, [_driver_fields(row) for row in rows])
+
+
 def from_driver_row(session: Connection, row: tuple[Any, ...]) -> Stored:
-    """A row of CURRENT_COLUMNS as the DBAPI driver gives it, without SQLAlchemy's types."""
+    return from_driver_rows(session, [row])[0]
+
+
+def _driver_fields(row: tuple[Any, ...]) -> _Fields:
     pk, resource_type, resource_id, version_id, last_updated, deleted, content = row
     if isinstance(last_updated, str):  # SQLite keeps instants as ISO text
         last_updated = datetime.fromisoformat(last_updated)
-    content = _content(session, resource_type, resource_id, version_id, content)
-    return Stored(
-        pk, resource_type, resource_id, version_id, utc(last_updated), bool(deleted), content
+    return (
+        pk,
+        resource_type,
+        resource_id,
+        version_id,
+        utc(last_updated),
+        bool(deleted),
+        _as_bytes(content),
     )

@@ -3,6 +3,7 @@ whose key seals each version, and the place (patient, type, id, version) it is b
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,6 +107,14 @@ class ResultSealer:
             keys[patient_id] = key
         return envelope.seal(key, plaintext, _bound_to(patient_id, place))
 
-    def open(self, session: Connection, place: Place, sealed: bytes) -> bytes:
-        patient_id, key = self.opening.get(session, self.keyring, envelope.key_id_of(sealed))
-        return envelope.open_sealed(key, sealed, _bound_to(patient_id, place))
+    def open_all(self, session: Connection, records: Sequence[tuple[Place, bytes]]) -> list[bytes]:
+        keys: dict[str, tuple[str, envelope.DataKey]] = {}  # a search's records share one
+        opened = []
+        for place, sealed in records:
+            key_id = envelope.key_id_of(sealed)
+            found = keys.get(key_id)
+            if found is None:
+                found = keys[key_id] = self.opening.get(session, self.keyring, key_id)
+            patient_id, key = found
+            opened.append(envelope.open_sealed(key, sealed, _bound_to(patient_id, place)))
+        return opened

@@ -112,7 +112,7 @@ def find_matches(
     rows = session.execute(
         select(*store.CURRENT_COLUMNS).where(*where).order_by(RESOURCE.c.pk).limit(limit)
     ).all()
-    found = [store.from_row(session, row) for row in rows]
+    found = store.from_rows(session, rows)
     if identifying and len(found) == 1 and ctx.organization:
         organizations.link_patient(session, ctx.organization, found[0].id)
     return found
