@@ -7,7 +7,8 @@ import medsvc.crypto.tables
 import medsvc.fhir.tables
 import medsvc.results.tables
 import medsvc.scheduling.tables
-import medsvc.security.tables  # noqa: F401
+import medsvc.security.tables
+import medsvc.subscriptions.tables  # noqa: F401
 from medsvc.config import get_settings
 from medsvc.db import metadata
 

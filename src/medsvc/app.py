@@ -48,6 +48,8 @@ from medsvc.security.routes import ROUTES as SECURITY_ROUTES
 from medsvc.security.signin_routes import ROUTES as SIGNIN_ROUTES
 from medsvc.security.signing import SigningKeys
 from medsvc.security.tokens import Issuer, TokenService
+from medsvc.subscriptions.install import install as install_subscriptions
+from medsvc.subscriptions.routes import ROUTES as SUBSCRIPTION_ROUTES
 
 log = logging.getLogger("medsvc.app")
 
@@ -150,6 +152,7 @@ def fhir_server(settings: Settings, database: Database | None = None) -> FhirSer
     access.install(server)  # first: the access checks run before any domain's hooks
     install_scheduling(server, settings)
     install_results(server, settings)
+    install_subscriptions(server, settings)
     return server
 
 
@@ -210,7 +213,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.executors = make_executors(settings)
     _install_error_handlers(app)
     _install_health(app, database)
-    app.router.routes.extend(SECURITY_ROUTES + SIGNIN_ROUTES + PUBLISH_ROUTES + FHIR_ROUTES)
+    app.router.routes.extend(
+        SECURITY_ROUTES + SIGNIN_ROUTES + SUBSCRIPTION_ROUTES + PUBLISH_ROUTES + FHIR_ROUTES
+    )
     app.add_middleware(RequestLogMiddleware)
     return app
 

@@ -73,6 +73,14 @@ class Settings(BaseSettings):
     # Per-category release rules where local law requires them (results/release_rules.py):
     # "PAT=review,GE=72h"; none by default.
     release_rules: str = ""
+    # Subscriptions (docs/subscriptions.md). Hosts a rest-hook endpoint may use plain http on
+    # (a receiver on this machine, comma-separated); every other endpoint is https.
+    subscription_http_hosts: str = ""
+    # How long a notification that is not accepted is retried (with exponential backoff)
+    # before its subscription is set to error.
+    subscription_retry_hours: float = Field(default=24, gt=0)
+    # Seconds between the delivery job's runs when there is nothing to send.
+    subscription_poll_seconds: float = Field(default=2, gt=0)
     log_level: str = "INFO"
 
     @field_validator("base_url")

@@ -5,7 +5,7 @@ default, or in `medsvc worker`."""
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -20,6 +20,7 @@ from medsvc.fhir.server import FhirServer
 from medsvc.notify import LogSender, Notifier
 from medsvc.results import release
 from medsvc.scheduling import holds, materialise, reminders
+from medsvc.subscriptions import delivery, signature
 
 log = logging.getLogger("medsvc.jobs")
 
@@ -38,17 +39,36 @@ class Job:
     batch: int  # what one call does at most: a call that does this much may have left more
 
 
+@dataclass(frozen=True)
+class DatabaseJob:
+    """A job that opens its own units of work: delivery holds none while it sends."""
+
+    name: str
+    run: Callable[[Database, datetime], int]
+    every_seconds: float
+    batch: int
+
+
 def notifier(server: FhirServer) -> Notifier:
     """How citizens are told things: a Communication in their record, and a log line."""
     return Notifier([CommunicationSender(server), LogSender()])
 
 
-def jobs(server: FhirServer, settings: Settings) -> list[Job]:
+def delivery_job(server: FhirServer, settings: Settings) -> DatabaseJob:
+    keys = signature.notification_keys(settings.keys_dir)
+    deliver = delivery.Delivery(server, keys, timedelta(hours=settings.subscription_retry_hours))
+    return DatabaseJob(
+        "deliver-notifications", deliver.run, settings.subscription_poll_seconds, delivery.BATCH
+    )
+
+
+def jobs(server: FhirServer, settings: Settings) -> list[Job | DatabaseJob]:
     return [
+        delivery_job(server, settings),
         Job("expire-holds", partial(holds.expire_holds, server), 30, holds.BATCH),
         Job(
             "release-results",
-            partial(release.release_results, notifier(server)),
+            partial(release.release_results, notifier(server), server.registry),
             30,
             release.BATCH,
         ),
@@ -72,12 +92,15 @@ def jobs(server: FhirServer, settings: Settings) -> list[Job]:
     ]
 
 
-def run_once(database: Database, job: Job, now: datetime | None = None) -> int:
+def run_once(database: Database, job: Job | DatabaseJob, now: datetime | None = None) -> int:
     """One run of a job: batches, each in its own transaction, until one leaves nothing."""
     total = 0
     for _ in range(MAX_BATCHES):
-        with database.session(write=True) as session:
-            done = job.run(session, now or clock.now())
+        if isinstance(job, DatabaseJob):
+            done = job.run(database, now or clock.now())
+        else:
+            with database.session(write=True) as session:
+                done = job.run(session, now or clock.now())
         total += done
         if done < job.batch:
             break
@@ -86,7 +109,9 @@ def run_once(database: Database, job: Job, now: datetime | None = None) -> int:
     return total
 
 
-def schedule(scheduler: BaseScheduler, database: Database, job_list: list[Job]) -> None:
+def schedule(
+    scheduler: BaseScheduler, database: Database, job_list: list[Job | DatabaseJob]
+) -> None:
     """Adds the jobs, each run first at once, never two runs of one job at a time."""
     for job in job_list:
         scheduler.add_job(

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from sqlalchemy import ColumnElement, Connection, FromClause, and_
 
 from medsvc.security.context import AuthContext
@@ -26,10 +27,29 @@ class WriteEvent:
     resource: dict[str, Any] | None
     current: "Stored | None"
 
+    def previous(self) -> dict[str, Any] | None:
+        """The content the write replaces: None for a create, or over a deleted resource."""
+        current = self.current
+        if current is None or current.content is None or current.deleted:
+            return None
+        found: dict[str, Any] = orjson.loads(current.content)
+        return found
+
+
+@dataclass(frozen=True)
+class TopicEvent:
+    """Something a domain did that is no write of its focus (a result released to its
+    patient): a SubscriptionTopic's event trigger, by its code."""
+
+    code: str
+    focus_type: str
+    focus_id: str
+
 
 BeforeWrite = Callable[[Connection, AuthContext, WriteEvent], None]
 AfterWrite = Callable[[Connection, AuthContext, WriteEvent, "Stored"], None]
 ReadFilter = Callable[[AuthContext, str, FromClause], ColumnElement[bool] | None]
+EventListener = Callable[[Connection, TopicEvent], None]
 
 
 @dataclass(frozen=True)
@@ -61,6 +81,7 @@ class Registry:
     before_write: list[BeforeWrite] = field(default_factory=list)
     after_write: list[AfterWrite] = field(default_factory=list)
     read_filters: list[ReadFilter] = field(default_factory=list)
+    event_listeners: list[EventListener] = field(default_factory=list)
     operations: dict[str, Operation] = field(default_factory=dict)
 
     def add_operation(self, operation: Operation) -> None:
@@ -83,6 +104,11 @@ class Registry:
     ) -> None:
         for hook in self.after_write:
             hook(session, ctx, event, stored)
+
+    def emit(self, session: Connection, event: TopicEvent) -> None:
+        """Tells the listeners (the outbox) of a domain's event, in the caller's unit of work."""
+        for listener in self.event_listeners:
+            listener(session, event)
 
     def read_filter(
         self, ctx: AuthContext, resource_type: str, resource: FromClause

@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 
 from medsvc import clock
-from medsvc.fhir.registry import WriteEvent
+from medsvc.fhir.registry import Registry, TopicEvent, WriteEvent
 from medsvc.fhir.store import RESOURCE, Stored
 from medsvc.fhir.tables import SearchReference
 from medsvc.notify import Notice, Notifier
@@ -190,9 +190,12 @@ def release_due(session: Connection, now: datetime, batch: int) -> int:
 RELEASED_TEXT = "A new result is ready for you. Sign in to read it."
 
 
-def notify_released(session: Connection, notifier: Notifier, now: datetime, batch: int) -> int:
+def notify_released(
+    session: Connection, notifier: Notifier, registry: Registry, now: datetime, batch: int
+) -> int:
     """Tells patients of up to batch released reports and documents (the notice carries no
-    result content), each told once: the notice and the record of it commit together."""
+    result content), each told once: the notice and the record of it commit together, with
+    a released report's result-released event for its hospital's subscriptions."""
     query = (
         select(REL.resource_type, REL.resource_id, REL.patient_id)
         .where(REL.notified.is_(False), REL.state == RELEASED)
@@ -203,6 +206,7 @@ def notify_released(session: Connection, notifier: Notifier, now: datetime, batc
     for row in rows:
         about = f"{row.resource_type}/{row.resource_id}"
         notifier.send(session, Notice(row.patient_id, "result-released", RELEASED_TEXT, about), now)
+        registry.emit(session, TopicEvent("result-released", row.resource_type, row.resource_id))
         session.execute(
             update(RELEASE)
             .where(REL.resource_type == row.resource_type, REL.resource_id == row.resource_id)
@@ -211,7 +215,11 @@ def notify_released(session: Connection, notifier: Notifier, now: datetime, batc
     return len(rows)
 
 
-def release_results(notifier: Notifier, session: Connection, now: datetime) -> int:
-    """The release-results job: releases what is due, then tells patients what was released.
-    Returns the larger count, so a full batch of either runs the job again at once."""
-    return max(release_due(session, now, BATCH), notify_released(session, notifier, now, BATCH))
+def release_results(
+    notifier: Notifier, registry: Registry, session: Connection, now: datetime
+) -> int:
+    """The release-results job: releases what is due, then tells patients (and hospitals'
+    subscriptions) what was released. Returns the larger count, so a full batch of either
+    runs the job again at once."""
+    released = release_due(session, now, BATCH)
+    return max(released, notify_released(session, notifier, registry, now, BATCH))

@@ -1,0 +1,222 @@
+"""Delivery of the outbox to rest-hook endpoints, at least once and in event-number order per
+subscription. A worker leases a due subscription, builds and sends its next notification
+holding no transaction, then records the outcome under its lease: a worker killed mid-send
+leaves a lease that runs out and a notification sent again; two workers never send for one
+subscription at once. A refused send is retried with exponential backoff until the retry
+window has passed, then the subscription is set to error."""
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import orjson
+from sqlalchemy import Connection, or_, select, update
+
+from medsvc.db import Database
+from medsvc.fhir import interactions, jsonio, store
+from medsvc.fhir.server import FhirServer
+from medsvc.security.context import platform_context
+from medsvc.security.signing import SigningKeys
+from medsvc.subscriptions import notification, signature
+from medsvc.subscriptions.channel import MAX_TIMEOUT, Channel, channel_of
+from medsvc.subscriptions.outbox import STATE, S
+
+log = logging.getLogger("medsvc.subscriptions")
+DELIVERER = platform_context("subscription-delivery")
+LEASE = timedelta(seconds=MAX_TIMEOUT + 30)  # outlasts the longest send
+FIRST_RETRY, LONGEST_WAIT = timedelta(seconds=5), timedelta(hours=1)
+BATCH = 20  # subscriptions one run leases
+
+
+@dataclass(frozen=True)
+class Send:
+    subscription_id: str
+    endpoint: str
+    headers: dict[str, str]
+    body: bytes
+    timeout: float
+    handshake: bool
+    through: int  # the last event number it carries
+
+
+@dataclass
+class Delivery:
+    server: FhirServer
+    keys: SigningKeys
+    retry_window: timedelta
+    owner: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def run(self, database: Database, now: datetime) -> int:
+        """One run: leases up to BATCH due subscriptions and sends each its next notification;
+        returns how many were sent (accepted or not)."""
+        leased = self._lease(database, now)
+        with httpx.Client(follow_redirects=False) as client:
+            for subscription_id in leased:
+                with database.session(write=False) as session:
+                    send = self._prepare(session, subscription_id, now)
+                if send is None:
+                    self._release(database, subscription_id)
+                    continue
+                error = _post(client, send)
+                with database.session(write=True) as session:
+                    self._record(session, send, error, now)
+        return len(leased)
+
+    def _lease(self, database: Database, now: datetime) -> list[str]:
+        due = (
+            select(S.subscription_id)
+            .where(
+                or_(
+                    (S.status == "requested") & ~S.handshake_done,
+                    (S.status == "active") & (S.events_since_start > S.delivered),
+                ),
+                or_(S.next_attempt_at.is_(None), S.next_attempt_at <= now),
+                or_(S.leased_until.is_(None), S.leased_until <= now),
+            )
+            .order_by(S.next_attempt_at)
+            .limit(BATCH)
+        )
+        leased = []
+        with database.session(write=True) as session:
+            for subscription_id in session.execute(due).scalars().all():
+                taken = session.execute(
+                    update(STATE)
+                    .where(
+                        S.subscription_id == subscription_id,
+                        or_(S.leased_until.is_(None), S.leased_until <= now),
+                    )
+                    .values(leased_until=now + LEASE, lease_owner=self.owner)
+                )
+                if taken.rowcount == 1:
+                    leased.append(subscription_id)
+        return leased
+
+    def _prepare(self, session: Connection, subscription_id: str, now: datetime) -> Send | None:
+        state = session.execute(select(STATE).where(S.subscription_id == subscription_id)).first()
+        current = store.read_current(session, "Subscription", subscription_id)
+        if state is None or current is None or current.content is None:
+            return None
+        channel = channel_of(jsonio.loads_stored(current.content))
+        handshake = not state.handshake_done
+        events = (
+            []
+            if handshake
+            else notification.events_between(
+                session,
+                subscription_id,
+                state.delivered,
+                state.events_since_start,
+                channel.max_events,
+            )
+        )
+        # Checked again now: the organization may no longer see a focus it saw at the event.
+        seen = notification.shown(session, state.organization, events)
+        kind = "handshake" if handshake else "event-notification"
+        body = orjson.dumps(
+            notification.bundle(
+                session, self.server.base_url, state, channel, kind, events, seen, now
+            )
+        )
+        through = events[-1].number if events else state.delivered
+        return Send(
+            subscription_id,
+            channel.endpoint,
+            _headers(channel, self.keys, body),
+            body,
+            channel.timeout_seconds,
+            handshake,
+            through,
+        )
+
+    def _record(self, session: Connection, send: Send, error: str | None, now: datetime) -> None:
+        mine = (S.subscription_id == send.subscription_id) & (S.lease_owner == self.owner)
+        state = session.execute(select(STATE).where(mine)).first()
+        if state is None:
+            return  # the lease ran out and another worker took over: it records its own
+        done = {"leased_until": None, "lease_owner": None}
+        if error is None:
+            self._accepted(session, send, state, now, done)
+            return
+        failing_since = state.failing_since or now
+        given_up = now - failing_since >= self.retry_window
+        wait = min(FIRST_RETRY * 2**state.attempts, LONGEST_WAIT)
+        session.execute(
+            update(STATE)
+            .where(mine)
+            .values(
+                done,
+                attempts=state.attempts + 1,
+                failing_since=failing_since,
+                next_attempt_at=now + wait,
+                last_error=error[:500],
+            )
+        )
+        fields = {"subscription": send.subscription_id, "error": error[:200]}
+        log.warning("notification refused", extra={"fields": fields})
+        if given_up:
+            self._set_status(session, send.subscription_id, "error")
+
+    def _accepted(
+        self, session: Connection, send: Send, state: Any, now: datetime, done: dict[str, Any]
+    ) -> None:
+        mine = (S.subscription_id == send.subscription_id) & (S.lease_owner == self.owner)
+        session.execute(
+            update(STATE)
+            .where(mine)
+            .values(
+                done,
+                delivered=max(state.delivered, send.through),
+                attempts=0,
+                failing_since=None,
+                next_attempt_at=now,
+                last_sent_at=now,
+                last_error=None,
+                handshake_done=state.handshake_done or send.handshake,
+            )
+        )
+        if send.handshake and state.status == "requested":
+            self._set_status(session, send.subscription_id, "active")
+
+    def _release(self, database: Database, subscription_id: str) -> None:
+        with database.session(write=True) as session:
+            session.execute(
+                update(STATE)
+                .where(S.subscription_id == subscription_id, S.lease_owner == self.owner)
+                .values(leased_until=None, lease_owner=None)
+            )
+
+    def _set_status(self, session: Connection, subscription_id: str, status: str) -> None:
+        """The Subscription shows what the service made of it (a new version)."""
+        current = store.read_current(session, "Subscription", subscription_id)
+        if current is None or current.content is None:
+            return
+        resource = jsonio.loads_stored(current.content)
+        resource["status"] = status
+        definition = self.server.definition("Subscription", "update")
+        interactions.write_version(
+            self.server, session, DELIVERER, definition, current, resource, None, "PUT"
+        )
+
+
+def _headers(channel: Channel, keys: SigningKeys, body: bytes) -> dict[str, str]:
+    headers = dict(h.split(":", 1) for h in channel.headers)
+    headers = {name.strip(): value.strip() for name, value in headers.items()}
+    headers["Content-Type"] = "application/fhir+json"
+    headers[signature.HEADER] = signature.sign(keys, body)
+    return headers
+
+
+def _post(client: httpx.Client, send: Send) -> str | None:
+    """Sends; None when the endpoint accepted (2xx), else why not."""
+    try:
+        response = client.post(
+            send.endpoint, content=send.body, headers=send.headers, timeout=send.timeout
+        )
+    except httpx.HTTPError as error:
+        return f"{type(error).__name__}: {error}"
+    if 200 <= response.status_code < 300:
+        return None
+    return f"HTTP {response.status_code}"

@@ -1,0 +1,20 @@
+"""Plugs subscriptions into the FHIR layer: the Subscription rules, the outbox's hook and
+event listener, and $status and $events, registered by create_app()."""
+
+from medsvc.config import Settings
+from medsvc.fhir.server import FhirServer
+from medsvc.subscriptions import channel, outbox
+from medsvc.subscriptions.operations import events, status
+
+
+def http_hosts(settings: Settings) -> frozenset[str]:
+    return frozenset(h.strip() for h in settings.subscription_http_hosts.split(",") if h.strip())
+
+
+def install(server: FhirServer, settings: Settings) -> None:
+    registry = server.registry
+    registry.before_write.append(channel.SubscriptionRules(http_hosts(settings)))
+    registry.after_write.append(outbox.after_write)
+    registry.event_listeners.append(outbox.on_event)
+    for module in (status, events):
+        registry.add_operation(module.operation(server.definitions))
