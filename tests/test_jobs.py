@@ -43,9 +43,10 @@ def test_a_job_runs_batch_after_batch_until_one_leaves_nothing(clean: Backend) -
     assert empty.calls == 1
 
 
-def test_the_service_runs_holds_releases_reminders_and_templates(clean: Backend) -> None:
+def test_the_service_runs_deliveries_holds_releases_reminders_and_templates(clean: Backend) -> None:
     listed = jobs.jobs(fhir_server(clean.settings), clean.settings)
     assert [j.name for j in listed] == [
+        "deliver-notifications",
         "expire-holds",
         "release-results",
         "send-reminders",
@@ -59,6 +60,7 @@ def test_the_in_process_scheduler_runs_every_job(clean: Backend) -> None:
     scheduler = jobs.start_in_process(clean.database, fhir_server(clean.settings), clean.settings)
     try:
         assert sorted(job.id for job in scheduler.get_jobs()) == [
+            "deliver-notifications",
             "expire-holds",
             "materialise-templates",
             "release-results",

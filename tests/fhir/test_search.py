@@ -192,18 +192,12 @@ def test_chain_patient_identifier(client: httpx.Client) -> None:
 
 
 def test_uri(client: httpx.Client) -> None:
-    sub = {
-        "resourceType": "Subscription",
-        "status": "requested",
-        "reason": "r",
-        "criteria": "Observation?code=1",
-        "channel": {"type": "rest-hook", "endpoint": "https://hospital.example/hook"},
-    }
-    created = post(client, sub)
-    assert ids(search(client, "Subscription", url="https://hospital.example/hook")) == {
+    created = post(client, patient("778", meta={"source": "https://hospital.example/ehr"}))
+    post(client, patient("779", meta={"source": "https://hospital.example/ehr/2"}))
+    assert ids(search(client, "Patient", _source="https://hospital.example/ehr")) == {
         created["id"]
     }
-    assert ids(search(client, "Subscription", url="https://hospital.example")) == set()
+    assert ids(search(client, "Patient", _source="https://hospital.example")) == set()
 
 
 def test_post_search_equals_get(client: httpx.Client, people: dict) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from medsvc.security.context import AuthContext
 from tests.factories import FHIR_JSON
 from tests.scheduling.clinic import Open, add_patient, add_slots, citizen_context
 from tests.subscriptions.conftest import Hospital, subscribe, subscription
@@ -130,3 +131,30 @@ def test_events_can_be_read_again_by_number(
         f"/Subscription/{subscription_id}/$events", params={"eventsSinceNumber": "two"}
     )
     refused(bad, 400)
+
+
+def test_each_path_asks_for_its_scope(
+    hospitals: Callable[[str], Hospital], acting_as: Open, receiver: Receiver
+) -> None:
+    hospital = hospitals("North")
+    subscription_id = subscribe(hospital, "slot-availability", receiver.url)
+    organization = hospital.clinic.organization
+    no_grant = acting_as(
+        AuthContext(subject="app", client_id="app", organization=f"Organization/{organization}")
+    )
+    reader = acting_as(
+        AuthContext(
+            subject="reader",
+            client_id="reader",
+            organization=f"Organization/{organization}",
+            scopes=frozenset({"system/Subscription.rs"}),
+        ),
+        subscription_http_hosts="127.0.0.1",
+    )
+    body = subscription("slot-availability", receiver.url)
+    for path in ("", "/$status", "/$events"):
+        refused(no_grant.get(f"/Subscription/{subscription_id}{path}"), 403)
+        assert reader.get(f"/Subscription/{subscription_id}{path}").status_code == 200
+    refused(no_grant.post("/Subscription", json=body, headers=FHIR_JSON), 403)
+    refused(reader.post("/Subscription", json=body, headers=FHIR_JSON), 403)
+    assert len(hospital.http.get("/Subscription").json()["entry"]) == 1

@@ -15,6 +15,7 @@ import httpx
 import orjson
 from sqlalchemy import Connection, or_, select, update
 
+from medsvc.clock import utc
 from medsvc.db import Database
 from medsvc.fhir import interactions, jsonio, store
 from medsvc.fhir.server import FhirServer
@@ -29,6 +30,7 @@ DELIVERER = platform_context("subscription-delivery")
 LEASE = timedelta(seconds=MAX_TIMEOUT + 30)  # outlasts the longest send
 FIRST_RETRY, LONGEST_WAIT = timedelta(seconds=5), timedelta(hours=1)
 BATCH = 20  # subscriptions one run leases
+UNLEASED: dict[str, Any] = {"leased_until": None, "lease_owner": None}
 
 
 @dataclass(frozen=True)
@@ -136,18 +138,17 @@ class Delivery:
         state = session.execute(select(STATE).where(mine)).first()
         if state is None:
             return  # the lease ran out and another worker took over: it records its own
-        done = {"leased_until": None, "lease_owner": None}
         if error is None:
-            self._accepted(session, send, state, now, done)
+            self._accepted(session, send, state, now)
             return
-        failing_since = state.failing_since or now
+        failing_since = utc(state.failing_since) if state.failing_since else now
         given_up = now - failing_since >= self.retry_window
-        wait = min(FIRST_RETRY * 2**state.attempts, LONGEST_WAIT)
+        wait = min(FIRST_RETRY * 2 ** min(state.attempts, 12), LONGEST_WAIT)
         session.execute(
             update(STATE)
             .where(mine)
             .values(
-                done,
+                **UNLEASED,
                 attempts=state.attempts + 1,
                 failing_since=failing_since,
                 next_attempt_at=now + wait,
@@ -159,15 +160,13 @@ class Delivery:
         if given_up:
             self._set_status(session, send.subscription_id, "error")
 
-    def _accepted(
-        self, session: Connection, send: Send, state: Any, now: datetime, done: dict[str, Any]
-    ) -> None:
+    def _accepted(self, session: Connection, send: Send, state: Any, now: datetime) -> None:
         mine = (S.subscription_id == send.subscription_id) & (S.lease_owner == self.owner)
         session.execute(
             update(STATE)
             .where(mine)
             .values(
-                done,
+                **UNLEASED,
                 delivered=max(state.delivered, send.through),
                 attempts=0,
                 failing_since=None,
@@ -185,7 +184,7 @@ class Delivery:
             session.execute(
                 update(STATE)
                 .where(S.subscription_id == subscription_id, S.lease_owner == self.owner)
-                .values(leased_until=None, lease_owner=None)
+                .values(**UNLEASED)
             )
 
     def _set_status(self, session: Connection, subscription_id: str, status: str) -> None:
