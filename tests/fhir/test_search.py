@@ -194,9 +194,7 @@ def test_chain_patient_identifier(client: httpx.Client) -> None:
 def test_uri(client: httpx.Client) -> None:
     created = post(client, patient("778", meta={"source": "https://hospital.example/ehr"}))
     post(client, patient("779", meta={"source": "https://hospital.example/ehr/2"}))
-    assert ids(search(client, "Patient", _source="https://hospital.example/ehr")) == {
-        created["id"]
-    }
+    assert ids(search(client, "Patient", _source="https://hospital.example/ehr")) == {created["id"]}
     assert ids(search(client, "Patient", _source="https://hospital.example")) == set()
 
 
