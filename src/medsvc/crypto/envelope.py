@@ -37,8 +37,10 @@ class DataKey:
         return f"DataKey({self.key_id!r})"
 
     @cached_property
-    def key_id_bytes(self) -> bytes:
-        return self.key_id.encode("ascii")
+    def header(self) -> bytes:
+        """How every record sealed under this key begins: format, key id length, key id."""
+        key_id = self.key_id.encode("ascii")
+        return bytes([FORMAT, len(key_id)]) + key_id
 
     @cached_property
     def cipher(self) -> AESGCM:
@@ -51,34 +53,34 @@ def _associated(key_id: str, context: Mapping[str, str]) -> bytes:
 
 
 def seal(key: DataKey, plaintext: bytes, context: Mapping[str, str]) -> bytes:
-    key_id = key.key_id.encode("ascii")
-    if not 0 < len(key_id) <= MAX_KEY_ID:
+    if not 0 < len(key.key_id.encode("ascii")) <= MAX_KEY_ID:
         raise ValueError("a data key id is 1 to 255 ASCII characters")
     nonce = os.urandom(NONCE_BYTES)
     sealed = key.cipher.encrypt(nonce, plaintext, _associated(key.key_id, context))
-    return bytes([FORMAT, len(key_id)]) + key_id + nonce + sealed
+    return key.header + nonce + sealed
 
 
-def key_id_length(sealed: bytes) -> int:
-    """The length of the key id a record of a known format carries; SealBroken otherwise."""
+def key_header(sealed: bytes) -> bytes:
+    """The record's format, key id length and key id, as it begins (DataKey.header)."""
     if len(sealed) < 2 or sealed[0] != FORMAT or len(sealed) < 2 + sealed[1] + NONCE_BYTES + 16:
         raise SealBroken("not a sealed record of a known format")
-    return sealed[1]
+    return sealed[: 2 + sealed[1]]
 
 
 def key_id_of(sealed: bytes) -> str:
     """The id of the data key a record was sealed under."""
     try:
-        return sealed[2 : 2 + key_id_length(sealed)].decode("ascii")
+        return key_header(sealed)[2:].decode("ascii")
     except UnicodeDecodeError:
         raise SealBroken("not a sealed record of a known format") from None
 
 
 def open_sealed(key: DataKey, sealed: bytes, context: Mapping[str, str]) -> bytes:
-    header = 2 + key_id_length(sealed)
-    if sealed[2:header] != key.key_id_bytes:
-        raise SealBroken("sealed under another data key")
-    nonce, ciphertext = sealed[header : header + NONCE_BYTES], sealed[header + NONCE_BYTES :]
+    header = key.header
+    start = len(header)
+    if sealed[:start] != header or len(sealed) < start + NONCE_BYTES + 16:
+        raise SealBroken("sealed under another data key, or not a sealed record")
+    nonce, ciphertext = sealed[start : start + NONCE_BYTES], sealed[start + NONCE_BYTES :]
     try:
         return key.cipher.decrypt(nonce, ciphertext, _associated(key.key_id, context))
     except InvalidTag:

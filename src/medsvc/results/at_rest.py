@@ -108,13 +108,14 @@ class ResultSealer:
         return envelope.seal(key, plaintext, _bound_to(patient_id, place))
 
     def open_all(self, session: Connection, records: Sequence[tuple[Place, bytes]]) -> list[bytes]:
-        keys: dict[str, tuple[str, envelope.DataKey]] = {}  # a search's records share one
+        keys: dict[bytes, tuple[str, envelope.DataKey]] = {}  # a search's records share one
         opened = []
         for place, sealed in records:
-            key_id = envelope.key_id_of(sealed)
-            found = keys.get(key_id)
+            header = envelope.key_header(sealed)
+            found = keys.get(header)
             if found is None:
-                found = keys[key_id] = self.opening.get(session, self.keyring, key_id)
+                key_id = envelope.key_id_of(sealed)
+                found = keys[header] = self.opening.get(session, self.keyring, key_id)
             patient_id, key = found
             opened.append(envelope.open_sealed(key, sealed, _bound_to(patient_id, place)))
         return opened
