@@ -37,6 +37,7 @@ def upgrade() -> None:
     sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('failing_since', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('heartbeat_due_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('leased_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('lease_owner', sa.String(length=64), nullable=True),
     sa.Column('last_error', sa.String(length=500), nullable=True),

@@ -56,7 +56,12 @@ def notifier(server: FhirServer) -> Notifier:
 
 def delivery_job(server: FhirServer, settings: Settings) -> DatabaseJob:
     keys = signature.notification_keys(settings.keys_dir)
-    deliver = delivery.Delivery(server, keys, timedelta(hours=settings.subscription_retry_hours))
+    deliver = delivery.Delivery(
+        server,
+        keys,
+        retry_window=timedelta(hours=settings.subscription_retry_hours),
+        lease=timedelta(seconds=settings.subscription_lease_seconds),
+    )
     return DatabaseJob(
         "deliver-notifications", deliver.run, settings.subscription_poll_seconds, delivery.BATCH
     )
