@@ -34,6 +34,9 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "MEDSVC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 TABLES = [t.__tablename__ for t in INDEX_TABLES.values()] + [
+    "subscription_event",
+    "subscription_state",
+    "notice_webhook",
     "patient_key",
     "result_release",
     "release_choice",

@@ -1,4 +1,4 @@
-"""subscriptions
+"""subscriptions and the notice webhook queue
 
 Revision ID: 0006
 Revises: 0005
@@ -16,6 +16,24 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table('notice_webhook',
+    sa.Column('notice_id', sa.String(length=36), nullable=False),
+    sa.Column('patient_id', sa.String(length=64), nullable=False),
+    sa.Column('topic', sa.String(length=64), nullable=False),
+    sa.Column('text', sa.String(length=1000), nullable=False),
+    sa.Column('about', sa.String(length=200), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('given_up_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('leased_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('lease_owner', sa.String(length=64), nullable=True),
+    sa.PrimaryKeyConstraint('notice_id', name=op.f('pk_notice_webhook'))
+    )
+    with op.batch_alter_table('notice_webhook', schema=None) as batch_op:
+        batch_op.create_index('ix_notice_webhook_sent_at_next_attempt_at', ['sent_at', 'next_attempt_at'], unique=False)
+
     op.create_table('subscription_event',
     sa.Column('subscription_id', sa.String(length=64), nullable=False),
     sa.Column('event_number', sa.BigInteger(), nullable=False),
@@ -37,6 +55,7 @@ def upgrade() -> None:
     sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('failing_since', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('heartbeat_due_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('leased_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('lease_owner', sa.String(length=64), nullable=True),
     sa.Column('last_error', sa.String(length=500), nullable=True),
@@ -55,3 +74,7 @@ def downgrade() -> None:
 
     op.drop_table('subscription_state')
     op.drop_table('subscription_event')
+    with op.batch_alter_table('notice_webhook', schema=None) as batch_op:
+        batch_op.drop_index('ix_notice_webhook_sent_at_next_attempt_at')
+
+    op.drop_table('notice_webhook')

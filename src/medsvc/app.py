@@ -150,7 +150,7 @@ def fhir_server(settings: Settings, database: Database | None = None) -> FhirSer
     if database is not None and sealed:
         sealing.install(database, ResultSealer(FileKeyring(settings.kek_directory)))
     access.install(server)  # first: the access checks run before any domain's hooks
-    install_scheduling(server, settings)
+    install_scheduling(server, settings, jobs.notifier(server, settings))
     install_results(server, settings)
     install_subscriptions(server, settings)
     return server

@@ -81,6 +81,14 @@ class Settings(BaseSettings):
     subscription_retry_hours: float = Field(default=24, gt=0)
     # Seconds between the delivery job's runs when there is nothing to send.
     subscription_poll_seconds: float = Field(default=2, gt=0)
+    # Seconds a delivering worker holds a subscription: no other worker sends for it meanwhile,
+    # and one killed mid-send keeps it this long. A send waits at most half of it.
+    subscription_lease_seconds: float = Field(default=90, ge=2)
+    # Where citizens' notices also go, for an SMS or messaging gateway (docs/operations.md):
+    # each is POSTed as signed JSON by the send-notices job. Unset: none is sent there.
+    notify_webhook_url: str = ""
+    # How long a notice the gateway does not take is retried before it is given up.
+    notify_retry_hours: float = Field(default=24, gt=0)
     log_level: str = "INFO"
 
     @field_validator("base_url")

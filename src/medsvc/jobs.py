@@ -12,12 +12,14 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy import Connection
 
-from medsvc import clock
+from medsvc import clock, notify_webhook
 from medsvc.config import Settings
 from medsvc.db import Database
+from medsvc.fhir import communications
 from medsvc.fhir.communications import CommunicationSender
 from medsvc.fhir.server import FhirServer
-from medsvc.notify import LogSender, Notifier
+from medsvc.notify import LogSender, Notifier, Sender
+from medsvc.notify_webhook import NoticePoster, WebhookSender
 from medsvc.results import release
 from medsvc.scheduling import holds, materialise, reminders
 from medsvc.subscriptions import delivery, signature
@@ -49,32 +51,57 @@ class DatabaseJob:
     batch: int
 
 
-def notifier(server: FhirServer) -> Notifier:
-    """How citizens are told things: a Communication in their record, and a log line."""
-    return Notifier([CommunicationSender(server), LogSender()])
+def notifier(server: FhirServer, settings: Settings) -> Notifier:
+    """How citizens are told things: a Communication in their record, a log line, and the
+    gateway's webhook where one is configured."""
+    senders: list[Sender] = [CommunicationSender(server), LogSender()]
+    if settings.notify_webhook_url:
+        senders.append(WebhookSender())
+    return Notifier(senders)
+
+
+def notices_job(settings: Settings) -> DatabaseJob:
+    keys = signature.notification_keys(settings.keys_dir)
+    poster = NoticePoster(
+        settings.notify_webhook_url,
+        communications.contacts,
+        partial(signature.sign, keys),
+        signature.HEADER,
+        timedelta(hours=settings.notify_retry_hours),
+    )
+    return DatabaseJob("send-notices", poster.run, 10, notify_webhook.BATCH)
 
 
 def delivery_job(server: FhirServer, settings: Settings) -> DatabaseJob:
     keys = signature.notification_keys(settings.keys_dir)
-    deliver = delivery.Delivery(server, keys, timedelta(hours=settings.subscription_retry_hours))
+    deliver = delivery.Delivery(
+        server,
+        keys,
+        retry_window=timedelta(hours=settings.subscription_retry_hours),
+        lease=timedelta(seconds=settings.subscription_lease_seconds),
+    )
     return DatabaseJob(
         "deliver-notifications", deliver.run, settings.subscription_poll_seconds, delivery.BATCH
     )
 
 
 def jobs(server: FhirServer, settings: Settings) -> list[Job | DatabaseJob]:
+    gateway: list[Job | DatabaseJob] = (
+        [notices_job(settings)] if settings.notify_webhook_url else []
+    )
     return [
+        *gateway,
         delivery_job(server, settings),
         Job("expire-holds", partial(holds.expire_holds, server), 30, holds.BATCH),
         Job(
             "release-results",
-            partial(release.release_results, notifier(server), server.registry),
+            partial(release.release_results, notifier(server, settings), server.registry),
             30,
             release.BATCH,
         ),
         Job(
             "send-reminders",
-            partial(reminders.send_due_reminders, notifier(server), settings.timezone),
+            partial(reminders.send_due_reminders, notifier(server, settings), settings.timezone),
             30,
             reminders.BATCH,
         ),

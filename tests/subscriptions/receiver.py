@@ -4,6 +4,7 @@ sent, and can be taken down (nothing listening) and brought up again on its port
 import http.server
 import json
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +37,9 @@ class Receiver:
     def __init__(self) -> None:
         self.port = free_port()
         self.received: list[Received] = []
+        self.arrived: list[Received] = []  # every request, answered or not
         self.answer = 200
+        self.delay = 0.0  # seconds before answering
         self._lock = threading.Lock()
         self._server: http.server.ThreadingHTTPServer | None = None
 
@@ -50,13 +53,20 @@ class Receiver:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                received = Received(body, dict(self.headers.items()))
                 with receiver._lock:
-                    status = receiver.answer
-                    if 200 <= status < 300:
-                        receiver.received.append(Received(body, dict(self.headers.items())))
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                    receiver.arrived.append(received)
+                    status, delay = receiver.answer, receiver.delay
+                time.sleep(delay)
+                if 200 <= status < 300:
+                    with receiver._lock:
+                        receiver.received.append(received)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                except OSError:
+                    pass  # the sender gave up waiting, or was killed
 
             def log_message(self, *_args: Any) -> None:
                 pass

@@ -13,7 +13,7 @@ from medsvc import clock
 from medsvc.subscriptions import signature
 from tests.conftest import LiveServer
 from tests.scheduling.clinic import add_slots
-from tests.subscriptions.conftest import Hospital, subscribe
+from tests.subscriptions.conftest import BACKPORT, Hospital, subscribe
 from tests.subscriptions.receiver import Receiver
 
 Deliver = Callable[..., int]
@@ -154,3 +154,29 @@ def test_an_endpoint_down_past_the_retry_window_sets_the_subscription_to_error(
     deliver(now + timedelta(hours=26))  # the handshake again
     deliver(now + timedelta(hours=26))
     assert receiver.event_numbers() == [1, 2]
+
+
+def test_a_quiet_subscription_gets_heartbeats(
+    client: httpx.Client,
+    hospitals: Callable[[str], Hospital],
+    receiver: Receiver,
+    deliver: Deliver,
+) -> None:
+    hospital = hospitals("North")
+    period = {"url": BACKPORT + "backport-heartbeat-period", "valueUnsignedInt": 60}
+    subscribe(hospital, "slot-availability", receiver.url, extension=[period])
+    now = clock.now()
+    deliver(now)
+    deliver(now + timedelta(seconds=30))
+    assert receiver.of_kind("heartbeat") == []
+    deliver(now + timedelta(seconds=61))
+    [heartbeat] = receiver.of_kind("heartbeat")
+    assert heartbeat.status["status"] == "active"
+    assert heartbeat.event_numbers == []
+    deliver(now + timedelta(seconds=90))
+    add_slots(client, hospital.clinic.schedule, 1)  # an event resets the period
+    deliver(now + timedelta(seconds=100))
+    deliver(now + timedelta(seconds=150))
+    assert len(receiver.of_kind("heartbeat")) == 1
+    deliver(now + timedelta(seconds=161))
+    assert len(receiver.of_kind("heartbeat")) == 2

@@ -1,14 +1,17 @@
 """The sender that records each notice as an R4B Communication to its patient: created like any
-other write (validated, indexed, in the patient's compartment), so the citizen's app finds it."""
+other write (validated, indexed, in the patient's compartment), so the citizen's app finds it;
+and where a gateway reaches the citizen (their Patient's telecom)."""
 
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
+from medsvc.fhir import jsonio
 from medsvc.fhir.datetimes import format_instant
 from medsvc.fhir.interactions import create
 from medsvc.fhir.server import FhirServer
+from medsvc.fhir.store import read_current
 from medsvc.notify import Notice
 from medsvc.security.context import platform_context
 
@@ -45,3 +48,22 @@ class CommunicationSender:
 
     def send(self, session: Connection, notice: Notice, now: datetime) -> None:
         create(self.server, session, NOTIFIER, "Communication", communication(notice, now))
+
+
+REACHABLE = ("sms", "phone", "email")
+
+
+def contacts(session: Connection, patient_id: str) -> list[dict[str, str]]:
+    """The Patient's phone numbers and e-mail addresses in service, for a gateway to use."""
+    current = read_current(session, "Patient", patient_id)
+    if current is None or current.content is None:
+        return []
+    found = []
+    for point in jsonio.loads_stored(current.content).get("telecom") or []:
+        if (
+            point.get("system") in REACHABLE
+            and point.get("value")
+            and "end" not in (point.get("period") or {})
+        ):
+            found.append({"system": point["system"], "value": point["value"]})
+    return found

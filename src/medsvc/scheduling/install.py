@@ -3,11 +3,12 @@ $operations, registered by create_app()."""
 
 from medsvc.config import Settings
 from medsvc.fhir.server import FhirServer
-from medsvc.scheduling import booking, reminders, responses, rules, slots, templates
+from medsvc.notify import Notifier
+from medsvc.scheduling import booking, changes, reminders, responses, rules, slots, templates
 from medsvc.scheduling.operations import book, cancel, find, hold
 
 
-def install(server: FhirServer, settings: Settings) -> None:
+def install(server: FhirServer, settings: Settings, notifier: Notifier) -> None:
     registry = server.registry
     answers = responses.ResponseHook(server)
     registry.before_write += [
@@ -20,6 +21,7 @@ def install(server: FhirServer, settings: Settings) -> None:
         slots.after_write,
         booking.BookingLedger(server, reminders.reminder_hours(settings.reminder_hours)),
         answers.after_write,
+        changes.HospitalChanges(notifier),
     ]
     for module in (find, hold, book, cancel):
         registry.add_operation(module.operation(server.definitions))

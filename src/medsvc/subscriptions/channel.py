@@ -122,6 +122,14 @@ class SubscriptionRules:
             outcome.add(
                 "channel.endpoint must be an https URL", "value", "Subscription.channel.endpoint"
             )
+        for url in (HEARTBEAT_PERIOD, TIMEOUT, MAX_COUNT):
+            value = _extension(channel, url)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                outcome.add(
+                    f"{url.rsplit('/', 1)[1]} is a whole number of at least 1",
+                    "value",
+                    "Subscription.channel.extension",
+                )
         for header in channel.get("header") or []:
             name, colon, _value = str(header).partition(":")
             if not colon or not name.strip() or "\n" in str(header) or "\r" in str(header):

@@ -22,12 +22,11 @@ from medsvc.fhir.server import FhirServer
 from medsvc.security.context import platform_context
 from medsvc.security.signing import SigningKeys
 from medsvc.subscriptions import notification, signature
-from medsvc.subscriptions.channel import MAX_TIMEOUT, Channel, channel_of
+from medsvc.subscriptions.channel import Channel, channel_of
 from medsvc.subscriptions.outbox import STATE, S
 
 log = logging.getLogger("medsvc.subscriptions")
 DELIVERER = platform_context("subscription-delivery")
-LEASE = timedelta(seconds=MAX_TIMEOUT + 30)  # outlasts the longest send
 FIRST_RETRY, LONGEST_WAIT = timedelta(seconds=5), timedelta(hours=1)
 BATCH = 20  # subscriptions one run leases
 UNLEASED: dict[str, Any] = {"leased_until": None, "lease_owner": None}
@@ -42,6 +41,7 @@ class Send:
     timeout: float
     handshake: bool
     through: int  # the last event number it carries
+    heartbeat_seconds: int | None
 
 
 @dataclass
@@ -49,6 +49,7 @@ class Delivery:
     server: FhirServer
     keys: SigningKeys
     retry_window: timedelta
+    lease: timedelta  # a send waits at most half of it
     owner: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def run(self, database: Database, now: datetime) -> int:
@@ -74,6 +75,7 @@ class Delivery:
                 or_(
                     (S.status == "requested") & ~S.handshake_done,
                     (S.status == "active") & (S.events_since_start > S.delivered),
+                    (S.status == "active") & (S.heartbeat_due_at <= now),
                 ),
                 or_(S.next_attempt_at.is_(None), S.next_attempt_at <= now),
                 or_(S.leased_until.is_(None), S.leased_until <= now),
@@ -90,7 +92,7 @@ class Delivery:
                         S.subscription_id == subscription_id,
                         or_(S.leased_until.is_(None), S.leased_until <= now),
                     )
-                    .values(leased_until=now + LEASE, lease_owner=self.owner)
+                    .values(leased_until=now + self.lease, lease_owner=self.owner)
                 )
                 if taken.rowcount == 1:
                     leased.append(subscription_id)
@@ -116,21 +118,23 @@ class Delivery:
         )
         # Checked again now: the organization may no longer see a focus it saw at the event.
         seen = notification.shown(session, state.organization, events)
-        kind = "handshake" if handshake else "event-notification"
+        kind = "handshake" if handshake else "event-notification" if events else "heartbeat"
         body = orjson.dumps(
             notification.bundle(
                 session, self.server.base_url, state, channel, kind, events, seen, now
             )
         )
         through = events[-1].number if events else state.delivered
+        timeout = min(channel.timeout_seconds, self.lease.total_seconds() / 2)
         return Send(
             subscription_id,
             channel.endpoint,
             _headers(channel, self.keys, body),
             body,
-            channel.timeout_seconds,
+            timeout,
             handshake,
             through,
+            channel.heartbeat_seconds,
         )
 
     def _record(self, session: Connection, send: Send, error: str | None, now: datetime) -> None:
@@ -172,6 +176,7 @@ class Delivery:
                 failing_since=None,
                 next_attempt_at=now,
                 last_sent_at=now,
+                heartbeat_due_at=_heartbeat_due(send, now),
                 last_error=None,
                 handshake_done=state.handshake_done or send.handshake,
             )
@@ -198,6 +203,11 @@ class Delivery:
         interactions.write_version(
             self.server, session, DELIVERER, definition, current, resource, None, "PUT"
         )
+
+
+def _heartbeat_due(send: Send, now: datetime) -> datetime | None:
+    """A heartbeat is due when nothing has been sent for the channel's heartbeat period."""
+    return now + timedelta(seconds=send.heartbeat_seconds) if send.heartbeat_seconds else None
 
 
 def _headers(channel: Channel, keys: SigningKeys, body: bytes) -> dict[str, str]:

@@ -32,6 +32,8 @@ class SubscriptionState(SQLModel, table=True):
     next_attempt_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     failing_since: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     last_sent_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    # When an active subscription with a heartbeat period is due one (nothing sent since).
+    heartbeat_due_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     # A delivering worker's lease: no other worker sends for this subscription until it ends.
     leased_until: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     lease_owner: str | None = Field(default=None, sa_type=String(64))

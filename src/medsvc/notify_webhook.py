@@ -1,0 +1,152 @@
+"""The webhook sender: each notice queued in the caller's unit of work (so it is sent only if
+that commits), then posted by the send-notices job to the city's SMS or messaging gateway,
+signed, at least once, retried with backoff, and given up after the retry window."""
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import orjson
+from sqlalchemy import Connection, DateTime, Index, Integer, String, insert, or_, select, update
+from sqlmodel import Column, Field, SQLModel
+
+from medsvc.clock import utc
+from medsvc.db import Database
+from medsvc.notify import Notice
+
+log = logging.getLogger("medsvc.notify")
+
+
+class NoticeWebhook(SQLModel, table=True):
+    """A notice for the gateway: queued with the change that caused it, sent or given up."""
+
+    __tablename__ = "notice_webhook"
+    __table_args__ = (
+        Index("ix_notice_webhook_sent_at_next_attempt_at", "sent_at", "next_attempt_at"),
+    )
+
+    notice_id: str = Field(sa_column=Column(String(36), primary_key=True))
+    patient_id: str = Field(sa_type=String(64))
+    topic: str = Field(sa_type=String(64))
+    text: str = Field(sa_type=String(1000))
+    about: str | None = Field(default=None, sa_type=String(200))
+    created_at: datetime = Field(sa_type=DateTime(timezone=True))
+    attempts: int = Field(sa_type=Integer)
+    next_attempt_at: datetime = Field(sa_type=DateTime(timezone=True))
+    sent_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    given_up_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    leased_until: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    lease_owner: str | None = Field(default=None, sa_type=String(64))
+
+
+QUEUE = NoticeWebhook.__table__  # type: ignore[attr-defined]
+Q = QUEUE.c
+BATCH = 50
+FIRST_RETRY, LONGEST_WAIT = timedelta(seconds=5), timedelta(hours=1)
+TIMEOUT = 10.0
+# The contact points a gateway may use, found by the caller (the patient's telecom).
+Contacts = Callable[[Connection, str], list[dict[str, str]]]
+Sign = Callable[[bytes], str]
+
+
+class WebhookSender:
+    """Queues the notice; the job posts it."""
+
+    def send(self, session: Connection, notice: Notice, now: datetime) -> None:
+        session.execute(
+            insert(QUEUE).values(
+                notice_id=str(uuid.uuid4()),
+                patient_id=notice.patient_id,
+                topic=notice.topic,
+                text=notice.text,
+                about=notice.about,
+                created_at=now,
+                attempts=0,
+                next_attempt_at=now,
+            )
+        )
+
+
+@dataclass
+class NoticePoster:
+    """The send-notices job: posts queued notices to the gateway, each under a lease."""
+
+    url: str
+    contacts: Contacts
+    sign: Sign
+    signature_header: str
+    retry_window: timedelta
+    owner: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def run(self, database: Database, now: datetime) -> int:
+        leased = self._lease(database, now)
+        with httpx.Client(follow_redirects=False, timeout=TIMEOUT) as client:
+            for row in leased:
+                with database.session(write=False) as session:
+                    body = orjson.dumps(self._message(session, row))
+                error = self._post(client, body)
+                with database.session(write=True) as session:
+                    self._record(session, row, error, now)
+        return len(leased)
+
+    def _lease(self, database: Database, now: datetime) -> list[Any]:
+        free = or_(Q.leased_until.is_(None), Q.leased_until <= now)
+        due = (
+            select(Q.notice_id)
+            .where(Q.sent_at.is_(None), Q.given_up_at.is_(None), Q.next_attempt_at <= now, free)
+            .order_by(Q.created_at)
+            .limit(BATCH)
+        )
+        leased = []
+        with database.session(write=True) as session:
+            for notice_id in session.execute(due).scalars().all():
+                taken = session.execute(
+                    update(QUEUE)
+                    .where(Q.notice_id == notice_id, free)
+                    .values(
+                        leased_until=now + timedelta(seconds=TIMEOUT * 3), lease_owner=self.owner
+                    )
+                )
+                if taken.rowcount == 1:
+                    leased.append(
+                        session.execute(select(QUEUE).where(Q.notice_id == notice_id)).one()
+                    )
+        return leased
+
+    def _message(self, session: Connection, row: Any) -> dict[str, Any]:
+        return {
+            "id": row.notice_id,
+            "patient": f"Patient/{row.patient_id}",
+            "to": self.contacts(session, row.patient_id),
+            "topic": row.topic,
+            "text": row.text,
+            "about": row.about,
+            "created": utc(row.created_at).isoformat(),
+        }
+
+    def _post(self, client: httpx.Client, body: bytes) -> str | None:
+        headers = {"Content-Type": "application/json", self.signature_header: self.sign(body)}
+        try:
+            response = client.post(self.url, content=body, headers=headers)
+        except httpx.HTTPError as error:
+            return f"{type(error).__name__}: {error}"
+        return None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
+
+    def _record(self, session: Connection, row: Any, error: str | None, now: datetime) -> None:
+        mine = (Q.notice_id == row.notice_id) & (Q.lease_owner == self.owner)
+        done: dict[str, Any] = {"leased_until": None, "lease_owner": None}
+        if error is None:
+            session.execute(update(QUEUE).where(mine).values(**done, sent_at=now))
+            return
+        given_up = now - utc(row.created_at) >= self.retry_window
+        wait = min(FIRST_RETRY * 2 ** min(row.attempts, 12), LONGEST_WAIT)
+        changes = {**done, "attempts": row.attempts + 1, "next_attempt_at": now + wait}
+        if given_up:
+            changes["given_up_at"] = now
+        session.execute(update(QUEUE).where(mine).values(**changes))
+        fields = {"notice": row.notice_id, "topic": row.topic, "error": error[:200]}
+        log.warning("notice not taken by the gateway", extra={"fields": fields})
