@@ -180,3 +180,19 @@ def test_a_quiet_subscription_gets_heartbeats(
     assert len(receiver.of_kind("heartbeat")) == 1
     deliver(now + timedelta(seconds=161))
     assert len(receiver.of_kind("heartbeat")) == 2
+
+
+def test_a_backlog_goes_out_in_one_run_a_notification_at_a_time(
+    client: httpx.Client,
+    hospitals: Callable[[str], Hospital],
+    receiver: Receiver,
+    deliver: Deliver,
+) -> None:
+    hospital = hospitals("North")
+    most = {"url": BACKPORT + "backport-max-count", "valueUnsignedInt": 2}
+    subscribe(hospital, "slot-availability", receiver.url, extension=[most])
+    deliver()
+    add_slots(client, hospital.clinic.schedule, 5)
+    deliver()
+    notified = [r.event_numbers for r in receiver.of_kind("event-notification")]
+    assert notified == [[1, 2], [3, 4], [5]]

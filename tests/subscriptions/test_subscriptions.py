@@ -158,3 +158,19 @@ def test_each_path_asks_for_its_scope(
     refused(no_grant.post("/Subscription", json=body, headers=FHIR_JSON), 403)
     refused(reader.post("/Subscription", json=body, headers=FHIR_JSON), 403)
     assert len(hospital.http.get("/Subscription").json()["entry"]) == 1
+
+
+def test_the_platform_may_stop_a_subscription_and_change_nothing_else(
+    client: httpx.Client, hospitals: Callable[[str], Hospital], receiver: Receiver
+) -> None:
+    hospital = hospitals("North")
+    subscription_id = subscribe(hospital, "slot-availability", receiver.url)
+    current = client.get(f"/Subscription/{subscription_id}").json()
+    elsewhere = {**current, "channel": {**current["channel"], "endpoint": "http://10.0.0.1/"}}
+    refused(client.put(f"/Subscription/{subscription_id}", json=elsewhere), 403)
+    stopped = client.put(f"/Subscription/{subscription_id}", json={**current, "status": "off"})
+    assert stopped.status_code == 200, stopped.text
+    assert (
+        hospital.http.get(f"/Subscription/{subscription_id}").json()["channel"]
+        == current["channel"]
+    )

@@ -56,7 +56,7 @@ def test_a_worker_killed_mid_send_loses_no_event(
         wait_for(lambda: any(r.kind == "event-notification" for r in receiver.arrived))
     finally:
         killed.kill()
-        killed.wait()
+        killed.communicate(timeout=10)
     assert receiver.event_numbers() == []  # it arrived, and was never answered
     receiver.delay = 0.0
     rest = add_slots(client, hospital.clinic.schedule, 2)

@@ -69,7 +69,7 @@ class SubscriptionRules:
         if event.resource_type != "Subscription" or event.resource is None:
             return
         previous = event.previous()
-        if ctx.unrestricted and previous is not None:
+        if ctx.unrestricted and previous is not None and _only_status(previous, event.resource):
             return  # the service's own change of status (active, error)
         if not ctx.organization:
             raise Forbidden("A subscription is a hospital system's: create it with its client")
@@ -159,3 +159,10 @@ class SubscriptionRules:
                 "business-rule",
                 "Subscription.status",
             )
+
+
+def _only_status(previous: dict[str, Any], current: dict[str, Any]) -> bool:
+    unchanged = ("id", "meta", "status")
+    return {k: v for k, v in previous.items() if k not in unchanged} == {
+        k: v for k, v in current.items() if k not in unchanged
+    }

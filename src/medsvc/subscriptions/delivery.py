@@ -6,6 +6,7 @@ subscription at once. A refused send is retried with exponential backoff until t
 window has passed, then the subscription is set to error."""
 
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,7 +29,8 @@ from medsvc.subscriptions.outbox import STATE, S
 log = logging.getLogger("medsvc.subscriptions")
 DELIVERER = platform_context("subscription-delivery")
 FIRST_RETRY, LONGEST_WAIT = timedelta(seconds=5), timedelta(hours=1)
-BATCH = 20  # subscriptions one run leases
+BATCH = 20  # subscriptions one pass leases
+MAX_PASSES = 100  # passes one run makes while subscriptions are still due
 UNLEASED: dict[str, Any] = {"leased_until": None, "lease_owner": None}
 
 
@@ -53,19 +55,29 @@ class Delivery:
     owner: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def run(self, database: Database, now: datetime) -> int:
-        """One run: leases up to BATCH due subscriptions and sends each its next notification;
-        returns how many were sent (accepted or not)."""
-        leased = self._lease(database, now)
+        """Sends until no subscription is due (a backlog goes out at once, the most events a
+        notification holds at a time), or MAX_PASSES; returns how many notifications."""
+        started, sent = time.monotonic(), 0
         with httpx.Client(follow_redirects=False) as client:
-            for subscription_id in leased:
-                with database.session(write=False) as session:
-                    send = self._prepare(session, subscription_id, now)
-                if send is None:
-                    self._release(database, subscription_id)
-                    continue
-                error = _post(client, send)
-                with database.session(write=True) as session:
-                    self._record(session, send, error, now)
+            for _ in range(MAX_PASSES):
+                at = now + timedelta(seconds=time.monotonic() - started)
+                done = self._pass(database, client, at)
+                sent += done
+                if not done:
+                    break
+        return sent
+
+    def _pass(self, database: Database, client: httpx.Client, now: datetime) -> int:
+        leased = self._lease(database, now)
+        for subscription_id in leased:
+            with database.session(write=False) as session:
+                send = self._prepare(session, subscription_id, now)
+            if send is None:
+                self._release(database, subscription_id)
+                continue
+            error = _post(client, send)
+            with database.session(write=True) as session:
+                self._record(session, send, error, now)
         return len(leased)
 
     def _lease(self, database: Database, now: datetime) -> list[str]:
