@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint demo bench bench-booking bench-results clean
+.PHONY: run test lint demo bench bench-booking bench-results bench-subscriptions clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -34,6 +34,9 @@ bench-booking: $(STAMP)
 
 bench-results: $(STAMP)
 	$(BIN)/python bench/results_bench.py
+
+bench-subscriptions: $(STAMP)
+	$(BIN)/python bench/subscriptions_bench.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
