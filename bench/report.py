@@ -13,6 +13,8 @@ from booking_report import END as BOOKING_END
 from booking_report import START as BOOKING_START
 from results_report import END as RESULTS_END
 from results_report import START as RESULTS_START
+from subscriptions_report import END as SUBSCRIPTIONS_END
+from subscriptions_report import START as SUBSCRIPTIONS_START
 
 
 def _cpu_model() -> str:
@@ -74,12 +76,17 @@ PAGE = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 
 
 def kept_section(page: Path) -> list[str]:
-    """The booking and results benchmarks' sections of the page (bench/booking_bench.py and
-    bench/results_bench.py write them between their markers), kept as they are when this
-    report rewrites the page."""
+    """The booking, results and subscriptions benchmarks' sections of the page (written by
+    bench/booking_bench.py, results_bench.py and subscriptions_bench.py between their
+    markers), kept as they are when this report rewrites the page."""
     text = page.read_text() if page.exists() else ""
     kept = []
-    for start, end in ((BOOKING_START, BOOKING_END), (RESULTS_START, RESULTS_END)):
+    sections = (
+        (BOOKING_START, BOOKING_END),
+        (RESULTS_START, RESULTS_END),
+        (SUBSCRIPTIONS_START, SUBSCRIPTIONS_END),
+    )
+    for start, end in sections:
         if start in text and end in text:
             kept += [start + text.split(start, 1)[1].split(end, 1)[0] + end, ""]
     return kept

@@ -474,6 +474,7 @@ def main() -> int:
     if shutil.which("wrk") is None:
         print("bench: needs wrk (apt-get install -y wrk)", file=sys.stderr)
         return 2
+    machine = booking_report.machine()  # before pinning, which hides the other CPUs
     args.server_cpus = None if args.no_pin else pin_cpus()
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     started, commit, digest = time.monotonic(), report.commit(), booking_bench.code_digest()
@@ -484,7 +485,7 @@ def main() -> int:
         "elapsed": time.monotonic() - started,
         "code": booking_bench.code_state(commit, digest),
         "when": time.strftime("%Y-%m-%d %H:%M %Z"),
-        "machine": booking_report.machine(),
+        "machine": machine,
         "results": results,
     }
     (BENCH_DIR / "results").mkdir(exist_ok=True)
