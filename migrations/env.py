@@ -4,8 +4,8 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 import medsvc.crypto.tables
-import medsvc.notify_webhook
 import medsvc.fhir.tables
+import medsvc.notify_webhook
 import medsvc.results.tables
 import medsvc.scheduling.tables
 import medsvc.security.tables
