@@ -33,9 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import booking_bench
-import booking_report
 import httpx
-import report
+import pinned_run
 import results_bundles as bundles
 import results_report
 from measure import Scenario, run_wrk
@@ -415,17 +414,6 @@ def backend_run(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def pin_cpus() -> set[int] | None:
-    """Puts the runner (and wrk, its child) on every CPU but the last, and returns the last,
-    for the medsvc processes: a sample then runs where the one before it ran, not wherever the
-    scheduler sends it. None on a machine of one CPU."""
-    cpus = sorted(os.sched_getaffinity(0))
-    if len(cpus) < 2:
-        return None
-    os.sched_setaffinity(0, set(cpus[:-1]))
-    return {cpus[-1]}
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
@@ -474,30 +462,9 @@ def main() -> int:
     if shutil.which("wrk") is None:
         print("bench: needs wrk (apt-get install -y wrk)", file=sys.stderr)
         return 2
-    machine = booking_report.machine()  # before pinning, which hides the other CPUs
-    args.server_cpus = None if args.no_pin else pin_cpus()
-    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
-    started, commit, digest = time.monotonic(), report.commit(), booking_bench.code_digest()
-    results = [backend_run(backend, args) for backend in backends]
-    saved = {
-        "args": {k: v for k, v in vars(args).items() if not isinstance(v, (Path, set))},
-        "server_cpus": sorted(args.server_cpus or ()),
-        "elapsed": time.monotonic() - started,
-        "code": booking_bench.code_state(commit, digest),
-        "when": time.strftime("%Y-%m-%d %H:%M %Z"),
-        "machine": machine,
-        "results": results,
-    }
-    (BENCH_DIR / "results").mkdir(exist_ok=True)
-    name = "results-quick.json" if args.quick else "results-latest.json"
-    (BENCH_DIR / "results" / name).write_text(json.dumps(saved, indent=1, default=str))
-    section = results_report.render(saved)
-    if args.quick and not args.output:
-        print(section)
-    else:
-        results_report.write_section(output, section)
-        print(f"wrote the results section of {output}")
-    return 0
+    return pinned_run.run_and_report(
+        args, "results", backend_run, results_report.render, results_report.write_section, output
+    )
 
 
 if __name__ == "__main__":

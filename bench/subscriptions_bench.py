@@ -50,13 +50,11 @@ from pathlib import Path
 from typing import Any
 
 import booking_bench
-import booking_report
 import httpx
 import medsvc_launcher
-import report
+import pinned_run
 import subscriptions_report
 from fastapi import FastAPI, Request
-from results_bench import pin_cpus
 from results_quiet import Quiet
 from servers import BENCH_DIR, Server, free_port, postgres_version, vacuum_analyze
 from subscriptions_receiver import ReceiverProcess
@@ -734,30 +732,14 @@ def main() -> int:
         subscriptions_report.write_section(output, subscriptions_report.render(saved))
         print(f"wrote the subscriptions section of {output}")
         return 0
-    machine = booking_report.machine()  # before pinning: it counts the CPUs this process has
-    args.server_cpus = None if args.no_pin else pin_cpus()
-    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
-    started, commit, digest = time.monotonic(), report.commit(), booking_bench.code_digest()
-    results = [backend_run(backend, args) for backend in backends]
-    saved = {
-        "args": {k: v for k, v in vars(args).items() if not isinstance(v, (Path, set))},
-        "server_cpus": sorted(args.server_cpus or ()),
-        "elapsed": time.monotonic() - started,
-        "code": booking_bench.code_state(commit, digest),
-        "when": time.strftime("%Y-%m-%d %H:%M %Z"),
-        "machine": machine,
-        "results": results,
-    }
-    (BENCH_DIR / "results").mkdir(exist_ok=True)
-    name = "subscriptions-quick.json" if args.quick else "subscriptions-latest.json"
-    (BENCH_DIR / "results" / name).write_text(json.dumps(saved, indent=1, default=str))
-    section = subscriptions_report.render(saved)
-    if args.quick and not args.output:
-        print(section)
-    else:
-        subscriptions_report.write_section(output, section)
-        print(f"wrote the subscriptions section of {output}")
-    return 0
+    return pinned_run.run_and_report(
+        args,
+        "subscriptions",
+        backend_run,
+        subscriptions_report.render,
+        subscriptions_report.write_section,
+        output,
+    )
 
 
 if __name__ == "__main__":
