@@ -5,6 +5,8 @@ keeps when http_bench.py rewrites the page."""
 from pathlib import Path
 from typing import Any
 
+import page as page_module
+
 START, END = "<!-- results-bench:start -->", "<!-- results-bench:end -->"
 TARGET = 0.10  # sealing costs at most 10% of ingest and fetch time
 LABELS = {
@@ -16,14 +18,7 @@ LABELS = {
 
 
 def write_section(page: Path, section: str) -> None:
-    """Replaces the marked section of the page, or appends it when the page has none."""
-    text = page.read_text() if page.exists() else "# Benchmarks\n"
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        text = before + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    page.write_text(text)
+    page_module.write_marked(page, section, START, END)
 
 
 def _pct(cost: float) -> str:

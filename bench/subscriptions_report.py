@@ -7,19 +7,14 @@ import math
 from pathlib import Path
 from typing import Any
 
+import page as page_module
+
 START, END = "<!-- subscriptions-bench:start -->", "<!-- subscriptions-bench:end -->"
 MAX_PER_POST = 100  # events per notification: the benchmark's channel asks for the most
 
 
 def write_section(page: Path, section: str) -> None:
-    """Replaces the marked section of the page, or appends it when the page has none."""
-    text = page.read_text() if page.exists() else "# Benchmarks\n"
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        text = before + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    page.write_text(text)
+    page_module.write_marked(page, section, START, END)
 
 
 def _ms(value: float) -> str:
