@@ -11,9 +11,10 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import Connection, DateTime, Index, Integer, String, insert, or_, select, update
+from sqlalchemy import Connection, DateTime, Index, Integer, String, insert, select, update
 from sqlmodel import Column, Field, SQLModel
 
+from medsvc import leases
 from medsvc.clock import utc
 from medsvc.db import Database
 from medsvc.notify import Notice
@@ -94,28 +95,18 @@ class NoticePoster:
         return len(leased)
 
     def _lease(self, database: Database, now: datetime) -> list[Any]:
-        free = or_(Q.leased_until.is_(None), Q.leased_until <= now)
         due = (
             select(Q.notice_id)
-            .where(Q.sent_at.is_(None), Q.given_up_at.is_(None), Q.next_attempt_at <= now, free)
+            .where(Q.sent_at.is_(None), Q.given_up_at.is_(None), Q.next_attempt_at <= now)
+            .where(leases.free(QUEUE, now))
             .order_by(Q.created_at)
             .limit(BATCH)
         )
-        leased = []
+        until = now + timedelta(seconds=TIMEOUT * 3)  # outlasts a send
         with database.session(write=True) as session:
-            for notice_id in session.execute(due).scalars().all():
-                taken = session.execute(
-                    update(QUEUE)
-                    .where(Q.notice_id == notice_id, free)
-                    .values(
-                        leased_until=now + timedelta(seconds=TIMEOUT * 3), lease_owner=self.owner
-                    )
-                )
-                if taken.rowcount == 1:
-                    leased.append(
-                        session.execute(select(QUEUE).where(Q.notice_id == notice_id)).one()
-                    )
-        return leased
+            candidates = list(session.execute(due).scalars().all())
+            taken = leases.take(session, QUEUE, Q.notice_id, candidates, self.owner, now, until)
+            return list(session.execute(select(QUEUE).where(Q.notice_id.in_(taken))).all())
 
     def _message(self, session: Connection, row: Any) -> dict[str, Any]:
         return {
@@ -138,7 +129,7 @@ class NoticePoster:
 
     def _record(self, session: Connection, row: Any, error: str | None, now: datetime) -> None:
         mine = (Q.notice_id == row.notice_id) & (Q.lease_owner == self.owner)
-        done: dict[str, Any] = {"leased_until": None, "lease_owner": None}
+        done = leases.RELEASED
         if error is None:
             session.execute(update(QUEUE).where(mine).values(**done, sent_at=now))
             return

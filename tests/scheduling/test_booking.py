@@ -183,7 +183,11 @@ def test_a_booking_is_reminded_once_and_a_cancelled_one_not_at_all(
     sent = []
     for _ in range(2):
         with backend.database.session(write=True) as session:
-            sent.append(reminders.send_due_reminders(jobs.notifier(server), "UTC", session, later))
+            sent.append(
+                reminders.send_due_reminders(
+                    jobs.notifier(server, backend.settings), "UTC", session, later
+                )
+            )
     assert sent == [1, 0]  # the 24 h one is superseded by the 2 h one when both are due
     messages = client.get("/Communication", params={"category": "reminder"}).json()
     assert messages["total"] == 1

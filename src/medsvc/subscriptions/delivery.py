@@ -16,6 +16,7 @@ import httpx
 import orjson
 from sqlalchemy import Connection, or_, select, update
 
+from medsvc import leases
 from medsvc.clock import utc
 from medsvc.db import Database
 from medsvc.fhir import interactions, jsonio, store
@@ -31,7 +32,6 @@ DELIVERER = platform_context("subscription-delivery")
 FIRST_RETRY, LONGEST_WAIT = timedelta(seconds=5), timedelta(hours=1)
 BATCH = 20  # subscriptions one pass leases
 MAX_PASSES = 100  # passes one run makes while subscriptions are still due
-UNLEASED: dict[str, Any] = {"leased_until": None, "lease_owner": None}
 
 
 @dataclass(frozen=True)
@@ -90,25 +90,17 @@ class Delivery:
                     (S.status == "active") & (S.heartbeat_due_at <= now),
                 ),
                 or_(S.next_attempt_at.is_(None), S.next_attempt_at <= now),
-                or_(S.leased_until.is_(None), S.leased_until <= now),
+                leases.free(STATE, now),
             )
             .order_by(S.next_attempt_at)
             .limit(BATCH)
         )
-        leased = []
         with database.session(write=True) as session:
-            for subscription_id in session.execute(due).scalars().all():
-                taken = session.execute(
-                    update(STATE)
-                    .where(
-                        S.subscription_id == subscription_id,
-                        or_(S.leased_until.is_(None), S.leased_until <= now),
-                    )
-                    .values(leased_until=now + self.lease, lease_owner=self.owner)
-                )
-                if taken.rowcount == 1:
-                    leased.append(subscription_id)
-        return leased
+            candidates = list(session.execute(due).scalars().all())
+            until = now + self.lease
+            return leases.take(
+                session, STATE, S.subscription_id, candidates, self.owner, now, until
+            )
 
     def _prepare(self, session: Connection, subscription_id: str, now: datetime) -> Send | None:
         state = session.execute(select(STATE).where(S.subscription_id == subscription_id)).first()
@@ -164,7 +156,7 @@ class Delivery:
             update(STATE)
             .where(mine)
             .values(
-                **UNLEASED,
+                **leases.RELEASED,
                 attempts=state.attempts + 1,
                 failing_since=failing_since,
                 next_attempt_at=now + wait,
@@ -182,7 +174,7 @@ class Delivery:
             update(STATE)
             .where(mine)
             .values(
-                **UNLEASED,
+                **leases.RELEASED,
                 delivered=max(state.delivered, send.through),
                 attempts=0,
                 failing_since=None,
@@ -201,7 +193,7 @@ class Delivery:
             session.execute(
                 update(STATE)
                 .where(S.subscription_id == subscription_id, S.lease_owner == self.owner)
-                .values(**UNLEASED)
+                .values(**leases.RELEASED)
             )
 
     def _set_status(self, session: Connection, subscription_id: str, status: str) -> None:
