@@ -103,8 +103,11 @@ class NoticePoster:
             .limit(BATCH)
         )
         until = now + timedelta(seconds=TIMEOUT * 3)  # outlasts a send
-        with database.session(write=True) as session:
+        with database.session(write=False) as session:  # idle runs take no writer
             candidates = list(session.execute(due).scalars().all())
+        if not candidates:
+            return []
+        with database.session(write=True) as session:
             taken = leases.take(session, QUEUE, Q.notice_id, candidates, self.owner, now, until)
             return list(session.execute(select(QUEUE).where(Q.notice_id.in_(taken))).all())
 

@@ -95,8 +95,11 @@ class Delivery:
             .order_by(S.next_attempt_at)
             .limit(BATCH)
         )
-        with database.session(write=True) as session:
+        with database.session(write=False) as session:  # idle runs take no writer
             candidates = list(session.execute(due).scalars().all())
+        if not candidates:
+            return []
+        with database.session(write=True) as session:
             until = now + self.lease
             return leases.take(
                 session, STATE, S.subscription_id, candidates, self.owner, now, until
