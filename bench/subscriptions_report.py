@@ -178,9 +178,10 @@ def _method(saved: dict[str, Any]) -> list[str]:
         "also give it against the event's own timestamp, which the service takes in the "
         "booking's transaction before it commits, on the wall clock.",
         "- **Poll interval**: the `deliver-notifications` job runs every "
-        "`MEDSVC_SUBSCRIPTION_POLL_SECONDS`, and each run sends a due subscription one "
-        "notification: an event waits for the next run, half the interval on average, and "
-        "one subscription is sent at most 100 events per interval. Measured with "
+        "`MEDSVC_SUBSCRIPTION_POLL_SECONDS`; each run sends every due subscription its "
+        "notifications (up to 100 events each) until none is due: an event waits for the "
+        "next run, half the interval on average, plus the run's turn at the database, whose "
+        "writes on SQLite share one writer with the bookings. Measured with "
         f"{polls}; 2 s is the default.",
         "- **Checked in every run**: one handshake; the event numbers received, in arrival "
         "order, are exactly 1..N (no gap, no repeat: delivery is at least once, and repeats "
