@@ -14,7 +14,7 @@ import orjson
 from sqlalchemy import Connection, DateTime, Index, Integer, String, insert, select, update
 from sqlmodel import Column, Field, SQLModel
 
-from medsvc import leases
+from medsvc import leases, outbound
 from medsvc.clock import utc
 from medsvc.db import Database
 from medsvc.notify import Notice
@@ -47,7 +47,6 @@ class NoticeWebhook(SQLModel, table=True):
 QUEUE = NoticeWebhook.__table__  # type: ignore[attr-defined]
 Q = QUEUE.c
 BATCH = 50
-FIRST_RETRY, LONGEST_WAIT = timedelta(seconds=5), timedelta(hours=1)
 TIMEOUT = 10.0
 # The contact points a gateway may use, found by the caller (the patient's telecom).
 Contacts = Callable[[Connection, str], list[dict[str, str]]]
@@ -85,11 +84,15 @@ class NoticePoster:
 
     def run(self, database: Database, now: datetime) -> int:
         leased = self._lease(database, now)
-        with httpx.Client(follow_redirects=False, timeout=TIMEOUT) as client:
+        with httpx.Client(follow_redirects=False) as client:
             for row in leased:
                 with database.session(write=False) as session:
                     body = orjson.dumps(self._message(session, row))
-                error = self._post(client, body)
+                headers = {
+                    "Content-Type": "application/json",
+                    self.signature_header: self.sign(body),
+                }
+                error = outbound.post(client, self.url, body, headers, TIMEOUT)
                 with database.session(write=True) as session:
                     self._record(session, row, error, now)
         return len(leased)
@@ -122,14 +125,6 @@ class NoticePoster:
             "created": utc(row.created_at).isoformat(),
         }
 
-    def _post(self, client: httpx.Client, body: bytes) -> str | None:
-        headers = {"Content-Type": "application/json", self.signature_header: self.sign(body)}
-        try:
-            response = client.post(self.url, content=body, headers=headers)
-        except httpx.HTTPError as error:
-            return f"{type(error).__name__}: {error}"
-        return None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
-
     def _record(self, session: Connection, row: Any, error: str | None, now: datetime) -> None:
         mine = (Q.notice_id == row.notice_id) & (Q.lease_owner == self.owner)
         done = leases.RELEASED
@@ -137,7 +132,7 @@ class NoticePoster:
             session.execute(update(QUEUE).where(mine).values(**done, sent_at=now))
             return
         given_up = now - utc(row.created_at) >= self.retry_window
-        wait = min(FIRST_RETRY * 2 ** min(row.attempts, 12), LONGEST_WAIT)
+        wait = outbound.retry_wait(row.attempts)
         changes = {**done, "attempts": row.attempts + 1, "next_attempt_at": now + wait}
         if given_up:
             changes["given_up_at"] = now

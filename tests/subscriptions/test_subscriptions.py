@@ -74,13 +74,20 @@ def test_an_https_endpoint_is_accepted_and_the_topic_never_changes(
     assert stopped.status_code == 200, stopped.text
 
 
-def test_a_citizen_and_the_platform_cannot_subscribe(
-    client: httpx.Client, acting_as: Open, receiver: Receiver
+def test_a_citizen_cannot_subscribe_nor_see_one_and_the_platform_cannot_subscribe(
+    client: httpx.Client,
+    acting_as: Open,
+    hospitals: Callable[[str], Hospital],
+    receiver: Receiver,
 ) -> None:
     citizen = acting_as(citizen_context(add_patient(client, "1")))
     body = subscription("slot-availability", receiver.url)
     assert citizen.post("/Subscription", json=body, headers=FHIR_JSON).status_code == 403
     refused(client.post("/Subscription", json=body, headers=FHIR_JSON), 403)
+    theirs = subscribe(hospitals("North"), "slot-availability", receiver.url)
+    for path in ("", "/$status", "/$events"):  # a hospital's, not the citizen's to see
+        refused(citizen.get(f"/Subscription/{theirs}{path}"), 404)
+    assert citizen.get("/Subscription").json()["total"] == 0
 
 
 def test_a_hospital_never_sees_another_hospitals_subscription_or_events(

@@ -5,11 +5,12 @@ The FHIR layer never imports a domain; create_app() registers each one here expl
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from sqlalchemy import ColumnElement, Connection, FromClause, and_
 
+from medsvc.fhir import jsonio
 from medsvc.security.context import AuthContext
 
 if TYPE_CHECKING:
@@ -27,12 +28,14 @@ class WriteEvent:
     resource: dict[str, Any] | None
     current: "Stored | None"
 
+    @cached_property
     def previous(self) -> dict[str, Any] | None:
-        """The content the write replaces: None for a create, or over a deleted resource."""
+        """The content the write replaces: None for a create, or over a deleted resource.
+        Parsed once for every hook that asks."""
         current = self.current
         if current is None or current.content is None or current.deleted:
             return None
-        found: dict[str, Any] = orjson.loads(current.content)
+        found: dict[str, Any] = jsonio.loads_stored(current.content)
         return found
 
 

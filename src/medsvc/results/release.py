@@ -77,15 +77,17 @@ class ReleasePolicy:
         if event.resource_type not in RELEASED_TYPES or event.resource is None:
             return
         key = (REL.resource_type == stored.resource_type, REL.resource_id == stored.id)
-        row = session.execute(select(REL.state, REL.due_at).where(*key)).first()
+        row = session.execute(select(REL.state, REL.due_at, REL.needs_review).where(*key)).first()
         if row is not None and (row.state != WAITING or row.due_at is not None):
             return  # released, held, or already due: a new version changes none of that
-        if row is None:
-            self._track(session, stored, event.resource)
-        if self.rules.releasable(event.resource):
+        review = (
+            row.needs_review if row is not None else self._track(session, stored, event.resource)
+        )
+        if self.rules.releasable(event.resource) and not review:  # else a clinician releases it
             self._make_due(session, stored, event.resource)
 
-    def _track(self, session: Connection, stored: Stored, resource: dict[str, Any]) -> None:
+    def _track(self, session: Connection, stored: Stored, resource: dict[str, Any]) -> bool:
+        """Starts tracking a result as waiting; returns whether it waits for a review."""
         patient_id = patient_of(session, stored.resource_type, resource)
         review = self.rules.rule_for(resource).review or wants_review(session, patient_id)
         told = False if stored.resource_type in TOLD_ABOUT else None
@@ -98,11 +100,10 @@ class ReleasePolicy:
             "notified": told,
         }
         session.execute(insert(RELEASE), values)
+        return review
 
     def _make_due(self, session: Connection, stored: Stored, resource: dict[str, Any]) -> None:
         key = (REL.resource_type == stored.resource_type, REL.resource_id == stored.id)
-        if session.execute(select(REL.needs_review).where(*key)).scalar():
-            return  # a clinician releases it
         delay = self.rules.rule_for(resource).delay
         if not delay:
             release_now(session, stored.resource_type, stored.id, "policy")

@@ -41,7 +41,7 @@ class HospitalChanges:
     ) -> None:
         if event.resource_type != "Appointment" or not (ctx.organization or ctx.practitioner):
             return
-        if not changed_by_hospital(event.previous(), event.resource):
+        if not changed_by_hospital(event.previous, event.resource):
             return
         patient_id = appointments.patient_id(event.resource)
         if patient_id is not None:

@@ -68,7 +68,7 @@ class SubscriptionRules:
     def __call__(self, session: Connection, ctx: AuthContext, event: WriteEvent) -> None:
         if event.resource_type != "Subscription" or event.resource is None:
             return
-        previous = event.previous()
+        previous = event.previous
         if ctx.unrestricted and previous is not None and _only_status(previous, event.resource):
             return  # the service's own change of status (active, error)
         if not ctx.organization:

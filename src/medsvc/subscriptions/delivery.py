@@ -16,7 +16,7 @@ import httpx
 import orjson
 from sqlalchemy import Connection, or_, select, update
 
-from medsvc import leases
+from medsvc import leases, outbound
 from medsvc.clock import utc
 from medsvc.db import Database
 from medsvc.fhir import interactions, jsonio, store
@@ -29,7 +29,6 @@ from medsvc.subscriptions.outbox import STATE, S
 
 log = logging.getLogger("medsvc.subscriptions")
 DELIVERER = platform_context("subscription-delivery")
-FIRST_RETRY, LONGEST_WAIT = timedelta(seconds=5), timedelta(hours=1)
 BATCH = 20  # subscriptions one pass leases
 MAX_PASSES = 100  # passes one run makes while subscriptions are still due
 
@@ -75,7 +74,7 @@ class Delivery:
             if send is None:
                 self._release(database, subscription_id)
                 continue
-            error = _post(client, send)
+            error = outbound.post(client, send.endpoint, send.body, send.headers, send.timeout)
             with database.session(write=True) as session:
                 self._record(session, send, error, now)
         return len(leased)
@@ -154,7 +153,6 @@ class Delivery:
             return
         failing_since = utc(state.failing_since) if state.failing_since else now
         given_up = now - failing_since >= self.retry_window
-        wait = min(FIRST_RETRY * 2 ** min(state.attempts, 12), LONGEST_WAIT)
         session.execute(
             update(STATE)
             .where(mine)
@@ -162,7 +160,7 @@ class Delivery:
                 **leases.RELEASED,
                 attempts=state.attempts + 1,
                 failing_since=failing_since,
-                next_attempt_at=now + wait,
+                next_attempt_at=now + outbound.retry_wait(state.attempts),
                 last_error=error[:500],
             )
         )
@@ -223,16 +221,3 @@ def _headers(channel: Channel, keys: SigningKeys, body: bytes) -> dict[str, str]
     headers["Content-Type"] = "application/fhir+json"
     headers[signature.HEADER] = signature.sign(keys, body)
     return headers
-
-
-def _post(client: httpx.Client, send: Send) -> str | None:
-    """Sends; None when the endpoint accepted (2xx), else why not."""
-    try:
-        response = client.post(
-            send.endpoint, content=send.body, headers=send.headers, timeout=send.timeout
-        )
-    except httpx.HTTPError as error:
-        return f"{type(error).__name__}: {error}"
-    if 200 <= response.status_code < 300:
-        return None
-    return f"HTTP {response.status_code}"

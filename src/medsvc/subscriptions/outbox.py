@@ -31,7 +31,7 @@ def after_write(session: Connection, _ctx: AuthContext, event: WriteEvent, store
     subscribed = _subscribed(session, [topic.url for topic in watching]) if watching else set()
     if not subscribed:
         return  # no trigger is evaluated for a topic nobody subscribes to
-    previous = event.previous()
+    previous = event.previous
     focus = Focus(stored.resource_type, stored.id, stored.version_id)
     for topic in watching:
         if topic.url in subscribed and topic.triggered_by(
