@@ -8,6 +8,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from page import verdict, write_marked
+
 START, END = "<!-- booking-bench:start -->", "<!-- booking-bench:end -->"
 BOOKING_RATIO = 0.5  # medsvc books at least half the bare endpoint's rate
 SQLITE_P99_MS = 100.0  # booking p99 on SQLite at 64 clients
@@ -38,19 +40,7 @@ def machine() -> dict[str, str]:
 
 
 def write_section(page: Path, section: str) -> None:
-    """Replaces the marked section of the page, or appends it when the page has none."""
-    text = page.read_text() if page.exists() else "# Benchmarks\n"
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        after = rest.split(END, 1)[1]
-        text = before + section + after
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    page.write_text(text)
-
-
-def _verdict(met: bool) -> str:
-    return "**met**" if met else "**not met**"
+    write_marked(page, section, START, END)
 
 
 def _ms(value: float) -> str:
@@ -176,7 +166,7 @@ def targets(results: list[dict[str, Any]]) -> list[str]:
         lines.append(f"- Booking at least {BOOKING_RATIO:.0%} of the bare endpoint's rate, "
                      f"{b['backend']}: {apps['medsvc']['rps']:,.0f} against "
                      f"{apps['bare']['rps']:,.0f} bookings/s, {ratio:.1%} (run by run: "
-                     f"{per_run}): {_verdict(ratio >= BOOKING_RATIO)}.")
+                     f"{per_run}): {verdict(ratio >= BOOKING_RATIO)}.")
         clean = not any(a["wrong"] for a in apps.values())
         conflicts = sum(a["conflicts"] + a["others"] for a in apps.values())
         lines.append(f"- Zero double bookings, {b['backend']}: "
@@ -185,7 +175,7 @@ def targets(results: list[dict[str, Any]]) -> list[str]:
                         "slot)" if clean and not conflicts else
                         f"problems found: {[a['wrong'] for a in apps.values()]}, "
                         f"{conflicts} 409s or errors")
-                     + f": {_verdict(clean and not conflicts)}.")
+                     + f": {verdict(clean and not conflicts)}.")
         if b["backend"] == "sqlite":
             p99 = apps["medsvc"]["p99_ms"]
             rate = apps["medsvc"]["rps"]
@@ -196,7 +186,7 @@ def targets(results: list[dict[str, Any]]) -> list[str]:
                       f"{p99 / p50:.1f}x the median")
             lines.append(
                 f"- Booking p99 under {SQLITE_P99_MS:.0f} ms on SQLite at {clients} clients: "
-                f"{p99:.0f} ms: {_verdict(p99 < SQLITE_P99_MS)}. The tail ({p99:.0f} ms) is "
+                f"{p99:.0f} ms: {verdict(p99 < SQLITE_P99_MS)}. The tail ({p99:.0f} ms) is "
                 f"{spread} (p50 {p50:.0f} ms). In a closed loop, {clients} clients that each "
                 f"book again when answered wait, by Little's law, about {clients} / throughput "
                 f"= {clients / rate * 1000:.0f} ms at {rate:,.0f} bookings/s: a p99 under "
@@ -210,11 +200,11 @@ def targets(results: list[dict[str, Any]]) -> list[str]:
             line = (f"- Slot search p99 at most {SEARCH_RATIO:.0f}x the raw query, "
                     f"{b['backend']}, {s['name']}: {_ms(s['medsvc']['p99_ms'])} ms against "
                     f"{s['raw']['p99_ms']:.2f} ms, {_ratio(ratio)}: "
-                    f"{_verdict(ratio <= SEARCH_RATIO)} (against medsvc's own statements "
+                    f"{verdict(ratio <= SEARCH_RATIO)} (against medsvc's own statements "
                     f"replayed, {s['replay']['p99_ms']:.2f} ms: {_ratio(replay)})")
             if b["backend"] == "postgresql":
                 p99 = s["medsvc"]["p99_ms"]
-                line += f"; under {SEARCH_P99_MS:.0f} ms: {_verdict(p99 < SEARCH_P99_MS)}"
+                line += f"; under {SEARCH_P99_MS:.0f} ms: {verdict(p99 < SEARCH_P99_MS)}"
             lines.append(line + ".")
     return lines
 

@@ -1,5 +1,7 @@
-"""docs/benchmarks.md as the benchmarks write it: each its own section between markers."""
+"""docs/benchmarks.md as the benchmarks write it: each its own section between markers, its
+figures in one format."""
 
+import math
 from pathlib import Path
 
 
@@ -12,3 +14,18 @@ def write_marked(page: Path, section: str, start: str, end: str) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
     page.write_text(text)
+
+
+def ms(value: float) -> str:
+    """Milliseconds with the digits that matter; '-' for none measured."""
+    if math.isnan(value):
+        return "-"
+    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}" if value >= 10 else f"{value:.2f}"
+
+
+def rate(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+
+
+def verdict(met: bool) -> str:
+    return "**met**" if met else "**not met**"

@@ -5,7 +5,7 @@ keeps when http_bench.py rewrites the page."""
 from pathlib import Path
 from typing import Any
 
-import page as page_module
+from page import ms, rate, verdict, write_marked
 
 START, END = "<!-- results-bench:start -->", "<!-- results-bench:end -->"
 TARGET = 0.10  # sealing costs at most 10% of ingest and fetch time
@@ -18,23 +18,11 @@ LABELS = {
 
 
 def write_section(page: Path, section: str) -> None:
-    page_module.write_marked(page, section, START, END)
+    write_marked(page, section, START, END)
 
 
 def _pct(cost: float) -> str:
     return f"{cost:+.1%}"
-
-
-def _ms(value: float) -> str:
-    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}" if value >= 10 else f"{value:.2f}"
-
-
-def _rate(value: float) -> str:
-    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
-
-
-def _verdict(met: bool) -> str:
-    return "**met**" if met else "**not met**"
 
 
 def _unit(name: str) -> str:
@@ -50,8 +38,8 @@ def _tables(b: dict[str, Any]) -> list[str]:
     for s in b["scenarios"]:
         se, un, c = s["sealed"], s["unsealed"], s["cost"]
         out.append(
-            f"| {LABELS[s['name']]} | {s['clients']} | {_rate(se['rps'])} "
-            f"{_unit(s['name'])} | {_rate(un['rps'])} {_unit(s['name'])} | "
+            f"| {LABELS[s['name']]} | {s['clients']} | {rate(se['rps'])} "
+            f"{_unit(s['name'])} | {rate(un['rps'])} {_unit(s['name'])} | "
             f"{_pct(c['time'])} | {se['cpu_ms']:.2f} | {un['cpu_ms']:.2f} | "
             f"{_pct(c['cpu'])} | {se['server_cpu']:.0%} | {un['server_cpu']:.0%} |"
         )
@@ -66,9 +54,9 @@ def _tables(b: dict[str, Any]) -> list[str]:
     for s in b["scenarios"]:
         se, un, c = s["sealed"], s["unsealed"], s["cost"]
         out.append(
-            f"| {s['name']} | {s['clients']} | {_ms(se['p50_ms'])} | "
-            f"{_ms(un['p50_ms'])} | {_pct(c['p50'])} | {_ms(se['p99_ms'])} | "
-            f"{_ms(un['p99_ms'])} | {_pct(c['p99'])} |"
+            f"| {s['name']} | {s['clients']} | {ms(se['p50_ms'])} | "
+            f"{ms(un['p50_ms'])} | {_pct(c['p50'])} | {ms(se['p99_ms'])} | "
+            f"{ms(un['p99_ms'])} | {_pct(c['p99'])} |"
         )
     return out
 
@@ -111,17 +99,17 @@ def targets(results: list[dict[str, Any]]) -> list[str]:
         lines.append(
             f"- Ingest, {b['backend']}: time per Bundle (the inverse of Bundles/s at "
             f"{ingest['clients']} clients) {_pct(cost)} sealed (run by run: "
-            f"{_by_run(ingest, 'time')}): {_verdict(cost <= TARGET)}. p50 "
+            f"{_by_run(ingest, 'time')}): {verdict(cost <= TARGET)}. p50 "
             f"{_pct(ingest['cost']['p50'])}, server CPU per Bundle {_pct(ingest['cost']['cpu'])}."
         )
         p50, p99 = fetch_1["cost"]["p50"], fetch_1["cost"]["p99"]
         lines.append(
-            f"- Fetch, {b['backend']}: one client, p50 {_ms(fetch_1['sealed']['p50_ms'])} ms "
-            f"against {_ms(fetch_1['unsealed']['p50_ms'])} ms, {_pct(p50)} (run by run: "
-            f"{_by_run(fetch_1, 'p50')}): {_verdict(p50 <= TARGET)}; p99 {_pct(p99)}: "
-            f"{_verdict(p99 <= TARGET)}. At {fetch['clients']} clients, time per request "
+            f"- Fetch, {b['backend']}: one client, p50 {ms(fetch_1['sealed']['p50_ms'])} ms "
+            f"against {ms(fetch_1['unsealed']['p50_ms'])} ms, {_pct(p50)} (run by run: "
+            f"{_by_run(fetch_1, 'p50')}): {verdict(p50 <= TARGET)}; p99 {_pct(p99)}: "
+            f"{verdict(p99 <= TARGET)}. At {fetch['clients']} clients, time per request "
             f"{_pct(fetch['cost']['time'])} (run by run: {_by_run(fetch, 'time')}): "
-            f"{_verdict(fetch['cost']['time'] <= TARGET)}."
+            f"{verdict(fetch['cost']['time'] <= TARGET)}."
         )
         read = found["read"]
         lines.append(
@@ -142,11 +130,11 @@ def _runs(b: dict[str, Any]) -> list[str]:
             runs = s["runs"][mode]
             out.append(
                 f"| {s['name']} | {mode} | "
-                + ", ".join(_rate(r["rps"]) for r in runs)
+                + ", ".join(rate(r["rps"]) for r in runs)
                 + f" {_unit(s['name'])} | "
-                + ", ".join(_ms(r["p50_ms"]) for r in runs)
+                + ", ".join(ms(r["p50_ms"]) for r in runs)
                 + " | "
-                + ", ".join(_ms(r["p99_ms"]) for r in runs)
+                + ", ".join(ms(r["p99_ms"]) for r in runs)
                 + " |"
             )
     return out

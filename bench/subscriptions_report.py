@@ -3,28 +3,17 @@ receiver and the latency from a booking's commit to its event's receipt, per bac
 delivery poll interval, how it was measured, and anything irregular the runs found; written
 between its own markers, leaving the rest of the page as it is."""
 
-import math
 from pathlib import Path
 from typing import Any
 
-import page as page_module
+from page import ms, rate, write_marked
 
 START, END = "<!-- subscriptions-bench:start -->", "<!-- subscriptions-bench:end -->"
 MAX_PER_POST = 100  # events per notification: the benchmark's channel asks for the most
 
 
 def write_section(page: Path, section: str) -> None:
-    page_module.write_marked(page, section, START, END)
-
-
-def _ms(value: float) -> str:
-    if math.isnan(value):
-        return "-"
-    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}" if value >= 10 else f"{value:.2f}"
-
-
-def _rate(value: float) -> str:
-    return "-" if math.isnan(value) else f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+    write_marked(page, section, START, END)
 
 
 def _poll(seconds: float) -> str:
@@ -42,10 +31,10 @@ def _table(b: dict[str, Any]) -> list[str]:
         s = poll["summary"]
         events = poll["runs"][0]["events"]
         out.append(
-            f"| {_poll(poll['poll'])} | {events} | {_rate(s['booking_rate'])} | "
-            f"**{_rate(s['rate'])}** | {s['posts']:.0f} | {s['per_post_mean']:.1f}; "
-            f"{s['per_post_max']} | **{_ms(s['p50_ms'])}** | **{_ms(s['p99_ms'])}** | "
-            f"{_ms(s['max_ms'])} | {_ms(s['from_send_p50_ms'])} / {_ms(s['from_send_p99_ms'])} "
+            f"| {_poll(poll['poll'])} | {events} | {rate(s['booking_rate'])} | "
+            f"**{rate(s['rate'])}** | {s['posts']:.0f} | {s['per_post_mean']:.1f}; "
+            f"{s['per_post_max']} | **{ms(s['p50_ms'])}** | **{ms(s['p99_ms'])}** | "
+            f"{ms(s['max_ms'])} | {ms(s['from_send_p50_ms'])} / {ms(s['from_send_p99_ms'])} "
             f"| {s['drain_s']:.2f} s |"
         )
     return out
@@ -63,10 +52,10 @@ def _runs(b: dict[str, Any]) -> list[str]:
             stamp, book = r["from_event_stamp"], r["booking_ms"]
             handshake = r["handshake_s"]
             out.append(
-                f"| {_poll(poll['poll'])} | {n + 1} | {_rate(r['rate'])} | "
-                f"{_rate(r['booking_rate'])} | {r['posts']} | {_ms(r['p50_ms'])} / "
-                f"{_ms(r['p99_ms'])} / {_ms(r['max_ms'])} | {_ms(stamp['p50_ms'])} / "
-                f"{_ms(stamp['p99_ms'])} | {_ms(book['p50_ms'])} / {_ms(book['p99_ms'])} | "
+                f"| {_poll(poll['poll'])} | {n + 1} | {rate(r['rate'])} | "
+                f"{rate(r['booking_rate'])} | {r['posts']} | {ms(r['p50_ms'])} / "
+                f"{ms(r['p99_ms'])} / {ms(r['max_ms'])} | {ms(stamp['p50_ms'])} / "
+                f"{ms(stamp['p99_ms'])} | {ms(book['p50_ms'])} / {ms(book['p99_ms'])} | "
                 f"{'-' if handshake is None else f'{handshake:.2f} s'} | "
                 f"{r['foreign_cpu']:.2f} cores |"
             )
@@ -120,7 +109,7 @@ def _observations(results: list[dict[str, Any]]) -> list[str]:
                     "notification per run and runs again only after the interval, so delivery "
                     f"was held to {MAX_PER_POST} events per interval "
                     f"({MAX_PER_POST / poll['poll']:,.0f}/s at most) against bookings at "
-                    f"{_rate(s['booking_rate'])}/s; the last event arrived {s['drain_s']:.2f} s "
+                    f"{rate(s['booking_rate'])}/s; the last event arrived {s['drain_s']:.2f} s "
                     "after the last booking."
                 )
             if poll.get("skipped_runs"):
