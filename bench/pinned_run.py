@@ -16,6 +16,25 @@ import report
 from servers import BENCH_DIR
 
 
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """What every pinned run takes: the backends, pinning, a smoke run, where the section
+    goes, and rendering a saved run again."""
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="let the scheduler move the processes between CPUs (by default the medsvc "
+        "processes run on the last CPU, the runner and its helpers on the others)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke test: 1 short run; prints the section"
+    )
+    parser.add_argument("--output", type=Path, help="page (default docs/benchmarks.md)")
+    parser.add_argument(
+        "--render", type=Path, metavar="JSON", help="only rewrite the section from a saved run"
+    )
+
+
 def pin_cpus() -> set[int] | None:
     """Puts the runner (and wrk, its child) on every CPU but the last, and returns the last,
     for the medsvc processes: a sample then runs where the one before it ran, not wherever the

@@ -416,7 +416,6 @@ def backend_run(backend: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--runs", type=int, default=5, help="measured runs; medians are kept")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients")
     parser.add_argument("--seconds", type=int, default=5, help="seconds per fetch run")
@@ -434,21 +433,9 @@ def main() -> int:
         help="seconds in all a backend's runs may wait for the machine to be "
         "quiet (other load under 0.3 cores) before measuring anyway",
     )
-    parser.add_argument(
-        "--no-pin",
-        action="store_true",
-        help="let the scheduler move the processes between CPUs (by default the medsvc "
-        "processes run on the last CPU, the runner and wrk on the others)",
-    )
     parser.add_argument("--patients", type=int, default=50, help="patients the pushes are for")
     parser.add_argument("--reports", type=int, default=3, help="reports of the fetched patient")
-    parser.add_argument(
-        "--quick", action="store_true", help="smoke test: 1 short run; prints the section"
-    )
-    parser.add_argument("--output", type=Path, help="page (default docs/benchmarks.md)")
-    parser.add_argument(
-        "--render", type=Path, metavar="JSON", help="only rewrite the section from a saved run"
-    )
+    pinned_run.add_run_arguments(parser)
     args = parser.parse_args()
     output = args.output or ROOT / "docs" / "benchmarks.md"
     if args.render:

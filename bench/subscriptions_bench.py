@@ -685,7 +685,6 @@ def _polls(text: str) -> list[float]:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--runs", type=int, default=3, help="measured runs; medians are kept")
     parser.add_argument("--events", type=int, default=400, help="bookings per run")
     parser.add_argument("--warmup", type=int, default=40, help="bookings before the runs")
@@ -703,19 +702,7 @@ def parse_args() -> argparse.Namespace:
         help="seconds in all a poll interval's runs may wait for the machine to be quiet "
         "(other load under 0.3 cores) before measuring anyway (default 1800; --quick: 0)",
     )
-    parser.add_argument(
-        "--no-pin",
-        action="store_true",
-        help="let the scheduler move the processes between CPUs (by default medsvc runs on "
-        "the last CPU, the runner and the receiver on the others)",
-    )
-    parser.add_argument(
-        "--quick", action="store_true", help="smoke test: 1 short run; prints the section"
-    )
-    parser.add_argument("--output", type=Path, help="page (default docs/benchmarks.md)")
-    parser.add_argument(
-        "--render", type=Path, metavar="JSON", help="only rewrite the section from a saved run"
-    )
+    pinned_run.add_run_arguments(parser)
     args = parser.parse_args()
     if args.quick:
         args.runs, args.events, args.warmup = 1, 200, 10
