@@ -4,6 +4,7 @@ import os
 
 from fastapi import FastAPI, Request
 
+from medsvc import heap
 from medsvc.app import create_app
 from medsvc.config import Settings
 from medsvc.security.context import OPEN_CONTEXT, AuthContext, auth_context
@@ -31,4 +32,5 @@ def create() -> FastAPI:
         app.dependency_overrides[auth_context] = _platform_context
     else:
         app.state.settings = settings.model_copy(update={"auth_mode": "open"})
+    heap.settle()  # as medsvc.app.asgi_app, the factory of `medsvc serve`
     return app

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy import exc
 from starlette.exceptions import HTTPException
 
-from medsvc import jobs, migrate
+from medsvc import heap, jobs, migrate
 from medsvc.config import Settings, get_settings
 from medsvc.crypto import blind_index
 from medsvc.crypto.keyring import FileKeyring
@@ -221,5 +221,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
 
 def asgi_app() -> Any:
-    """The uvicorn factory used by `medsvc serve`."""
-    return create_app()
+    """The uvicorn factory used by `medsvc serve`: the app, its start-up heap settled."""
+    app = create_app()
+    heap.settle()
+    return app
