@@ -48,16 +48,21 @@ class DataKey:
         return AESGCM(self.secret)
 
 
-def _associated(key_id: str, context: Mapping[str, str]) -> bytes:
+def associated(key_id: str, context: Mapping[str, str]) -> bytes:
+    """The associated data of a record sealed under this key id in this context."""
     return orjson.dumps({**context, "format": FORMAT, "key": key_id}, option=orjson.OPT_SORT_KEYS)
 
 
 def seal(key: DataKey, plaintext: bytes, context: Mapping[str, str]) -> bytes:
+    return seal_bound(key, plaintext, associated(key.key_id, context))
+
+
+def seal_bound(key: DataKey, plaintext: bytes, associated_data: bytes) -> bytes:
+    """seal, with the associated data already made (associated)."""
     if not 0 < len(key.key_id.encode("ascii")) <= MAX_KEY_ID:
         raise ValueError("a data key id is 1 to 255 ASCII characters")
     nonce = os.urandom(NONCE_BYTES)
-    sealed = key.cipher.encrypt(nonce, plaintext, _associated(key.key_id, context))
-    return key.header + nonce + sealed
+    return key.header + nonce + key.cipher.encrypt(nonce, plaintext, associated_data)
 
 
 def key_header(sealed: bytes) -> bytes:
@@ -76,12 +81,17 @@ def key_id_of(sealed: bytes) -> str:
 
 
 def open_sealed(key: DataKey, sealed: bytes, context: Mapping[str, str]) -> bytes:
+    return open_bound(key, sealed, associated(key.key_id, context))
+
+
+def open_bound(key: DataKey, sealed: bytes, associated_data: bytes) -> bytes:
+    """open_sealed, with the associated data already made (associated)."""
     header = key.header
     start = len(header)
     if sealed[:start] != header or len(sealed) < start + NONCE_BYTES + 16:
         raise SealBroken("sealed under another data key, or not a sealed record")
     nonce, ciphertext = sealed[start : start + NONCE_BYTES], sealed[start + NONCE_BYTES :]
     try:
-        return key.cipher.decrypt(nonce, ciphertext, _associated(key.key_id, context))
+        return key.cipher.decrypt(nonce, ciphertext, associated_data)
     except InvalidTag:
         raise SealBroken("the sealed record does not open in this place") from None

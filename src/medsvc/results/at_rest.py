@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection
 
 from medsvc import clock
@@ -53,13 +54,36 @@ def patient_of(session: Connection, resource_type: str, resource: dict[str, Any]
     raise _unpatiented(resource_type, element)
 
 
-def _bound_to(patient_id: str, place: Place) -> dict[str, str]:
+def bound_to(patient_id: str, place: Place) -> dict[str, str]:
+    """The context a version is sealed in (envelope.associated)."""
     return {
         "patient": patient_id,
         "type": place.resource_type,
         "id": place.id,
         "version": str(place.version_id),
     }
+
+
+class Binding:
+    """The associated data of one patient's versions under one data key, the same bytes as
+    envelope.associated(key id, bound_to(patient, place)), assembled from parts made once:
+    a search opens tens of a patient's records, and a dict and a sorted dump per record
+    cost as much as decrypting it."""
+
+    def __init__(self, key_id: str, patient_id: str):
+        # The canonical JSON's keys in sorted order: format, id, key, patient, type, version.
+        self._template = (
+            b'{"format":%d,"id":%%b,"key":%b,"patient":%b,"type":%%b,"version":"%%d"}'
+            % (
+                envelope.FORMAT,
+                orjson.dumps(key_id),
+                orjson.dumps(patient_id),
+            )
+        )
+
+    def of(self, place: Place) -> bytes:
+        dumps = orjson.dumps
+        return self._template % (dumps(place.id), dumps(place.resource_type), place.version_id)
 
 
 class OpeningKeys:
@@ -105,17 +129,19 @@ class ResultSealer:
         if key is None:
             key = data_keys.key_for_sealing(session, self.keyring, patient_id, clock.now())
             keys[patient_id] = key
-        return envelope.seal(key, plaintext, _bound_to(patient_id, place))
+        return envelope.seal_bound(key, plaintext, Binding(key.key_id, patient_id).of(place))
 
     def open_all(self, session: Connection, records: Sequence[tuple[Place, bytes]]) -> list[bytes]:
-        keys: dict[bytes, tuple[str, envelope.DataKey]] = {}  # a search's records share one
+        keys: dict[bytes, tuple[envelope.DataKey, Binding]] = {}  # a search's records share one
         opened = []
         for place, sealed in records:
             header = envelope.key_header(sealed)
             found = keys.get(header)
             if found is None:
-                key_id = envelope.key_id_of(sealed)
-                found = keys[header] = self.opening.get(session, self.keyring, key_id)
-            patient_id, key = found
-            opened.append(envelope.open_sealed(key, sealed, _bound_to(patient_id, place)))
+                patient_id, key = self.opening.get(
+                    session, self.keyring, envelope.key_id_of(sealed)
+                )
+                found = keys[header] = (key, Binding(key.key_id, patient_id))
+            key, binding = found
+            opened.append(envelope.open_bound(key, sealed, binding.of(place)))
         return opened
