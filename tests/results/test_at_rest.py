@@ -225,6 +225,35 @@ def test_a_moved_or_changed_ciphertext_fails_closed(
     assert client.get(f"/Observation/{untouched}").status_code == 200
 
 
+def test_a_search_of_several_patients_opens_each_record_under_its_own_key(
+    clean: Backend,
+) -> None:
+    sealer = ResultSealer(FileKeyring(Path(KEYS.name) / "kek"))
+    owners = ["p-a", "p-b", "p-a", "p-a", "p-b"]  # runs under one key, then another, in turn
+    places = [Place("Observation", f"o-{n}", 1) for n in range(len(owners))]
+    with clean.database.session(write=True) as session:
+        sealed = [
+            (
+                place,
+                sealer.seal(
+                    session,
+                    place,
+                    {"subject": {"reference": f"Patient/{owner}"}},
+                    owner.encode() + place.id.encode(),
+                ),
+            )
+            for owner, place in zip(owners, places, strict=True)
+        ]
+    with clean.database.session(write=False) as session:
+        opened = sealer.open_all(session, sealed)
+        assert opened == [
+            owner.encode() + place.id.encode() for owner, place in zip(owners, places, strict=True)
+        ]
+        # p-b's record moved to the place of one of p-a's does not open, nor does the search.
+        with pytest.raises(SealBroken):
+            sealer.open_all(session, [sealed[2], (sealed[3][0], sealed[4][1]), sealed[0]])
+
+
 def test_a_changed_history_version_fails_closed(client: httpx.Client, clean: Backend) -> None:
     ids = pushed(client, "150190-555E")
     corrected(client, ids["urn:uuid:o-text"])

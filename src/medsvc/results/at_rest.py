@@ -71,44 +71,56 @@ class Binding:
     cost as much as decrypting it."""
 
     def __init__(self, key_id: str, patient_id: str):
-        # The canonical JSON's keys in sorted order: format, id, key, patient, type, version.
-        self._template = (
-            b'{"format":%d,"id":%%b,"key":%b,"patient":%b,"type":%%b,"version":"%%d"}'
-            % (
-                envelope.FORMAT,
-                orjson.dumps(key_id),
-                orjson.dumps(patient_id),
+        # The canonical JSON's keys in sorted order: format, id, key, patient, type, version;
+        # the fixed values' own "%" escaped, the template being formatted once per record.
+        key, patient = (orjson.dumps(value).replace(b"%", b"%%") for value in (key_id, patient_id))
+        self._template = b"".join(
+            (
+                b'{"format":%d,"id":%%b,"key":' % envelope.FORMAT,
+                key,
+                b',"patient":',
+                patient,
+                b',"type":%b,"version":"%d"}',
             )
         )
 
     def of(self, place: Place) -> bytes:
-        dumps = orjson.dumps
-        return self._template % (dumps(place.id), dumps(place.resource_type), place.version_id)
+        return self.of_all([(place, b"")])[0]
+
+    def of_all(self, records: Sequence[tuple[Place, bytes]]) -> list[bytes]:
+        """The associated data of each record's place."""
+        template, dumps = self._template, orjson.dumps
+        return [
+            template % (dumps(place.id), dumps(place.resource_type), place.version_id)
+            for place, _sealed in records
+        ]
 
 
 class OpeningKeys:
-    """Data keys unwrapped for opening, kept by the process for a few minutes: a citizen's
-    reads then cost no key lookup and no unwrapping. A key destroyed by an erasure leaves
-    every process within OPENING_KEY_SECONDS; the records it opened are deleted with it."""
+    """Data keys unwrapped for opening, each with its patient's Binding, kept by the process
+    for a few minutes: a citizen's reads then cost no key lookup and no unwrapping. A key
+    destroyed by an erasure leaves every process within OPENING_KEY_SECONDS; the records it
+    opened are deleted with it."""
 
     def __init__(self, seconds: float = OPENING_KEY_SECONDS, most: int = OPENING_KEYS_HELD):
         self.seconds, self.most = seconds, most
-        self._held: dict[str, tuple[float, str, envelope.DataKey]] = {}
+        self._held: dict[str, tuple[float, envelope.DataKey, Binding]] = {}
         self._lock = threading.Lock()
 
     def get(
         self, session: Connection, keyring: KeyEncryptionKeys, key_id: str
-    ) -> tuple[str, envelope.DataKey]:
+    ) -> tuple[envelope.DataKey, Binding]:
         now = time.monotonic()
         held = self._held.get(key_id)
         if held is not None and held[0] > now:
             return held[1], held[2]
         patient_id, key = data_keys.key_by_id(session, keyring, key_id)
+        binding = Binding(key.key_id, patient_id)
         with self._lock:
             if len(self._held) >= self.most:
                 self._held.clear()
-            self._held[key_id] = (now + self.seconds, patient_id, key)
-        return patient_id, key
+            self._held[key_id] = (now + self.seconds, key, binding)
+        return key, binding
 
 
 @dataclass(frozen=True)
@@ -132,16 +144,26 @@ class ResultSealer:
         return envelope.seal_bound(key, plaintext, Binding(key.key_id, patient_id).of(place))
 
     def open_all(self, session: Connection, records: Sequence[tuple[Place, bytes]]) -> list[bytes]:
-        keys: dict[bytes, tuple[envelope.DataKey, Binding]] = {}  # a search's records share one
-        opened = []
-        for place, sealed in records:
-            header = envelope.key_header(sealed)
-            found = keys.get(header)
-            if found is None:
-                patient_id, key = self.opening.get(
-                    session, self.keyring, envelope.key_id_of(sealed)
-                )
-                found = keys[header] = (key, Binding(key.key_id, patient_id))
-            key, binding = found
-            opened.append(envelope.open_bound(key, sealed, binding.of(place)))
+        opened: list[bytes] = []
+        for run in _runs_under_one_key(records):
+            key, binding = self.opening.get(session, self.keyring, envelope.key_id_of(run[0][1]))
+            sealed = [content for _place, content in run]
+            opened += envelope.open_many(key, sealed, binding.of_all(run))
         return opened
+
+
+def _runs_under_one_key(
+    records: Sequence[tuple[Place, bytes]],
+) -> list[Sequence[tuple[Place, bytes]]]:
+    """The records in runs that begin alike (the same key): a search's records are mostly one
+    patient's, one run opened in one loop."""
+    runs = []
+    start = 0
+    while start < len(records):
+        header = envelope.key_header(records[start][1])
+        end = start + 1
+        while end < len(records) and records[end][1].startswith(header):
+            end += 1
+        runs.append(records[start:end])
+        start = end
+    return runs
