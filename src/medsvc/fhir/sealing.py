@@ -85,23 +85,31 @@ def opened_all(session: Connection, records: Sequence[tuple[Place, bytes]]) -> l
     """The JSON of stored versions, in order; the sealed ones opened together (a search opens
     tens of one patient's records, under one key)."""
     sealer = _sealer(session)
+    sealed_at = _sealed_positions(sealer, records)
+    if sealer is None or not sealed_at:
+        return [content for _place, content in records]
+    if len(sealed_at) == len(records):
+        return sealer.open_all(session, records)
     contents = [content for _place, content in records]
-    sealed = [n for n, (place, content) in enumerate(records) if _must_open(sealer, place, content)]
-    if sealer is not None and sealed:
-        opened = sealer.open_all(session, [records[n] for n in sealed])
-        for n, content in zip(sealed, opened, strict=True):
-            contents[n] = content
+    opened = sealer.open_all(session, [records[n] for n in sealed_at])
+    for n, content in zip(sealed_at, opened, strict=True):
+        contents[n] = content
     return contents
 
 
-def _must_open(sealer: Sealer | None, place: Place, content: bytes) -> bool:
-    if is_sealed(content):
-        if sealer is None:
-            raise SealBroken(f"{place.resource_type} is sealed, and no sealer is installed")
-        return True
-    if sealer is not None and place.resource_type in sealer.types:
-        raise SealBroken(f"a {place.resource_type} version is stored without its seal")
-    return False
+def _sealed_positions(sealer: Sealer | None, records: Sequence[tuple[Place, bytes]]) -> list[int]:
+    """Where the sealed records are; SealBroken for a sealed record without a sealer to open
+    it, or a sealed type's version stored without its seal."""
+    sealed_types = sealer.types if sealer is not None else frozenset()
+    positions = []
+    for n, (place, content) in enumerate(records):
+        if is_sealed(content):
+            if sealer is None:
+                raise SealBroken(f"{place.resource_type} is sealed, and no sealer is installed")
+            positions.append(n)
+        elif place.resource_type in sealed_types:
+            raise SealBroken(f"a {place.resource_type} version is stored without its seal")
+    return positions
 
 
 def unit_cache(session: Connection, name: str) -> dict[Any, Any]:
