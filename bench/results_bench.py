@@ -416,7 +416,7 @@ def backend_run(backend: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5, help="measured runs; medians are kept")
+    parser.add_argument("--runs", type=int, default=7, help="measured runs; medians are kept")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients")
     parser.add_argument("--seconds", type=int, default=5, help="seconds per fetch run")
     parser.add_argument(
