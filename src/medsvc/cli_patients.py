@@ -1,12 +1,23 @@
 """The medsvc patients commands: erase a patient's results (their data key and every version
-sealed under it). Each prints one JSON object on stdout."""
+sealed under it), recorded in the audit trail. Each prints one JSON object on stdout."""
 
 import argparse
+import getpass
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from medsvc.cli_access import CommandError, json_command, writing
+from medsvc.config import get_settings
+from medsvc.fhir import audit_trail
+from medsvc.fhir.interactions import new_id
 from medsvc.results.erasure import erase_results
+from medsvc.security.audit import Access
+from medsvc.security.context import AuthContext
+
+if TYPE_CHECKING:
+    from medsvc.fhir.server import FhirServer
+
+COMMAND_CLIENT = "medsvc-command"  # the client an operator's command is recorded as
 
 _PATIENT = re.compile(r"Patient/([A-Za-z0-9\-.]{1,64})")
 
@@ -15,11 +26,36 @@ def _patients_erase(args: argparse.Namespace) -> dict[str, Any]:
     found = _PATIENT.fullmatch(args.patient)
     if found is None:
         raise CommandError(f"{args.patient!r} is not a Patient reference (Patient/ID)")
+    patient_id = found.group(1)
     with writing() as connection:
-        deleted = erase_results(connection, found.group(1))
+        deleted = erase_results(connection, patient_id)
+        if deleted is not None:  # in the same transaction: no erasure without its record
+            audit_trail.append(connection, _audit_server(), [_erasure(patient_id)])
     if deleted is None:
         return {"patient": args.patient, "data_key_destroyed": False, "deleted": {}}
     return {"patient": args.patient, "data_key_destroyed": True, "deleted": deleted}
+
+
+def _erasure(patient_id: str) -> Access:
+    """The erasure as the audit trail records it: a delete of the patient's data, by the
+    operating-system user who ran the command."""
+    operator = AuthContext(
+        subject=f"os-user:{getpass.getuser()}", client_id=COMMAND_CLIENT, is_platform=True
+    )
+    return Access(
+        interaction="delete",
+        status=200,
+        request_id=new_id(),
+        client_address=None,
+        patients={patient_id},
+        ctx=operator,
+    )
+
+
+def _audit_server() -> "FhirServer":
+    from medsvc.app import fhir_server  # the whole FHIR layer, needed only for this record
+
+    return fhir_server(get_settings())
 
 
 def add_commands(commands: Any) -> None:

@@ -3,6 +3,7 @@ sealed, a ciphertext moved to another row, patient or version (or one flipped by
 closed, and erasing a patient leaves nothing of theirs that opens, on both databases."""
 
 import base64
+import getpass
 import json
 import os
 import subprocess
@@ -26,6 +27,7 @@ from medsvc.results.at_rest import Binding, ResultSealer, bound_to
 from tests.conftest import KEYS, Backend
 from tests.factories import FHIR_JSON, REPORT_ESSENTIALS, observation, patient
 from tests.fhir.test_search import post
+from tests.security.test_audit import entity_refs, events, verify
 from tests.test_cli import medsvc
 
 RESOURCE = ResourceRow.__table__  # type: ignore[attr-defined]
@@ -304,6 +306,25 @@ def test_erase_leaves_nothing_of_the_patient_that_opens(
                 sealer.open_all(session, [(place, bytes(row.content))])
     assert client.get(f"/DiagnosticReport/{kept['urn:uuid:report']}").status_code == 200
     assert erase(clean, tmp_path, reference)["data_key_destroyed"] is False
+
+
+def test_an_erasure_is_recorded_in_the_audit_trail(
+    client: httpx.Client, clean: Backend, tmp_path: Path
+) -> None:
+    pushed(client, "180190-888H")
+    found = client.get("/Patient", params={"identifier": "180190-888H"}).json()
+    reference = f"Patient/{found['entry'][0]['resource']['id']}"
+    erase(clean, tmp_path, reference)
+    erase(clean, tmp_path, reference)  # nothing left to erase: nothing more recorded
+    erasures = [e for e in events(client) if e["subtype"][0]["code"] == "delete"]
+    assert len(erasures) == 1
+    event = erasures[0]
+    assert (event["action"], event["outcome"]) == ("D", "0")
+    assert entity_refs(event) == {reference}
+    who = [agent["who"] for agent in event["agent"]]
+    assert {"identifier": {"system": "urn:medsvc:client", "value": "medsvc-command"}} in who
+    assert {"identifier": {"value": f"os-user:{getpass.getuser()}"}} in who
+    assert verify(clean, tmp_path)["whole"] is True
 
 
 def test_erase_refuses_what_is_not_a_patient_reference(clean: Backend, tmp_path: Path) -> None:
