@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import exc, select, text
 
 from medsvc import clock
 from medsvc.app import fhir_server
@@ -280,6 +280,24 @@ def test_a_clinician_withholds_a_result_with_a_reason_and_releases_it_later(
         ("released", f"DiagnosticReport/{ids['DiagnosticReport']}", doctor, None),
         ("released", f"Observation/{ids['Observation']}", doctor, None),
     ]
+
+
+@pytest.mark.parametrize(
+    "statement", ["UPDATE release_log SET reason = 'changed'", "DELETE FROM release_log"]
+)
+def test_the_release_log_refuses_changes(
+    client: httpx.Client, clean: Backend, acting_as: Opener, statement: str
+) -> None:
+    clinic = Clinic(client, acting_as)
+    clinic.push("R-7")  # final: released at once, and logged
+    before = logged(clean)
+    assert before
+    with (
+        pytest.raises(exc.DBAPIError, match="append-only"),
+        clean.database.session(write=True) as connection,
+    ):
+        connection.execute(text(statement))
+    assert logged(clean) == before
 
 
 def test_a_doctor_not_caring_for_the_patient_cannot_hold_or_release(
