@@ -24,6 +24,7 @@ IN_SCOPE = {
     "Provenance",
     "AuditEvent",
     "Subscription",
+    "SubscriptionTopic",  # served by the subscriptions' own routes, beside the store
     "Binary",
 }
 

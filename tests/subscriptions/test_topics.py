@@ -2,6 +2,7 @@
 each is what the outbox applies."""
 
 import httpx
+from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from fhir.resources.R4B.subscriptiontopic import SubscriptionTopic
 
 from medsvc.subscriptions import topics
@@ -32,6 +33,21 @@ def test_topics_are_published_without_sign_in(smart_server: LiveServer) -> None:
     missing = httpx.get(f"{base}/everything")
     assert (missing.status_code, missing.json()["issue"][0]["code"]) == (404, "not-found")
     assert httpx.get(f"{smart_server.url}/fhir/Subscription").status_code == 401
+
+
+def test_the_capability_statement_lists_the_topics(smart_server: LiveServer) -> None:
+    statement = httpx.get(f"{smart_server.url}/fhir/metadata").json()
+    CapabilityStatement.model_validate(statement)
+    resources = {r["type"]: r for r in statement["rest"][0]["resource"]}
+    topic = resources["SubscriptionTopic"]
+    assert {i["code"] for i in topic["interaction"]} == {"read", "search-type"}
+    assert [p["name"] for p in topic["searchParam"]] == ["url"]
+    advertised = [
+        e["valueCanonical"]
+        for e in resources["Subscription"]["extension"]
+        if e["url"].endswith("/capabilitystatement-subscriptiontopic-canonical")
+    ]
+    assert sorted(advertised) == sorted(TOPIC + name for name in PUBLISHED)
 
 
 def test_each_resource_trigger_is_what_the_outbox_applies() -> None:

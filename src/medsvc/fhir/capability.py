@@ -78,5 +78,7 @@ def capability_statement(
     ]
     if system_operations:
         rest["operation"] = system_operations
+    for amend in server.registry.capability_amendments:
+        amend(rest)
     statement["rest"] = [rest]
     return statement

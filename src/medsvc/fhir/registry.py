@@ -53,6 +53,7 @@ BeforeWrite = Callable[[Connection, AuthContext, WriteEvent], None]
 AfterWrite = Callable[[Connection, AuthContext, WriteEvent, "Stored"], None]
 ReadFilter = Callable[[AuthContext, str, FromClause], ColumnElement[bool] | None]
 EventListener = Callable[[Connection, TopicEvent], None]
+CapabilityAmendment = Callable[[dict[str, Any]], None]  # amends CapabilityStatement.rest
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,9 @@ class Registry:
     read_filters: list[ReadFilter] = field(default_factory=list)
     event_listeners: list[EventListener] = field(default_factory=list)
     operations: dict[str, Operation] = field(default_factory=dict)
+    # What a domain serves beside the stored types, added to CapabilityStatement.rest
+    # (the resource entries of routes of its own, extensions of an entry).
+    capability_amendments: list[CapabilityAmendment] = field(default_factory=list)
 
     def add_operation(self, operation: Operation) -> None:
         self.operations[operation.name] = operation

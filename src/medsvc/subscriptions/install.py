@@ -1,9 +1,10 @@
 """Plugs subscriptions into the FHIR layer: the Subscription rules, the outbox's hook and
-event listener, and $status and $events, registered by create_app()."""
+event listener, $status and $events, and what the CapabilityStatement says of them,
+registered by create_app()."""
 
 from medsvc.config import Settings
 from medsvc.fhir.server import FhirServer
-from medsvc.subscriptions import channel, outbox
+from medsvc.subscriptions import capability, channel, outbox
 from medsvc.subscriptions.operations import events, status
 
 
@@ -16,5 +17,6 @@ def install(server: FhirServer, settings: Settings) -> None:
     registry.before_write.append(channel.SubscriptionRules(http_hosts(settings)))
     registry.after_write.append(outbox.after_write)
     registry.event_listeners.append(outbox.on_event)
+    registry.capability_amendments.append(capability.amend)
     for module in (status, events):
         registry.add_operation(module.operation(server.definitions))
