@@ -3,6 +3,7 @@ sealed under it), recorded in the audit trail. Each prints one JSON object on st
 
 import argparse
 import getpass
+import os
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -27,10 +28,13 @@ def _patients_erase(args: argparse.Namespace) -> dict[str, Any]:
     if found is None:
         raise CommandError(f"{args.patient!r} is not a Patient reference (Patient/ID)")
     patient_id = found.group(1)
+    # Made before the transaction: building the FHIR layer takes a second, during which the
+    # service's writes would wait for SQLite's write lock.
+    server, erasure = _audit_server(), _erasure(patient_id)
     with writing() as connection:
         deleted = erase_results(connection, patient_id)
         if deleted is not None:  # in the same transaction: no erasure without its record
-            audit_trail.append(connection, _audit_server(), [_erasure(patient_id)])
+            audit_trail.append(connection, server, [erasure])
     if deleted is None:
         return {"patient": args.patient, "data_key_destroyed": False, "deleted": {}}
     return {"patient": args.patient, "data_key_destroyed": True, "deleted": deleted}
@@ -39,9 +43,7 @@ def _patients_erase(args: argparse.Namespace) -> dict[str, Any]:
 def _erasure(patient_id: str) -> Access:
     """The erasure as the audit trail records it: a delete of the patient's data, by the
     operating-system user who ran the command."""
-    operator = AuthContext(
-        subject=f"os-user:{getpass.getuser()}", client_id=COMMAND_CLIENT, is_platform=True
-    )
+    operator = AuthContext(subject=_os_user(), client_id=COMMAND_CLIENT, is_platform=True)
     return Access(
         interaction="delete",
         status=200,
@@ -50,6 +52,15 @@ def _erasure(patient_id: str) -> Access:
         patients={patient_id},
         ctx=operator,
     )
+
+
+def _os_user() -> str:
+    """Who ran the command: their login name, or their uid where the system has no name for
+    it (a container started with an arbitrary uid)."""
+    try:
+        return f"os-user:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return f"os-user:uid-{os.getuid()}"
 
 
 def _audit_server() -> "FhirServer":

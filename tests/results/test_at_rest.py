@@ -18,12 +18,13 @@ from hypothesis import strategies as st
 from sqlalchemy import select, update
 from sqlalchemy.engine import make_url
 
+from medsvc import cli_patients
 from medsvc.crypto import envelope
 from medsvc.crypto.envelope import SealBroken
 from medsvc.crypto.keyring import FileKeyring
 from medsvc.fhir.sealing import Place
 from medsvc.fhir.tables import ResourceRow, ResourceVersion
-from medsvc.results.at_rest import Binding, ResultSealer, bound_to
+from medsvc.results.at_rest import Binding, ResultSealer
 from tests.conftest import KEYS, Backend
 from tests.factories import FHIR_JSON, REPORT_ESSENTIALS, observation, patient
 from tests.fhir.test_search import post
@@ -131,9 +132,13 @@ def test_a_binding_makes_the_associated_data_of_the_place(
     # The records sealed before Binding existed open only if the bytes are the same, quotes,
     # backslashes and other characters to escape included.
     place = Place(resource_type, resource_id, version_id)
-    assert Binding(key_id, patient_id).of(place) == envelope.associated(
-        key_id, bound_to(patient_id, place)
-    )
+    context = {
+        "patient": patient_id,
+        "type": resource_type,
+        "id": resource_id,
+        "version": str(version_id),
+    }
+    assert Binding(key_id, patient_id).of(place) == envelope.associated(key_id, context)
 
 
 def test_a_dump_holds_none_of_the_values_and_the_api_gives_them_back(
@@ -325,6 +330,16 @@ def test_an_erasure_is_recorded_in_the_audit_trail(
     assert {"identifier": {"system": "urn:medsvc:client", "value": "medsvc-command"}} in who
     assert {"identifier": {"value": f"os-user:{getpass.getuser()}"}} in who
     assert verify(clean, tmp_path)["whole"] is True
+
+
+def test_an_operator_without_a_login_name_is_recorded_by_uid(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_name() -> str:
+        raise KeyError("getpwuid(): uid not found")  # as in a container with an arbitrary uid
+
+    monkeypatch.setattr(getpass, "getuser", no_name)
+    assert cli_patients._erasure("p-1").ctx.subject == f"os-user:uid-{os.getuid()}"
 
 
 def test_erase_refuses_what_is_not_a_patient_reference(clean: Backend, tmp_path: Path) -> None:

@@ -54,21 +54,11 @@ def patient_of(session: Connection, resource_type: str, resource: dict[str, Any]
     raise _unpatiented(resource_type, element)
 
 
-def bound_to(patient_id: str, place: Place) -> dict[str, str]:
-    """The context a version is sealed in (envelope.associated)."""
-    return {
-        "patient": patient_id,
-        "type": place.resource_type,
-        "id": place.id,
-        "version": str(place.version_id),
-    }
-
-
 class Binding:
-    """The associated data of one patient's versions under one data key, the same bytes as
-    envelope.associated(key id, bound_to(patient, place)), assembled from parts made once:
-    a search opens tens of a patient's records, and a dict and a sorted dump per record
-    cost as much as decrypting it."""
+    """The associated data of one patient's versions under one data key: the same bytes as
+    envelope.associated(key id, {"patient", "type", "id", "version" of the place}), assembled
+    from parts made once, since a search opens tens of a patient's records and a dict and a
+    sorted dump per record cost as much as decrypting it."""
 
     def __init__(self, key_id: str, patient_id: str):
         # The canonical JSON's keys in sorted order: format, id, key, patient, type, version;
@@ -137,11 +127,12 @@ class ResultSealer:
     ) -> bytes:
         patient_id = patient_of(session, place.resource_type, resource)
         keys = unit_cache(session, "sealing keys")
-        key = keys.get(patient_id)
-        if key is None:
+        found = keys.get(patient_id)
+        if found is None:
             key = data_keys.key_for_sealing(session, self.keyring, patient_id, clock.now())
-            keys[patient_id] = key
-        return envelope.seal_bound(key, plaintext, Binding(key.key_id, patient_id).of(place))
+            found = keys[patient_id] = (key, Binding(key.key_id, patient_id))
+        key, binding = found
+        return envelope.seal_bound(key, plaintext, binding.of(place))
 
     def open_all(self, session: Connection, records: Sequence[tuple[Place, bytes]]) -> list[bytes]:
         opened: list[bytes] = []
