@@ -19,6 +19,7 @@ time / unsealed time - 1).
 """
 
 import argparse
+import itertools
 import json
 import os
 import shutil
@@ -27,7 +28,9 @@ import statistics
 import sys
 import tempfile
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -39,7 +42,14 @@ import results_bundles as bundles
 import results_report
 from measure import Scenario, run_wrk
 from results_quiet import Quiet
-from servers import BENCH_DIR, Server, free_port, postgres_version, vacuum_analyze
+from servers import (
+    BENCH_DIR,
+    Server,
+    free_port,
+    pin_database_backends,
+    postgres_version,
+    vacuum_analyze,
+)
 
 from medsvc import migrate
 
@@ -56,6 +66,9 @@ def _server_env(mode: str, url: str, port: int, keys: Path) -> dict[str, str]:
         "MEDSVC_KEYS_DIR": str(keys),
         "MEDSVC_KEK_DIR": str(keys / "kek"),
         "MEDSVC_UNSEALED_RESULTS_FOR_BENCHMARKS": "true" if mode == "unsealed" else "false",
+        # The periodic jobs of the process not being measured would share its CPU with the
+        # one that is; as where `medsvc worker` runs them, neither process runs them.
+        "MEDSVC_JOBS": "off",
     }
 
 
@@ -193,7 +206,55 @@ def wrong_in_store(mode: str, found: dict[str, int]) -> list[str]:
     return wrong
 
 
-# --- ingest ---------------------------------------------------------------------------------
+# --- one run: fresh processes, warmed up, measured in pairs -------------------------------
+
+
+@dataclass
+class Setup:
+    """What the runs on one backend share: its two databases, the scratch directory, the
+    arguments, the quiet gate, and how many database backends each run pinned."""
+
+    urls: dict[str, str]
+    scratch: Path
+    args: argparse.Namespace
+    quiet: Quiet
+    databases: tuple[str, ...]
+    pushes: Iterator[int] = field(default_factory=itertools.count)
+    pinned: list[int] = field(default_factory=list)
+
+    def push_lines(self, tag: str, count: int) -> Path:
+        """count pushes (and one per client more, in flight at the stop), with identifiers
+        of their own: a pair measured again takes fresh ones."""
+        return bundles.push_lines(
+            self.scratch / "ingest.txt",
+            f"{tag}-{next(self.pushes)}",
+            count + self.args.clients,
+            self.args.patients,
+        )
+
+
+@contextmanager
+def serving(setup: Setup) -> Iterator[dict[str, Server]]:
+    """A sealed and an unsealed process, started afresh: each run has processes of its own,
+    so that what one process happens to be (its memory layout, its hash seed) is not in
+    every run's figure."""
+    with ExitStack() as stack:
+        servers = {}
+        for mode in MODES:
+            port = free_port()
+            env = _server_env(mode, setup.urls[mode], port, setup.scratch / f"keys-{mode}")
+            servers[mode] = stack.enter_context(
+                Server(
+                    f"medsvc-{mode}",
+                    "medsvc_launcher:create",
+                    env,
+                    1,
+                    setup.scratch,
+                    port,
+                    cpus=setup.args.server_cpus,
+                )
+            )
+        yield servers
 
 
 def _ingest_once(
@@ -208,92 +269,105 @@ def _ingest_once(
     return sample
 
 
-def ingest(
-    servers: dict[str, Server],
-    urls: dict[str, str],
-    scratch: Path,
-    args: argparse.Namespace,
-    quiet: Quiet,
-) -> dict[str, Any]:
-    clients = args.clients
-    warm = max(args.patients, MIN_BUNDLES)  # every patient's data key is made in the warm-up
-    attempt = iter(range(1_000_000))  # a pair measured again takes fresh identifiers
+def ingest_pair(
+    setup: Setup, servers: dict[str, Server], n: int, count: int
+) -> dict[str, dict[str, Any]]:
+    """count pushes to each process, in run n's order, while the machine is quiet."""
 
-    def ingest_pair(n: int, count: int) -> dict[str, dict[str, Any]]:
-        lines = bundles.push_lines(
-            scratch / "ingest.txt", f"run{n}-{next(attempt)}", count + clients, args.patients
-        )
+    def measure() -> dict[str, dict[str, Any]]:
+        lines = setup.push_lines(f"run{n}", count)
         return {
-            mode: _ingest_once(servers[mode], urls[mode], lines, clients, count, quiet)
+            mode: _ingest_once(
+                servers[mode], setup.urls[mode], lines, setup.args.clients, count, setup.quiet
+            )
             for mode in _turns(n)
         }
 
-    warmup = quiet.pair(lambda: ingest_pair(0, warm))  # not recorded
-    rates = [warmup[mode]["rps"] for mode in MODES]
-    count = max(MIN_BUNDLES, round(min(rates) * args.ingest_seconds))
+    return setup.quiet.pair(measure)
+
+
+def ingest_count(setup: Setup, servers: dict[str, Server]) -> tuple[int, dict[str, float]]:
+    """Pushes counted per run, from a warm-up's rate (not recorded), which also makes every
+    patient's data key; and that rate per process."""
+    warmup = ingest_pair(setup, servers, 0, max(setup.args.patients, MIN_BUNDLES))
+    rates = {mode: warmup[mode]["rps"] for mode in MODES}
+    count = max(MIN_BUNDLES, round(min(rates.values()) * setup.args.ingest_seconds))
     print(
-        f"  ingest: warm-up {rates[0]:.1f} / {rates[1]:.1f} Bundles/s (sealed / unsealed); "
-        f"{count} counted per run",
+        f"  ingest: warm-up {rates['sealed']:.1f} / {rates['unsealed']:.1f} Bundles/s "
+        f"(sealed / unsealed); {count} counted per run",
         flush=True,
     )
-    runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in MODES}
-    for n in range(args.runs):
-        pair = quiet.pair(lambda n=n: ingest_pair(n, count))
-        for mode, sample in pair.items():
-            runs[mode].append(sample)
-            _print(n, "ingest", mode, sample, "Bundles/s")
+    return count, rates
+
+
+def fetch_scenarios(
+    paths: dict[str, dict[str, str]], clients: int
+) -> dict[tuple[str, str], Scenario]:
     return {
-        "name": "ingest",
-        "clients": clients,
-        "count": count,
-        "warmup": dict(zip(MODES, rates, strict=True)),
-        **_summary(runs),
-    }
-
-
-# --- fetch ----------------------------------------------------------------------------------
-
-
-def fetch(
-    servers: dict[str, Server],
-    paths: dict[str, dict[str, str]],
-    args: argparse.Namespace,
-    quiet: Quiet,
-) -> list[dict[str, Any]]:
-    shapes = [
-        ("fetch", "fetch", args.clients),
-        ("fetch-1", "fetch", 1),
-        ("read", "read", args.clients),
-    ]
-    scenarios = {
-        (name, mode): Scenario(name, name, "GET", paths[kind][mode], clients=clients)
-        for name, kind, clients in shapes
+        (name, mode): Scenario(name, name, "GET", paths[kind][mode], clients=n)
+        for name, kind, n in _shapes(clients)
         for mode in MODES
     }
-    quiet.wait()
-    for (_name, mode), scenario in scenarios.items():  # warm-up, not recorded
-        run_wrk(servers[mode], scenario, min(2, args.seconds))
-    runs: dict[str, dict[str, list[dict[str, Any]]]] = {
-        s[0]: {m: [] for m in MODES} for s in shapes
-    }
+
+
+def _shapes(clients: int) -> list[tuple[str, str, int]]:
+    """The fetch scenarios: name, request, clients."""
+    return [("fetch", "fetch", clients), ("fetch-1", "fetch", 1), ("read", "read", clients)]
+
+
+def fetch_pairs(
+    setup: Setup,
+    servers: dict[str, Server],
+    scenarios: dict[tuple[str, str], Scenario],
+    n: int,
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Each fetch scenario on both processes, back to back in run n's order."""
+    seconds = setup.args.seconds
 
     def once(name: str, mode: str) -> dict[str, Any]:
-        sample = quiet.measure(run_wrk, servers[mode], scenarios[(name, mode)], args.seconds)
+        sample = setup.quiet.measure(run_wrk, servers[mode], scenarios[(name, mode)], seconds)
         if sample["errors"]:
             raise RuntimeError(f"{name}, {mode}: {sample['errors']:.0f} errors")
         sample["cpu_ms"] = sample["server_cpu"] / sample["rps"] * 1000
         return sample
 
-    for n in range(args.runs):
-        for name, _kind, _clients in shapes:
-            pair = quiet.pair(lambda n=n, name=name: {m: once(name, m) for m in _turns(n)})
-            for mode, sample in pair.items():
-                runs[name][mode].append(sample)
-                _print(n, name, mode, sample, "req/s")
-    return [
-        {"name": name, "clients": clients, **_summary(runs[name])}
-        for name, _kind, clients in shapes
-    ]
+    return {
+        name: setup.quiet.pair(lambda name=name: {m: once(name, m) for m in _turns(n)})
+        for name, _kind, _clients in _shapes(setup.args.clients)
+    }
+
+
+def warm_up_ingest(setup: Setup, servers: dict[str, Server]) -> None:
+    """A fresh process's first pushes, not recorded."""
+    pushes = 2 * setup.args.clients
+    lines = setup.push_lines("warm", pushes)
+    for mode, server in servers.items():
+        _ingest_once(server, setup.urls[mode], lines, setup.args.clients, pushes, setup.quiet)
+
+
+def measured_run(
+    setup: Setup,
+    scenarios: dict[tuple[str, str], Scenario],
+    n: int,
+    count: int,
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Run n on fresh processes, the database's backends beside them once they are warmed up:
+    the ingest pair, then the fetch pairs. Samples by scenario and process."""
+    with serving(setup) as servers:
+        warm_up_ingest(setup, servers)
+        if setup.args.server_cpus and setup.databases:
+            setup.pinned.append(pin_database_backends(setup.databases, setup.args.server_cpus))
+        found = {"ingest": ingest_pair(setup, servers, n, count)}
+        if setup.databases:
+            for url in setup.urls.values():
+                vacuum_analyze(url)  # as autovacuum would soon do, not in a fetch sample
+        setup.quiet.wait()
+        for (_name, mode), scenario in scenarios.items():  # warm-up, not recorded
+            run_wrk(servers[mode], scenario, setup.args.warm_seconds)
+        if setup.args.server_cpus and setup.databases:  # any backend the fetches opened
+            pin_database_backends(setup.databases, setup.args.server_cpus)
+        found.update(fetch_pairs(setup, servers, scenarios, n))
+    return found
 
 
 # --- figures --------------------------------------------------------------------------------
@@ -339,79 +413,99 @@ def _print(n: int, name: str, mode: str, s: dict[str, Any], unit: str) -> None:
 # --- the run --------------------------------------------------------------------------------
 
 
+def seed_and_check(
+    setup: Setup, backend: str, servers: dict[str, Server]
+) -> tuple[dict[str, dict[str, str]], dict[str, Any]]:
+    """Both databases seeded alike, answering alike and stored as they should be; the fetch
+    and read paths by process, and the fetch's answer."""
+    args = setup.args
+    began = time.monotonic()
+    seeded = {mode: seed(servers[mode], args) for mode in MODES}
+    if backend == "postgresql":
+        for url in setup.urls.values():
+            vacuum_analyze(url)
+    print(
+        f"  seeded {args.patients + 1} Patients and {args.reports} reports in "
+        f"{time.monotonic() - began:.1f} s",
+        flush=True,
+    )
+    paths = {
+        "fetch": {
+            m: f"/fhir/DiagnosticReport?patient=Patient/{seeded[m]['citizen']}"
+            "&_include=DiagnosticReport:result&_sort=-date"
+            for m in MODES
+        },
+        "read": {m: f"/fhir/Observation/{seeded[m]['observation']}" for m in MODES},
+    }
+    answer = check_fetch(servers, paths["fetch"], args.reports)
+    for mode in MODES:
+        wrong = wrong_in_store(mode, stored_checks(setup.urls[mode]))
+        if wrong:
+            raise RuntimeError(f"{mode} after seeding: {wrong}")
+    print(
+        f"  fetch answers {answer['matches']} reports and {answer['included']} "
+        f"Observations alike on both ({answer['bytes']['sealed']:,} bytes)",
+        flush=True,
+    )
+    return paths, answer
+
+
 def backend_run(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     load = os.getloadavg()[0]
     print(f"{backend}: load average {load:.2f}", flush=True)
     with tempfile.TemporaryDirectory(prefix="medsvc-results-") as tmp, ExitStack() as stack:
-        scratch = Path(tmp)
-        urls, servers = {}, {}
+        urls = {}
         for mode in MODES:
-            url = urls[mode] = stack.enter_context(
-                booking_bench.scratch_database(backend, scratch, mode)
-            )
-            migrate.upgrade(url)
-            port = free_port()
-            servers[mode] = stack.enter_context(
-                Server(
-                    f"medsvc-{mode}",
-                    "medsvc_launcher:create",
-                    _server_env(mode, url, port, scratch / f"keys-{mode}"),
-                    1,
-                    scratch,
-                    port,
-                    cpus=args.server_cpus,
-                )
-            )
-        began = time.monotonic()
-        seeded = {mode: seed(servers[mode], args) for mode in MODES}
-        if backend == "postgresql":
-            for url in urls.values():
-                vacuum_analyze(url)
-        print(
-            f"  seeded {args.patients + 1} Patients and {args.reports} reports in "
-            f"{time.monotonic() - began:.1f} s",
-            flush=True,
-        )
-        paths = {
-            "fetch": {
-                m: f"/fhir/DiagnosticReport?patient=Patient/{seeded[m]['citizen']}"
-                "&_include=DiagnosticReport:result&_sort=-date"
-                for m in MODES
-            },
-            "read": {m: f"/fhir/Observation/{seeded[m]['observation']}" for m in MODES},
+            database = booking_bench.scratch_database(backend, Path(tmp), mode)
+            urls[mode] = stack.enter_context(database)
+            migrate.upgrade(urls[mode])
+        databases = tuple(url.rsplit("/", 1)[1] for url in urls.values() if "postgresql" in url)
+        setup = Setup(urls, Path(tmp), args, Quiet(args.max_wait, databases), databases)
+        with serving(setup) as servers:
+            paths, answer = seed_and_check(setup, backend, servers)
+            count, rates = ingest_count(setup, servers)
+        scenarios = fetch_scenarios(paths, args.clients)
+        names = ["ingest", *(name for name, _kind, _clients in _shapes(args.clients))]
+        runs: dict[str, dict[str, list[dict[str, Any]]]] = {
+            name: {mode: [] for mode in MODES} for name in names
         }
-        answer = check_fetch(servers, paths["fetch"], args.reports)
+        for n in range(args.runs):
+            for name, pair in measured_run(setup, scenarios, n, count).items():
+                for mode, sample in pair.items():
+                    runs[name][mode].append(sample)
+                    _print(n, name, mode, sample, "Bundles/s" if name == "ingest" else "req/s")
+        stored = {mode: stored_checks(urls[mode]) for mode in MODES}
         for mode in MODES:
-            wrong = wrong_in_store(mode, stored_checks(urls[mode]))
+            wrong = wrong_in_store(mode, stored[mode])
             if wrong:
-                raise RuntimeError(f"{mode} after seeding: {wrong}")
-        print(
-            f"  fetch answers {answer['matches']} reports and {answer['included']} "
-            f"Observations alike on both ({answer['bytes']['sealed']:,} bytes)",
-            flush=True,
-        )
-        result: dict[str, Any] = {
+                raise RuntimeError(f"{mode} after the runs: {wrong}")
+        return {
             "backend": backend,
             "load_before": load,
             "fetch_answer": answer,
             "paths": {k: v["sealed"] for k, v in paths.items()},
+            "scenarios": [
+                {
+                    "name": "ingest",
+                    "clients": args.clients,
+                    "count": count,
+                    "warmup": rates,
+                    **_summary(runs["ingest"]),
+                },
+                *(
+                    {"name": name, "clients": clients, **_summary(runs[name])}
+                    for name, _kind, clients in _shapes(args.clients)
+                ),
+            ],
+            "quiet": setup.quiet.facts(),
+            "backends_pinned": setup.pinned,
+            "stored": stored,
+            "version": (
+                postgres_version(urls["sealed"])
+                if backend == "postgresql"
+                else sqlite3.sqlite_version
+            ),
         }
-        databases = tuple(url.rsplit("/", 1)[1] for url in urls.values() if "postgresql" in url)
-        quiet = Quiet(args.max_wait, databases)
-        result["scenarios"] = [
-            ingest(servers, urls, scratch, args, quiet),
-            *fetch(servers, paths, args, quiet),
-        ]
-        result["quiet"] = quiet.facts()
-        result["stored"] = {mode: stored_checks(urls[mode]) for mode in MODES}
-        for mode in MODES:
-            wrong = wrong_in_store(mode, result["stored"][mode])
-            if wrong:
-                raise RuntimeError(f"{mode} after the runs: {wrong}")
-        result["version"] = (
-            postgres_version(urls["sealed"]) if backend == "postgresql" else sqlite3.sqlite_version
-        )
-    return result
 
 
 def main() -> int:
@@ -419,6 +513,12 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7, help="measured runs; medians are kept")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients")
     parser.add_argument("--seconds", type=int, default=5, help="seconds per fetch run")
+    parser.add_argument(
+        "--warm-seconds",
+        type=int,
+        default=1,
+        help="seconds of each fetch scenario on a run's fresh processes before it is measured",
+    )
     parser.add_argument(
         "--ingest-seconds",
         type=float,

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from servers import database_pids
+
 QUIET_CORES = 0.3  # CPU that processes outside the benchmark may use, in cores
 PROBE_SECONDS = 1.0
 TICK = os.sysconf("SC_CLK_TCK")
@@ -46,22 +48,6 @@ def _tree(pid: int) -> list[int]:
     return pids
 
 
-def _database_pids(names: tuple[str, ...]) -> list[int]:
-    """The PostgreSQL processes serving the benchmark's databases (their titles name them)."""
-    if not names:
-        return []
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                title = (entry / "cmdline").read_bytes().decode(errors="replace")
-            except (FileNotFoundError, ProcessLookupError, PermissionError):
-                continue
-            if title.startswith("postgres") and any(name in title for name in names):
-                found.append(int(entry.name))
-    return found
-
-
 class Snapshot:
     """The machine's CPU and the benchmark's own at one moment: this process and its
     children (the servers, wrk), wrk runs already reaped, and the database's processes."""
@@ -71,7 +57,7 @@ class Snapshot:
         self.busy = _machine_busy()
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         self.reaped = children.ru_utime + children.ru_stime
-        pids = {*_tree(os.getpid()), *_database_pids(databases)}
+        pids = {*_tree(os.getpid()), *database_pids(databases)}
         self.own = {pid: cpu for pid in pids if (cpu := _cpu(pid)) is not None}
 
     def foreign_since(self, before: "Snapshot") -> float:

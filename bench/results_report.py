@@ -182,7 +182,14 @@ def _method(saved: dict[str, Any]) -> list[str]:
         "dropped afterwards) and a key directory of its own, every caller acting as the "
         "platform through the real `auth_context` dependency in open mode "
         "(`bench/medsvc_launcher.py`, as `make bench`). A citizen signed in would add the "
-        "token check, the access check and an audit record to both processes alike.",
+        "token check, the access check and an audit record to both processes alike. Neither "
+        "runs the periodic jobs (`MEDSVC_JOBS=off`, as where `medsvc worker` runs them), "
+        "which in the process not being measured would share the CPU of the one that is.",
+        "- **Fresh processes for every run.** Each run starts a sealed and an unsealed "
+        "process on the two databases and stops them at its end, so that what one process "
+        "happens to be (its memory layout, its hash seed) weighs on one run, not on all: two "
+        "identical processes measured side by side differ by a few percent, and by the same "
+        "few percent run after run while they live.",
         _pinning(saved),
         "- Both processes are seeded alike over HTTP: the Patients in one transaction, then "
         "the citizen's reports as lab pushes. Before measuring, the run checks that the fetch "
@@ -198,10 +205,13 @@ def _method(saved: dict[str, Any]) -> list[str]:
         "Bundles/s is that "
         "count over the time from the first request to the last counted answer, p50/p99 are "
         "wrk's. Any answer but 200 stops the benchmark. The pushes still in flight at the "
-        "stop are written before the next run starts. The warm-up (not recorded) makes every "
-        "patient's data key, which the first result of a patient creates.",
+        "stop are written before the next run starts. A first warm-up (not recorded) makes "
+        "every patient's data key, which the first result of a patient creates; each run's "
+        f"fresh processes first take {2 * args['clients']} pushes each, not recorded.",
         f"- Fetch and read load: wrk, `bench/wrk.lua`, the same request for {args['seconds']} s "
-        "per run after a 2 s warm-up.",
+        f"per run, after a {args['warm_seconds']} s warm-up of every scenario on both "
+        "processes (not recorded). On PostgreSQL the two databases are vacuumed and "
+        "analysed between a run's ingest and its fetches, as autovacuum would soon do.",
         "- Quiet machine: the CPU that processes outside the benchmark use is measured during "
         "every sample: the machine's busy time (`/proc/stat`) minus that of the benchmark's "
         "own processes (the two medsvc servers, wrk, the runner, and the PostgreSQL "
@@ -224,12 +234,25 @@ def _pinning(saved: dict[str, Any]) -> str:
     cpus = saved.get("server_cpus")
     if not cpus:
         return "- The processes run wherever the scheduler puts them (not pinned)."
-    return (
+    line = (
         f"- Both medsvc processes are pinned to CPU {', '.join(map(str, cpus))} (with every "
         "thread they start), the runner and wrk to the other CPUs, so that sealed and "
-        "unsealed run on the same core, one after the other; PostgreSQL runs where the "
-        "scheduler puts it."
+        "unsealed run on the same core, one after the other."
     )
+    pinned = [r.get("backends_pinned") for r in saved["results"] if r["backend"] == "postgresql"]
+    if pinned and pinned[0]:
+        line += (
+            " On PostgreSQL, the database backends serving them are pinned to that CPU too, "
+            "once a run's processes are warmed up "
+            f"({', '.join(map(str, pinned[0]))} backends, run by run): a query then runs where "
+            "its caller waits for it. Left to the scheduler, one client's latency moved by "
+            "tenths of a millisecond from one sample to the next on this machine, between two "
+            "identical processes as much as between sealed and unsealed. PostgreSQL's own "
+            "processes (autovacuum included) run where the scheduler puts them."
+        )
+    elif pinned:
+        line += " PostgreSQL runs where the scheduler puts it (its backends could not be moved)."
+    return line
 
 
 def render(saved: dict[str, Any]) -> str:
