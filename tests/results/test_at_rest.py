@@ -146,6 +146,13 @@ def test_a_dump_holds_none_of_the_values_and_the_api_gives_them_back(
 ) -> None:
     ids = pushed(client, "110190-111A")
     corrected(client, ids["urn:uuid:o-text"])
+    # A search by code is audited with its query: the code goes into the trail as its token.
+    searched = client.get("/Observation", params={"code": "http://loinc.org|5778-6"})
+    assert [e["resource"]["id"] for e in searched.json()["entry"]] == [ids["urn:uuid:o-text"]]
+    searches = [e for e in events(client) if e["subtype"][0]["code"] == "search-type"]
+    queries = [base64.b64decode(n["query"]) for e in searches for n in e["entity"] if "query" in n]
+    assert queries
+    assert not any(b"5778-6" in query or b"loinc" in query for query in queries)
     everything = dump(clean)
     assert b"110190-111A" in everything  # the dump is a real one: the Patient is not sealed
     for marker in MARKERS.values():

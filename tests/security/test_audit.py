@@ -7,6 +7,7 @@ import json
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
@@ -16,7 +17,8 @@ from sqlalchemy import exc, select, text
 
 from medsvc.app import create_app
 from medsvc.fhir import audit_trail
-from medsvc.fhir.tables import AuditChain, ResourceRow
+from medsvc.fhir.blinding import ANY_SYSTEM
+from medsvc.fhir.tables import AuditChain, ResourceRow, SearchToken
 from medsvc.security.context import AuthContext, auth_context
 from tests.conftest import Backend, LiveServer, free_port, make_settings
 from tests.factories import FHIR_JSON, observation, patient
@@ -94,7 +96,20 @@ def test_a_read_is_recorded_in_the_balp_shape(
     assert server_agent["who"]["display"].endswith("/fhir")
 
 
+def indexed_tokens(backend: Backend, resource_type: str, param: str) -> set[str]:
+    table = SearchToken.__table__  # type: ignore[attr-defined]
+    with backend.database.session(write=False) as session:
+        return set(
+            session.execute(
+                select(table.c.code).where(
+                    table.c.resource_type == resource_type, table.c.param == param
+                )
+            ).scalars()
+        )
+
+
 def test_a_search_records_its_query_never_its_results(
+    clean: Backend,
     records: dict[str, str],
     acting_as: Callable[[AuthContext], httpx.Client],
     client: httpx.Client,
@@ -104,7 +119,12 @@ def test_a_search_records_its_query_never_its_results(
     event = by_request(client, found.headers["x-request-id"])
     assert (event["subtype"][0]["code"], event["action"]) == ("search-type", "E")
     query = next(n for n in event["entity"] if n.get("role", {}).get("code") == "24")
-    assert base64.b64decode(query["query"]).decode() == "code=2160-0"
+    recorded = parse_qsl(base64.b64decode(query["query"]).decode())
+    # The code searched for is kept as the token the index holds for it, never as the code.
+    assert [(name, value.split("|")[0]) for name, value in recorded] == [("code", ANY_SYSTEM)]
+    (token,) = [value.split("|")[1] for _name, value in recorded]
+    assert token in indexed_tokens(clean, "Observation", "code")
+    assert "2160-0" not in str(event)
     assert entity_refs(event) == {f"Patient/{records['A']}"}
     assert records["obA"] not in str(event)
 

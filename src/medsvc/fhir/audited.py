@@ -6,6 +6,7 @@ from starlette.responses import Response
 
 from medsvc import requestlog
 from medsvc.fhir import router
+from medsvc.fhir.audited_query import audited_query
 from medsvc.fhir.compartments import DIRECTORY
 from medsvc.security import audit
 from medsvc.security.context import AuthContext
@@ -39,7 +40,8 @@ def access_of(
     query = None
     if kind in ("search-type", "history-type"):
         posted = request.method == "POST"
-        query = body.decode(errors="replace") if posted else str(request.url.query)
+        asked = body.decode(errors="replace") if posted else str(request.url.query)
+        query = audited_query(request.app.state.fhir.definitions, resource_type, asked)
     return audit.Access(
         interaction=kind,
         status=status,
