@@ -3,6 +3,7 @@
 -- books its own free slot) or cycled through (searches).
 --
 -- BENCH_REQUESTS    the file
+-- BENCH_AUTHORIZATION  when set: the Authorization header of every request
 -- BENCH_CYCLE       1: start again at the first line after the last; else each line once
 -- BENCH_STOP_AFTER  when > 0: at that many responses (and not before BENCH_MIN_SECONDS
 --                   from the first request) the thread records the time, prints
@@ -34,6 +35,10 @@ first_us, last_us, responses, ok, conflicts, others, exhausted = 0, 0, 0, 0, 0, 
 
 function init(args)
   local headers = {["Accept"] = "application/fhir+json"}
+  local authorization = os.getenv("BENCH_AUTHORIZATION")
+  if authorization and authorization ~= "" then
+    headers["Authorization"] = authorization
+  end
   for line in io.lines(os.getenv("BENCH_REQUESTS")) do
     local method, path, body = line:match("^(%u+)\t([^\t]+)\t?(.*)$")
     local h = {}

@@ -65,11 +65,12 @@ SETTLE_SECONDS = 1.0  # after a run, the in-flight bookings are done once nothin
 
 
 def _wrk(server: Server, requests: Path, clients: int, stop_after: int,
-         min_seconds: float = 0, cycle: bool = False) -> dict[str, Any]:
+         min_seconds: float = 0, cycle: bool = False, authorization: str = "") -> dict[str, Any]:
     """One wrk run with booking.lua, interrupted once stop_after responses are in and
     min_seconds have passed (wrk itself runs for a duration; the script counts)."""
     env = {**os.environ, "BENCH_REQUESTS": str(requests), "BENCH_STOP_AFTER": str(stop_after),
-           "BENCH_MIN_SECONDS": str(min_seconds), "BENCH_CYCLE": "1" if cycle else "0"}
+           "BENCH_MIN_SECONDS": str(min_seconds), "BENCH_CYCLE": "1" if cycle else "0",
+           "BENCH_AUTHORIZATION": authorization}
     command = ["wrk", "-t1", f"-c{clients}", f"-d{WRK_CAP_SECONDS}s", "--timeout", "120s",
                "-s", str(LUA), server.url + "/"]
     cpu, began = server.cpu_seconds(), time.monotonic()

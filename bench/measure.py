@@ -27,11 +27,13 @@ class Scenario:
     body: Path | None = None
     clients: int = 16
     app: str = "medsvc"  # which medsvc process answers it (its figures go in the medsvc column)
+    authorization: str = ""  # the Authorization header of every request, if any
 
 
 def run_wrk(server: Server, scenario: Scenario, seconds: int) -> dict[str, float]:
     env = {**os.environ, "BENCH_METHOD": scenario.method,
-           "BENCH_BODY": str(scenario.body) if scenario.body else ""}
+           "BENCH_BODY": str(scenario.body) if scenario.body else "",
+           "BENCH_AUTHORIZATION": scenario.authorization}
     command = ["wrk", f"-t{min(WRK_THREADS, scenario.clients)}", f"-c{scenario.clients}",
                f"-d{seconds}s", "--timeout", "60s", "-s", str(LUA), server.url + scenario.path]
     server_cpu = server.cpu_seconds()

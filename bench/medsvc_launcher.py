@@ -17,20 +17,24 @@ async def _platform_context(_request: Request) -> AuthContext:
 def create() -> FastAPI:
     """The uvicorn factory (`--factory medsvc_launcher:create`); settings come from MEDSVC_*.
 
-    create_app refuses open mode on PostgreSQL, so the app is built in smart mode and then
-    let in without sign-in, one of two ways (BENCH_AUTH):
+    BENCH_AUTH says how callers get in:
 
-    - "open" (default): the app's settings are switched to open mode after the refusal
-      check, so the real auth_context dependency runs exactly as `make run` serves it.
+    - "open" (default): every caller acts as the platform without sign-in. create_app refuses
+      open mode on PostgreSQL, so the app is built in smart mode and its settings are then
+      switched to open mode, so the real auth_context dependency runs as `make run` serves it.
     - "override": app.dependency_overrides[auth_context], as the test suite does. The app
       stays in sign-in mode, so it records an AuditEvent for every access to patient data,
       as production does (the "read, audited" scenario).
+    - "smart": the app as production serves it: every request carries an access token this
+      server's keys signed (bench/tokens.py mints them from MEDSVC_KEYS_DIR), which it
+      verifies and checks for revocation, and every access is audited.
     """
     settings = Settings()
     app = create_app(settings)
-    if os.environ.get("BENCH_AUTH", "open") == "override":
+    mode = os.environ.get("BENCH_AUTH", "open")
+    if mode == "override":
         app.dependency_overrides[auth_context] = _platform_context
-    else:
+    elif mode == "open":
         app.state.settings = settings.model_copy(update={"auth_mode": "open"})
     heap.settle()  # as medsvc.app.asgi_app, the factory of `medsvc serve`
     return app

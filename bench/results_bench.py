@@ -40,6 +40,7 @@ import httpx
 import pinned_run
 import results_bundles as bundles
 import results_report
+import tokens
 from measure import Scenario, run_wrk
 from results_quiet import Quiet
 from servers import (
@@ -58,11 +59,13 @@ MODES = ("sealed", "unsealed")
 RESULT_TYPES = ("DiagnosticReport", "Observation")
 MIN_BUNDLES = 40  # counted pushes per ingest run, however slow
 FHIR_JSON = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
+LAB = {"resourceType": "Organization", "name": "City lab (benchmark)"}
 
 
-def _server_env(mode: str, url: str, port: int, keys: Path) -> dict[str, str]:
+def _server_env(mode: str, url: str, port: int, keys: Path, auth: str) -> dict[str, str]:
     return {
         **booking_bench.medsvc_env(url, port),
+        "BENCH_AUTH": auth,
         "MEDSVC_KEYS_DIR": str(keys),
         "MEDSVC_KEK_DIR": str(keys / "kek"),
         "MEDSVC_UNSEALED_RESULTS_FOR_BENCHMARKS": "true" if mode == "unsealed" else "false",
@@ -97,8 +100,12 @@ def _created_id(entry: dict[str, Any]) -> str:
 
 def seed(server: Server, args: argparse.Namespace) -> dict[str, Any]:
     """Patients for the pushes and one more, the citizen, with args.reports reports (a day
-    apart) of 20 Observations each; returns the citizen's ids and the first push's answer."""
+    apart) of 20 Observations each, and the lab's Organization; returns the citizen's ids,
+    an Observation of theirs and the lab's id."""
     with httpx.Client(base_url=server.url, timeout=120) as client:
+        lab = client.post("/fhir/Organization", headers=FHIR_JSON, content=json.dumps(LAB))
+        if lab.status_code != 201:
+            raise RuntimeError(f"the lab's Organization: {lab.status_code} {lab.text[:1000]}")
         created = client.post(
             "/fhir",
             headers=FHIR_JSON,
@@ -120,15 +127,21 @@ def seed(server: Server, args: argparse.Namespace) -> dict[str, Any]:
             first = first or answer
     assert first is not None
     observation = _created_id(first["entry"][0])
-    return {"citizen": citizen, "observation": observation}
+    return {"citizen": citizen, "observation": observation, "lab": lab.json()["id"]}
 
 
-def check_fetch(servers: dict[str, Server], paths: dict[str, str], reports: int) -> dict[str, Any]:
+def check_fetch(
+    servers: dict[str, Server],
+    paths: dict[str, str],
+    reports: int,
+    authorization: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """The fetch answers alike on both processes: the citizen's reports, newest first, with
-    their Observations; the same values."""
+    their Observations; the same values. With authorization, as the citizen signed in."""
     found = {}
     for mode, server in servers.items():
-        response = httpx.get(server.url + paths[mode], headers=FHIR_JSON, timeout=120)
+        signed = {"Authorization": authorization[mode]} if authorization else {}
+        response = httpx.get(server.url + paths[mode], headers={**FHIR_JSON, **signed}, timeout=120)
         if response.status_code != 200:
             raise RuntimeError(f"fetch, {mode}: {response.status_code} {response.text[:1000]}")
         entries = response.json().get("entry", [])
@@ -221,6 +234,8 @@ class Setup:
     databases: tuple[str, ...]
     pushes: Iterator[int] = field(default_factory=itertools.count)
     pinned: list[int] = field(default_factory=list)
+    seeded: dict[str, dict[str, str]] = field(default_factory=dict)  # ids by process
+    paths: dict[str, dict[str, str]] = field(default_factory=dict)  # fetch and read, by process
 
     def push_lines(self, tag: str, count: int) -> Path:
         """count pushes (and one per client more, in flight at the stop), with identifiers
@@ -234,15 +249,15 @@ class Setup:
 
 
 @contextmanager
-def serving(setup: Setup) -> Iterator[dict[str, Server]]:
+def serving(setup: Setup, auth: str) -> Iterator[dict[str, Server]]:
     """A sealed and an unsealed process, started afresh: each run has processes of its own,
     so that what one process happens to be (its memory layout, its hash seed) is not in
-    every run's figure."""
+    every run's figure. auth: BENCH_AUTH (medsvc_launcher.py)."""
     with ExitStack() as stack:
         servers = {}
         for mode in MODES:
             port = free_port()
-            env = _server_env(mode, setup.urls[mode], port, setup.scratch / f"keys-{mode}")
+            env = _server_env(mode, setup.urls[mode], port, _keys(setup, mode), auth)
             servers[mode] = stack.enter_context(
                 Server(
                     f"medsvc-{mode}",
@@ -257,10 +272,34 @@ def serving(setup: Setup) -> Iterator[dict[str, Server]]:
         yield servers
 
 
+def _keys(setup: Setup, mode: str) -> Path:
+    return setup.scratch / f"keys-{mode}"
+
+
+def signed_in(setup: Setup, servers: dict[str, Server]) -> dict[str, dict[str, str]]:
+    """Each process's Authorization headers: the citizen's, and the lab's hospital system's."""
+    found = {}
+    for mode, server in servers.items():
+        keys, base, ids = _keys(setup, mode), server.env["MEDSVC_BASE_URL"], setup.seeded[mode]
+        found[mode] = {
+            "citizen": tokens.citizen(keys, base, ids["citizen"]),
+            "lab": tokens.hospital_system(keys, base, ids["lab"]),
+        }
+    return found
+
+
 def _ingest_once(
-    server: Server, url: str, lines: Path, clients: int, count: int, quiet: Quiet
+    server: Server,
+    url: str,
+    lines: Path,
+    clients: int,
+    count: int,
+    quiet: Quiet,
+    authorization: str = "",
 ) -> dict[str, Any]:
-    sample = quiet.measure(booking_bench._wrk, server, lines, clients, count)
+    sample = quiet.measure(
+        booking_bench._wrk, server, lines, clients, count, 0, False, authorization
+    )
     if sample["ok"] != sample["responses"] or sample["socket_errors"] or sample["exhausted"]:
         raise RuntimeError(f"ingest, {server.name}: not every push succeeded: {sample}")
     counted = booking_bench.Counter(url, "SELECT count(*) FROM resource")
@@ -270,15 +309,26 @@ def _ingest_once(
 
 
 def ingest_pair(
-    setup: Setup, servers: dict[str, Server], n: int, count: int
+    setup: Setup,
+    servers: dict[str, Server],
+    n: int,
+    count: int,
+    signed: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """count pushes to each process, in run n's order, while the machine is quiet."""
+    """count pushes to each process, in run n's order, while the machine is quiet; signed
+    in as the lab's hospital system when signed is given."""
 
     def measure() -> dict[str, dict[str, Any]]:
         lines = setup.push_lines(f"run{n}", count)
         return {
             mode: _ingest_once(
-                servers[mode], setup.urls[mode], lines, setup.args.clients, count, setup.quiet
+                servers[mode],
+                setup.urls[mode],
+                lines,
+                setup.args.clients,
+                count,
+                setup.quiet,
+                signed[mode]["lab"] if signed else "",
             )
             for mode in _turns(n)
         }
@@ -301,10 +351,13 @@ def ingest_count(setup: Setup, servers: dict[str, Server]) -> tuple[int, dict[st
 
 
 def fetch_scenarios(
-    paths: dict[str, dict[str, str]], clients: int
+    paths: dict[str, dict[str, str]], clients: int, signed: dict[str, dict[str, str]]
 ) -> dict[tuple[str, str], Scenario]:
+    """Each fetch scenario on each process, as the citizen signed in."""
     return {
-        (name, mode): Scenario(name, name, "GET", paths[kind][mode], clients=n)
+        (name, mode): Scenario(
+            name, name, "GET", paths[kind][mode], clients=n, authorization=signed[mode]["citizen"]
+        )
         for name, kind, n in _shapes(clients)
         for mode in MODES
     }
@@ -337,27 +390,30 @@ def fetch_pairs(
     }
 
 
-def warm_up_ingest(setup: Setup, servers: dict[str, Server]) -> None:
+def warm_up_ingest(
+    setup: Setup, servers: dict[str, Server], signed: dict[str, dict[str, str]]
+) -> None:
     """A fresh process's first pushes, not recorded."""
     pushes = 2 * setup.args.clients
     lines = setup.push_lines("warm", pushes)
     for mode, server in servers.items():
-        _ingest_once(server, setup.urls[mode], lines, setup.args.clients, pushes, setup.quiet)
+        lab = signed[mode]["lab"]
+        _ingest_once(server, setup.urls[mode], lines, setup.args.clients, pushes, setup.quiet, lab)
 
 
-def measured_run(
-    setup: Setup,
-    scenarios: dict[tuple[str, str], Scenario],
-    n: int,
-    count: int,
-) -> dict[str, dict[str, dict[str, Any]]]:
-    """Run n on fresh processes, the database's backends beside them once they are warmed up:
-    the ingest pair, then the fetch pairs. Samples by scenario and process."""
-    with serving(setup) as servers:
-        warm_up_ingest(setup, servers)
+def measured_run(setup: Setup, n: int, count: int) -> dict[str, dict[str, dict[str, Any]]]:
+    """Run n on fresh processes serving signed-in callers, the database's backends beside
+    them once they are warmed up: the ingest pair, then the fetch pairs. Samples by scenario
+    and process."""
+    with serving(setup, "smart") as servers:
+        signed = signed_in(setup, servers)
+        citizen = {mode: signed[mode]["citizen"] for mode in MODES}
+        check_fetch(servers, setup.paths["fetch"], setup.args.reports, citizen)
+        scenarios = fetch_scenarios(setup.paths, setup.args.clients, signed)
+        warm_up_ingest(setup, servers, signed)
         if setup.args.server_cpus and setup.databases:
             setup.pinned.append(pin_database_backends(setup.databases, setup.args.server_cpus))
-        found = {"ingest": ingest_pair(setup, servers, n, count)}
+        found = {"ingest": ingest_pair(setup, servers, n, count, signed)}
         if setup.databases:
             for url in setup.urls.values():
                 vacuum_analyze(url)  # as autovacuum would soon do, not in a fetch sample
@@ -413,14 +469,12 @@ def _print(n: int, name: str, mode: str, s: dict[str, Any], unit: str) -> None:
 # --- the run --------------------------------------------------------------------------------
 
 
-def seed_and_check(
-    setup: Setup, backend: str, servers: dict[str, Server]
-) -> tuple[dict[str, dict[str, str]], dict[str, Any]]:
-    """Both databases seeded alike, answering alike and stored as they should be; the fetch
-    and read paths by process, and the fetch's answer."""
+def seed_and_check(setup: Setup, backend: str, servers: dict[str, Server]) -> dict[str, Any]:
+    """Both databases seeded alike, answering alike and stored as they should be; the ids and
+    paths go into setup; returns the fetch's answer."""
     args = setup.args
     began = time.monotonic()
-    seeded = {mode: seed(servers[mode], args) for mode in MODES}
+    seeded = setup.seeded = {mode: seed(servers[mode], args) for mode in MODES}
     if backend == "postgresql":
         for url in setup.urls.values():
             vacuum_analyze(url)
@@ -429,7 +483,7 @@ def seed_and_check(
         f"{time.monotonic() - began:.1f} s",
         flush=True,
     )
-    paths = {
+    paths = setup.paths = {
         "fetch": {
             m: f"/fhir/DiagnosticReport?patient=Patient/{seeded[m]['citizen']}"
             "&_include=DiagnosticReport:result&_sort=-date"
@@ -447,7 +501,7 @@ def seed_and_check(
         f"Observations alike on both ({answer['bytes']['sealed']:,} bytes)",
         flush=True,
     )
-    return paths, answer
+    return answer
 
 
 def backend_run(backend: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -461,16 +515,15 @@ def backend_run(backend: str, args: argparse.Namespace) -> dict[str, Any]:
             migrate.upgrade(urls[mode])
         databases = tuple(url.rsplit("/", 1)[1] for url in urls.values() if "postgresql" in url)
         setup = Setup(urls, Path(tmp), args, Quiet(args.max_wait, databases), databases)
-        with serving(setup) as servers:
-            paths, answer = seed_and_check(setup, backend, servers)
+        with serving(setup, "open") as servers:
+            answer = seed_and_check(setup, backend, servers)
             count, rates = ingest_count(setup, servers)
-        scenarios = fetch_scenarios(paths, args.clients)
         names = ["ingest", *(name for name, _kind, _clients in _shapes(args.clients))]
         runs: dict[str, dict[str, list[dict[str, Any]]]] = {
             name: {mode: [] for mode in MODES} for name in names
         }
         for n in range(args.runs):
-            for name, pair in measured_run(setup, scenarios, n, count).items():
+            for name, pair in measured_run(setup, n, count).items():
                 for mode, sample in pair.items():
                     runs[name][mode].append(sample)
                     _print(n, name, mode, sample, "Bundles/s" if name == "ingest" else "req/s")
@@ -483,7 +536,7 @@ def backend_run(backend: str, args: argparse.Namespace) -> dict[str, Any]:
             "backend": backend,
             "load_before": load,
             "fetch_answer": answer,
-            "paths": {k: v["sealed"] for k, v in paths.items()},
+            "paths": {k: v["sealed"] for k, v in setup.paths.items()},
             "scenarios": [
                 {
                     "name": "ingest",
