@@ -120,9 +120,13 @@ def patients(org: str) -> CTE:
     to patients in view (fhir/access.py), so its results never widen the view."""
     org_id = org.split("/", 1)[1]
     there = REF.alias()
+    # The appointments' own rows, looked up by resource_pk and param. Without the param the
+    # database may read every reference to any patient instead (the audit trail's included),
+    # which a hospital's push pays for every patient it names.
     by_appointment = select(there.c.target_id).where(
-        there.c.target_type == "Patient",
         there.c.resource_pk.in_(select(appointments(org_id).c[0])),
+        there.c.param == "patient",
+        there.c.target_type == "Patient",
     )
     resolved = select(LINK.c.patient_id).where(LINK.c.organization == org)
     return union(by_appointment, resolved).cte(f"org_patients_{_tag(org_id)}")
