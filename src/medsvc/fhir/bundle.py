@@ -284,8 +284,13 @@ def run_transaction(
         results[entry.index] = _run_entry(server, session, ctx, entry, prefer)
     mapping = _assign_ids(server, session, ctx, ordered)
 
+    resolved: dict[str, str] = {}
+
     def resolve(reference: str) -> str:
-        return _resolve_reference(server, session, ctx, reference)
+        # Once per Bundle: a lab's report and its 20 Observations name one patient alike.
+        if reference not in resolved:
+            resolved[reference] = _resolve_reference(server, session, ctx, reference)
+        return resolved[reference]
 
     with pending.batched(session):
         for entry in ordered:
