@@ -258,6 +258,8 @@ def test_idor_searches_chains_and_includes_stay_inside(
     assert ids("/Observation", code="2160-0") == {world.ids["obA"]}
     included = ids("/DiagnosticReport", _include="DiagnosticReport:result")
     assert included == {world.ids["drA"], world.ids["obA"]}
+    # subject may name a Patient, Group, Device or Location: each is filtered as the caller's
+    assert ids("/Observation", _include="Observation:subject") == a_only | {world.ids["A"]}
     assert ids("/Patient", _revinclude="Observation:subject") == {world.ids["A"]} | a_only
     iterate = ids(
         "/Slot", _revinclude="Appointment:slot", **{"_include:iterate": "Appointment:patient"}

@@ -1,5 +1,6 @@
 """Runs a parsed search: the page of matches, the total, and the _include/_revinclude set."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,12 +147,12 @@ def _includes(
     return included
 
 
-def _visible(server: FhirServer, ctx: AuthContext, resource_type: str | None) -> Any:
-    """Included resources pass the same read filter as matches, type by type."""
+def _visible(server: FhirServer, ctx: AuthContext, types: Sequence[str]) -> Any:
+    """Included resources of these types pass the same read filter as matches, type by
+    type; a caller with a read filter gets no resource of another type."""
     conditions: list[Any] = [RESOURCE.c.deleted == false()]
-    types = [resource_type] if resource_type else list(server.definitions.resources)
-    if resource_type:
-        conditions.append(RESOURCE.c.resource_type == resource_type)
+    if len(types) == 1:
+        conditions.append(RESOURCE.c.resource_type == types[0])
     filters = {t: server.registry.read_filter(ctx, t, RESOURCE) for t in types}
     if any(f is not None for f in filters.values()):
         conditions.append(
@@ -163,6 +164,16 @@ def _visible(server: FhirServer, ctx: AuthContext, resource_type: str | None) ->
             )
         )
     return and_(*conditions)
+
+
+def _targets(server: FhirServer, include: Include) -> list[str]:
+    """The types an _include can bring: the one it names, else those its parameter may refer
+    to (DiagnosticReport:result, Observations), else any. Each type's read filter is built
+    into the statement, so naming only these keeps it small."""
+    if include.target_type:
+        return [include.target_type]
+    declared = [t for t in include.param.targets if t in server.definitions.resources]
+    return declared or list(server.definitions.resources)
 
 
 def _forward(
@@ -184,7 +195,7 @@ def _forward(
         .where(
             REF.c.resource_pk.in_(pks),
             REF.c.param == include.param.code,
-            _visible(server, ctx, include.target_type),
+            _visible(server, ctx, _targets(server, include)),
         )
     )
     return list(store.read_many(session, list(session.execute(targets).scalars())).values())
@@ -214,7 +225,7 @@ def _reverse(
                 REF.c.param == include.param.code,
                 REF.c.target_type == target_type,
                 REF.c.target_id.in_(ids),
-                _visible(server, ctx, include.source_type),
+                _visible(server, ctx, [include.source_type]),
             )
         )
         found += store.read_many(session, list(session.execute(sources).scalars())).values()
