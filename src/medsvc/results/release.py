@@ -128,13 +128,20 @@ def read_filter(
     return and_(released, ~_listed_by_unreleased_report(resource))
 
 
-# Each condition below selects from its own aliases: a query it is put into may select from
-# the same tables (an _include reads search_reference), which would otherwise be correlated.
+# Each condition below selects from aliases of its own, made once (an alias's columns cost
+# more to set up than the condition): a query it is put into may select from the same tables
+# (an _include reads search_reference), which would otherwise be correlated.
+_RESULT_RELEASE = RELEASE.alias("result_release_of_result")
+_DOCUMENT_RELEASE = RELEASE.alias("result_release_of_document")
+_REPORT_RELEASE = RELEASE.alias("result_release_of_report")
+_SECURITY_CONTEXT = REF.alias("security_context_reference")
+_LISTING, _LISTING_REPORT = REF.alias("listing_reference"), RESOURCE.alias("listing_report")
 
 
-def _released(resource_type: str, resource_id: Any) -> ColumnElement[bool]:
+def _released(
+    resource_type: str, resource_id: Any, release: FromClause = _RESULT_RELEASE
+) -> ColumnElement[bool]:
     """One primary-key lookup per candidate row."""
-    release = RELEASE.alias()
     return exists().where(
         release.c.resource_type == resource_type,
         release.c.resource_id == resource_id,
@@ -145,24 +152,24 @@ def _released(resource_type: str, resource_id: Any) -> ColumnElement[bool]:
 def _through_released_document(binary: FromClause) -> ColumnElement[bool]:
     """A Binary (a report's PDF) whose security context is a released DocumentReference
     (binary.html)."""
-    context = REF.alias()
+    context = _SECURITY_CONTEXT
     return exists().where(
         context.c.resource_pk == binary.c.pk,
         context.c.param == "securitycontext",
         context.c.target_type == "DocumentReference",
-        _released("DocumentReference", context.c.target_id),
+        _released("DocumentReference", context.c.target_id, _DOCUMENT_RELEASE),
     )
 
 
 def _listed_by_unreleased_report(result: FromClause) -> ColumnElement[bool]:
-    listing, report = REF.alias(), RESOURCE.alias()
+    listing, report = _LISTING, _LISTING_REPORT
     return exists().where(
         listing.c.target_type == "Observation",
         listing.c.target_id == result.c.id,
         listing.c.resource_type == "DiagnosticReport",
         listing.c.param == "result",
         report.c.pk == listing.c.resource_pk,
-        ~_released("DiagnosticReport", report.c.id),
+        ~_released("DiagnosticReport", report.c.id, _REPORT_RELEASE),
     )
 
 
