@@ -165,24 +165,34 @@ def _method(saved: dict[str, Any]) -> list[str]:
         "(`PUT Observation?identifier=urn:lab:bench|...`), the Patient found by "
         "`Patient?identifier=urn:oid:1.2.246.21|<national id>`. Every request carries "
         "identifiers of its own, so each creates 21 resources "
-        f"(`bench/results_bundles.py`); the pushes go to {args['patients']} Patients in turn.",
+        f"(`bench/results_bundles.py`); the pushes go to {args['patients']} Patients in turn. "
+        "Sent by the lab's hospital system, signed in with its backend-services access token "
+        "(`system/*.cruds`, for its Organization).",
         f"- **fetch**: `GET {b['paths']['fetch'].split('Patient/')[0]}Patient/{{id}}"
-        "&_include=DiagnosticReport:result&_sort=-date`, a citizen's results: the patient "
+        "&_include=DiagnosticReport:result&_sort=-date`, a citizen's results, asked by the "
+        "citizen signed in (an access token for their own record, `patient/DiagnosticReport.rs "
+        "patient/Observation.rs`): the patient "
         f"has {answer['matches']} reports of 20 Observations, so the answer holds "
         f"{answer['matches'] + answer['included']} resources, each opened on the sealed "
         f"process ({answer['bytes']['sealed']:,} bytes). From {args['clients']} clients, and "
         "from 1 client for the latency without queueing.",
-        "- **read**: `GET /fhir/Observation/{id}`, one of that patient's Observations.",
+        "- **read**: `GET /fhir/Observation/{id}`, one of that patient's Observations, asked "
+        "by them.",
         "",
         "How:",
         "",
         "- Each process is `medsvc.app.create_app` in its own uvicorn process (1 worker) with "
         "default settings, on a fresh migrated database of its own (a SQLite file in a "
         "temporary directory, or a dedicated `medsvc_bench_*` PostgreSQL database that is "
-        "dropped afterwards) and a key directory of its own, every caller acting as the "
-        "platform through the real `auth_context` dependency in open mode "
-        "(`bench/medsvc_launcher.py`, as `make bench`). A citizen signed in would add the "
-        "token check, the access check and an audit record to both processes alike. Neither "
+        "dropped afterwards) and a key directory of its own, in sign-in mode as production "
+        "runs it (`bench/medsvc_launcher.py`, `BENCH_AUTH=smart`). The access tokens are "
+        "signed with each process's own signing key, with the claims its authorization "
+        "server gives a citizen and a hospital system (`bench/tokens.py`), so every request "
+        "goes through what production does: the token's signature, expiry and audience, the "
+        "revocation check, the scopes, the patient's compartment or the hospital's, the "
+        "release rule (a citizen sees released results only; these are final, so released "
+        "when pushed), and an AuditEvent (a push's stored before it is answered, a read's by "
+        "the background writer). The seeding (below) goes through open mode instead. Neither "
         "runs the periodic jobs (`MEDSVC_JOBS=off`, as where `medsvc worker` runs them), "
         "which in the process not being measured would share the CPU of the one that is.",
         "- **Fresh processes for every run.** Each run starts a sealed and an unsealed "
@@ -192,7 +202,9 @@ def _method(saved: dict[str, Any]) -> list[str]:
         "few percent run after run while they live.",
         _pinning(saved),
         "- Both processes are seeded alike over HTTP: the Patients in one transaction, then "
-        "the citizen's reports as lab pushes. Before measuring, the run checks that the fetch "
+        "the citizen's reports as lab pushes, and the lab's Organization. Before measuring, "
+        "and again as the citizen signed in on each run's fresh processes, the run checks "
+        "that the fetch "
         "answers the same reports, newest first, and the same Observation values on both, "
         "and that every stored version of a result is sealed (first byte 0x01) on the sealed "
         "process and JSON on the other; after the runs, that every push created its 21 "
