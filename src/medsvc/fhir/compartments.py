@@ -4,12 +4,12 @@ care, a hospital what belongs to it (organizations.py), everyone the public dire
 read path applies them inside its query."""
 
 import hashlib
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import CTE, ColumnElement, FromClause, Select, and_, false, or_, select, union
 
 from medsvc.fhir import organizations
+from medsvc.fhir.shared_ctes import made_once
 from medsvc.fhir.tables import ResourceRow, SearchReference
 from medsvc.security.context import AuthContext
 
@@ -62,7 +62,7 @@ def _referring(
     )
 
 
-@lru_cache(maxsize=1024)
+@made_once
 def patients_in_care(practitioner_id: str) -> CTE:
     """The ids of the patients a practitioner cares for (a CTE, reused within a statement)."""
     linked = []

@@ -3,7 +3,6 @@ locations, services and roles naming it, the practitioners in those roles, their
 and slots), the appointments there, what its systems wrote, and the patients in its view."""
 
 import hashlib
-from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -23,6 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from medsvc.fhir.search.params import Criterion
+from medsvc.fhir.shared_ctes import made_once
 from medsvc.fhir.tables import OrganizationPatient, ResourceRow, SearchReference
 from medsvc.security.context import AuthContext
 
@@ -49,7 +49,7 @@ DIRECTORY = frozenset(
 
 # Each set is a named CTE, built once per organization and reused: the database reads it
 # once per statement, and the statements stay shallow enough for SQLite's parser.
-@lru_cache(maxsize=1024)
+@made_once
 def members(org_id: str) -> CTE:
     """(type, id) of the organization and of the directory entries that belong to it."""
     naming = REF.alias()
@@ -93,18 +93,18 @@ def _as_targets(resource_type: str, pks: CTE, name: str) -> CTE:
     return select(literal(resource_type), row.c.id).where(row.c.pk.in_(select(pks.c[0]))).cte(name)
 
 
-@lru_cache(maxsize=1024)
+@made_once
 def schedules(org_id: str) -> CTE:
     return _pointing("Schedule", "actor", members(org_id)).cte(f"org_schedules_{_tag(org_id)}")
 
 
-@lru_cache(maxsize=1024)
+@made_once
 def slots(org_id: str) -> CTE:
     targets = _as_targets("Schedule", schedules(org_id), f"org_schedule_ids_{_tag(org_id)}")
     return _pointing("Slot", "schedule", targets).cte(f"org_slots_{_tag(org_id)}")
 
 
-@lru_cache(maxsize=1024)
+@made_once
 def appointments(org_id: str) -> CTE:
     """Appointments with one of the organization's members, or in one of its slots."""
     with_member = _pointing("Appointment", "actor", members(org_id))
@@ -113,7 +113,7 @@ def appointments(org_id: str) -> CTE:
     return union(with_member, in_slot).cte(f"org_appointments_{_tag(org_id)}")
 
 
-@lru_cache(maxsize=1024)
+@made_once
 def patients(org: str) -> CTE:
     """Ids of the patients in the organization's view, besides those it created: those it
     resolved by identifier and those with an appointment there. Its writes may refer only
