@@ -50,6 +50,7 @@ from servers import (
     pin_database_backends,
     postgres_version,
     vacuum_analyze,
+    wait_until_idle,
 )
 
 from medsvc import migrate
@@ -236,6 +237,7 @@ class Setup:
     pinned: list[int] = field(default_factory=list)
     seeded: dict[str, dict[str, str]] = field(default_factory=dict)  # ids by process
     paths: dict[str, dict[str, str]] = field(default_factory=dict)  # fetch and read, by process
+    idle: list[float] = field(default_factory=list)  # seconds waited for idle processes
 
     def push_lines(self, tag: str, count: int) -> Path:
         """count pushes (and one per client more, in flight at the stop), with identifiers
@@ -320,8 +322,10 @@ def ingest_pair(
 
     def measure() -> dict[str, dict[str, Any]]:
         lines = setup.push_lines(f"run{n}", count)
-        return {
-            mode: _ingest_once(
+        found = {}
+        for mode in _turns(n):
+            setup.idle.append(wait_until_idle(list(servers.values())))
+            found[mode] = _ingest_once(
                 servers[mode],
                 setup.urls[mode],
                 lines,
@@ -330,8 +334,7 @@ def ingest_pair(
                 setup.quiet,
                 signed[mode]["lab"] if signed else "",
             )
-            for mode in _turns(n)
-        }
+        return found
 
     return setup.quiet.pair(measure)
 
@@ -378,6 +381,7 @@ def fetch_pairs(
     seconds = setup.args.seconds
 
     def once(name: str, mode: str) -> dict[str, Any]:
+        setup.idle.append(wait_until_idle(list(servers.values())))
         sample = setup.quiet.measure(run_wrk, servers[mode], scenarios[(name, mode)], seconds)
         if sample["errors"]:
             raise RuntimeError(f"{name}, {mode}: {sample['errors']:.0f} errors")
@@ -552,6 +556,7 @@ def backend_run(backend: str, args: argparse.Namespace) -> dict[str, Any]:
             ],
             "quiet": setup.quiet.facts(),
             "backends_pinned": setup.pinned,
+            "idle_waits": setup.idle,
             "stored": stored,
             "version": (
                 postgres_version(urls["sealed"])

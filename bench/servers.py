@@ -135,6 +135,21 @@ class Server:
         return cpu_seconds(self.process.pid)
 
 
+def wait_until_idle(servers: list["Server"], below: float = 0.05, window: float = 0.5,
+                    most: float = 30.0) -> float:
+    """Waits until these processes together use less than `below` of a core over a window, or
+    `most` seconds have passed; returns the seconds waited. A signed-in process stores the
+    audit records of the reads it has answered in the background: those of one sample would
+    otherwise be written during the next, on the same CPU."""
+    began = time.monotonic()
+    while time.monotonic() - began < most:
+        before = sum(server.cpu_seconds() for server in servers)
+        time.sleep(window)
+        if (sum(server.cpu_seconds() for server in servers) - before) / window < below:
+            break
+    return time.monotonic() - began
+
+
 @contextmanager
 def postgres_database() -> Iterator[str]:
     """A database of its own on the local PostgreSQL, dropped when the block ends."""
