@@ -1,23 +1,25 @@
 """The results benchmark (results at rest): a lab's ingest and a citizen's result fetch, sealed
 beside unsealed in the same run; the results go into the marked section of docs/benchmarks.md.
 
-Per backend (SQLite, PostgreSQL): two medsvc processes, each in its own uvicorn process on
-its own fresh database with its own key directory. One seals the results as in service; the
-other runs with MEDSVC_UNSEALED_RESULTS_FOR_BENCHMARKS=true, which stores them unsealed and
-indexes them the same way. Both are seeded alike over HTTP (Patients; a patient with a few
-reports for the fetch), then:
+Per backend (SQLite, PostgreSQL): two databases, each with its own key directory, served by
+a medsvc process each (uvicorn). One seals the results as in service; the other runs with
+MEDSVC_UNSEALED_RESULTS_FOR_BENCHMARKS=true, which stores them unsealed and indexes them the
+same way. Both are seeded alike over HTTP in open mode (Patients, the lab's Organization, a
+patient with a few reports for the fetch). Every measured run then starts both processes
+afresh in sign-in mode, and every request carries an access token signed with the process's
+own key (tokens.py):
 
-- Ingest: wrk (booking.lua) posts lab pushes, a DiagnosticReport with 20 Observations each,
-  every request with identifiers of its own (21 resources created), a counted number per run.
-- Fetch: wrk (wrk.lua) sends one citizen's result fetch (their reports with the Observations
-  included), from 8 clients and from 1, and a read of one Observation.
+- Ingest: wrk (booking.lua) posts lab pushes as the lab's hospital system, a DiagnosticReport
+  with 20 Observations each, every request with identifiers of its own (21 resources
+  created), a counted number per run.
+- Fetch: wrk (wrk.lua) sends the citizen's result fetch as the citizen (their reports with
+  the Observations included), from 8 clients and from 1, and a read of one Observation.
 
-Each run, the two processes take turns on every scenario (which goes first alternates); a
-pair is measured only while the machine is otherwise quiet, and again if it was not
-(results_quiet.py). The section shows medians of the runs and the cost of sealing (sealed
-time / unsealed time - 1).
+Each run, the two processes take turns on every scenario (which goes first alternates); each
+sample waits for both processes to be idle, and a pair is measured only while the machine is
+otherwise quiet, and again if it was not (results_quiet.py). The section shows medians of the
+runs and the cost of sealing (sealed time / unsealed time - 1), judged on the median run's.
 """
-
 import argparse
 import itertools
 import json

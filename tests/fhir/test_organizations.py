@@ -1,6 +1,7 @@
 """What belongs to a hospital, as SQL: the patients in its view are found from its own
 appointments, so that finding them costs the same however many other records name patients
-(every audit record of a citizen's read names them)."""
+(every audit record of a citizen's read names them); and each of its sets is one object,
+however many threads ask for it first."""
 
 import sys
 import threading
@@ -18,11 +19,11 @@ RESOURCE = ResourceRow.__table__  # type: ignore[attr-defined]
 def test_a_hospitals_patients_are_found_from_its_appointments(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'plan.db'}"
     migrate.upgrade(url)
+    engine = create_engine(url)
     view = organizations.patients("Organization/o1")
     statement = select(view.c[0]).compile(
-        dialect=create_engine(url).dialect, compile_kwargs={"literal_binds": True}
+        dialect=engine.dialect, compile_kwargs={"literal_binds": True}
     )
-    engine = create_engine(url)
     with engine.connect() as connection:
         plan = [row[3] for row in connection.execute(text(f"EXPLAIN QUERY PLAN {statement}"))]
     engine.dispose()
