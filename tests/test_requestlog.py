@@ -72,3 +72,42 @@ def test_request_id_in_line_and_header(collected: Collect) -> None:
     assert (b"x-request-id", b"trace-7") in sent[0]["headers"]
     assert "request_id=trace-7" in collected.lines[0][1]
     assert "?" not in collected.lines[0][1]
+
+
+def answer_with(headers: list[tuple[bytes, bytes]]):
+    async def app(scope, receive, send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+
+    return app
+
+
+def sent_headers(app, request_headers=None) -> list[tuple[bytes, bytes]]:
+    return call(app, request_headers)[0]["headers"]
+
+
+def named(headers: list[tuple[bytes, bytes]], name: bytes) -> list[bytes]:
+    return [value for key, value in headers if key.lower() == name]
+
+
+@pytest.mark.parametrize(
+    "own",
+    [
+        [],
+        [(b"x-content-type-options", b"nosniff")],
+        [(b"X-Content-Type-Options", b"sniff-please")],
+        [(b"x-request-id", b"forged"), (b"x-content-type-options", b"nosniff")],
+    ],
+)
+def test_safe_defaults_are_sent_once_whatever_a_route_set(own) -> None:
+    headers = sent_headers(answer_with(own), [(b"x-request-id", b"trace-9")])
+    assert named(headers, b"x-content-type-options") == [b"nosniff"]
+    assert named(headers, b"x-request-id") == [b"trace-9"]
+
+
+def test_responses_are_not_stored_unless_their_route_says_so() -> None:
+    assert named(sent_headers(answer(200)), b"cache-control") == [b"no-store"]
+    public = [(b"cache-control", b"public, max-age=300")]
+    assert named(sent_headers(answer_with(public)), b"cache-control") == [b"public, max-age=300"]
+    shouting = [(b"Cache-Control", b"private")]
+    assert named(sent_headers(answer_with(shouting)), b"cache-control") == [b"private"]

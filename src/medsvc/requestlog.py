@@ -9,6 +9,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Iterable
 from contextvars import ContextVar
 from typing import Any
 
@@ -87,6 +88,21 @@ def _level(status: int, seconds: float) -> int:
     return logging.DEBUG
 
 
+_SET_HERE = (b"x-request-id", b"x-content-type-options")
+
+
+def with_safe_defaults(
+    headers: Iterable[tuple[bytes, bytes]], rid: str
+) -> list[tuple[bytes, bytes]]:
+    """A response's headers with the request id and the safe defaults, each exactly once:
+    nosniff on every response, and no-store on every response its route did not mark as
+    cacheable, since what is not public may hold health data (RFC 9111 section 5.2.2.5)."""
+    kept = [(name, value) for name, value in headers if name.lower() not in _SET_HERE]
+    if not any(name.lower() == b"cache-control" for name, _ in kept):
+        kept.append((b"cache-control", b"no-store"))
+    return [*kept, (b"x-request-id", rid.encode()), (b"x-content-type-options", b"nosniff")]
+
+
 class RequestLogMiddleware:
     """Pure ASGI, so it adds no per-request task or body buffering."""
 
@@ -107,12 +123,7 @@ class RequestLogMiddleware:
             nonlocal status, started_response
             if message["type"] == "http.response.start":
                 status, started_response = message["status"], True
-                headers = list(message.get("headers", []))
-                headers += [
-                    (b"x-request-id", rid.encode()),
-                    (b"x-content-type-options", b"nosniff"),
-                ]
-                message["headers"] = headers
+                message["headers"] = with_safe_defaults(message.get("headers", []), rid)
             await send(message)
 
         try:

@@ -86,6 +86,8 @@ def test_binary_create_and_read(client: httpx.Client) -> None:
     assert native.content == pdf
     assert native.headers["content-type"] == "application/pdf"
     assert native.headers["content-security-policy"] == "sandbox"
+    assert native.headers.get_list("cache-control") == ["no-store"]
+    assert native.headers.get_list("x-content-type-options") == ["nosniff"]
     as_json = client.post(
         "/Binary",
         json={

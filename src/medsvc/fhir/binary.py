@@ -35,6 +35,6 @@ def native_response(stored: Stored) -> Response:
             "ETag": stored.etag,
             "Content-Disposition": "attachment",
             "Content-Security-Policy": "sandbox",
-            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",  # a report's PDF is health data like its JSON
         },
     )
