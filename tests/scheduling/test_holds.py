@@ -74,7 +74,10 @@ def test_booking_a_full_slot_releases_holds_that_ended(
         json=parameters(appt_id=f"Appointment/{held['id']}"),
         headers=FHIR_JSON,
     )
-    assert late.status_code == 422, late.text
+    assert late.status_code == 409, late.text
+    assert "hold on Appointment/" in late.json()["issue"][0]["diagnostics"]
+    assert "has ended" in late.json()["issue"][0]["diagnostics"]
+    assert client.get(f"/Appointment/{held['id']}").json()["status"] == "cancelled"
     assert client.get(f"/Slot/{slot}").json()["status"] == "busy"
 
 

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select
 
+from medsvc.errors import Conflict
 from medsvc.fhir import interactions, jsonio, store
 from medsvc.fhir.server import FhirServer
 from medsvc.scheduling import ledger
@@ -13,6 +14,10 @@ from medsvc.scheduling.slots import LEDGER_CONTEXT
 
 R = store.RESOURCE.c
 EXPIRED_REASON = {"text": "The hold ended before the appointment was booked"}
+
+
+class HoldEnded(Conflict):
+    """A held appointment was asked to be booked after its hold ended and was released."""
 
 
 def _lock_if_free(session: Connection, appointment_id: str) -> bool:

@@ -35,12 +35,14 @@ L = LEDGER.c
 MAX_WINDOW = timedelta(days=93)
 
 
-def _moment(inputs: Inputs, name: str, high: bool) -> datetime:
+def _moment(inputs: Inputs, name: str) -> datetime:
+    """The instant a start or end names: its earliest, since the window is half-open
+    (end=2026-12-10 is the midnight that begins that day, which it excludes)."""
     text = inputs.one(name)
     if not isinstance(text, str):
         raise Invalid(f"$find needs {name}, a dateTime")
-    low, top = parse_range(text)
-    return EPOCH + timedelta(microseconds=top + 1 if high else low)
+    low, _top = parse_range(text)
+    return EPOCH + timedelta(microseconds=low)
 
 
 def _token_match(tokens: list[str]) -> ColumnElement[bool]:
@@ -123,7 +125,7 @@ def _schedules(call: OperationCall, inputs: Inputs) -> set[str] | None:
 def _query(call: OperationCall, inputs: Inputs) -> Select[Any]:
     """The free slots asked for, from the ledger alone: its (schedule, start) and (start)
     indexes drive the query, and a deleted Slot has no ledger row."""
-    start, end = _moment(inputs, "start", False), _moment(inputs, "end", True)
+    start, end = _moment(inputs, "start"), _moment(inputs, "end")
     if end <= start or end - start > MAX_WINDOW:
         raise Invalid(f"$find needs start before end, at most {MAX_WINDOW.days} days apart")
     query = select(L.slot_id, L.schedule_id, L.start, L.end).where(

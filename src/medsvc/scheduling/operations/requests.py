@@ -6,19 +6,23 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 
-from medsvc.errors import Invalid
+from medsvc.errors import Conflict, Invalid, NotFound
 from medsvc.fhir import interactions, jsonio, store
 from medsvc.fhir.datetimes import format_instant, parse_instant
 from medsvc.fhir.interactions import Result
 from medsvc.fhir.operations.parameters import Inputs, local_id
 from medsvc.fhir.registry import OperationCall
 from medsvc.scheduling import appointments, ledger
+from medsvc.scheduling.holds import EXPIRED_REASON, HoldEnded
 
 APPOINTMENT_ID = ("appt-id", "appointment-reference", "appointment-id")
 APPOINTMENT = ("appt-resource", "appointment")
 PATIENT = ("patient-id", "patient", "patient-reference")
 # What a participant says of an appointment, by the status the operation gives it.
 PARTICIPATION = {"pending": "tentative", "booked": "accepted"}
+# The statuses an appointment may have when an operation holds or books it again: a
+# booking is never turned back into a hold, nor a cancelled or attended one revived.
+TAKEN_FROM = {"pending": ("proposed", "pending"), "booked": ("proposed", "pending", "booked")}
 
 
 def _patient(call: OperationCall, inputs: Inputs) -> str | None:
@@ -85,6 +89,8 @@ def proposal(
 
 def from_slots(session: Connection, slot_ids: list[str], patient: str | None) -> dict[str, Any]:
     slots = read_contents(session, "Slot", slot_ids)
+    if missing := [s for s in slot_ids if s not in slots]:
+        raise NotFound(f"Slot/{missing[0]} does not exist; choose a time from $find")
     schedules = read_contents(session, "Schedule", map(_schedule_of, slots.values()))
     appointment = proposal(slot_ids, slots, schedules, patient)
     if slots and len(slots) == len(set(slot_ids)):  # the time of the slots just read
@@ -142,11 +148,23 @@ def _existing(call: OperationCall, reference: Any, patient: str | None, status: 
     )
     if current.content is None:
         raise Invalid(f"Appointment/{appointment_id} was deleted")
-    appointment = _with_patient(jsonio.loads_stored(current.content), patient)
+    appointment = jsonio.loads_stored(current.content)
+    _refuse_unless_takeable(f"Appointment/{appointment_id}", appointment, status)
+    appointment = _with_patient(appointment, patient)
     appointment = _prepared(call.session, appointment, status)
     return interactions.update(
         call.server, call.session, call.ctx, "Appointment", appointment_id, appointment
     )
+
+
+def _refuse_unless_takeable(name: str, appointment: dict[str, Any], status: str) -> None:
+    current = appointments.status_of(appointment)
+    if current in TAKEN_FROM[status]:
+        return
+    if appointment.get("cancelationReason") == EXPIRED_REASON:
+        raise HoldEnded(f"The hold on {name} has ended; choose a time from $find and hold it again")
+    verb = "held" if status == "pending" else "booked"
+    raise Conflict(f"{name} is {current} and cannot be {verb} again")
 
 
 def _proposed(resource: Any) -> dict[str, Any]:
