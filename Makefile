@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Test processes: each database's tests run in a worker of their own.
+TEST_WORKERS ?= 2
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint demo bench bench-booking bench-results bench-subscriptions clean
@@ -19,7 +21,7 @@ run: $(STAMP)
 	$(BIN)/medsvc serve
 
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

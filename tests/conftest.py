@@ -93,6 +93,15 @@ class Backend:
                 connection.execute(text(sql))
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (--dist loadgroup), each backend's tests run in one worker, so that
+    each worker migrates one database and starts its servers once."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "backend" in callspec.params:
+            item.add_marker(pytest.mark.xdist_group(callspec.params["backend"]))
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     name = f"medsvc_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
