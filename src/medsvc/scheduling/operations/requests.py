@@ -6,11 +6,12 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 
-from medsvc.errors import Invalid
-from medsvc.fhir import interactions, jsonio, store
+from medsvc.errors import Forbidden, Invalid
+from medsvc.fhir import interactions, jsonio, references, store
 from medsvc.fhir.datetimes import format_instant, parse_instant
 from medsvc.fhir.interactions import Result
 from medsvc.fhir.operations.parameters import Inputs, local_id
+from medsvc.fhir.references import BadReference
 from medsvc.fhir.registry import OperationCall
 from medsvc.scheduling import appointments, ledger
 
@@ -22,15 +23,27 @@ PARTICIPATION = {"pending": "tentative", "booked": "accepted"}
 
 
 def _patient(call: OperationCall, inputs: Inputs) -> str | None:
-    if call.ctx.patient:  # a citizen books for themselves, whatever they send
-        return call.ctx.patient
     given = inputs.one(*PATIENT)
+    if call.ctx.patient:
+        # A citizen books for themselves; for someone else only once family proxies exist.
+        if given is not None and _own_patient_id(call, given) != call.ctx.patient:
+            raise Forbidden("A citizen books for themselves: patient-id must be their Patient")
+        return call.ctx.patient
     if given is None:
         return None
-    patient_id = local_id(given, "Patient", call.server.base_url)
+    patient_id = local_id(given, "Patient", call.server.base_url, PATIENT[0])
     if patient_id is None:
         raise Invalid("patient-id is a reference such as Patient/123")
     return f"Patient/{patient_id}"
+
+
+def _own_patient_id(call: OperationCall, given: Any) -> str | None:
+    """The Patient a citizen's patient-id names, or None: any other spelling is refused alike."""
+    try:
+        patient_id = local_id(given, "Patient", call.server.base_url, PATIENT[0])
+    except BadReference:
+        return None
+    return f"Patient/{patient_id}" if patient_id else None
 
 
 # Built once: $find reads the slots of a whole page, and their schedules, with it.
@@ -53,7 +66,9 @@ def read_contents(
 
 
 def _schedule_of(slot: dict[str, Any]) -> str:
-    return str((slot.get("schedule") or {}).get("reference", "")).partition("/")[2]
+    # Slot.schedule is stored as Schedule/id only (slots.py)
+    target = references.local_target((slot.get("schedule") or {}).get("reference"), None)
+    return target.id if target is not None and target.type == "Schedule" else ""
 
 
 def proposal(
@@ -95,14 +110,21 @@ def from_slots(session: Connection, slot_ids: list[str], patient: str | None) ->
     return appointment
 
 
-def _with_patient(appointment: dict[str, Any], patient: str | None) -> dict[str, Any]:
-    references = [(p.get("actor") or {}).get("reference") for p in appointment["participant"]]
-    if patient and patient not in references:
+def _with_patient(
+    appointment: dict[str, Any], patient: str | None, base_url: str
+) -> dict[str, Any]:
+    named = [
+        references.local_target((p.get("actor") or {}).get("reference"), base_url)
+        for p in appointment["participant"]
+    ]
+    if patient and not any(t and f"{t.type}/{t.id}" == patient for t in named):
         appointment["participant"].insert(0, {"actor": {"reference": patient}})
     return appointment
 
 
-def _prepared(session: Connection, appointment: dict[str, Any], status: str) -> dict[str, Any]:
+def _prepared(
+    session: Connection, appointment: dict[str, Any], status: str, base_url: str
+) -> dict[str, Any]:
     """The appointment in the operation's status, with its participants' answers, and the
     time of its slots (an appointment in a slot is at the slot's time)."""
     appointment["status"] = status
@@ -110,7 +132,7 @@ def _prepared(session: Connection, appointment: dict[str, Any], status: str) -> 
         participant["status"] = PARTICIPATION[status]
     if appointment.get("start"):
         return appointment
-    found = ledger.read_slots(session, appointments.slot_ids(appointment))
+    found = ledger.read_slots(session, appointments.slot_ids(appointment, base_url))
     if found:
         appointment["start"] = format_instant(min(s.start for s in found.values()))
         appointment["end"] = format_instant(max(s.end for s in found.values()))
@@ -131,19 +153,24 @@ def take(call: OperationCall, inputs: Inputs, status: str) -> Result:
         if not slot_ids:
             raise Invalid("Name the appointment (appt-id), send it (appt-resource), or its slot")
         appointment = from_slots(call.session, slot_ids, patient)
-    appointment = _prepared(call.session, _with_patient(appointment, patient), status)
+    base_url = call.server.base_url
+    appointment = _prepared(
+        call.session, _with_patient(appointment, patient, base_url), status, base_url
+    )
     return interactions.create(call.server, call.session, call.ctx, "Appointment", appointment)
 
 
 def _existing(call: OperationCall, reference: Any, patient: str | None, status: str) -> Result:
-    appointment_id = local_id(reference, "Appointment", call.server.base_url) or str(reference)
+    appointment_id = local_id(
+        reference, "Appointment", call.server.base_url, APPOINTMENT_ID[0]
+    ) or str(reference)
     current = interactions.visible_current(
         call.server, call.session, call.ctx, "Appointment", appointment_id
     )
     if current.content is None:
         raise Invalid(f"Appointment/{appointment_id} was deleted")
-    appointment = _with_patient(jsonio.loads_stored(current.content), patient)
-    appointment = _prepared(call.session, appointment, status)
+    appointment = _with_patient(jsonio.loads_stored(current.content), patient, call.server.base_url)
+    appointment = _prepared(call.session, appointment, status, call.server.base_url)
     return interactions.update(
         call.server, call.session, call.ctx, "Appointment", appointment_id, appointment
     )
@@ -156,7 +183,7 @@ def _proposed(resource: Any) -> dict[str, Any]:
 
 
 def _slot_id(call: OperationCall, reference: Any) -> str:
-    slot_id = local_id(reference, "Slot", call.server.base_url)
+    slot_id = local_id(reference, "Slot", call.server.base_url, "slot")
     if slot_id is None:
         raise Invalid(f"'{reference}' is not a Slot reference such as Slot/123")
     return slot_id
