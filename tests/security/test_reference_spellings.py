@@ -24,6 +24,8 @@ from tests.security.test_compartments import _appointment
 
 Open = Callable[[AuthContext], httpx.Client]
 PATCH_JSON = {"Content-Type": "application/json-patch+json"}
+NO_MATCH = "urn:x|none"  # the condition of conditional writes: it matches nothing
+WRITES = ["POST", "PUT", "PATCH", "conditional create", "conditional update"]
 
 
 def spellings(base: str, patient_id: str) -> list[str]:
@@ -140,6 +142,12 @@ def _attempt(
         return http.post(f"/{kind}", json=new, headers=FHIR_JSON), expression
     if method == "PUT":
         return http.put(f"/{kind}/{resource_id}", json=changed, headers=FHIR_JSON), expression
+    if method == "conditional create":
+        headers = {**FHIR_JSON, "If-None-Exist": f"identifier={NO_MATCH}"}
+        return http.post(f"/{kind}", json=new, headers=headers), expression
+    if method == "conditional update":
+        url = f"/{kind}?identifier={NO_MATCH}"
+        return http.put(url, json=new, headers=FHIR_JSON), expression
     if method == "PATCH":
         patch = [{"op": "replace", "path": _pointer(element), "value": reference}]
         return http.patch(f"/{kind}/{resource_id}", json=patch, headers=PATCH_JSON), expression
@@ -179,7 +187,7 @@ def _cannot_see_b(http: httpx.Client, world: World) -> None:
     assert not found.json().get("entry")
 
 
-@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "transaction", "batch"])
+@pytest.mark.parametrize("method", [*WRITES, "transaction", "batch"])
 @pytest.mark.parametrize("role", ["citizen", "practitioner", "hospital"])
 def test_a_misspelt_reference_to_another_patient_is_refused_and_nothing_is_stored(
     world: World, acting_as: Open, client: httpx.Client, role: str, method: str
@@ -291,3 +299,12 @@ def test_staff_booking_with_a_misspelt_patient_is_unprocessable(
             [issue] = response.json()["issue"]
             assert issue["expression"] == ["Parameters.parameter.where(name = 'patient-id')"]
     assert _stored_state(client, world) == before
+
+
+def test_validate_reports_a_misspelt_reference(client: httpx.Client) -> None:
+    response = client.post(
+        "/Observation/$validate", json=observation("x/Patient/1"), headers=FHIR_JSON
+    )
+    assert response.status_code == 200, response.text
+    named = [x for issue in response.json()["issue"] for x in issue.get("expression", [])]
+    assert named == ["Observation.subject.reference"]

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from typing import Any
 
-from medsvc.errors import Invalid
+from medsvc.errors import Invalid, Issue
 from medsvc.fhir import references
 from medsvc.fhir.registry import OperationCall
 
@@ -78,9 +78,9 @@ def local_id(reference: Any, resource_type: str, base_url: str, parameter: str) 
     try:
         target = references.parse(reference, base_url).target
     except references.BadReference as error:
-        raise references.BadReference(
-            error.diagnostics, expression=f"Parameters.parameter.where(name = '{parameter}')"
-        ) from error
+        where = f"Parameters.parameter.where(name = '{parameter}')"
+        issue = Issue(f"{where}: {error.diagnostics}", "value", expression=(where,))
+        raise references.BadReference(issue.diagnostics, issues=[issue]) from error
     if target is None or target.type != resource_type or target.version is not None:
         return None
     return target.id
