@@ -61,8 +61,8 @@ def spellings(base: str, patient_id: str) -> list[str]:
 
 @dataclass
 class World:
-    """Citizens A and B (B with a report), doctor D with an appointment with A, a hospital
-    with its own patient and appointment, and what each role may change of them."""
+    """Citizens A and B (B with a report), doctor D with an appointment with A, a hospital,
+    and what each role may change that names a patient."""
 
     ids: dict[str, str]
     mine: dict[str, tuple[str, str, str]]  # role: (type, id, element holding the patient)
@@ -93,7 +93,7 @@ def contexts(world: World) -> dict[str, AuthContext]:
 
 
 @pytest.fixture
-def world(client: httpx.Client, acting_as: Open) -> World:
+def world(client: httpx.Client) -> World:
     ids = {
         "A": _created(client, patient("1", "Aalto")),
         "B": _created(client, patient("2", "Berg")),
@@ -103,16 +103,21 @@ def world(client: httpx.Client, acting_as: Open) -> World:
     ids["drB"] = _created(client, _report(f"Patient/{ids['B']}"))
     ids["obA"] = _created(client, observation(f"Patient/{ids['A']}"))
     ids["apA"] = _created(client, _appointment(f"Patient/{ids['A']}", f"Practitioner/{ids['D']}"))
-    world = World(ids, {})
-    hospital = acting_as(contexts(world)["hospital"])
-    ids["H"] = _created(hospital, patient("3", "Heino"))
-    ids["apH"] = _created(hospital, _appointment(f"Patient/{ids['H']}"))
-    world.mine = {
+    mine = {
         "citizen": ("Observation", ids["obA"], "subject"),
         "practitioner": ("Appointment", ids["apA"], "participant[0].actor"),
-        "hospital": ("Appointment", ids["apH"], "participant[0].actor"),
     }
-    return world
+    return World(ids, mine)
+
+
+def _signed_in(world: World, acting_as: Open, role: str) -> httpx.Client:
+    """The role's client; a hospital first makes the patient and appointment it may change."""
+    http = acting_as(contexts(world)[role])
+    if role == "hospital" and "hospital" not in world.mine:
+        world.ids["H"] = _created(http, patient("3", "Heino"))
+        appointment = _created(http, _appointment(f"Patient/{world.ids['H']}"))
+        world.mine["hospital"] = ("Appointment", appointment, "participant[0].actor")
+    return http
 
 
 def _with_reference(resource: dict[str, Any], element: str, reference: str) -> dict[str, Any]:
@@ -192,7 +197,7 @@ def _cannot_see_b(http: httpx.Client, world: World) -> None:
 def test_a_misspelt_reference_to_another_patient_is_refused_and_nothing_is_stored(
     world: World, acting_as: Open, client: httpx.Client, role: str, method: str
 ) -> None:
-    http = acting_as(contexts(world)[role])
+    http = _signed_in(world, acting_as, role)
     kind, resource_id, element = world.mine[role]
     current = http.get(f"/{kind}/{resource_id}").json()
     base = str(http.base_url).rstrip("/")
@@ -290,9 +295,9 @@ def test_staff_booking_with_a_misspelt_patient_is_unprocessable(
 ) -> None:
     clinic = open_clinic(client)
     [slot] = add_slots(client, clinic.schedule, 1)
+    staff = {role: _signed_in(world, acting_as, role) for role in ("practitioner", "hospital")}
     before = _stored_state(client, world)
-    for role in ("practitioner", "hospital"):
-        http = acting_as(contexts(world)[role])
+    for role, http in staff.items():
         for reference in spellings(str(http.base_url).rstrip("/"), world.ids["B"]):
             response = _book(http, slot, {"reference": reference})
             assert response.status_code == 422, (role, reference, response.text)
