@@ -10,7 +10,7 @@ from medsvc.fhir.indexing import reference_rows
 from medsvc.fhir.references import BadReference, Parsed, Target
 
 BASE = "http://127.0.0.1:8000/fhir"
-IDS = st.from_regex(r"[A-Za-z0-9\-.]{1,64}", fullmatch=True)
+IDS = st.from_regex(r"[A-Za-z0-9\-.]{1,64}", fullmatch=True).filter(lambda i: i not in (".", ".."))
 TYPES = st.sampled_from(["Patient", "Observation", "Appointment", "Slot", "Encounter"])
 
 # Every spelling that looks like a local reference but is not one of the two accepted forms.
@@ -24,6 +24,10 @@ REFUSED = [
     "./Patient/1",
     "../Patient/1",
     "Patient/./1",
+    "Patient/..",
+    "Patient/.",
+    f"{BASE}/Patient/..",
+    "Patient/1/_history/..",
     "Patient/../Patient/1",
     "Patient//1",
     "Patient/1/",

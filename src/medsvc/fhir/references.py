@@ -26,6 +26,8 @@ _CONDITIONAL = re.compile(r"(?P<type>[A-Z][A-Za-z]{1,63})\?(?P<query>.+)", re.DO
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 _UNSAFE = re.compile(r"[\s\\\x00-\x1f\x7f]")
 _ABSTRACT = frozenset({"Resource", "DomainResource"})
+# Valid ids by the grammar, but a URL resolver would remove them (RFC 3986 section 5.2.4).
+_DOT_SEGMENTS = frozenset({".", ".."})
 
 
 class BadReference(Unprocessable):
@@ -71,6 +73,8 @@ def _local(path: str, reference: str) -> Parsed:
         )
     if not is_resource_type(match["type"]):
         raise BadReference(f"'{reference}' names '{match['type']}', which is no resource type")
+    if {match["id"], match["version"]} & _DOT_SEGMENTS:
+        raise BadReference(f"'{reference}' holds a dot segment (RFC 3986 section 5.2.4)")
     return Parsed("local", Target(match["type"], match["id"], match["version"]))
 
 
