@@ -245,8 +245,10 @@ def test_accepted_spellings_are_read_alike_and_another_server_is_no_local_patien
     elsewhere = f"https://other.example/fhir/Patient/{b}"
     external = {**observation(f"Patient/{a}"), "performer": [{"reference": elsewhere}]}
     assert http.post("/Observation", json=external, headers=FHIR_JSON).status_code == 201
-    mine = http.get("/Observation", params={"subject": f"Patient/{a}", "_summary": "count"})
-    assert mine.json()["total"] == 5  # the first one and the four above
+    mine = http.get("/Observation", params={"subject": f"Patient/{a}"}).json()
+    subjects = sorted(e["resource"]["subject"]["reference"] for e in mine["entry"])
+    own = [f"Patient/{a}", f"{base}/Patient/{a}", f"Patient/{a}/_history/1"]
+    assert subjects == sorted([*own, f"Patient/{a}", f"Patient/{a}"])  # opened under A's key
     by_url = client.get("/Observation", params={"performer": elsewhere, "_summary": "count"})
     assert by_url.json()["total"] == 1
     as_local = client.get("/Observation", params={"performer": f"Patient/{b}", "_summary": "count"})
@@ -313,3 +315,20 @@ def test_validate_reports_a_misspelt_reference(client: httpx.Client) -> None:
     assert response.status_code == 200, response.text
     named = [x for issue in response.json()["issue"] for x in issue.get("expression", [])]
     assert named == ["Observation.subject.reference"]
+
+
+def test_a_slot_named_on_the_base_url_is_taken_in_the_ledger(
+    world: World, client: httpx.Client
+) -> None:
+    clinic = open_clinic(client)
+    [slot] = add_slots(client, clinic.schedule, 1)
+    base = str(client.base_url).rstrip("/")
+    taken = client.get(f"/Slot/{slot}").json()
+    appointment = _appointment(f"Patient/{world.ids['A']}")
+    appointment.update(start=taken["start"], end=taken["end"])
+    appointment["slot"] = [{"reference": f"{base}/Slot/{slot}"}]
+    response = client.post("/Appointment", json=appointment, headers=FHIR_JSON)
+    assert response.status_code == 201, response.text
+    assert client.get(f"/Slot/{slot}").json()["status"] == "busy"
+    again = client.post("/Appointment", json=appointment, headers=FHIR_JSON)
+    assert again.status_code == 409, again.text
