@@ -286,7 +286,8 @@ def test_a_citizen_books_for_themselves_only(
             assert response.status_code == 403, (given, response.text)
             assert response.json()["issue"][0]["code"] == "forbidden"
     assert _stored_state(client, world) == before
-    own = _book(http, slot, {"reference": f"Patient/{world.ids['A']}"})
+    assert _book(http, slot, world.ids["B"]).status_code == 403  # B's bare id
+    own = _book(http, slot, world.ids["A"])
     assert own.status_code == 200, own.text
     booked = own.json()["entry"][0]["resource"]
     assert {"reference": f"Patient/{world.ids['A']}"} in [p["actor"] for p in booked["participant"]]

@@ -26,24 +26,32 @@ def _patient(call: OperationCall, inputs: Inputs) -> str | None:
     given = inputs.one(*PATIENT)
     if call.ctx.patient:
         # A citizen books for themselves; for someone else only once family proxies exist.
-        if given is not None and _own_patient_id(call, given) != call.ctx.patient:
+        if given is not None and _own_patient(call, given) != call.ctx.patient:
             raise Forbidden("A citizen books for themselves: patient-id must be their Patient")
         return call.ctx.patient
     if given is None:
         return None
+    patient = _named_patient(call, given)
+    if patient is None:
+        raise Invalid("patient-id is a Patient id or a reference such as Patient/123")
+    return patient
+
+
+def _named_patient(call: OperationCall, given: Any) -> str | None:
+    """Patient/id for a Patient's id or reference; None for anything else; 422 for a
+    spelling no reference may have."""
+    if isinstance(given, str) and references.ID_PATTERN.fullmatch(given):
+        return f"Patient/{given}"
     patient_id = local_id(given, "Patient", call.server.base_url, PATIENT[0])
-    if patient_id is None:
-        raise Invalid("patient-id is a reference such as Patient/123")
-    return f"Patient/{patient_id}"
+    return f"Patient/{patient_id}" if patient_id else None
 
 
-def _own_patient_id(call: OperationCall, given: Any) -> str | None:
+def _own_patient(call: OperationCall, given: Any) -> str | None:
     """The Patient a citizen's patient-id names, or None: any other spelling is refused alike."""
     try:
-        patient_id = local_id(given, "Patient", call.server.base_url, PATIENT[0])
+        return _named_patient(call, given)
     except BadReference:
         return None
-    return f"Patient/{patient_id}" if patient_id else None
 
 
 # Built once: $find reads the slots of a whole page, and their schedules, with it.
