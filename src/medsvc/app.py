@@ -148,7 +148,8 @@ def fhir_server(settings: Settings, database: Database | None = None) -> FhirSer
         settings.base_url, definitions, registry, settings.default_page_size, settings.max_page_size
     )
     if database is not None and sealed:
-        sealing.install(database, ResultSealer(FileKeyring(settings.kek_directory)))
+        sealer = ResultSealer(FileKeyring(settings.kek_directory), settings.base_url)
+        sealing.install(database, sealer)
     access.install(server)  # first: the access checks run before any domain's hooks
     install_scheduling(server, settings, jobs.notifier(server, settings))
     install_results(server, settings)

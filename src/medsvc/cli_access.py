@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 from medsvc import clock, migrate
 from medsvc.config import get_settings
 from medsvc.db import Database
-from medsvc.fhir import audit_trail, store
+from medsvc.fhir import audit_trail, references, store
 from medsvc.security import accounts, clients, signing, totp
 
 
@@ -44,8 +44,12 @@ def writing() -> Iterator[Connection]:
 
 
 def _existing(connection: Connection, reference: str, resource_type: str) -> str:
-    kind, _, resource_id = reference.partition("/")
-    current = store.read_current(connection, kind, resource_id) if kind == resource_type else None
+    target = references.local_target(reference, None)
+    current = (
+        store.read_current(connection, resource_type, target.id)
+        if target is not None and target.type == resource_type and target.version is None
+        else None
+    )
     if current is None or current.deleted:
         raise CommandError(f"{reference} is not a {resource_type} on this server")
     return reference

@@ -6,7 +6,6 @@ are parsed with Decimal numbers so a decimal's written precision ("5.40") is com
 """
 
 import json
-import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from medsvc.fhir import references
 from tests.conftest import EXAMPLES
 from tests.factories import FHIR_JSON
 
@@ -75,9 +75,9 @@ def essentials_missing(resource: dict[str, Any]) -> list[str]:
     kind, missing = resource["resourceType"], []
     if kind in PATIENT_ELEMENT:
         element = PATIENT_ELEMENT[kind]
-        reference = str((resource.get(element) or {}).get("reference", ""))
-        names_a_patient = re.search(r"(^|/)Patient/[^/]+$", reference)
-        return [] if names_a_patient else [f"{kind}.{element}"]
+        # A Patient on another server is no patient of this one (fhir/references.py).
+        target = references.local_target((resource.get(element) or {}).get("reference"), None)
+        return [] if target is not None and target.type == "Patient" else [f"{kind}.{element}"]
     if not resource.get("category"):
         missing.append(f"{kind}.category")
     if not str((resource.get("subject") or {}).get("reference", "")).startswith("Patient/"):

@@ -1,6 +1,6 @@
 """Search expressions compiled to direct JSON walks, with fhirpathpy for the rest."""
 
-from medsvc.fhir.fhirpath import compile_expression, reference_target, split_union
+from medsvc.fhir.fhirpath import compile_expression, split_union
 
 
 def values(expression: str, resource: dict) -> list:
@@ -56,13 +56,6 @@ def test_where_exists_and_extension_patterns() -> None:
     assert values("Patient.telecom.where(system='phone')", phones) == [
         {"system": "phone", "value": "1"}
     ]
-
-
-def test_reference_target() -> None:
-    assert reference_target("Patient/1") == ("Patient", "1")
-    assert reference_target("https://x.org/fhir/Patient/a-b.c/_history/2") == ("Patient", "a-b.c")
-    assert reference_target("urn:uuid:1234") is None
-    assert reference_target("#contained") is None
 
 
 def test_extension_values() -> None:

@@ -242,7 +242,7 @@ def test_a_moved_or_changed_ciphertext_fails_closed(
 def test_a_search_of_several_patients_opens_each_record_under_its_own_key(
     clean: Backend,
 ) -> None:
-    sealer = ResultSealer(FileKeyring(Path(KEYS.name) / "kek"))
+    sealer = ResultSealer(FileKeyring(Path(KEYS.name) / "kek"), clean.settings.base_url)
     owners = ["p-a", "p-b", "p-a", "p-a", "p-b"]  # runs under one key, then another, in turn
     places = [Place("Observation", f"o-{n}", 1) for n in range(len(owners))]
     with clean.database.session(write=True) as session:
@@ -310,7 +310,7 @@ def test_erase_leaves_nothing_of_the_patient_that_opens(
         }.get(kind, "Observation")
         assert client.get(f"/{resource_type}/{resource_id}").status_code == 404
     assert not [r for r in stored_rows(clean, VERSION) if r.id in gone.values()]
-    sealer = ResultSealer(FileKeyring(Path(KEYS.name) / "kek"))
+    sealer = ResultSealer(FileKeyring(Path(KEYS.name) / "kek"), clean.settings.base_url)
     with clean.database.session(write=False) as session:
         for row in copied:
             place = Place(row.resource_type, row.id, row.version_id)

@@ -120,7 +120,7 @@ def test_a_proposal_from_find_is_booked_as_sent(
     [
         ({"start": "tomorrow"}, "not a FHIR date"),
         ({"end": format_instant(DAY - timedelta(hours=1))}, "start before end"),
-        ({"practitioner": "Dr Who"}, "Practitioner/123"),
+        ({"practitioner": "Location/123"}, "Practitioner/123"),
         ({"_count": "-1"}, "_count"),
     ],
 )
@@ -132,6 +132,15 @@ def test_bad_find_inputs_are_400(
     response = client.post("/Appointment/$find", json=body, headers=FHIR_JSON)
     assert response.status_code == 400, response.text
     assert message in response.json()["issue"][0]["diagnostics"]
+
+
+def test_a_misspelt_reference_input_is_422_naming_it(client: httpx.Client) -> None:
+    window = {"start": format_instant(DAY), "end": format_instant(DAY + timedelta(days=1))}
+    body = parameters(**window, practitioner="Dr Who")
+    response = client.post("/Appointment/$find", json=body, headers=FHIR_JSON)
+    assert response.status_code == 422, response.text
+    [issue] = response.json()["issue"]
+    assert issue["expression"] == ["Parameters.parameter.where(name = 'practitioner')"]
 
 
 def test_a_coded_input_must_be_a_token(client: httpx.Client) -> None:

@@ -145,13 +145,16 @@ def test_a_citizen_holds_a_limited_number_of_bookings_per_service(
     assert appointment_count(client) == 2
 
 
-def test_a_citizen_books_for_themselves_whatever_they_send(
+def test_a_citizen_books_for_themselves_only(
     client: httpx.Client, clinic: Clinic, acting_as: Open
 ) -> None:
     [slot] = add_slots(client, clinic.schedule, 1)
     me, someone = add_patient(client, "1"), add_patient(client, "2")
     citizen = acting_as(citizen_context(me))
     body = parameters(slot=f"Slot/{slot}", patient_id=f"Patient/{someone}")
+    refused(citizen.post("/Appointment/$book", json=body, headers=FHIR_JSON), 403, "forbidden")
+    assert client.get(f"/Slot/{slot}").json()["status"] == "free"
+    body = parameters(slot=f"Slot/{slot}", patient_id=f"Patient/{me}")
     appointment = booked(citizen.post("/Appointment/$book", json=body, headers=FHIR_JSON))
     patients = [
         p["actor"]["reference"]

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, FromClause, and_, false, or_, select
 
 from medsvc.errors import Forbidden
-from medsvc.fhir import compartments, pending
+from medsvc.fhir import compartments, pending, references
 from medsvc.fhir.registry import WriteEvent
 from medsvc.fhir.search.params import QueryParser
 from medsvc.fhir.search.sql import RESOURCE, Compiler
@@ -99,22 +99,6 @@ class Access:
             )
 
 
-def _patients_named(value: Any, base_url: str, found: set[str]) -> set[str]:
-    """The ids of the local Patients referred to anywhere in a resource."""
-    if isinstance(value, dict):
-        reference = value.get("reference")
-        if isinstance(reference, str):
-            kind, _, patient_id = reference.removeprefix(base_url + "/").partition("/")
-            if kind == "Patient" and patient_id:
-                found.add(patient_id.split("/", 1)[0])
-        for item in value.values():
-            _patients_named(item, base_url, found)
-    elif isinstance(value, list):
-        for item in value:
-            _patients_named(item, base_url, found)
-    return found
-
-
 def _names_unseen_patient(
     session: Connection, ctx: AuthContext, base_url: str, resource: dict[str, Any]
 ) -> bool:
@@ -122,7 +106,7 @@ def _names_unseen_patient(
     Observation a citizen files with someone else as its performer, say). It is decided on
     what the caller could see before the write: an Appointment a hospital writes must not
     bring its own patient into the hospital's view."""
-    named = _patients_named(resource, base_url, set())
+    named = {t.id for t in references.local_targets(resource, base_url) if t.type == "Patient"}
     if not named:
         return False
     patient = RESOURCE.alias()

@@ -7,7 +7,6 @@ entry in its own savepoint and reports each outcome separately.
 """
 
 import base64
-import re
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -16,7 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from sqlalchemy import Connection
 
 from medsvc.errors import ConcurrentMatch, Invalid, MedsvcError, MultipleMatches, NotFound
-from medsvc.fhir import conditional, interactions, jsonio, pending, validation
+from medsvc.fhir import conditional, interactions, jsonio, pending, references, validation
 from medsvc.fhir.datetimes import format_instant
 from medsvc.fhir.interactions import Result
 from medsvc.fhir.router import FhirRequest, dispatch
@@ -26,7 +25,6 @@ from medsvc.security import scopes
 from medsvc.security.context import AuthContext
 
 ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3}
-_CONDITIONAL_REFERENCE = re.compile(r"^(?P<type>[A-Z][A-Za-z]+)\?(?P<query>.+)$")
 
 
 @dataclass
@@ -183,16 +181,17 @@ def run_batch(
 def _resolve_reference(
     server: FhirServer, session: Connection, ctx: AuthContext, reference: str
 ) -> str:
-    match = _CONDITIONAL_REFERENCE.match(reference)
-    assert match is not None
-    pairs = parse_qsl(match["query"], keep_blank_values=True)
-    scopes.require(ctx, match["type"], "search")
-    found = find_matches(server, session, ctx, match["type"], pairs, identify=True)
+    parsed = references.conditional(reference)
+    assert parsed is not None
+    resource_type, query = parsed
+    pairs = parse_qsl(query, keep_blank_values=True)
+    scopes.require(ctx, resource_type, "search")
+    found = find_matches(server, session, ctx, resource_type, pairs, identify=True)
     if not found:
-        raise NotFound(f"No {match['type']} matches the conditional reference '{reference}'")
+        raise NotFound(f"No {resource_type} matches the conditional reference '{reference}'")
     if len(found) > 1:
         raise MultipleMatches(f"Several resources match the conditional reference '{reference}'")
-    return f"{match['type']}/{found[0].id}"
+    return f"{resource_type}/{found[0].id}"
 
 
 def _rewrite(value: Any, mapping: dict[str, str], resolve: Any) -> Any:
@@ -202,7 +201,7 @@ def _rewrite(value: Any, mapping: dict[str, str], resolve: Any) -> Any:
             if key == "reference" and isinstance(item, str):
                 if item in mapping:
                     item = mapping[item]
-                elif _CONDITIONAL_REFERENCE.match(item):
+                elif references.conditional(item) is not None:
                     item = resolve(item)
             elif key == "div" and isinstance(item, str):
                 for old, new in mapping.items():

@@ -13,6 +13,8 @@ from typing import Any
 import fhirpathpy
 from fhirpathpy.models import models
 
+from medsvc.fhir import references
+
 Value = tuple[Any, str | None]  # an element and, for choice elements, its type name
 Extractor = Callable[[dict[str, Any]], list[Value]]
 
@@ -22,9 +24,6 @@ _METHOD_CAST = re.compile(r"^(?P<path>[^()]+)\.(?:as|ofType)\((?P<type>\w+)\)$")
 _RESOLVE_IS = re.compile(r"^(?P<path>[^()]+)\.where\(resolve\(\) is (?P<type>\w+)\)$")
 _ELEMENT = re.compile(r"^[a-z][A-Za-z0-9]*")
 _FROM_NOTHING = re.compile(r"\b(exists|empty|count|not|iif|allFalse|allTrue|anyFalse)\(|!=|=|%")
-_REFERENCE = re.compile(
-    r"(?:^|/)(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$"
-)
 
 
 def split_union(expression: str) -> list[str]:
@@ -44,12 +43,6 @@ def split_union(expression: str) -> list[str]:
 
 def root_of(part: str) -> str:
     return part.lstrip("(").split(".", 1)[0].split(" ", 1)[0]
-
-
-def reference_target(reference: str) -> tuple[str, str] | None:
-    """The (type, id) a literal reference points at, or None for urn:, #contained, etc."""
-    match = _REFERENCE.search(reference)
-    return (match["type"], match["id"]) if match else None
 
 
 def children(node: Any, name: str) -> Iterator[Value]:
@@ -154,8 +147,7 @@ def _compile_part(part: str) -> Extractor | None:
 def _points_to(node: Any, resource_type: str) -> bool:
     if not isinstance(node, dict) or not isinstance(node.get("reference"), str):
         return False
-    target = reference_target(node["reference"])
-    return target is not None and target[0] == resource_type
+    return references.type_named(node["reference"]) == resource_type
 
 
 def _fallback(part: str) -> Extractor:

@@ -7,10 +7,10 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, insert
 
 from medsvc.errors import Invalid
-from medsvc.fhir import pending
+from medsvc.fhir import pending, references
 from medsvc.fhir.datetimes import MAX_BOUND, MIN_BOUND, parse_range
 from medsvc.fhir.definitions import ResourceDefinition, SearchParam
-from medsvc.fhir.fhirpath import Value, reference_target
+from medsvc.fhir.fhirpath import Value
 from medsvc.fhir.tables import INDEX_TABLES
 
 Row = dict[str, Any]
@@ -93,10 +93,11 @@ def reference_rows(value: Value, base_url: str) -> list[Row]:
     rows: list[Row] = []
     reference = node.get("reference")
     if isinstance(reference, str) and not reference.startswith("#"):
-        local = reference.removeprefix(base_url + "/")
-        target = reference_target(local) if "://" not in local else None
+        # Refused spellings (in content stored before they were refused) are kept as a url:
+        # only what the write check accepts as local is ever indexed as a local target.
+        target = references.local_target(reference, base_url)
         if target:
-            rows.append({"target_type": target[0], "target_id": target[1]})
+            rows.append({"target_type": target.type, "target_id": target.id})
         else:
             rows.append({"url": _clip(reference, 2048)})
     identifier = node.get("identifier")

@@ -12,7 +12,7 @@ import jsonpatch
 from sqlalchemy import Connection
 
 from medsvc.errors import Gone, Invalid, NotFound, PreconditionFailed, Unprocessable
-from medsvc.fhir import jsonio, store, validation
+from medsvc.fhir import jsonio, references, store, validation
 from medsvc.fhir.definitions import ResourceDefinition
 from medsvc.fhir.numbers import natural
 from medsvc.fhir.registry import WriteEvent
@@ -108,6 +108,7 @@ def prepare(
 ) -> dict[str, Any]:
     """Validates a resource about to be written and lets the domains' hooks check it."""
     validation.validate(resource)
+    references.require_valid(resource, server.base_url)
     server.registry.run_before_write(
         session, ctx, WriteEvent(interaction, resource["resourceType"], resource, current)
     )

@@ -14,8 +14,7 @@ from medsvc import clock
 from medsvc.crypto import data_keys, envelope
 from medsvc.crypto.keyring import KeyEncryptionKeys
 from medsvc.errors import Unprocessable
-from medsvc.fhir import jsonio, store
-from medsvc.fhir.fhirpath import reference_target
+from medsvc.fhir import jsonio, references, store
 from medsvc.fhir.sealing import Place, unit_cache
 
 OPENING_KEY_SECONDS = 300.0
@@ -36,21 +35,24 @@ def _unpatiented(resource_type: str, element: str) -> Unprocessable:
     )
 
 
-def patient_of(session: Connection, resource_type: str, resource: dict[str, Any]) -> str:
+def patient_of(
+    session: Connection, resource_type: str, resource: dict[str, Any], base_url: str
+) -> str:
     """The id of the Patient whose key seals this resource; 422 when it names none."""
     element = _PATIENT_ELEMENT.get(resource_type, "subject")
     reference = resource.get(element)
     target = (
-        reference_target(str(reference.get("reference") or ""))
+        references.local_target(reference.get("reference"), base_url)
         if isinstance(reference, dict)
         else None
     )
-    if target is not None and target[0] == "Patient":
-        return target[1]
-    if resource_type == "Binary" and target is not None and target[0] == "DocumentReference":
-        document = store.read_current(session, "DocumentReference", target[1])
+    if target is not None and target.type == "Patient":
+        return target.id
+    if resource_type == "Binary" and target is not None and target.type == "DocumentReference":
+        document = store.read_current(session, "DocumentReference", target.id)
         if document is not None and document.content is not None:
-            return patient_of(session, "DocumentReference", jsonio.loads_stored(document.content))
+            content = jsonio.loads_stored(document.content)
+            return patient_of(session, "DocumentReference", content, base_url)
     raise _unpatiented(resource_type, element)
 
 
@@ -119,13 +121,14 @@ class ResultSealer:
     work, which may yet roll the new key back), opens with the key the record names."""
 
     keyring: KeyEncryptionKeys
+    base_url: str  # the subjects' references are read as the index reads them
     types: frozenset[str] = SEALED
     opening: OpeningKeys = field(default_factory=lambda: OpeningKeys())
 
     def seal(
         self, session: Connection, place: Place, resource: dict[str, Any], plaintext: bytes
     ) -> bytes:
-        patient_id = patient_of(session, place.resource_type, resource)
+        patient_id = patient_of(session, place.resource_type, resource, self.base_url)
         keys = unit_cache(session, "sealing keys")
         found = keys.get(patient_id)
         if found is None:

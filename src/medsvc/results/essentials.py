@@ -5,13 +5,13 @@ final, then amended or corrected; entered-in-error ends it). A violation is 422 
 element, with every violation found. The other sealed types (ServiceRequest, Specimen,
 DocumentReference, Binary) name their patient, whose key seals them."""
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
 
 from medsvc.errors import Outcome, Unprocessable
-from medsvc.fhir import jsonio
-from medsvc.fhir.fhirpath import reference_target
+from medsvc.fhir import jsonio, references
 from medsvc.fhir.registry import WriteEvent
 from medsvc.results import at_rest
 from medsvc.security.context import AuthContext
@@ -45,22 +45,22 @@ def _quantities(resource: dict[str, Any], where: str) -> list[tuple[dict[str, An
     return found
 
 
-def _check_patient(resource: dict[str, Any], element: str, outcome: Outcome) -> None:
+def _check_patient(resource: dict[str, Any], element: str, base_url: str, outcome: Outcome) -> None:
     kind = resource["resourceType"]
     reference = resource.get(element)
     value = reference.get("reference") if isinstance(reference, dict) else None
-    target = reference_target(str(value or ""))
-    if target is None or target[0] != "Patient":
+    target = references.local_target(value, base_url)
+    if target is None or target.type != "Patient":
         outcome.add(
             f"The {kind} needs a {element} that is a Patient", "required", f"{kind}.{element}"
         )
 
 
-def _check_content(resource: dict[str, Any], outcome: Outcome) -> None:
+def _check_content(resource: dict[str, Any], base_url: str, outcome: Outcome) -> None:
     kind = resource["resourceType"]
     if not resource.get("category"):
         outcome.add(f"The {kind} needs a category", "required", f"{kind}.category")
-    _check_patient(resource, "subject", outcome)
+    _check_patient(resource, "subject", base_url, outcome)
     if resource.get("status") in FINISHED:
         if not any(key.startswith("effective") for key in resource):
             outcome.add(
@@ -94,14 +94,19 @@ def _check_transition(event: WriteEvent, outcome: Outcome) -> None:
         )
 
 
-def before_write(session: Connection, _ctx: AuthContext, event: WriteEvent) -> None:
-    """The before_write hook on the results' types."""
-    if event.resource is None:
-        return
-    if event.resource_type in RESULT_TYPES:
-        outcome = Outcome()
-        _check_content(event.resource, outcome)
-        _check_transition(event, outcome)
-        outcome.raise_if_errors(Unprocessable)
-    elif event.resource_type in NAMING_THEIR_PATIENT:
-        at_rest.patient_of(session, event.resource_type, event.resource)
+@dataclass(frozen=True)
+class Essentials:
+    """The before_write hook on the results' types, reading references as the index does."""
+
+    base_url: str
+
+    def __call__(self, session: Connection, _ctx: AuthContext, event: WriteEvent) -> None:
+        if event.resource is None:
+            return
+        if event.resource_type in RESULT_TYPES:
+            outcome = Outcome()
+            _check_content(event.resource, self.base_url, outcome)
+            _check_transition(event, outcome)
+            outcome.raise_if_errors(Unprocessable)
+        elif event.resource_type in NAMING_THEIR_PATIENT:
+            at_rest.patient_of(session, event.resource_type, event.resource, self.base_url)

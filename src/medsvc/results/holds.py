@@ -7,8 +7,7 @@ Services here only execute statements; the caller's unit of work commits.
 from sqlalchemy import Connection, select, tuple_, update
 
 from medsvc.errors import Conflict
-from medsvc.fhir import jsonio
-from medsvc.fhir.fhirpath import reference_target
+from medsvc.fhir import jsonio, references
 from medsvc.fhir.store import Stored
 from medsvc.results.release import HELD, REL, RELEASE, RELEASED, WAITING, log, release_now
 
@@ -17,14 +16,14 @@ class AlreadyReleased(Conflict):
     """The result is visible to its patient already: a hold would come too late."""
 
 
-def with_its_results(stored: Stored) -> list[tuple[str, str]]:
+def with_its_results(stored: Stored, base_url: str) -> list[tuple[str, str]]:
     """The result and, for a report, the Observations it lists."""
     found = [(stored.resource_type, stored.id)]
     if stored.resource_type == "DiagnosticReport" and stored.content is not None:
         for item in jsonio.loads_stored(stored.content).get("result") or []:
-            target = reference_target(str((item or {}).get("reference") or ""))
-            if target is not None and target[0] == "Observation":
-                found.append(target)
+            target = references.local_target((item or {}).get("reference"), base_url)
+            if target is not None and target.type == "Observation":
+                found.append((target.type, target.id))
     return found
 
 
@@ -37,8 +36,8 @@ def _states(session: Connection, results: list[tuple[str, str]]) -> dict[tuple[s
     return {(r.resource_type, r.resource_id): r.state for r in rows}
 
 
-def hold(session: Connection, stored: Stored, by: str, reason: str) -> None:
-    results = with_its_results(stored)
+def hold(session: Connection, stored: Stored, base_url: str, by: str, reason: str) -> None:
+    results = with_its_results(stored, base_url)
     states = _states(session, results)
     if states.get((stored.resource_type, stored.id)) == RELEASED:
         raise AlreadyReleased(f"{stored.resource_type}/{stored.id} is released already")
@@ -52,9 +51,9 @@ def hold(session: Connection, stored: Stored, by: str, reason: str) -> None:
             log(session, "held", f"{resource_type}/{resource_id}", by, reason)
 
 
-def release(session: Connection, stored: Stored, by: str) -> None:
+def release(session: Connection, stored: Stored, base_url: str, by: str) -> None:
     """Releases the result (and a report's Observations) now, whatever held it back."""
-    results = with_its_results(stored)
+    results = with_its_results(stored, base_url)
     states = _states(session, results)
     for resource_type, resource_id in results:
         if states.get((resource_type, resource_id)) in (WAITING, HELD):

@@ -70,6 +70,7 @@ class ReleasePolicy:
     """The after_write hook: a result written is waiting, due, or released at once."""
 
     rules: ReleaseRules
+    base_url: str
 
     def __call__(
         self, session: Connection, _ctx: AuthContext, event: WriteEvent, stored: Stored
@@ -88,7 +89,7 @@ class ReleasePolicy:
 
     def _track(self, session: Connection, stored: Stored, resource: dict[str, Any]) -> bool:
         """Starts tracking a result as waiting; returns whether it waits for a review."""
-        patient_id = patient_of(session, stored.resource_type, resource)
+        patient_id = patient_of(session, stored.resource_type, resource, self.base_url)
         review = self.rules.rule_for(resource).review or wants_review(session, patient_id)
         told = False if stored.resource_type in TOLD_ABOUT else None
         values = {

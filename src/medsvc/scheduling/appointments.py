@@ -4,6 +4,7 @@ rules read: its slots, its patient, its time."""
 from datetime import datetime
 from typing import Any
 
+from medsvc.fhir import references
 from medsvc.fhir.datetimes import format_instant, parse_instant
 
 HOLDING = frozenset({"pending"})
@@ -17,21 +18,22 @@ HOLD_EXPIRES_URL = "urn:medsvc:extension:hold-expires"
 BOOKING_ELEMENTS = ("slot", "start", "end")
 
 
-def slot_ids(resource: dict[str, Any] | None) -> list[str]:
+def slot_ids(resource: dict[str, Any] | None, base_url: str) -> list[str]:
     """The ids of the local Slots the appointment refers to, in order, once each."""
     found: list[str] = []
     for reference in (resource or {}).get("slot", []):
-        kind, _, slot_id = str(reference.get("reference") or "").partition("/")
-        if kind == "Slot" and slot_id and slot_id not in found:
-            found.append(slot_id)
+        target = references.local_target(reference.get("reference"), base_url)
+        if target is not None and target.type == "Slot" and target.id not in found:
+            found.append(target.id)
     return found
 
 
-def patient_id(resource: dict[str, Any] | None) -> str | None:
+def patient_id(resource: dict[str, Any] | None, base_url: str) -> str | None:
     for participant in (resource or {}).get("participant", []):
-        kind, _, found = str((participant.get("actor") or {}).get("reference") or "").partition("/")
-        if kind == "Patient" and found:
-            return found
+        actor = (participant.get("actor") or {}).get("reference")
+        target = references.local_target(actor, base_url)
+        if target is not None and target.type == "Patient":
+            return target.id
     return None
 
 

@@ -30,7 +30,7 @@ class BookingLedger:
             return
         resource = event.resource
         status = appointments.status_of(resource)
-        wanted = appointments.slot_ids(resource) if status in ACTIVE else []
+        wanted = appointments.slot_ids(resource, self.server.base_url) if status in ACTIVE else []
         seats = ledger.seats_of(session, stored.id) if event.current is not None else []
         have = {seat.slot_id for seat in seats}
         touched = sorted(have | set(wanted))
@@ -39,7 +39,7 @@ class BookingLedger:
         if missing:
             raise SlotUnavailable(f"Slot/{missing[0]} is no longer available")
         ledger.give_back(session, stored.id, [s for s in have if s not in wanted])
-        patient = appointments.patient_id(resource)
+        patient = appointments.patient_id(resource, self.server.base_url)
         held_until = appointments.hold_end(resource) if status in HOLDING else None
         for slot_id in (s for s in wanted if s not in have):
             self._take(session, slot_id, stored.id, patient, held_until)

@@ -35,6 +35,7 @@ class HospitalChanges:
     changed a citizen's booking; the notice is sent in the same unit of work."""
 
     notifier: Notifier
+    base_url: str
 
     def __call__(
         self, session: Connection, ctx: AuthContext, event: WriteEvent, stored: Stored
@@ -43,7 +44,7 @@ class HospitalChanges:
             return
         if not changed_by_hospital(event.previous, event.resource):
             return
-        patient_id = appointments.patient_id(event.resource)
+        patient_id = appointments.patient_id(event.resource, self.base_url)
         if patient_id is not None:
             about = f"Appointment/{stored.id}"
             notice = Notice(patient_id, TOPIC, CHANGED_TEXT, about)

@@ -14,14 +14,14 @@ def install(server: FhirServer, settings: Settings, notifier: Notifier) -> None:
     registry.before_write += [
         slots.before_write,
         templates.before_write,
-        rules.BookingRules(rules.Limits.from_settings(settings)),
+        rules.BookingRules(rules.Limits.from_settings(settings), server.base_url),
         answers.before_write,
     ]
     registry.after_write += [
         slots.after_write,
         booking.BookingLedger(server, reminders.reminder_hours(settings.reminder_hours)),
         answers.after_write,
-        changes.HospitalChanges(notifier),
+        changes.HospitalChanges(notifier, server.base_url),
     ]
     for module in (find, hold, book, cancel):
         registry.add_operation(module.operation(server.definitions))

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from medsvc.errors import BusinessRule, Forbidden
-from medsvc.fhir import interactions, jsonio, store
+from medsvc.fhir import interactions, jsonio, references, store
 from medsvc.fhir.registry import WriteEvent
 from medsvc.fhir.server import FhirServer
 from medsvc.fhir.store import Stored
@@ -18,8 +18,18 @@ from medsvc.security.context import AuthContext
 DECLINED_REASON = {"text": "Declined by a participant"}
 
 
-def _reference(resource: dict[str, Any], element: str) -> str:
-    return str((resource.get(element) or {}).get("reference") or "")
+def _reference(resource: dict[str, Any], element: str, base_url: str) -> str:
+    """A local resource the element refers to as Type/id (however it was spelled); anything
+    else as written."""
+    reference = (resource.get(element) or {}).get("reference")
+    target = references.local_target(reference, base_url)
+    return f"{target.type}/{target.id}" if target else str(reference or "")
+
+
+def _appointment_id(resource: dict[str, Any], base_url: str) -> str | None:
+    reference = (resource.get("appointment") or {}).get("reference")
+    target = references.local_target(reference, base_url)
+    return target.id if target is not None and target.type == "Appointment" else None
 
 
 def _may_answer_for(ctx: AuthContext, actor: str) -> bool:
@@ -32,12 +42,12 @@ def _may_answer_for(ctx: AuthContext, actor: str) -> bool:
     return not actor.startswith("Patient/")
 
 
-def _answer(appointment: dict[str, Any], response: dict[str, Any]) -> bool:
+def _answer(appointment: dict[str, Any], response: dict[str, Any], base_url: str) -> bool:
     """Copies the answer to the participant; a required one who declines cancels."""
-    actor = _reference(response, "actor")
+    actor = _reference(response, "actor", base_url)
     answered = False
     for participant in appointment.get("participant", []):
-        if _reference(participant, "actor") != actor:
+        if _reference(participant, "actor", base_url) != actor:
             continue
         participant["status"] = response["participantStatus"]
         answered = True
@@ -58,11 +68,12 @@ class ResponseHook:
             return
         if ctx.unrestricted:  # the platform may record any answer, to any appointment
             return
-        actor = _reference(event.resource, "actor")
+        base_url = self.server.base_url
+        actor = _reference(event.resource, "actor", base_url)
         if not actor or not _may_answer_for(ctx, actor):
             raise Forbidden("A participant answers for themselves only")
         appointment = self._appointment(session, ctx, event.resource)
-        actors = [_reference(p, "actor") for p in appointment.get("participant", [])]
+        actors = [_reference(p, "actor", base_url) for p in appointment.get("participant", [])]
         if actor not in actors:
             raise BusinessRule(
                 f"{actor} is not a participant of the appointment", expression="actor"
@@ -71,8 +82,8 @@ class ResponseHook:
     def _appointment(
         self, session: Connection, ctx: AuthContext, response: dict[str, Any]
     ) -> dict[str, Any]:
-        kind, _, appointment_id = _reference(response, "appointment").partition("/")
-        if kind != "Appointment" or not appointment_id:
+        appointment_id = _appointment_id(response, self.server.base_url)
+        if appointment_id is None:
             raise BusinessRule("appointment must be a reference such as Appointment/123")
         current = interactions.visible_current(
             self.server, session, ctx, "Appointment", appointment_id
@@ -87,12 +98,14 @@ class ResponseHook:
     ) -> None:
         if event.resource_type != "AppointmentResponse" or event.resource is None:
             return
-        kind, _, appointment_id = _reference(event.resource, "appointment").partition("/")
-        current = store.read_current(session, kind, appointment_id, for_update=True)
-        if kind != "Appointment" or current is None or current.content is None:
+        appointment_id = _appointment_id(event.resource, self.server.base_url)
+        if appointment_id is None:
+            return
+        current = store.read_current(session, "Appointment", appointment_id, for_update=True)
+        if current is None or current.content is None:
             return
         appointment = jsonio.loads_stored(current.content)
-        if not _answer(appointment, event.resource):
+        if not _answer(appointment, event.resource, self.server.base_url):
             return
         definition = self.server.definition("Appointment", "update")
         interactions.write_version(

@@ -45,8 +45,9 @@ def _is_citizen(ctx: AuthContext) -> bool:
 class BookingRules:
     """The before_write hook on Appointment."""
 
-    def __init__(self, limits: Limits):
+    def __init__(self, limits: Limits, base_url: str):
         self.limits = limits
+        self.base_url = base_url
 
     def __call__(self, session: Connection, ctx: AuthContext, event: WriteEvent) -> None:
         if event.resource_type != "Appointment":
@@ -106,7 +107,7 @@ class BookingRules:
         appointments.set_hold_expiry(after, held_until if status in HOLDING else None)
         if was_held and status in HOLDING:
             return
-        wanted = appointments.slot_ids(after) if status in ACTIVE else []
+        wanted = appointments.slot_ids(after, self.base_url) if status in ACTIVE else []
         if not wanted:
             if status in ACTIVE and _is_citizen(ctx):
                 raise BusinessRule("A hold or booking names the Slot it takes", expression="slot")
@@ -131,7 +132,7 @@ class BookingRules:
     ) -> None:
         patient = str(ctx.patient).split("/", 1)[1]
         appointment_id = str(after.get("id") or "")
-        already = set(appointments.slot_ids(before)) if before else set()
+        already = set(appointments.slot_ids(before, self.base_url)) if before else set()
         new = [slot for slot in taken if slot.slot_id not in already]
         if not new:
             return

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from medsvc.errors import BusinessRule, Conflict
-from medsvc.fhir import jsonio, store
+from medsvc.fhir import jsonio, references, store
 from medsvc.fhir.datetimes import parse_instant
 from medsvc.fhir.registry import WriteEvent
 from medsvc.fhir.server import FhirServer
@@ -36,14 +36,14 @@ def capacity_of(resource: dict[str, Any]) -> int:
 
 
 def _schedule_id(resource: dict[str, Any]) -> str:
-    reference = str((resource.get("schedule") or {}).get("reference") or "")
-    kind, _, schedule_id = reference.partition("/")
-    if kind != "Schedule" or not schedule_id or "/" in schedule_id:
+    # Kept relative: the appointments' proposals read it without the base URL.
+    target = references.local_target((resource.get("schedule") or {}).get("reference"), None)
+    if target is None or target.type != "Schedule" or target.version is not None:
         raise BusinessRule(
             "Slot.schedule must refer to a Schedule of this server as Schedule/id",
             expression="Slot.schedule",
         )
-    return schedule_id
+    return target.id
 
 
 def _service(resource: dict[str, Any]) -> str | None:

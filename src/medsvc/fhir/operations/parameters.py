@@ -3,7 +3,8 @@
 from dataclasses import dataclass, field
 from typing import Any
 
-from medsvc.errors import Invalid
+from medsvc.errors import Invalid, Issue
+from medsvc.fhir import references
 from medsvc.fhir.registry import OperationCall
 
 VALUE_KEYS = (
@@ -68,11 +69,18 @@ def read_inputs(call: OperationCall) -> Inputs:
     return inputs
 
 
-def local_id(reference: Any, resource_type: str, base_url: str) -> str | None:
-    """The id in 'Type/id' or '{base}/Type/id', or None when it is not such a reference."""
-    if not isinstance(reference, str):
+def local_id(reference: Any, resource_type: str, base_url: str, parameter: str) -> str | None:
+    """The id in a reference to a local resource of the type ('Type/id' or '{base}/Type/id');
+    None when it names something else or is not a string; 422 naming the parameter when it
+    is a spelling no reference may have (references.py)."""
+    if not isinstance(reference, str) or references.ID_PATTERN.fullmatch(reference):
+        return None  # a bare id, which the operations that take one read themselves
+    try:
+        target = references.parse(reference, base_url).target
+    except references.BadReference as error:
+        where = f"Parameters.parameter.where(name = '{parameter}')"
+        issue = Issue(f"{where}: {error.diagnostics}", "value", expression=(where,))
+        raise references.BadReference(issue.diagnostics, issues=[issue]) from error
+    if target is None or target.type != resource_type or target.version is not None:
         return None
-    kind, _, found = reference.removeprefix(base_url + "/").partition("/")
-    if kind != resource_type or not found or "/" in found:
-        return None
-    return found
+    return target.id

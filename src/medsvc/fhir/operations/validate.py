@@ -7,7 +7,7 @@ resource would be refused.
 from typing import Any
 
 from medsvc.errors import Invalid, Issue, MedsvcError, NotFound, information, operation_outcome
-from medsvc.fhir import jsonio, validation
+from medsvc.fhir import jsonio, references, validation
 from medsvc.fhir.definitions import Definitions
 from medsvc.fhir.interactions import Result, visible_current
 from medsvc.fhir.registry import Operation, OperationCall, WriteEvent
@@ -55,6 +55,7 @@ def _issues_for(call: OperationCall, resource: Any, mode: str | None) -> list[Is
     if call.server.definitions.resource(resource["resourceType"]) is None:
         raise Invalid(f"The resource type '{resource['resourceType']}' is not supported here")
     issues = validation.find_issues(resource)
+    issues += references.find_issues(resource, call.server.base_url)
     if mode == "update" and call.resource_id and resource.get("id") != call.resource_id:
         issues.append(
             Issue("The resource id must equal the id in the URL", "invalid", expression=("id",))

@@ -23,8 +23,8 @@ from sqlalchemy.sql.base import ReadOnlyColumnCollection
 
 from medsvc import clock
 from medsvc.errors import Invalid
+from medsvc.fhir import references
 from medsvc.fhir.datetimes import MAX_BOUND, to_micros
-from medsvc.fhir.fhirpath import reference_target
 from medsvc.fhir.indexing import normalize
 from medsvc.fhir.search import values as v
 from medsvc.fhir.search.params import Criterion, unescape
@@ -195,17 +195,19 @@ class Compiler:
             if token.system:
                 conditions.append(table.identifier_system == token.system)
             return and_(*conditions)
-        local = raw.removeprefix(self.base_url + "/")
-        if "://" in local or local.startswith("urn:"):
+        if references.ID_PATTERN.fullmatch(raw):  # a bare id, of the param's target types
+            types = [c.modifier] if c.modifier else list(c.param.targets)
+            condition = table.target_id == raw
+            return and_(condition, table.target_type.in_(types)) if types else condition
+        try:
+            parsed = references.parse(raw, self.base_url)
+        except references.BadReference as error:
+            raise Invalid(error.diagnostics, expression=c.param.code) from error
+        if parsed.target is None:
             return table.url == raw
-        target = reference_target(local)
-        if target is not None:
-            if c.modifier and c.modifier != target[0]:
-                return false()
-            return and_(table.target_type == target[0], table.target_id == target[1])
-        types = [c.modifier] if c.modifier else list(c.param.targets)
-        condition = table.target_id == local
-        return and_(condition, table.target_type.in_(types)) if types else condition
+        if c.modifier and c.modifier != parsed.target.type:
+            return false()
+        return and_(table.target_type == parsed.target.type, table.target_id == parsed.target.id)
 
     def _chain(self, resource_type: str, c: Criterion) -> Select[Any]:
         """The pks of resources whose reference leads to a target meeting the chained

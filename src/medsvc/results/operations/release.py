@@ -12,7 +12,7 @@ from medsvc.results.release import RELEASED_TYPES
 
 def release(call: OperationCall) -> Result:
     stored = result_for_clinician(call)
-    holds.release(call.session, stored, caller(call))
+    holds.release(call.session, stored, call.server.base_url, caller(call))
     return Result(200, stored)
 
 

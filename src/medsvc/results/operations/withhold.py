@@ -16,7 +16,7 @@ def withhold(call: OperationCall) -> Result:
     if not isinstance(reason, str) or not reason.strip():
         raise Invalid("$withhold needs a reason (a string parameter)")
     stored = result_for_clinician(call)
-    holds.hold(call.session, stored, caller(call), reason.strip())
+    holds.hold(call.session, stored, call.server.base_url, caller(call), reason.strip())
     return Result(200, stored)
 
 

@@ -19,7 +19,7 @@ def book(call: OperationCall) -> Result:
     if replaced is not None:
         # The old one goes first, so that its seat does not count against the patient's
         # limits; if the new booking then fails, the transaction undoes both.
-        replaced_id = local_id(replaced, "Appointment", call.server.base_url)
+        replaced_id = local_id(replaced, "Appointment", call.server.base_url, "cancelled-appt-id")
         if replaced_id is None:
             raise Invalid("cancelled-appt-id is a reference such as Appointment/123")
         cancel_appointment(call, replaced_id, RESCHEDULED)

@@ -4,7 +4,7 @@ same transaction (a citizen until the cut-off before the start, a hospital with 
 from typing import Any
 
 from medsvc.errors import BusinessRule
-from medsvc.fhir import interactions, jsonio
+from medsvc.fhir import interactions, jsonio, references
 from medsvc.fhir.definitions import Definitions
 from medsvc.fhir.interactions import Result
 from medsvc.fhir.operations.parameters import read_inputs
@@ -33,7 +33,9 @@ def cancel_appointment(call: OperationCall, appointment_id: str, reason: Any) ->
     if given is not None:
         appointment["cancelationReason"] = given
     for participant in appointment.get("participant", []):
-        if str((participant.get("actor") or {}).get("reference", "")).startswith("Patient/"):
+        actor = (participant.get("actor") or {}).get("reference")
+        target = references.local_target(actor, call.server.base_url)
+        if target is not None and target.type == "Patient":
             participant["status"] = "declined"
     return interactions.update(
         call.server, call.session, call.ctx, "Appointment", appointment_id, appointment

@@ -102,7 +102,7 @@ def _of_organizations(session: Connection, org_ids: list[str]) -> set[str]:
 def _ids(call: OperationCall, inputs: Inputs, name: str, kind: str) -> list[str]:
     found = []
     for value in inputs.all(name):
-        found_id = local_id(value, kind, call.server.base_url)
+        found_id = local_id(value, kind, call.server.base_url, name)
         if found_id is None:
             raise Invalid(f"{name} is a reference such as {kind}/123, not '{value}'")
         found.append(found_id)

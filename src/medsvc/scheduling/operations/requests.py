@@ -6,11 +6,12 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 
-from medsvc.errors import Conflict, Invalid, NotFound
-from medsvc.fhir import interactions, jsonio, store
+from medsvc.errors import Conflict, Forbidden, Invalid, NotFound
+from medsvc.fhir import interactions, jsonio, references, store
 from medsvc.fhir.datetimes import format_instant, parse_instant
 from medsvc.fhir.interactions import Result
 from medsvc.fhir.operations.parameters import Inputs, local_id
+from medsvc.fhir.references import BadReference
 from medsvc.fhir.registry import OperationCall
 from medsvc.scheduling import appointments, ledger
 from medsvc.scheduling.holds import EXPIRED_REASON, HoldEnded
@@ -26,15 +27,35 @@ TAKEN_FROM = {"pending": ("proposed", "pending"), "booked": ("proposed", "pendin
 
 
 def _patient(call: OperationCall, inputs: Inputs) -> str | None:
-    if call.ctx.patient:  # a citizen books for themselves, whatever they send
-        return call.ctx.patient
     given = inputs.one(*PATIENT)
+    if call.ctx.patient:
+        # A citizen books for themselves; for someone else only once family proxies exist.
+        if given is not None and _own_patient(call, given) != call.ctx.patient:
+            raise Forbidden("A citizen books for themselves: patient-id must be their Patient")
+        return call.ctx.patient
     if given is None:
         return None
-    patient_id = local_id(given, "Patient", call.server.base_url)
-    if patient_id is None:
-        raise Invalid("patient-id is a reference such as Patient/123")
-    return f"Patient/{patient_id}"
+    patient = _named_patient(call, given)
+    if patient is None:
+        raise Invalid("patient-id is a Patient id or a reference such as Patient/123")
+    return patient
+
+
+def _named_patient(call: OperationCall, given: Any) -> str | None:
+    """Patient/id for a Patient's id or reference; None for anything else; 422 for a
+    spelling no reference may have."""
+    if isinstance(given, str) and references.ID_PATTERN.fullmatch(given):
+        return f"Patient/{given}"
+    patient_id = local_id(given, "Patient", call.server.base_url, PATIENT[0])
+    return f"Patient/{patient_id}" if patient_id else None
+
+
+def _own_patient(call: OperationCall, given: Any) -> str | None:
+    """The Patient a citizen's patient-id names, or None: any other spelling is refused alike."""
+    try:
+        return _named_patient(call, given)
+    except BadReference:
+        return None
 
 
 # Built once: $find reads the slots of a whole page, and their schedules, with it.
@@ -57,7 +78,9 @@ def read_contents(
 
 
 def _schedule_of(slot: dict[str, Any]) -> str:
-    return str((slot.get("schedule") or {}).get("reference", "")).partition("/")[2]
+    # Slot.schedule is stored as Schedule/id only (slots.py)
+    target = references.local_target((slot.get("schedule") or {}).get("reference"), None)
+    return target.id if target is not None and target.type == "Schedule" else ""
 
 
 def proposal(
@@ -93,22 +116,27 @@ def from_slots(session: Connection, slot_ids: list[str], patient: str | None) ->
         raise NotFound(f"Slot/{missing[0]} does not exist; choose a time from $find")
     schedules = read_contents(session, "Schedule", map(_schedule_of, slots.values()))
     appointment = proposal(slot_ids, slots, schedules, patient)
-    if slots and len(slots) == len(set(slot_ids)):  # the time of the slots just read
-        appointment["start"] = format_instant(
-            min(parse_instant(s["start"]) for s in slots.values())
-        )
-        appointment["end"] = format_instant(max(parse_instant(s["end"]) for s in slots.values()))
+    # The time of the slots just read, every one of them found.
+    appointment["start"] = format_instant(min(parse_instant(s["start"]) for s in slots.values()))
+    appointment["end"] = format_instant(max(parse_instant(s["end"]) for s in slots.values()))
     return appointment
 
 
-def _with_patient(appointment: dict[str, Any], patient: str | None) -> dict[str, Any]:
-    references = [(p.get("actor") or {}).get("reference") for p in appointment["participant"]]
-    if patient and patient not in references:
+def _with_patient(
+    appointment: dict[str, Any], patient: str | None, base_url: str
+) -> dict[str, Any]:
+    named = [
+        references.local_target((p.get("actor") or {}).get("reference"), base_url)
+        for p in appointment["participant"]
+    ]
+    if patient and not any(t and f"{t.type}/{t.id}" == patient for t in named):
         appointment["participant"].insert(0, {"actor": {"reference": patient}})
     return appointment
 
 
-def _prepared(session: Connection, appointment: dict[str, Any], status: str) -> dict[str, Any]:
+def _prepared(
+    session: Connection, appointment: dict[str, Any], status: str, base_url: str
+) -> dict[str, Any]:
     """The appointment in the operation's status, with its participants' answers, and the
     time of its slots (an appointment in a slot is at the slot's time)."""
     appointment["status"] = status
@@ -116,7 +144,7 @@ def _prepared(session: Connection, appointment: dict[str, Any], status: str) -> 
         participant["status"] = PARTICIPATION[status]
     if appointment.get("start"):
         return appointment
-    found = ledger.read_slots(session, appointments.slot_ids(appointment))
+    found = ledger.read_slots(session, appointments.slot_ids(appointment, base_url))
     if found:
         appointment["start"] = format_instant(min(s.start for s in found.values()))
         appointment["end"] = format_instant(max(s.end for s in found.values()))
@@ -137,12 +165,17 @@ def take(call: OperationCall, inputs: Inputs, status: str) -> Result:
         if not slot_ids:
             raise Invalid("Name the appointment (appt-id), send it (appt-resource), or its slot")
         appointment = from_slots(call.session, slot_ids, patient)
-    appointment = _prepared(call.session, _with_patient(appointment, patient), status)
+    base_url = call.server.base_url
+    appointment = _prepared(
+        call.session, _with_patient(appointment, patient, base_url), status, base_url
+    )
     return interactions.create(call.server, call.session, call.ctx, "Appointment", appointment)
 
 
 def _existing(call: OperationCall, reference: Any, patient: str | None, status: str) -> Result:
-    appointment_id = local_id(reference, "Appointment", call.server.base_url) or str(reference)
+    appointment_id = local_id(
+        reference, "Appointment", call.server.base_url, APPOINTMENT_ID[0]
+    ) or str(reference)
     current = interactions.visible_current(
         call.server, call.session, call.ctx, "Appointment", appointment_id
     )
@@ -150,8 +183,8 @@ def _existing(call: OperationCall, reference: Any, patient: str | None, status: 
         raise Invalid(f"Appointment/{appointment_id} was deleted")
     appointment = jsonio.loads_stored(current.content)
     _refuse_unless_takeable(f"Appointment/{appointment_id}", appointment, status)
-    appointment = _with_patient(appointment, patient)
-    appointment = _prepared(call.session, appointment, status)
+    appointment = _with_patient(appointment, patient, call.server.base_url)
+    appointment = _prepared(call.session, appointment, status, call.server.base_url)
     return interactions.update(
         call.server, call.session, call.ctx, "Appointment", appointment_id, appointment
     )
@@ -174,7 +207,7 @@ def _proposed(resource: Any) -> dict[str, Any]:
 
 
 def _slot_id(call: OperationCall, reference: Any) -> str:
-    slot_id = local_id(reference, "Slot", call.server.base_url)
+    slot_id = local_id(reference, "Slot", call.server.base_url, "slot")
     if slot_id is None:
         raise Invalid(f"'{reference}' is not a Slot reference such as Slot/123")
     return slot_id
