@@ -14,7 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import Request
 
+from medsvc.app import create_app
+from medsvc.security.context import AuthContext, auth_context
 from tests.conftest import Backend, LiveServer, free_port, make_settings, platform_app
 from tests.factories import FHIR_JSON, OBSERVATION_CATEGORY, observation, patient
 
@@ -388,10 +391,11 @@ def test_a_huge_valid_patient_is_refused_and_nothing_stored(client: httpx.Client
     body = json.dumps(huge, separators=(",", ":")).encode()
     assert len(body) > 15_000_000
     response = client.post("/Patient", content=body, headers=FHIR_JSON)
-    refused(response, 413, "Patient.name", "1,000,000 items")
+    # Two million objects and arrays: refused before they are parsed.
+    refused(response, 413, None, "2,000,004 objects and arrays", "limit is 100,000")
     wide = patient(name=[{"family": "V", "given": ["A"] * 100}] * 1000)
     response = client.post("/Patient", json=wide, headers=FHIR_JSON)
-    refused(response, 413, None, "more than 50,000 elements", "one Patient")
+    refused(response, 413, None, "more than 20,000 elements", "one Patient")
     assert total(client, "Patient") == 0
 
 
@@ -427,3 +431,48 @@ def test_a_refused_body_leaves_the_writer_free(small: httpx.Client) -> None:
     response = small.put(url, json={**patient(), "id": created["id"]}, headers=FHIR_JSON)
     assert response.status_code == 200, response.text
     assert response.json()["meta"]["versionId"] == "2"
+
+
+# Signed in: the limits hold alike, and refusing for size tells nothing of what is hidden
+
+
+@pytest.fixture
+def citizen(small: httpx.Client, clean: Backend) -> Iterator[tuple[httpx.Client, str]]:
+    """A citizen's client of the small-limits server, and another citizen's Patient id."""
+    mine = small.post("/Patient", json=patient(mrn="1"), headers=FHIR_JSON).json()["id"]
+    other = small.post("/Patient", json=patient(mrn="2"), headers=FHIR_JSON).json()["id"]
+    ctx = AuthContext(
+        subject="acct-aino",
+        client_id="app",
+        patient=f"Patient/{mine}",
+        scopes=frozenset({"patient/*.cruds"}),
+    )
+
+    async def provide(_request: Request) -> AuthContext:
+        return ctx
+
+    port = free_port()
+    app = create_app(make_settings(clean.url, port, **SMALL), clean.database)
+    app.dependency_overrides[auth_context] = provide
+    with LiveServer(app, port) as server, httpx.Client(base_url=server.url + "/fhir") as http:
+        yield http, other
+
+
+def test_a_citizen_meets_the_same_limits(citizen: tuple[httpx.Client, str]) -> None:
+    http, _other = citizen
+    assert http.get("/Observation", params={"code": "a,b,c,d"}).status_code == 200
+    refused(http.get("/Observation", params={"code": "a,b,c,d,e"}), 400, None, "more than 4")
+    refused(http.get("/Observation", params=[("code", "a")] * 7), 400, None, "7 parameters")
+    response = http.post("/Patient", json=sized_patient(61), headers=FHIR_JSON)
+    refused(response, 413, None, "more than 60 elements")
+
+
+def test_a_size_refusal_does_not_tell_hidden_from_absent(citizen: tuple[httpx.Client, str]) -> None:
+    http, other = citizen
+    long_patch = json.dumps([{"op": "add", "path": "/gender", "value": "other"}] * 11)
+    doubling = json.dumps([{"op": "copy", "from": "/name", "path": "/name/0"}] * 10)
+    for target in (other, "no-such-patient"):
+        response = http.patch(f"/Patient/{target}", content=long_patch, headers=PATCH_JSON)
+        refused(response, 413, None, "11 items")
+        response = http.patch(f"/Patient/{target}", content=doubling, headers=PATCH_JSON)
+        assert response.status_code == 404, response.text

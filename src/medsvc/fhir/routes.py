@@ -85,11 +85,11 @@ def _parse_body(
     if method == "PATCH":
         if kind != "patch":
             raise Invalid("PATCH takes a JSON Patch document (application/json-patch+json)")
-        return limits.check(jsonio.loads(body), server.limits), []
+        return limits.parse(body, server.limits), []
     if path.strip("/") == "Binary" and method == "POST" and kind not in ("json", "absent"):
         return binary.from_upload(kind, body, request.headers.get("x-security-context")), []
     require_json_body(kind)
-    return limits.check(jsonio.loads(body), server.limits), []
+    return limits.parse(body, server.limits), []
 
 
 def _form_parameters(body: bytes, bounds: limits.Limits) -> list[tuple[str, str]]:
@@ -167,7 +167,7 @@ def _bundle(request: Request, body: bytes, ctx: AuthContext) -> Response:
     database: Database = request.app.state.database
     for attempt in range(1, BUNDLE_ATTEMPTS + 1):
         # Entries are rewritten as they run, so each attempt starts from the body again.
-        content = limits.check(jsonio.loads(body), server.limits)
+        content = limits.parse(body, server.limits)
         kind, entries = bundle.parse_bundle(content, server.base_url)
         run = bundle.run_transaction if kind == "transaction" else bundle.run_batch
         try:

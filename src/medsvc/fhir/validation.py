@@ -107,7 +107,7 @@ def _model_issues(resource: dict[str, Any]) -> list[Issue]:
                 "required" if _is_missing(e) else "structure",
                 expression=(_expression(resource_type, e["loc"]),),
             )
-            for e in error.errors()[:MAX_ISSUES]
+            for e in error.errors(include_url=False, include_input=False)[:MAX_ISSUES]
         ]
         return capped(issues, error.error_count())
     return []
