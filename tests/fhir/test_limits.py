@@ -276,6 +276,10 @@ def test_patch_entry_of_a_transaction(small: httpx.Client) -> None:
     }
     response = small.post("", json=bundle(patch_entry, entry(patient())), headers=FHIR_JSON)
     refused(response, 413, None, "more than 60 elements")
+    # The document in the Binary is held to the limits of a body before it is parsed.
+    heavy = {**document, "data": base64.b64encode(b"[" * 200 + b"]" * 200).decode()}
+    response = small.post("", json=bundle({**patch_entry, "resource": heavy}), headers=FHIR_JSON)
+    refused(response, 413, None, "200 objects and arrays", "limit is 190")
     assert small.get(f"/Patient/{created['id']}").json()["meta"]["versionId"] == "1"
     assert total(small, "Patient") == 1
 

@@ -168,7 +168,7 @@ def _bundle(request: Request, body: bytes, ctx: AuthContext) -> Response:
     for attempt in range(1, BUNDLE_ATTEMPTS + 1):
         # Entries are rewritten as they run, so each attempt starts from the body again.
         content = limits.parse(body, server.limits)
-        kind, entries = bundle.parse_bundle(content, server.base_url)
+        kind, entries = bundle.parse_bundle(content, server.base_url, server.limits)
         run = bundle.run_transaction if kind == "transaction" else bundle.run_batch
         try:
             with database.session(write=True) as session:
