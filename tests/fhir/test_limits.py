@@ -17,6 +17,7 @@ import pytest
 from fastapi import Request
 
 from medsvc.app import create_app
+from medsvc.fhir.limits import limits_from
 from medsvc.security.context import AuthContext, auth_context
 from tests.conftest import Backend, LiveServer, free_port, make_settings, platform_app
 from tests.factories import FHIR_JSON, OBSERVATION_CATEGORY, observation, patient
@@ -480,3 +481,20 @@ def test_a_size_refusal_does_not_tell_hidden_from_absent(citizen: tuple[httpx.Cl
         refused(response, 413, None, "11 items")
         response = http.patch(f"/Patient/{target}", content=doubling, headers=PATCH_JSON)
         assert response.status_code == 404, response.text
+
+
+@pytest.mark.parametrize(
+    "overrides", ["component=5", "Observation.component", "Observation.component=many"]
+)
+def test_overrides_that_do_not_parse_stop_the_start(overrides: str) -> None:
+    settings = make_settings("sqlite://", 0, array_item_overrides=overrides)
+    with pytest.raises(ValueError, match=r"Type\.element=items"):
+        limits_from(settings)
+
+
+def test_overrides_name_their_elements() -> None:
+    settings = make_settings("sqlite://", 0, array_item_overrides=" Group.member = 20000 ")
+    bounds = limits_from(settings)
+    assert bounds.items_of("Group.member") == 20000
+    assert bounds.items_of("Bundle.entry") == settings.max_bundle_entries
+    assert bounds.items_of("Patient.name") == settings.max_array_items
