@@ -139,7 +139,10 @@ class _Walk:
     ) -> None:
         if isinstance(item, str):
             if len(item) > self.limits.max_string_chars and key not in UNBOUNDED_STRINGS:
-                self._string(item, key, path)
+                raise _too_large(
+                    f"{len(item):,} characters; the limit is {self.limits.max_string_chars:,}",
+                    (path, key),
+                )
         elif isinstance(item, dict | list):
             # An array's items are the array's element; an object's members are its own.
             inner = element if isinstance(key, int) else f"{element}.{key}"
@@ -162,13 +165,6 @@ class _Walk:
                 f"more than {limits.max_resource_elements:,} elements, the limit for one "
                 f"{resource.type or 'resource'}",
                 path,
-            )
-
-    def _string(self, text: str, key: str | int, path: _Path) -> None:
-        if len(text) > self.limits.max_string_chars:
-            raise _too_large(
-                f"{len(text):,} characters; the limit is {self.limits.max_string_chars:,}",
-                (path, key),
             )
 
 
