@@ -29,6 +29,7 @@ from medsvc.executors import make_executors
 from medsvc.fhir import access, jsonio, sealing
 from medsvc.fhir.audit_trail import AuditTrail
 from medsvc.fhir.definitions import get_definitions
+from medsvc.fhir.limits import limits_from
 from medsvc.fhir.operations import everything, validate
 from medsvc.fhir.registry import Registry
 from medsvc.fhir.routes import CONTENT_TYPE
@@ -145,7 +146,12 @@ def fhir_server(settings: Settings, database: Database | None = None) -> FhirSer
     registry.add_operation(validate.operation(definitions))
     registry.add_operation(everything.operation(definitions))
     server = FhirServer(
-        settings.base_url, definitions, registry, settings.default_page_size, settings.max_page_size
+        settings.base_url,
+        definitions,
+        registry,
+        settings.default_page_size,
+        settings.max_page_size,
+        limits_from(settings),
     )
     if database is not None and sealed:
         sealer = ResultSealer(FileKeyring(settings.kek_directory), settings.base_url)

@@ -90,6 +90,32 @@ class Settings(BaseSettings):
     # How long a notice the gateway does not take is retried before it is given up.
     notify_retry_hours: float = Field(default=24, gt=0)
     log_level: str = "INFO"
+    # Request cost (docs/fhir-api.md#limits): what one body and one search may hold, checked
+    # right after parsing, before validation and before a writer is taken; beyond, 413 or 400.
+    # Nesting of objects and arrays: deeper JSON only costs the parser and the models' stack.
+    max_json_depth: int = Field(default=64, gt=0)
+    # Items of any one array (Patient.name); one resource's arrays rarely hold dozens.
+    max_array_items: int = Field(default=1000, gt=0)
+    # Per-element overrides where a type needs more: "Observation.component=5000,...".
+    array_item_overrides: str = ""
+    # Entries of a transaction or batch Bundle: each runs in the one unit of work.
+    max_bundle_entries: int = Field(default=1000, gt=0)
+    # Characters of one string; base64 data (Binary.data, Attachment.data) is bounded only
+    # by the body's size.
+    max_string_chars: int = Field(default=1_048_576, gt=0)
+    # JSON values (objects, arrays, strings, numbers, booleans) in one resource, its
+    # contained ones included: storing a Patient of 20,000 names' parts takes ~3 s on SQLite,
+    # most of it in its search index rows, all of it holding the one writer.
+    max_resource_elements: int = Field(default=20_000, gt=0)
+    # JSON values in one body, a Bundle's or a Parameters' resources together: 1000 Slots,
+    # or 500 Observations of a lab's push, fit.
+    max_body_elements: int = Field(default=100_000, gt=0)
+    # Values ORed in one search parameter, and parameters in one search (each chain link
+    # and _include counted): each is a condition of the one SQL statement.
+    max_search_values: int = Field(default=100, gt=0)
+    max_search_params: int = Field(default=50, gt=0)
+    # Characters in one search parameter's value (a form body's can be as long as the body).
+    max_search_value_chars: int = Field(default=65_536, gt=0)
 
     @field_validator("base_url")
     @classmethod

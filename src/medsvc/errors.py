@@ -24,6 +24,22 @@ class Issue:
         return issue
 
 
+# An OperationOutcome names this many issues and counts the rest in one more: a body with a
+# million bad elements gets an answer of a few kilobytes, not of hundreds of megabytes.
+MAX_ISSUES = 100
+
+
+def capped(issues: list[Issue], total: int | None = None) -> list[Issue]:
+    """The first MAX_ISSUES issues, and one that counts the rest ("... and 999,900 more");
+    total is how many there were, when only the first were made."""
+    total = len(issues) if total is None else total
+    if total <= MAX_ISSUES + 1 and len(issues) == total:
+        return issues
+    rest = total - MAX_ISSUES
+    more = Issue(f"... and {rest:,} more issues", "informational", "information")
+    return [*issues[:MAX_ISSUES], more]
+
+
 class MedsvcError(Exception):
     """Base of every error that reaches a client; subclasses fix the status and issue code."""
 
@@ -40,9 +56,11 @@ class MedsvcError(Exception):
     ):
         super().__init__(diagnostics)
         self.diagnostics = diagnostics
-        self.issues = issues or [
-            Issue(diagnostics, self.code, expression=(expression,) if expression else ())
-        ]
+        self.issues = (
+            capped(issues)
+            if issues
+            else [Issue(diagnostics, self.code, expression=(expression,) if expression else ())]
+        )
         self.headers = headers or {}
 
     def outcome(self) -> dict[str, Any]:
@@ -141,7 +159,7 @@ class Outcome:
 
 
 def operation_outcome(issues: list[Issue]) -> dict[str, Any]:
-    return {"resourceType": "OperationOutcome", "issue": [i.to_fhir() for i in issues]}
+    return {"resourceType": "OperationOutcome", "issue": [i.to_fhir() for i in capped(issues)]}
 
 
 def information(diagnostics: str) -> dict[str, Any]:

@@ -85,3 +85,12 @@ def test_a_chain_to_an_unblinded_parameter_is_kept(definitions: Definitions) -> 
 def test_a_query_that_is_not_a_query_string_is_kept_as_sent(definitions: Definitions) -> None:
     assert audited_query(definitions, "Observation", "") == ""
     assert audited_query(definitions, "Observation", "%%%&&=") == "%%%&&="
+
+
+def test_a_query_past_the_search_limits_is_withheld_whole(definitions: Definitions) -> None:
+    """Such a search is refused unrun; its record neither splits it nor keeps any of it."""
+    fifty = "&".join(["status=final"] * 50)
+    assert audited_query(definitions, "Observation", fifty) == fifty
+    assert audited_query(definitions, "Observation", fifty + "&code=2160-0") == WITHHELD
+    assert audited_query(definitions, "Observation", "status=" + "x" * 65_530) != WITHHELD
+    assert audited_query(definitions, "Observation", "code=" + "x" * 65_533) == WITHHELD

@@ -41,7 +41,8 @@ def access_of(
     if kind in ("search-type", "history-type"):
         posted = request.method == "POST"
         asked = body.decode(errors="replace") if posted else str(request.url.query)
-        query = audited_query(request.app.state.fhir.definitions, resource_type, asked)
+        server = request.app.state.fhir
+        query = audited_query(server.definitions, resource_type, asked, server.limits)
     return audit.Access(
         interaction=kind,
         status=status,

@@ -7,6 +7,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 from medsvc.errors import Invalid
 from medsvc.fhir.blinding import Blinder
 from medsvc.fhir.definitions import Definitions, ResourceDefinition
+from medsvc.fhir.limits import Limits
 
 # A value of a blind-indexed parameter that has no token: a system alone, free text (:text),
 # a value set (:in), or a parameter reached through a chain or _has, whose type is not known
@@ -16,11 +17,21 @@ WITHHELD = "withheld"
 _TOKEN_VALUED = frozenset({None, "not"})
 
 
-def audited_query(definitions: Definitions, resource_type: str | None, query: str) -> str:
+def audited_query(
+    definitions: Definitions, resource_type: str | None, query: str, limits: Limits | None = None
+) -> str:
     """The query with every blind-indexed parameter's values replaced by their tokens; the
-    query itself, unchanged, when it has none."""
+    query itself, unchanged, when it has none. A query past the search limits, refused
+    without being run, is recorded as withheld: splitting it would cost what its refusal
+    saved, and a part of it could hold codes unblinded."""
     definition = definitions.resource(resource_type) if resource_type else None
-    pairs = parse_qsl(query, keep_blank_values=True)
+    limits = limits or Limits()
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, max_num_fields=limits.max_search_params)
+    except ValueError:
+        return WITHHELD
+    if any(len(k) + len(v) > limits.max_search_value_chars for k, v in pairs):
+        return WITHHELD
     kept = [(name, _kept_value(definitions, definition, name, value)) for name, value in pairs]
     if kept == pairs:
         return query

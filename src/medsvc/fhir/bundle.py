@@ -7,7 +7,7 @@ entry in its own savepoint and reports each outcome separately.
 """
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -15,9 +15,18 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from sqlalchemy import Connection
 
 from medsvc.errors import ConcurrentMatch, Invalid, MedsvcError, MultipleMatches, NotFound
-from medsvc.fhir import conditional, interactions, jsonio, pending, references, validation
+from medsvc.fhir import (
+    conditional,
+    interactions,
+    jsonio,
+    limits,
+    pending,
+    references,
+    validation,
+)
 from medsvc.fhir.datetimes import format_instant
 from medsvc.fhir.interactions import Result
+from medsvc.fhir.limits import Limits
 from medsvc.fhir.router import FhirRequest, dispatch
 from medsvc.fhir.search.run import find_matches
 from medsvc.fhir.server import FhirServer
@@ -40,6 +49,7 @@ class Entry:
     assigned_id: str | None = None
     existing: Result | None = None
     update_id: str | None = None  # the id a conditional update creates under, if nothing matches
+    limits: Limits = field(default_factory=Limits)  # what a PATCH entry's document may hold
 
     @property
     def where(self) -> str:
@@ -71,7 +81,7 @@ def _parse_entry(index: int, raw: Any, base_url: str) -> Entry:
     )
 
 
-def parse_bundle(body: Any, base_url: str) -> tuple[str, list[Entry]]:
+def parse_bundle(body: Any, base_url: str, bounds: Limits | None = None) -> tuple[str, list[Entry]]:
     bundle = validation.require_resource(body, "Bundle")
     kind = bundle.get("type")
     if kind not in ("transaction", "batch"):
@@ -82,27 +92,32 @@ def parse_bundle(body: Any, base_url: str) -> tuple[str, list[Entry]]:
     if not isinstance(raw_entries, list):
         raise Invalid("Bundle.entry must be an array", expression="Bundle.entry")
     entries = [_parse_entry(i, raw, base_url) for i, raw in enumerate(raw_entries)]
+    if bounds is not None:
+        for entry in entries:
+            entry.limits = bounds
     full_urls = [e.full_url for e in entries if e.full_url]
     if len(full_urls) != len(set(full_urls)):
         raise Invalid("Two entries share a fullUrl", expression="Bundle.entry.fullUrl")
     return kind, entries
 
 
-def _patch_document(resource: Any) -> Any:
+def _patch_document(resource: Any, bounds: Limits) -> Any:
     """A PATCH entry carries its JSON Patch as a Binary (http.html#patch)."""
     if not isinstance(resource, dict) or resource.get("resourceType") != "Binary":
         raise Invalid("A PATCH entry carries its JSON Patch as a Binary resource")
     if resource.get("contentType") != "application/json-patch+json":
         raise Invalid("Only JSON Patch (application/json-patch+json) is supported")
     try:
-        return jsonio.loads(base64.b64decode(resource.get("data", ""), validate=True))
+        return limits.parse(base64.b64decode(resource.get("data", ""), validate=True), bounds)
     except ValueError as error:
         raise Invalid("The PATCH entry's Binary holds no valid base64 data") from error
 
 
 def _request(entry: Entry) -> FhirRequest:
     parts = urlsplit(entry.url)
-    body = _patch_document(entry.resource) if entry.method == "PATCH" else entry.resource
+    body = entry.resource
+    if entry.method == "PATCH":
+        body = _patch_document(entry.resource, entry.limits)
     return FhirRequest(
         entry.method,
         parts.path,

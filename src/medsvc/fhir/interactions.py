@@ -9,10 +9,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import jsonpatch
+import jsonpointer
 from sqlalchemy import Connection
 
-from medsvc.errors import Gone, Invalid, NotFound, PreconditionFailed, Unprocessable
-from medsvc.fhir import jsonio, references, store, validation
+from medsvc.errors import (
+    Gone,
+    Invalid,
+    NotFound,
+    PayloadTooLarge,
+    PreconditionFailed,
+    Unprocessable,
+)
+from medsvc.fhir import jsonio, limits, references, store, validation
 from medsvc.fhir.definitions import ResourceDefinition
 from medsvc.fhir.numbers import natural
 from medsvc.fhir.registry import WriteEvent
@@ -222,8 +230,9 @@ def patch(
         raise Gone(f"{resource_type}/{resource_id} was deleted")
     if not isinstance(operations, list):
         raise Invalid("A JSON Patch document is an array of operations")
+    limits.check(operations, server.limits)
     try:
-        patched = jsonpatch.apply_patch(jsonio.loads_stored(current.content), operations)
+        patched = _apply_patch(jsonio.loads_stored(current.content), operations, server.limits)
     except jsonpatch.JsonPatchTestFailed as error:
         raise Unprocessable(f"The patch test failed: {error}") from error
     except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError) as error:
@@ -237,6 +246,25 @@ def patch(
     return write_version(
         server, session, ctx, definition, current, patched, parse_version(if_match), "PATCH"
     )
+
+
+def _apply_patch(document: Any, operations: list[Any], bounds: limits.Limits) -> Any:
+    """Applies a JSON Patch one operation at a time. A copy can double the resource, so what
+    each copies is counted first: the patch is refused before the resource passes its limit,
+    and the result is held to every limit as a body would be."""
+    budget = bounds.max_resource_elements
+    elements = limits.count_elements(document, budget)
+    for operation in operations:
+        copied = operation.get("from") if isinstance(operation, dict) else None
+        if isinstance(copied, str) and operation.get("op") == "copy":
+            elements += limits.count_elements(jsonpointer.resolve_pointer(document, copied), budget)
+            if elements > budget:
+                raise PayloadTooLarge(
+                    f"The patch would make the resource hold more than {budget:,} elements, "
+                    "the limit for one resource"
+                )
+        document = jsonpatch.apply_patch(document, [operation], in_place=True)
+    return limits.check(document, bounds)
 
 
 def delete(

@@ -24,7 +24,7 @@ from medsvc.errors import (
     information,
 )
 from medsvc.executors import Kind, in_thread
-from medsvc.fhir import audited, binary, bundle, jsonio
+from medsvc.fhir import audited, binary, bundle, jsonio, limits
 from medsvc.fhir.audit_trail import AuditTrail
 from medsvc.fhir.capability import capability_statement
 from medsvc.fhir.interactions import Result
@@ -72,22 +72,38 @@ def fhir_json(body: bytes, status: int = 200, headers: dict[str, str] | None = N
 def _parse_body(
     request: Request, method: str, path: str, body: bytes
 ) -> tuple[Any, list[tuple[str, str]]]:
-    """The body as FHIR content, and any search parameters it carries (POST _search)."""
+    """The body as FHIR content, and any search parameters it carries (POST _search),
+    within the limits on what one request may hold."""
     kind = body_kind(request.headers.get("content-type"))
+    server: FhirServer = request.app.state.fhir
     if _posts_search(request):
         if kind not in ("form", "absent"):
             raise Invalid("POST _search takes application/x-www-form-urlencoded parameters")
-        return None, parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+        return None, _form_parameters(body, server.limits)
     if not body:
         return None, []
     if method == "PATCH":
         if kind != "patch":
             raise Invalid("PATCH takes a JSON Patch document (application/json-patch+json)")
-        return jsonio.loads(body), []
+        return limits.parse(body, server.limits), []
     if path.strip("/") == "Binary" and method == "POST" and kind not in ("json", "absent"):
         return binary.from_upload(kind, body, request.headers.get("x-security-context")), []
     require_json_body(kind)
-    return jsonio.loads(body), []
+    return limits.parse(body, server.limits), []
+
+
+def _form_parameters(body: bytes, bounds: limits.Limits) -> list[tuple[str, str]]:
+    """A POST _search form, refused as soon as it holds more parameters than a search may."""
+    try:
+        return parse_qsl(
+            body.decode("utf-8", "replace"),
+            keep_blank_values=True,
+            max_num_fields=bounds.max_search_params,
+        )
+    except ValueError as error:
+        raise Invalid(
+            f"The search has more than {bounds.max_search_params} parameters, the limit"
+        ) from error
 
 
 def _fhir_request(
@@ -151,7 +167,8 @@ def _bundle(request: Request, body: bytes, ctx: AuthContext) -> Response:
     database: Database = request.app.state.database
     for attempt in range(1, BUNDLE_ATTEMPTS + 1):
         # Entries are rewritten as they run, so each attempt starts from the body again.
-        kind, entries = bundle.parse_bundle(jsonio.loads(body), server.base_url)
+        content = limits.parse(body, server.limits)
+        kind, entries = bundle.parse_bundle(content, server.base_url, server.limits)
         run = bundle.run_transaction if kind == "transaction" else bundle.run_batch
         try:
             with database.session(write=True) as session:

@@ -1,10 +1,12 @@
-"""What the FHIR interactions run with: the public base URL, the definitions, the registry."""
+"""What the FHIR interactions run with: the public base URL, the definitions, the registry,
+the limits on what one request may hold."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 from medsvc.errors import MethodNotAllowed, NotFound
 from medsvc.fhir.definitions import Definitions, ResourceDefinition
+from medsvc.fhir.limits import Limits
 from medsvc.fhir.registry import Registry
 from medsvc.fhir.search.sql import Compiler
 from medsvc.security.context import AuthContext
@@ -17,6 +19,7 @@ class FhirServer:
     registry: Registry
     default_page_size: int = 20
     max_page_size: int = 1000
+    limits: Limits = field(default_factory=Limits)
 
     def definition(self, resource_type: str, interaction: str) -> ResourceDefinition:
         """The definition of a supported type, or 404; 405 when it lacks the interaction."""

@@ -11,7 +11,7 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import BaseModel, ValidationError
 
-from medsvc.errors import Invalid, Issue, Structure, Unprocessable
+from medsvc.errors import MAX_ISSUES, Invalid, Issue, Structure, Unprocessable, capped
 from medsvc.fhir import profile_rules
 from medsvc.fhir.definitions import get_definitions
 
@@ -101,14 +101,15 @@ def _model_issues(resource: dict[str, Any]) -> list[Issue]:
         message = f"{resource_type}: the content does not fit the R4B model ({error})"
         return [Issue(message, "structure", expression=(resource_type,))]
     except ValidationError as error:
-        return [
+        issues = [
             Issue(
                 f"{_expression(resource_type, e['loc'])}: {e['msg']}",
                 "required" if _is_missing(e) else "structure",
                 expression=(_expression(resource_type, e["loc"]),),
             )
-            for e in error.errors()
+            for e in error.errors(include_url=False, include_input=False)[:MAX_ISSUES]
         ]
+        return capped(issues, error.error_count())
     return []
 
 

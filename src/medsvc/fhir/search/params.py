@@ -5,10 +5,12 @@ and left out of the self link, or refused when the client asks for strict handli
 unsupported modifier is always refused: ignoring it would widen the result.
 """
 
+import re
 from dataclasses import dataclass, field
 
 from medsvc.errors import Invalid
 from medsvc.fhir.definitions import Definitions, SearchParam
+from medsvc.fhir.limits import Limits, check_search, check_values
 from medsvc.fhir.numbers import natural
 
 RESULT_PARAMS = (
@@ -79,21 +81,22 @@ class SearchRequest:
     total: bool = True
 
 
-def split_values(value: str) -> tuple[str, ...]:
-    """Splits at unescaped commas; backslash escapes are kept for the type parsers."""
-    parts, current, i = [], [], 0
-    while i < len(value):
-        if value[i] == "\\" and i + 1 < len(value):
-            current.append(value[i : i + 2])
-            i += 2
-            continue
-        if value[i] == ",":
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(value[i])
-        i += 1
-    parts.append("".join(current))
+# One value: escaped characters (a trailing backslash stands for itself) up to a bare comma.
+_VALUE = re.compile(r"(?:[^,\\]|\\.|\\\Z)*", re.S)
+
+
+def split_values(value: str, most: int | None = None) -> tuple[str, ...]:
+    """Splits at unescaped commas; backslash escapes are kept for the type parsers. Given
+    `most`, stops once it has found one value more than that."""
+    parts: list[str] = []
+    position = 0
+    while most is None or len(parts) <= most:
+        match = _VALUE.match(value, position)
+        assert match is not None  # the pattern matches the empty string
+        parts.append(match.group())
+        position = match.end() + 1  # past the comma that ended the value
+        if position > len(value):
+            break
     return tuple(parts)
 
 
@@ -128,13 +131,16 @@ class QueryParser:
         strict: bool,
         default_count: int,
         max_count: int,
+        limits: Limits | None = None,
     ):
         self.definitions = definitions
         self.request = SearchRequest(resource_type, count=default_count)
         self.strict = strict
         self.max_count = max_count
+        self.limits = limits or Limits()
 
     def parse(self, pairs: list[tuple[str, str]]) -> SearchRequest:
+        check_search(pairs, self.limits)
         for name, value in pairs:
             base = name.split(":", 1)[0]
             if base in RESULT_PARAMS:
@@ -163,7 +169,7 @@ class QueryParser:
         if code == "_id":
             if modifier or dot:
                 raise Invalid(f"The parameter _id takes no modifier or chain: '{name}'")
-            return Criterion(None, None, split_values(value))
+            return Criterion(None, None, self._values(name, value))
         param = self._param(resource_type, code)
         if param is None:
             self._unknown(f"Unknown search parameter '{code}' for {resource_type}")
@@ -171,7 +177,10 @@ class QueryParser:
         if dot:
             return self._chain(resource_type, param, modifier or None, tail, value)
         self._check_modifier(param, modifier or None, name)
-        return Criterion(param, modifier or None, split_values(value))
+        return Criterion(param, modifier or None, self._values(name, value))
+
+    def _values(self, name: str, value: str) -> tuple[str, ...]:
+        return check_values(name, split_values(value, self.limits.max_search_values), self.limits)
 
     def _check_modifier(self, param: SearchParam, modifier: str | None, name: str) -> None:
         if modifier is None or modifier in MODIFIERS[param.type]:
@@ -251,11 +260,13 @@ class QueryParser:
             raise Invalid(f"_total must be none, estimate or accurate, not '{value}'")
         self.request.total = value != "none"
 
-    def _elements(self, _name: str, value: str) -> None:
-        self.request.elements = [e.strip() for e in value.split(",") if e.strip()]
+    def _elements(self, name: str, value: str) -> None:
+        listed = check_values(name, tuple(value.split(",")), self.limits)
+        self.request.elements = [e.strip() for e in listed if e.strip()]
 
-    def _sort(self, _name: str, value: str) -> None:
-        for key in (k.strip() for k in value.split(",") if k.strip()):
+    def _sort(self, name: str, value: str) -> None:
+        listed = check_values(name, tuple(value.split(",")), self.limits)
+        for key in (k.strip() for k in listed if k.strip()):
             descending = key.startswith("-")
             code = key.lstrip("-")
             if code == "_id":

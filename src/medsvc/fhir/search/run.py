@@ -37,6 +37,7 @@ def parse(
         strict=strict,
         default_count=server.default_page_size,
         max_count=server.max_page_size,
+        limits=server.limits,
     ).parse(pairs)
 
 
