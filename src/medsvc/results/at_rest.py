@@ -28,7 +28,7 @@ SEALED = frozenset(
 _PATIENT_ELEMENT = {"Binary": "securityContext"}
 
 
-def _unpatiented(resource_type: str, element: str) -> Unprocessable:
+def unpatiented(resource_type: str, element: str) -> Unprocessable:
     return Unprocessable(
         f"{resource_type}.{element} must refer to the Patient it concerns (for a Binary, or to "
         "a stored DocumentReference about them): it is stored sealed under that patient's key",
@@ -51,7 +51,7 @@ def patient_of(session: Connection, resource_type: str, resource: dict[str, Any]
         document = store.read_current(session, "DocumentReference", target[1])
         if document is not None and document.content is not None:
             return patient_of(session, "DocumentReference", jsonio.loads_stored(document.content))
-    raise _unpatiented(resource_type, element)
+    raise unpatiented(resource_type, element)
 
 
 class Binding:

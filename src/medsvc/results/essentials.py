@@ -1,18 +1,18 @@
 """What every result must say before it is stored: a DiagnosticReport or Observation has a
 status, a category, a code and a patient; once final it says when it was taken and when it
-was issued; its quantities are in UCUM; and its status moves forward only (preliminary, then
-final, then amended or corrected; entered-in-error ends it). A violation is 422 naming the
-element, with every violation found. The other sealed types (ServiceRequest, Specimen,
-DocumentReference, Binary) name their patient, whose key seals them."""
+was issued; and its quantities are in UCUM. A violation is 422 naming the element, with every
+violation found (stale_pushes.py refuses a result going back). The other sealed types
+(ServiceRequest, Specimen, DocumentReference, Binary) name their patient, whose key seals them."""
 
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
-from medsvc.errors import Outcome, Unprocessable
-from medsvc.fhir import jsonio
+from medsvc.errors import BusinessRule, Forbidden, Outcome, Unprocessable
+from medsvc.fhir import compartments, pending
 from medsvc.fhir.fhirpath import reference_target
 from medsvc.fhir.registry import WriteEvent
+from medsvc.fhir.store import RESOURCE
 from medsvc.results import at_rest
 from medsvc.security.context import AuthContext
 
@@ -21,13 +21,6 @@ RESULT_TYPES = ("DiagnosticReport", "Observation")
 # The other sealed types, which name their Patient (see at_rest.patient_of).
 NAMING_THEIR_PATIENT = frozenset({"ServiceRequest", "Specimen", "DocumentReference", "Binary"})
 FINISHED = frozenset({"final", "amended", "corrected", "appended"})
-# The statuses each status may be followed by (the R4B diagnostic-report-status and
-# observation-status codes); a status not listed may become any.
-NEXT = {
-    **dict.fromkeys(FINISHED, FINISHED | {"entered-in-error"}),
-    "cancelled": frozenset({"cancelled", "entered-in-error"}),
-    "entered-in-error": frozenset({"entered-in-error"}),
-}
 
 
 def _quantities(resource: dict[str, Any], where: str) -> list[tuple[dict[str, Any], str]]:
@@ -81,27 +74,57 @@ def _check_content(resource: dict[str, Any], outcome: Outcome) -> None:
             )
 
 
-def _check_transition(event: WriteEvent, outcome: Outcome) -> None:
-    current = event.current
-    if current is None or current.deleted or current.content is None or event.resource is None:
-        return
-    before = jsonio.loads_stored(current.content).get("status")
-    after = event.resource.get("status")
-    if before in NEXT and after not in NEXT[before]:
-        kind = event.resource_type
-        outcome.add(
-            f"The {kind} is {before}: it cannot become {after}", "business-rule", f"{kind}.status"
-        )
-
-
-def before_write(session: Connection, _ctx: AuthContext, event: WriteEvent) -> None:
+def before_write(session: Connection, ctx: AuthContext, event: WriteEvent) -> None:
     """The before_write hook on the results' types."""
     if event.resource is None:
         return
     if event.resource_type in RESULT_TYPES:
         outcome = Outcome()
         _check_content(event.resource, outcome)
-        _check_transition(event, outcome)
         outcome.raise_if_errors(Unprocessable)
     elif event.resource_type in NAMING_THEIR_PATIENT:
         at_rest.patient_of(session, event.resource_type, event.resource)
+        if event.resource_type == "Binary":
+            _check_document_writable(session, ctx, event.resource)
+            _check_binary_update(ctx, event)
+
+
+def _check_document_writable(session: Connection, ctx: AuthContext, binary: dict[str, Any]) -> None:
+    """A Binary joins only a DocumentReference its writer may change: another hospital's
+    report must not gain a PDF its patient would read. One the caller may not change is
+    refused as one that does not exist."""
+    reference = binary.get("securityContext")
+    target = (
+        reference_target(str(reference.get("reference") or ""))
+        if isinstance(reference, dict)
+        else None
+    )
+    if target is None or target[0] != "DocumentReference":
+        return
+    writable = compartments.writable(ctx, "DocumentReference", RESOURCE)
+    if writable is None:
+        return
+    pending.flush(session)  # a document written earlier in the Bundle: its index rows decide
+    found = session.execute(
+        select(RESOURCE.c.pk).where(
+            RESOURCE.c.resource_type == "DocumentReference", RESOURCE.c.id == target[1], writable
+        )
+    ).first()
+    if found is None:
+        raise at_rest.unpatiented("Binary", "securityContext")
+
+
+def _check_binary_update(ctx: AuthContext, event: WriteEvent) -> None:
+    """A new version of a Binary (a corrected PDF) comes from a hospital's system or the
+    platform, never from a person's app, and stays with the document or patient it was
+    written for: moving it would hand it to another patient's readers."""
+    previous, resource = event.previous, event.resource
+    if previous is None or resource is None:
+        return
+    if not (ctx.unrestricted or ctx.organization):
+        raise Forbidden("Only a hospital's system changes a Binary; write a new one")
+    if previous.get("securityContext") != resource.get("securityContext"):
+        raise BusinessRule(
+            "A Binary keeps its securityContext: write a new Binary for another document",
+            expression="Binary.securityContext",
+        )
