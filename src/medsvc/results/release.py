@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 
 from medsvc import clock
+from medsvc.fhir.fhirpath import reference_target
 from medsvc.fhir.registry import Registry, TopicEvent, WriteEvent
 from medsvc.fhir.store import RESOURCE, Stored
 from medsvc.fhir.tables import SearchReference
@@ -38,7 +39,8 @@ REL = RELEASE.c
 REF = SearchReference.__table__  # type: ignore[attr-defined]
 RELEASED_TYPES = frozenset({"DiagnosticReport", "Observation", "DocumentReference"})
 VISIBLE_ONCE_RELEASED = RELEASED_TYPES | {"Binary"}
-# What a patient is told about: a report or a document, not each of a report's Observations.
+# What a patient is told about: a report or a document, not each of a report's Observations
+# (nor a report's PDF: see _told_about).
 TOLD_ABOUT = frozenset({"DiagnosticReport", "DocumentReference"})
 WAITING, HELD, RELEASED = "waiting", "held", "released"
 BATCH = 200  # results released, or patients told, per transaction of the job
@@ -90,7 +92,7 @@ class ReleasePolicy:
         """Starts tracking a result as waiting; returns whether it waits for a review."""
         patient_id = patient_of(session, stored.resource_type, resource)
         review = self.rules.rule_for(resource).review or wants_review(session, patient_id)
-        told = False if stored.resource_type in TOLD_ABOUT else None
+        told = False if _told_about(resource) else None
         values = {
             "resource_type": stored.resource_type,
             "resource_id": stored.id,
@@ -109,6 +111,22 @@ class ReleasePolicy:
             release_now(session, stored.resource_type, stored.id, "policy")
             return
         session.execute(update(RELEASE).where(*key).values(due_at=clock.now() + delay))
+
+
+def _told_about(resource: dict[str, Any]) -> bool:
+    """Whether the patient is told of this result itself: a report, or a document that is no
+    report's PDF (a document naming a DiagnosticReport in context.related is told of by it,
+    so that one release of a result sends one notice)."""
+    if resource.get("resourceType") not in TOLD_ABOUT:
+        return False
+    context = resource.get("context")
+    related = context.get("related") if isinstance(context, dict) else None
+    return not any(
+        (target := reference_target(str(r.get("reference") or ""))) is not None
+        and target[0] == "DiagnosticReport"
+        for r in related or []
+        if isinstance(r, dict)
+    )
 
 
 def read_filter(
