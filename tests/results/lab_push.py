@@ -11,7 +11,6 @@ import httpx
 from sqlalchemy import func, select, text
 
 from medsvc.fhir.store import RESOURCE, VERSION
-from medsvc.security.context import AuthContext
 from tests.conftest import Backend
 from tests.factories import FHIR_JSON, REPORT_ESSENTIALS, observation, patient
 from tests.fhir.test_search import post
@@ -104,14 +103,15 @@ class Lab:
     def __init__(
         self,
         client: httpx.Client,
-        acting_as: Callable[[AuthContext], httpx.Client],
+        acting_as: Callable[..., httpx.Client],
         national_id: str = "050505-5050",
+        **settings: Any,
     ) -> None:
         self.client = client
         self.national_id = national_id
         self.patient_id = post(client, patient(national_id))["id"]
         organization = post(client, {"resourceType": "Organization", "name": "City Lab"})["id"]
-        self.hospital = acting_as(hospital_context(organization))
+        self.hospital = acting_as(hospital_context(organization), **settings)
 
     def send(self, bundle: dict[str, Any]) -> httpx.Response:
         return self.hospital.post("/", json=bundle, headers=FHIR_JSON)

@@ -124,3 +124,27 @@ def test_only_the_owning_hospital_updates_a_binary_and_never_moves_it(
     assert response.status_code == 405, response.text
     assert client.get(f"/{binary}").json()["meta"]["versionId"] == "1"
     assert citizen.get(f"/{binary}", headers=PDF_TYPE).content == PDF
+
+
+def test_a_reports_pdf_waits_for_the_report_and_is_told_of_with_it(
+    client: httpx.Client, clean: Backend, acting_as: Opener
+) -> None:
+    """A review rule on the report's category holds its PDF too, whatever the document's own
+    category: the citizen reads neither the document nor its Binary before the report."""
+    review = "http://terminology.hl7.org/CodeSystem/v2-0074|LAB=review"
+    lab = Lab(client, acting_as, release_rules=review)
+    report, document, binary = (i.split("/_history")[0] for i in ids(lab.push())[2:])
+    citizen = acting_as(citizen_context(lab.patient_id))
+    hidden = [citizen.get(f"/{r}").status_code for r in (report, document, binary)]
+    assert hidden == [404, 404, 404]
+    assert citizen.get("/DocumentReference").json()["total"] == 0
+    assert release_job(clean) == 0
+    released = lab.hospital.post(
+        f"/{report}/$release", json={"resourceType": "Parameters"}, headers=FHIR_JSON
+    )
+    assert released.status_code == 200, released.text
+    assert [citizen.get(f"/{r}").status_code for r in (report, document)] == [200, 200]
+    assert citizen.get(f"/{binary}", headers=PDF_TYPE).content == PDF
+    assert release_job(clean) == 1
+    (notice,) = notices(client, lab.patient_id)
+    assert [a["reference"] for a in notice["about"]] == [report]

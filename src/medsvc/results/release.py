@@ -141,6 +141,9 @@ def read_filter(
     if resource_type == "Binary":
         return _through_released_document(resource)
     released = _released(resource_type, resource.c.id)
+    if resource_type == "DocumentReference":
+        related = _related_to_unreleased_report(resource.c.pk, _RELATED, _RELATED_RELEASE)
+        return and_(released, ~related)
     if resource_type != "Observation":
         return released
     return and_(released, ~_listed_by_unreleased_report(resource))
@@ -154,6 +157,10 @@ _DOCUMENT_RELEASE = RELEASE.alias("result_release_of_document")
 _REPORT_RELEASE = RELEASE.alias("result_release_of_report")
 _SECURITY_CONTEXT = REF.alias("security_context_reference")
 _LISTING, _LISTING_REPORT = REF.alias("listing_reference"), RESOURCE.alias("listing_report")
+_RELATED, _CONTEXT_RELATED = REF.alias("related_reference"), REF.alias("context_related_reference")
+_RELATED_RELEASE = RELEASE.alias("result_release_of_related_report")
+_CONTEXT_RELATED_RELEASE = RELEASE.alias("result_release_of_context_related_report")
+_CONTEXT_DOCUMENT = RESOURCE.alias("security_context_document")
 
 
 def _released(
@@ -170,12 +177,28 @@ def _released(
 def _through_released_document(binary: FromClause) -> ColumnElement[bool]:
     """A Binary (a report's PDF) whose security context is a released DocumentReference
     (binary.html)."""
-    context = _SECURITY_CONTEXT
+    context, document = _SECURITY_CONTEXT, _CONTEXT_DOCUMENT
     return exists().where(
         context.c.resource_pk == binary.c.pk,
         context.c.param == "securitycontext",
         context.c.target_type == "DocumentReference",
         _released("DocumentReference", context.c.target_id, _DOCUMENT_RELEASE),
+        document.c.resource_type == "DocumentReference",
+        document.c.id == context.c.target_id,
+        ~_related_to_unreleased_report(document.c.pk, _CONTEXT_RELATED, _CONTEXT_RELATED_RELEASE),
+    )
+
+
+def _related_to_unreleased_report(
+    document_pk: Any, related: FromClause, release: FromClause
+) -> ColumnElement[bool]:
+    """A report's PDF (a DocumentReference naming the report in context.related) waits for
+    the report: its rule, review or hold covers the PDF, as it covers its Observations."""
+    return exists().where(
+        related.c.resource_pk == document_pk,
+        related.c.param == "related",
+        related.c.target_type == "DiagnosticReport",
+        ~_released("DiagnosticReport", related.c.target_id, release),
     )
 
 
