@@ -158,6 +158,47 @@ def test_every_way_of_writing_refuses_a_stale_observation(
     assert (counts(clean), versions(client, "Observation")) == before
 
 
+def test_a_stale_entry_of_a_batch_is_refused_alone(
+    client: httpx.Client, clean: Backend, acting_as: Opener
+) -> None:
+    lab = corrected_lab(client, acting_as)
+    stored = current(client, "Observation")[0]
+    stale = {**stored, "status": "final", "issued": ISSUED}
+    del stale["meta"]
+    entry = {"resource": stale, "request": {"method": "PUT", "url": f"Observation/{stale['id']}"}}
+    before = counts(clean), versions(client, "Observation")
+    bundle = {"resourceType": "Bundle", "type": "batch", "entry": [entry]}
+    response = lab.hospital.post("/", json=bundle, headers=FHIR_JSON)
+    assert response.status_code == 200, response.text
+    (answer,) = response.json()["entry"]
+    assert answer["response"]["status"] == "409 Conflict"
+    (issue,) = answer["response"]["outcome"]["issue"]
+    assert f"Observation/{stored['id']}/_history/2 is corrected" in issue["diagnostics"]
+    assert (counts(clean), versions(client, "Observation")) == before
+
+
+@pytest.mark.parametrize(
+    ("issued", "accepted"),
+    [
+        ("2026-11-03T08:00:00Z", True),  # 09:00 at +02:00 is 07:00Z: an hour later
+        ("2026-11-03T07:00:00.000+00:00", True),  # the same instant, spelt otherwise
+        ("2026-11-03T10:00:00+05:00", False),  # looks later, is 05:00Z: two hours earlier
+        ("2026-11-03T06:59:59.999Z", False),
+    ],
+)
+def test_issued_is_compared_as_an_instant_whatever_its_time_zone(
+    client: httpx.Client, issued: str, accepted: bool
+) -> None:
+    subject = f"Patient/{post(client, patient())['id']}"
+    stored = post(client, {**observation(subject, status="corrected"), "issued": LATER})
+    update = {**observation(subject, status="corrected"), "issued": issued, "id": stored["id"]}
+    response = client.put(f"/Observation/{stored['id']}", json=update, headers=FHIR_JSON)
+    assert response.status_code == (200 if accepted else 409), response.text
+    if not accepted:
+        assert response.json()["issue"][0]["expression"] == ["Observation.issued"]
+        assert client.get(f"/Observation/{stored['id']}").json()["issued"] == LATER
+
+
 @pytest.mark.parametrize(
     ("steps", "refused_at"),
     [
