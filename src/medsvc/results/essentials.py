@@ -6,13 +6,11 @@ violation found (stale_pushes.py refuses a result going back). The other sealed 
 
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
-from medsvc.errors import BusinessRule, Forbidden, Outcome, Unprocessable
-from medsvc.fhir import compartments, pending
+from medsvc.errors import Outcome, Unprocessable
 from medsvc.fhir.fhirpath import reference_target
 from medsvc.fhir.registry import WriteEvent
-from medsvc.fhir.store import RESOURCE
 from medsvc.results import at_rest
 from medsvc.security.context import AuthContext
 
@@ -74,7 +72,7 @@ def _check_content(resource: dict[str, Any], outcome: Outcome) -> None:
             )
 
 
-def before_write(session: Connection, ctx: AuthContext, event: WriteEvent) -> None:
+def before_write(session: Connection, _ctx: AuthContext, event: WriteEvent) -> None:
     """The before_write hook on the results' types."""
     if event.resource is None:
         return
@@ -84,47 +82,3 @@ def before_write(session: Connection, ctx: AuthContext, event: WriteEvent) -> No
         outcome.raise_if_errors(Unprocessable)
     elif event.resource_type in NAMING_THEIR_PATIENT:
         at_rest.patient_of(session, event.resource_type, event.resource)
-        if event.resource_type == "Binary":
-            _check_document_writable(session, ctx, event.resource)
-            _check_binary_update(ctx, event)
-
-
-def _check_document_writable(session: Connection, ctx: AuthContext, binary: dict[str, Any]) -> None:
-    """A Binary joins only a DocumentReference its writer may change: another hospital's
-    report must not gain a PDF its patient would read. One the caller may not change is
-    refused as one that does not exist."""
-    reference = binary.get("securityContext")
-    target = (
-        reference_target(str(reference.get("reference") or ""))
-        if isinstance(reference, dict)
-        else None
-    )
-    if target is None or target[0] != "DocumentReference":
-        return
-    writable = compartments.writable(ctx, "DocumentReference", RESOURCE)
-    if writable is None:
-        return
-    pending.flush(session)  # a document written earlier in the Bundle: its index rows decide
-    found = session.execute(
-        select(RESOURCE.c.pk).where(
-            RESOURCE.c.resource_type == "DocumentReference", RESOURCE.c.id == target[1], writable
-        )
-    ).first()
-    if found is None:
-        raise at_rest.unpatiented("Binary", "securityContext")
-
-
-def _check_binary_update(ctx: AuthContext, event: WriteEvent) -> None:
-    """A new version of a Binary (a corrected PDF) comes from a hospital's system or the
-    platform, never from a person's app, and stays with the document or patient it was
-    written for: moving it would hand it to another patient's readers."""
-    previous, resource = event.previous, event.resource
-    if previous is None or resource is None:
-        return
-    if not (ctx.unrestricted or ctx.organization):
-        raise Forbidden("Only a hospital's system changes a Binary; write a new one")
-    if previous.get("securityContext") != resource.get("securityContext"):
-        raise BusinessRule(
-            "A Binary keeps its securityContext: write a new Binary for another document",
-            expression="Binary.securityContext",
-        )
