@@ -5,6 +5,7 @@ a newer push, a correction, is stored."""
 
 import copy
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -251,3 +252,26 @@ def test_a_correction_is_stored_and_tells_the_patient_nothing_new(
     assert {o["valueQuantity"]["value"] for o in current(client, "Observation")} == {2.0}
     (document,) = current(client, "DocumentReference")
     assert document["docStatus"] == "amended"
+
+
+def test_pushes_of_one_result_at_once_never_take_it_back(
+    client: httpx.Client, clean: Backend, acting_as: Opener
+) -> None:
+    """Six corrections sent at once, in any order: each is stored or refused whole, the
+    stored versions' issued never goes back, and the newest correction is the current one."""
+    lab = Lab(client, acting_as)
+    lab.push()
+    pushes = [
+        lab_bundle(lab.national_id, "R-1", "corrected", f"2026-11-03T0{n}:00:00+02:00", value=n)
+        for n in range(1, 7)
+    ]
+    with ThreadPoolExecutor(6) as pool:
+        statuses = list(pool.map(lambda bundle: lab.send(bundle).status_code, pushes))
+    assert set(statuses) <= {200, 409}, statuses
+    report = stored_id(client, "DiagnosticReport")
+    history = client.get(f"/DiagnosticReport/{report}/_history").json()
+    issued = [e["resource"]["issued"] for e in reversed(history["entry"])]
+    assert len(issued) == 1 + statuses.count(200)
+    assert issued == sorted(issued)  # all at +02:00: as text, in the order of time
+    assert issued[-1] == "2026-11-03T06:00:00+02:00"
+    assert {o["valueQuantity"]["value"] for o in current(client, "Observation")} == {6}
