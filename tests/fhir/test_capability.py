@@ -63,7 +63,12 @@ def test_metadata_lists_types_interactions_and_parameters(
         "name": "validate",
         "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate",
     } in slot["operation"]
-    assert {i["code"] for i in resources["Binary"]["interaction"]} == {"create", "read", "vread"}
+    assert {i["code"] for i in resources["Binary"]["interaction"]} == {
+        "create",
+        "read",
+        "vread",
+        "update",
+    }
     assert {i["code"] for i in rest["interaction"]} == {"transaction", "batch"}
 
 

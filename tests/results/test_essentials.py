@@ -1,5 +1,5 @@
 """The lab essentials, on both databases: a result that lacks one is 422 naming every element
-it lacks, a status only moves forward, and a refused write leaves nothing behind."""
+it lacks, and a refused write leaves nothing behind (a status going back: test_stale_pushes)."""
 
 from typing import Any
 
@@ -76,31 +76,6 @@ def test_a_report_needs_the_same(client: httpx.Client, subject: str) -> None:
         "DiagnosticReport.effective[x]",
         "DiagnosticReport.issued",
     ]
-
-
-@pytest.mark.parametrize(
-    ("steps", "refused_at"),
-    [
-        (["preliminary", "final", "amended", "corrected", "entered-in-error"], None),
-        (["registered", "preliminary", "final", "preliminary"], 3),
-        (["final", "registered"], 1),
-        (["final", "entered-in-error", "final"], 2),
-        (["cancelled", "final"], 1),
-    ],
-)
-def test_the_status_moves_forward_only(
-    client: httpx.Client, subject: str, steps: list[str], refused_at: int | None
-) -> None:
-    stored = post(client, observation(subject, status=steps[0]))
-    for n, status in enumerate(steps[1:], start=1):
-        update = {**observation(subject, status=status), "id": stored["id"]}
-        if n == refused_at:
-            assert refused(client, update, "PUT") == ["Observation.status"]
-            current = client.get(f"/Observation/{stored['id']}").json()
-            assert current["status"] == steps[n - 1]
-            return
-        response = client.put(f"/Observation/{stored['id']}", json=update, headers=FHIR_JSON)
-        assert response.status_code == 200, response.text
 
 
 def test_a_transaction_with_one_bad_result_writes_nothing(

@@ -13,9 +13,10 @@ import orjson
 from medsvc.config import data_path
 from medsvc.fhir.fhirpath import Extractor, compile_expression, elements_read
 
-# Binary carries opaque content: it is created and read, never searched or updated (its
-# security context is indexed for the access rules alone).
-BINARY_INTERACTIONS = ("create", "read", "vread")
+# Binary carries opaque content: it is created, read and updated, never searched (its
+# security context is indexed for the access rules, and for a conditional update such as
+# PUT Binary?securitycontext:DocumentReference.identifier=…, which matches a report's PDF).
+BINARY_INTERACTIONS = ("create", "read", "vread", "update")
 # The server records AuditEvents itself; through the API they are only read.
 RECORD_INTERACTIONS = ("read", "vread", "history-instance", "history-type", "search-type")
 ALL_INTERACTIONS = (

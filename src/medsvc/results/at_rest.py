@@ -27,7 +27,7 @@ SEALED = frozenset(
 _PATIENT_ELEMENT = {"Binary": "securityContext"}
 
 
-def _unpatiented(resource_type: str, element: str) -> Unprocessable:
+def unpatiented(resource_type: str, element: str) -> Unprocessable:
     return Unprocessable(
         f"{resource_type}.{element} must refer to the Patient it concerns (for a Binary, or to "
         "a stored DocumentReference about them): it is stored sealed under that patient's key",
@@ -53,7 +53,7 @@ def patient_of(
         if document is not None and document.content is not None:
             content = jsonio.loads_stored(document.content)
             return patient_of(session, "DocumentReference", content, base_url)
-    raise _unpatiented(resource_type, element)
+    raise unpatiented(resource_type, element)
 
 
 class Binding:

@@ -1,9 +1,8 @@
 """What every result must say before it is stored: a DiagnosticReport or Observation has a
 status, a category, a code and a patient; once final it says when it was taken and when it
-was issued; its quantities are in UCUM; and its status moves forward only (preliminary, then
-final, then amended or corrected; entered-in-error ends it). A violation is 422 naming the
-element, with every violation found. The other sealed types (ServiceRequest, Specimen,
-DocumentReference, Binary) name their patient, whose key seals them."""
+was issued; and its quantities are in UCUM. A violation is 422 naming the element, with every
+violation found (stale_pushes.py refuses a result going back). The other sealed types
+(ServiceRequest, Specimen, DocumentReference, Binary) name their patient, whose key seals them."""
 
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from medsvc.errors import Outcome, Unprocessable
-from medsvc.fhir import jsonio, references
+from medsvc.fhir import references
 from medsvc.fhir.registry import WriteEvent
 from medsvc.results import at_rest
 from medsvc.security.context import AuthContext
@@ -21,13 +20,6 @@ RESULT_TYPES = ("DiagnosticReport", "Observation")
 # The other sealed types, which name their Patient (see at_rest.patient_of).
 NAMING_THEIR_PATIENT = frozenset({"ServiceRequest", "Specimen", "DocumentReference", "Binary"})
 FINISHED = frozenset({"final", "amended", "corrected", "appended"})
-# The statuses each status may be followed by (the R4B diagnostic-report-status and
-# observation-status codes); a status not listed may become any.
-NEXT = {
-    **dict.fromkeys(FINISHED, FINISHED | {"entered-in-error"}),
-    "cancelled": frozenset({"cancelled", "entered-in-error"}),
-    "entered-in-error": frozenset({"entered-in-error"}),
-}
 
 
 def _quantities(resource: dict[str, Any], where: str) -> list[tuple[dict[str, Any], str]]:
@@ -81,19 +73,6 @@ def _check_content(resource: dict[str, Any], base_url: str, outcome: Outcome) ->
             )
 
 
-def _check_transition(event: WriteEvent, outcome: Outcome) -> None:
-    current = event.current
-    if current is None or current.deleted or current.content is None or event.resource is None:
-        return
-    before = jsonio.loads_stored(current.content).get("status")
-    after = event.resource.get("status")
-    if before in NEXT and after not in NEXT[before]:
-        kind = event.resource_type
-        outcome.add(
-            f"The {kind} is {before}: it cannot become {after}", "business-rule", f"{kind}.status"
-        )
-
-
 @dataclass(frozen=True)
 class Essentials:
     """The before_write hook on the results' types, reading references as the index does."""
@@ -106,7 +85,6 @@ class Essentials:
         if event.resource_type in RESULT_TYPES:
             outcome = Outcome()
             _check_content(event.resource, self.base_url, outcome)
-            _check_transition(event, outcome)
             outcome.raise_if_errors(Unprocessable)
         elif event.resource_type in NAMING_THEIR_PATIENT:
             at_rest.patient_of(session, event.resource_type, event.resource, self.base_url)

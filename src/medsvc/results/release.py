@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 
 from medsvc import clock
+from medsvc.fhir import references
 from medsvc.fhir.registry import Registry, TopicEvent, WriteEvent
 from medsvc.fhir.store import RESOURCE, Stored
 from medsvc.fhir.tables import SearchReference
@@ -38,7 +39,8 @@ REL = RELEASE.c
 REF = SearchReference.__table__  # type: ignore[attr-defined]
 RELEASED_TYPES = frozenset({"DiagnosticReport", "Observation", "DocumentReference"})
 VISIBLE_ONCE_RELEASED = RELEASED_TYPES | {"Binary"}
-# What a patient is told about: a report or a document, not each of a report's Observations.
+# What a patient is told about: a report or a document, not each of a report's Observations
+# (nor a report's PDF: see _told_about).
 TOLD_ABOUT = frozenset({"DiagnosticReport", "DocumentReference"})
 WAITING, HELD, RELEASED = "waiting", "held", "released"
 BATCH = 200  # results released, or patients told, per transaction of the job
@@ -91,7 +93,7 @@ class ReleasePolicy:
         """Starts tracking a result as waiting; returns whether it waits for a review."""
         patient_id = patient_of(session, stored.resource_type, resource, self.base_url)
         review = self.rules.rule_for(resource).review or wants_review(session, patient_id)
-        told = False if stored.resource_type in TOLD_ABOUT else None
+        told = False if _told_about(resource, self.base_url) else None
         values = {
             "resource_type": stored.resource_type,
             "resource_id": stored.id,
@@ -112,6 +114,22 @@ class ReleasePolicy:
         session.execute(update(RELEASE).where(*key).values(due_at=clock.now() + delay))
 
 
+def _told_about(resource: dict[str, Any], base_url: str) -> bool:
+    """Whether the patient is told of this result itself: a report, or a document that is no
+    report's PDF (a document naming a DiagnosticReport in context.related is told of by it,
+    so that one release of a result sends one notice)."""
+    if resource.get("resourceType") not in TOLD_ABOUT:
+        return False
+    context = resource.get("context")
+    related = context.get("related") if isinstance(context, dict) else None
+    return not any(
+        (target := references.local_target(r.get("reference"), base_url)) is not None
+        and target.type == "DiagnosticReport"
+        for r in related or []
+        if isinstance(r, dict)
+    )
+
+
 def read_filter(
     ctx: AuthContext, resource_type: str, resource: FromClause
 ) -> ColumnElement[bool] | None:
@@ -124,6 +142,9 @@ def read_filter(
     if resource_type == "Binary":
         return _through_released_document(resource)
     released = _released(resource_type, resource.c.id)
+    if resource_type == "DocumentReference":
+        related = _related_to_unreleased_report(resource.c.pk, _RELATED, _RELATED_RELEASE)
+        return and_(released, ~related)
     if resource_type != "Observation":
         return released
     return and_(released, ~_listed_by_unreleased_report(resource))
@@ -137,6 +158,10 @@ _DOCUMENT_RELEASE = RELEASE.alias("result_release_of_document")
 _REPORT_RELEASE = RELEASE.alias("result_release_of_report")
 _SECURITY_CONTEXT = REF.alias("security_context_reference")
 _LISTING, _LISTING_REPORT = REF.alias("listing_reference"), RESOURCE.alias("listing_report")
+_RELATED, _CONTEXT_RELATED = REF.alias("related_reference"), REF.alias("context_related_reference")
+_RELATED_RELEASE = RELEASE.alias("result_release_of_related_report")
+_CONTEXT_RELATED_RELEASE = RELEASE.alias("result_release_of_context_related_report")
+_CONTEXT_DOCUMENT = RESOURCE.alias("security_context_document")
 
 
 def _released(
@@ -153,12 +178,28 @@ def _released(
 def _through_released_document(binary: FromClause) -> ColumnElement[bool]:
     """A Binary (a report's PDF) whose security context is a released DocumentReference
     (binary.html)."""
-    context = _SECURITY_CONTEXT
+    context, document = _SECURITY_CONTEXT, _CONTEXT_DOCUMENT
     return exists().where(
         context.c.resource_pk == binary.c.pk,
         context.c.param == "securitycontext",
         context.c.target_type == "DocumentReference",
         _released("DocumentReference", context.c.target_id, _DOCUMENT_RELEASE),
+        document.c.resource_type == "DocumentReference",
+        document.c.id == context.c.target_id,
+        ~_related_to_unreleased_report(document.c.pk, _CONTEXT_RELATED, _CONTEXT_RELATED_RELEASE),
+    )
+
+
+def _related_to_unreleased_report(
+    document_pk: Any, related: FromClause, release: FromClause
+) -> ColumnElement[bool]:
+    """A report's PDF (a DocumentReference naming the report in context.related) waits for
+    the report: its rule, review or hold covers the PDF, as it covers its Observations."""
+    return exists().where(
+        related.c.resource_pk == document_pk,
+        related.c.param == "related",
+        related.c.target_type == "DiagnosticReport",
+        ~_released("DiagnosticReport", related.c.target_id, release),
     )
 
 

@@ -28,9 +28,14 @@ class Page:
 
 
 def parse(
-    server: FhirServer, resource_type: str, pairs: list[tuple[str, str]], *, strict: bool
+    server: FhirServer,
+    resource_type: str,
+    pairs: list[tuple[str, str]],
+    *,
+    strict: bool,
+    interaction: str = "search-type",
 ) -> SearchRequest:
-    server.definition(resource_type, "search-type")
+    server.definition(resource_type, interaction)
     return QueryParser(
         server.definitions,
         resource_type,
@@ -103,7 +108,9 @@ def find_matches(
     view by exact identifier, and the patient joins its view (organizations.patients).
     """
     pending.flush(session)
-    request = parse(server, resource_type, pairs, strict=True)
+    # A condition names one resource (to write, or to refer to); it is no search of the
+    # caller's, so it also applies to a type that clients may not search (Binary).
+    request = parse(server, resource_type, pairs, strict=True, interaction="read")
     compiler = server.compiler(ctx)
     identifying = identify and organizations.identifies_patient(
         ctx, resource_type, request.criteria
