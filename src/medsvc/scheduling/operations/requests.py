@@ -96,9 +96,10 @@ def from_slots(session: Connection, slot_ids: list[str], patient: str | None) ->
 
 
 def _with_patient(appointment: dict[str, Any], patient: str | None) -> dict[str, Any]:
-    references = [(p.get("actor") or {}).get("reference") for p in appointment["participant"]]
+    participants = appointment.setdefault("participant", [])
+    references = [(p.get("actor") or {}).get("reference") for p in participants]
     if patient and patient not in references:
-        appointment["participant"].insert(0, {"actor": {"reference": patient}})
+        participants.insert(0, {"actor": {"reference": patient}})
     return appointment
 
 
@@ -152,7 +153,18 @@ def _existing(call: OperationCall, reference: Any, patient: str | None, status: 
 def _proposed(resource: Any) -> dict[str, Any]:
     if not isinstance(resource, dict) or resource.get("resourceType") != "Appointment":
         raise Invalid("appt-resource is an Appointment (a proposed one from $find)")
+    for element in ("participant", "slot"):  # read here before the Appointment is validated
+        _require_objects(resource.get(element, []), f"Appointment.{element}")
+    for index, participant in enumerate(resource.get("participant", [])):
+        if not isinstance(participant.get("actor", {}), dict):
+            where = f"Appointment.participant[{index}].actor"
+            raise Invalid(f"{where} must be an object", expression=where)
     return {k: v for k, v in resource.items() if k not in ("id", "meta")}
+
+
+def _require_objects(items: Any, where: str) -> None:
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise Invalid(f"{where} must be an array of objects", expression=where)
 
 
 def _slot_id(call: OperationCall, reference: Any) -> str:
