@@ -121,6 +121,19 @@ def test_a_bundle_entry_element_of_the_wrong_type_is_refused(
     assert client.get("/Patient").json()["total"] == 0
 
 
+def test_a_patch_entry_whose_data_is_no_string_is_refused(client: httpx.Client) -> None:
+    patient_id = client.post("/Patient", json=patient(), headers=FHIR_JSON).json()["id"]
+    for wrong in (1, True, [], {}, ["W3t9"]):
+        binary = {"resourceType": "Binary", "contentType": "application/json-patch+json"}
+        entry = {
+            "resource": binary | {"data": wrong},
+            "request": {"method": "PATCH", "url": f"Patient/{patient_id}"},
+        }
+        bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [entry]}
+        response = client.post("", json=bundle, headers=FHIR_JSON)
+        refused(response, "Bundle.entry[0].resource.data")
+
+
 def test_a_search_by_a_number_where_a_date_belongs_is_refused(client: httpx.Client) -> None:
     body = parameters({"name": "start", "valueInteger": 5}, {"name": "end", "valueDecimal": 1.5})
     response = client.post("/Appointment/$find", json=body, headers=FHIR_JSON)

@@ -104,8 +104,11 @@ def _patch_document(resource: Any) -> Any:
         raise Invalid("A PATCH entry carries its JSON Patch as a Binary resource")
     if resource.get("contentType") != "application/json-patch+json":
         raise Invalid("Only JSON Patch (application/json-patch+json) is supported")
+    data = resource.get("data", "")
+    if not isinstance(data, str):
+        raise Invalid("The PATCH entry's Binary.data must be a string", expression="Binary.data")
     try:
-        return jsonio.loads(base64.b64decode(resource.get("data", ""), validate=True))
+        return jsonio.loads(base64.b64decode(data, validate=True))
     except ValueError as error:
         raise Invalid("The PATCH entry's Binary holds no valid base64 data") from error
 
