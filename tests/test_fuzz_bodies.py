@@ -13,6 +13,7 @@ import json
 import random
 import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,6 +29,7 @@ from tests.security.conftest import acting_as
 
 __all__ = ["acting_as"]
 SEED = 20261207
+OWN_EXAMPLES = Path(__file__).parent.parent / "fhir_profiles" / "examples"
 PER_BODY = 4  # variants of each valid body
 CHOICES = 0.08  # the share of (parameter, value[x], wrong type) sent to each operation
 ANY_TYPE = frozenset({"Patient", "Appointment", "Observation"})
@@ -61,12 +63,37 @@ ASSERTION = {
 
 
 def examples(rnd: random.Random) -> dict[str, dict[str, Any]]:
-    """One official example of each resource type."""
+    """One official example of each resource type, or the service's own where it has one
+    (its extensions are read by its own code)."""
     by_type: dict[str, list[dict[str, Any]]] = {}
     for path in sorted(EXAMPLES.glob("*.json")):
         resource = json.loads(path.read_text())
         by_type.setdefault(resource["resourceType"], []).append(resource)
-    return {kind: rnd.choice(found) for kind, found in sorted(by_type.items())}
+    chosen = {kind: rnd.choice(found) for kind, found in sorted(by_type.items())}
+    for path in sorted(OWN_EXAMPLES.glob("*.json")):
+        resource = json.loads(path.read_text())
+        chosen[resource["resourceType"]] = resource
+    return chosen
+
+
+def every_method_batch(samples: dict[str, Any], ids: Callable[[str], str]) -> dict[str, Any]:
+    """A batch with an entry of each method a Bundle may carry (http.html#transaction)."""
+    patch = [{"op": "replace", "path": "/active", "value": False}]
+    data = base64.b64encode(json.dumps(patch).encode()).decode()
+    binary = {"resourceType": "Binary", "contentType": "application/json-patch+json", "data": data}
+    patient_url = f"Patient/{ids('Patient')}"
+    requests = [
+        ("POST", "Patient", samples["Patient"]),
+        ("PUT", patient_url, {**samples["Patient"], "id": ids("Patient")}),
+        ("PATCH", patient_url, binary),
+        ("GET", "Patient?_count=1", None),
+        ("DELETE", "Observation?code=x", None),
+    ]
+    entries = [
+        {"request": {"method": method, "url": url}} | ({"resource": body} if body else {})
+        for method, url, body in requests
+    ]
+    return {"resourceType": "Bundle", "type": "batch", "entry": entries}
 
 
 def created(client: httpx.Client, resource: dict[str, Any]) -> str:
@@ -154,6 +181,9 @@ def resource_cases(rnd: random.Random, samples: dict[str, Any], ids: Callable[[s
             media = "application/json-patch+json"
             cases.append(Case.of_json("PATCH", f"/fhir/{kind}/{ids(kind)}", variant, media))
         cases += not_a_form(f"/fhir/{kind}/_search", rnd)
+    batch = every_method_batch(samples, ids)
+    entries = tuple(("entry", i) for i in range(len(batch["entry"])))
+    cases += [Case.of_json("POST", "/fhir", v) for v in confused(batch, rnd, PER_BODY, entries)]
     return cases
 
 
