@@ -17,7 +17,7 @@ from medsvc.errors import Issue
 
 RESOURCE = "Resource"  # an element holding any resource: its resourceType names its model
 JSON_TYPES: dict[type, str] = {
-    bool: "boolean (true or false)",
+    bool: "boolean",
     int: "number",
     float: "number",
     decimal.Decimal: "number",
@@ -31,7 +31,7 @@ Kind = type[BaseModel] | str | None
 
 
 def _matches(value: Any, expected: str) -> bool:
-    if expected.startswith("boolean"):
+    if expected == "boolean":
         return isinstance(value, bool)
     if expected == "number":
         return isinstance(value, int | float | decimal.Decimal) and not isinstance(value, bool)
@@ -88,14 +88,17 @@ def _check(node: dict[str, Any], model: type[BaseModel], where: str, issues: lis
             path = f"{where}.{key}" + (f"[{index}]" if isinstance(value, list) else "")
             if item is None:
                 continue  # a null beside an extension, or one the shape check refuses
-            if isinstance(kind, str) and kind != RESOURCE:
+            if kind == RESOURCE:
+                inner = _resource_model(item)
+            elif isinstance(kind, str):
                 if not _matches(item, kind):
                     message = f"{path} must be a JSON {kind}"
                     issues.append(Issue(message, "structure", expression=(path,)))
                 continue
-            inner = _resource_model(item) if kind == RESOURCE else kind
+            else:
+                inner = kind
             if inner is not None and isinstance(item, dict):
-                _check(item, inner, path, issues)  # type: ignore[arg-type]
+                _check(item, inner, path, issues)
 
 
 def type_issues(resource: dict[str, Any]) -> list[Issue]:
