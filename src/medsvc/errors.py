@@ -166,9 +166,19 @@ def information(diagnostics: str) -> dict[str, Any]:
     return operation_outcome([Issue(diagnostics, "informational", "information")])
 
 
+# A request whose client hung up before it was read (nginx's "client closed request"): nothing
+# is answered, and the failure is the client's, not the server's.
+CLIENT_CLOSED_REQUEST = 499
+_STATUS_BY_NAME = {
+    "IntegrityError": 409,
+    "DataError": 400,
+    "OperationalError": 503,
+    "ClientDisconnect": CLIENT_CLOSED_REQUEST,
+}
+
+
 def error_status(error: BaseException) -> int:
     """The HTTP status an error will be answered with (for the audit trail, before it is)."""
     if isinstance(error, MedsvcError):
         return error.status
-    name = type(error).__name__
-    return {"IntegrityError": 409, "DataError": 400, "OperationalError": 503}.get(name, 500)
+    return _STATUS_BY_NAME.get(type(error).__name__, 500)

@@ -14,9 +14,10 @@ from contextvars import ContextVar
 from typing import Any
 
 import orjson
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from medsvc.errors import Issue, operation_outcome
+from medsvc.errors import CLIENT_CLOSED_REQUEST, Issue, operation_outcome
 
 log = logging.getLogger("medsvc.request")
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
@@ -128,6 +129,9 @@ class RequestLogMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            status = CLIENT_CLOSED_REQUEST
+            log.info("client disconnected", extra={"fields": {"path": scope["path"]}})
         except Exception:
             log.exception("unhandled error")
             if started_response:

@@ -56,12 +56,20 @@ class Entry:
         return f"Bundle.entry[{self.index}]"
 
 
+def _text(raw: dict[str, Any], key: str, where: str) -> str | None:
+    """An optional string element of an entry or its request; a 400 naming it otherwise."""
+    value = raw.get(key)
+    if value is not None and not isinstance(value, str):
+        raise Invalid(f"{where}.{key} must be a string", expression=f"{where}.{key}")
+    return value
+
+
 def _parse_entry(index: int, raw: Any, base_url: str) -> Entry:
     where = f"Bundle.entry[{index}]"
     if not isinstance(raw, dict) or not isinstance(raw.get("request"), dict):
         raise Invalid(f"{where} has no request", expression=f"{where}.request")
     request = raw["request"]
-    method, url = request.get("method"), request.get("url")
+    method, url = _text(request, "method", f"{where}.request"), request.get("url")
     if method not in ORDER or not isinstance(url, str) or not url:
         raise Invalid(
             f"{where}.request needs a method (GET, POST, PUT, PATCH, DELETE) and a url",
@@ -73,11 +81,11 @@ def _parse_entry(index: int, raw: Any, base_url: str) -> Entry:
         index,
         method,
         url.removeprefix(base_url + "/"),
-        raw.get("fullUrl"),
+        _text(raw, "fullUrl", where),
         raw.get("resource"),
-        request.get("ifNoneExist"),
-        request.get("ifMatch"),
-        request.get("ifNoneMatch"),
+        _text(request, "ifNoneExist", f"{where}.request"),
+        _text(request, "ifMatch", f"{where}.request"),
+        _text(request, "ifNoneMatch", f"{where}.request"),
     )
 
 
@@ -107,8 +115,11 @@ def _patch_document(resource: Any, bounds: Limits) -> Any:
         raise Invalid("A PATCH entry carries its JSON Patch as a Binary resource")
     if resource.get("contentType") != "application/json-patch+json":
         raise Invalid("Only JSON Patch (application/json-patch+json) is supported")
+    data = resource.get("data", "")
+    if not isinstance(data, str):
+        raise Invalid("The PATCH entry's Binary.data must be a string", expression="Binary.data")
     try:
-        return limits.parse(base64.b64decode(resource.get("data", ""), validate=True), bounds)
+        return limits.parse(base64.b64decode(data, validate=True), bounds)
     except ValueError as error:
         raise Invalid("The PATCH entry's Binary holds no valid base64 data") from error
 

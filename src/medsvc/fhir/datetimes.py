@@ -40,6 +40,8 @@ def _timezone(text: str | None) -> timedelta:
 
 def parse_range(text: str) -> tuple[int, int]:
     """The inclusive [low, high] microsecond range of a FHIR date/dateTime/instant."""
+    if not isinstance(text, str):  # a JSON number or object where a date belongs
+        raise Invalid(f"{text!r} is not a FHIR date, dateTime or instant (a string)")
     match = _PATTERN.match(text.strip())
     if not match:
         raise Invalid(f"'{text}' is not a FHIR date, dateTime or instant")

@@ -12,7 +12,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import BaseModel, ValidationError
 
 from medsvc.errors import MAX_ISSUES, Invalid, Issue, Structure, Unprocessable, capped
-from medsvc.fhir import profile_rules
+from medsvc.fhir import json_types, profile_rules
 from medsvc.fhir.definitions import get_definitions
 
 _REQUIRED_MESSAGE = re.compile(r"Value for the field '\w+' is required")
@@ -91,7 +91,7 @@ def _is_primitive_extension(value: Any) -> bool:
 
 def _model_issues(resource: dict[str, Any]) -> list[Issue]:
     resource_type = resource["resourceType"]
-    shape = _json_shape_issues(resource, resource_type)
+    shape = _json_shape_issues(resource, resource_type) or json_types.type_issues(resource)
     if shape:
         return shape
     try:

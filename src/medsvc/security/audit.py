@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from medsvc.errors import CLIENT_CLOSED_REQUEST
 from medsvc.security.context import AuthContext
 
 GENESIS = "0" * 64
@@ -69,6 +70,8 @@ def patients_in(content: bytes | None) -> set[str]:
 def _outcome(status: int) -> tuple[str, str]:
     if status < 400:
         return "0", "Success"
+    if status == CLIENT_CLOSED_REQUEST:
+        return "4", "The client closed the connection before its request was read"
     if status < 500:
         return "4", f"Refused or failed with HTTP {status}"
     return "8", f"Server error HTTP {status}"

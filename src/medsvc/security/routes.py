@@ -41,9 +41,15 @@ async def _form(request: Request) -> dict[str, str]:
     except (UnicodeDecodeError, ValueError) as error:
         raise OAuthError("invalid_request", "The body is not a valid form") from error
     form = dict(pairs)
+    if has_nul(form):  # no identifier or secret holds one, and PostgreSQL cannot compare it
+        raise OAuthError("invalid_request", "The form may not contain the NUL character")
     if len(form) != len(pairs):
         raise OAuthError("invalid_request", "A parameter appears more than once")
     return form
+
+
+def has_nul(params: dict[str, str]) -> bool:
+    return any("\x00" in name or "\x00" in value for name, value in params.items())
 
 
 def _basic(request: Request) -> tuple[str, str] | None:
@@ -55,7 +61,10 @@ def _basic(request: Request) -> tuple[str, str] | None:
         client_id, _, secret = base64.b64decode(encoded, validate=True).decode().partition(":")
     except (ValueError, UnicodeDecodeError) as error:
         raise OAuthError("invalid_client", "Malformed Basic credentials", status=401) from error
-    return unquote_plus(client_id), unquote_plus(secret)
+    client_id, secret = unquote_plus(client_id), unquote_plus(secret)
+    if "\x00" in client_id + secret:
+        raise OAuthError("invalid_client", "Malformed Basic credentials", status=401)
+    return client_id, secret
 
 
 def _authenticate(request: Request, token_request: TokenRequest) -> Caller:

@@ -11,7 +11,7 @@ from medsvc import clock
 from medsvc.db import Database
 from medsvc.executors import in_thread
 from medsvc.security import authorize, signin
-from medsvc.security.routes import MAX_FORM_BYTES, retry_after
+from medsvc.security.routes import MAX_FORM_BYTES, has_nul, retry_after
 from medsvc.security.signin_page import REQUEST_FIELDS, error_page, sign_in_page
 
 
@@ -43,6 +43,8 @@ def _show(request: Request, params: dict[str, str]) -> Response:
 
 async def authorize_page(request: Request) -> Response:
     params = dict(request.query_params)
+    if has_nul(params):
+        return error_page("The sign-in request could not be read.")
     return await in_thread(request, "read", _show, request, params)
 
 
@@ -81,9 +83,10 @@ async def _posted_form(request: Request) -> dict[str, str] | None:
     if len(body) > MAX_FORM_BYTES:
         return None
     try:
-        return dict(parse_qsl(body.decode(), keep_blank_values=True))
+        form = dict(parse_qsl(body.decode(), keep_blank_values=True))
     except (UnicodeDecodeError, ValueError):
         return None
+    return None if has_nul(form) else form
 
 
 async def authorize_submit(request: Request) -> Response:

@@ -36,7 +36,14 @@ class Inputs:
         self.values.setdefault(name, []).append(value)
 
 
-def _value(parameter: dict[str, Any]) -> Any:
+def _object(parameter: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+    value = parameter[key]
+    if not isinstance(value, dict):
+        raise Invalid(f"{where}.{key} must be an object", expression=f"{where}.{key}")
+    return value
+
+
+def _value(parameter: dict[str, Any], where: str) -> Any:
     """A parameter's value: a primitive, a Reference's reference, a token, or a resource."""
     if "resource" in parameter:
         return parameter["resource"]
@@ -44,12 +51,12 @@ def _value(parameter: dict[str, Any]) -> Any:
         if key in parameter:
             return parameter[key]
     if "valueReference" in parameter:
-        return (parameter["valueReference"] or {}).get("reference")
+        return _object(parameter, "valueReference", where).get("reference")
     if "valueCoding" in parameter:
-        coding = parameter["valueCoding"] or {}
+        coding = _object(parameter, "valueCoding", where)
         return f"{coding.get('system', '')}|{coding.get('code', '')}".lstrip("|")
     if "valueCodeableConcept" in parameter:
-        return parameter["valueCodeableConcept"]
+        return _object(parameter, "valueCodeableConcept", where)
     raise Invalid(f"The parameter '{parameter.get('name')}' has no value this operation reads")
 
 
@@ -62,11 +69,23 @@ def read_inputs(call: OperationCall) -> Inputs:
         return inputs
     if not isinstance(body, dict) or body.get("resourceType") != "Parameters":
         raise Invalid("The operation takes a Parameters resource as its body")
-    for parameter in body.get("parameter") or []:
-        if not isinstance(parameter, dict) or not isinstance(parameter.get("name"), str):
-            raise Invalid("Each Parameters.parameter needs a name")
-        inputs.add(parameter["name"], _value(parameter))
+    for where, parameter in parameters_of(body):
+        if not isinstance(parameter.get("name"), str):
+            raise Invalid(f"{where} needs a name", expression=f"{where}.name")
+        inputs.add(parameter["name"], _value(parameter, where))
     return inputs
+
+
+def parameters_of(body: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Each Parameters.parameter with where it is; a 400 naming any that is not an object."""
+    found = body.get("parameter", [])
+    if not isinstance(found, list):
+        raise Invalid("Parameters.parameter must be an array", expression="Parameters.parameter")
+    for index, parameter in enumerate(found):
+        if not isinstance(parameter, dict):
+            where = f"Parameters.parameter[{index}]"
+            raise Invalid(f"{where} must be an object", expression=where)
+    return [(f"Parameters.parameter[{i}]", p) for i, p in enumerate(found)]
 
 
 def local_id(reference: Any, resource_type: str, base_url: str, parameter: str) -> str | None:

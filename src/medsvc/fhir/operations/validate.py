@@ -10,6 +10,7 @@ from medsvc.errors import Invalid, Issue, MedsvcError, NotFound, information, op
 from medsvc.fhir import jsonio, references, validation
 from medsvc.fhir.definitions import Definitions
 from medsvc.fhir.interactions import Result, visible_current
+from medsvc.fhir.operations.parameters import parameters_of
 from medsvc.fhir.registry import Operation, OperationCall, WriteEvent
 from medsvc.fhir.store import Stored
 from medsvc.security import scopes
@@ -23,7 +24,7 @@ def _parameters(call: OperationCall) -> tuple[Any, str | None]:
     body = call.body
     if isinstance(body, dict) and body.get("resourceType") == "Parameters":
         resource = None
-        for parameter in body.get("parameter", []):
+        for _where, parameter in parameters_of(body):
             if parameter.get("name") == "resource":
                 resource = parameter.get("resource")
             elif parameter.get("name") == "mode":

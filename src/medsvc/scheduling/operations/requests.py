@@ -125,12 +125,13 @@ def from_slots(session: Connection, slot_ids: list[str], patient: str | None) ->
 def _with_patient(
     appointment: dict[str, Any], patient: str | None, base_url: str
 ) -> dict[str, Any]:
+    participants = appointment.setdefault("participant", [])
     named = [
         references.local_target((p.get("actor") or {}).get("reference"), base_url)
-        for p in appointment["participant"]
+        for p in participants
     ]
     if patient and not any(t and f"{t.type}/{t.id}" == patient for t in named):
-        appointment["participant"].insert(0, {"actor": {"reference": patient}})
+        participants.insert(0, {"actor": {"reference": patient}})
     return appointment
 
 
@@ -203,7 +204,18 @@ def _refuse_unless_takeable(name: str, appointment: dict[str, Any], status: str)
 def _proposed(resource: Any) -> dict[str, Any]:
     if not isinstance(resource, dict) or resource.get("resourceType") != "Appointment":
         raise Invalid("appt-resource is an Appointment (a proposed one from $find)")
+    for element in ("participant", "slot"):  # read here before the Appointment is validated
+        _require_objects(resource.get(element, []), f"Appointment.{element}")
+    for index, participant in enumerate(resource.get("participant", [])):
+        if not isinstance(participant.get("actor", {}), dict):
+            where = f"Appointment.participant[{index}].actor"
+            raise Invalid(f"{where} must be an object", expression=where)
     return {k: v for k, v in resource.items() if k not in ("id", "meta")}
+
+
+def _require_objects(items: Any, where: str) -> None:
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise Invalid(f"{where} must be an array of objects", expression=where)
 
 
 def _slot_id(call: OperationCall, reference: Any) -> str:
