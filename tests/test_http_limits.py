@@ -138,13 +138,18 @@ def request_head(*headers: bytes) -> bytes:
     return b"GET /fhir/metadata HTTP/1.1\r\nHost: medsvc\r\n" + b"".join(headers)
 
 
-def test_an_endless_header_line_is_cut_off_and_its_bytes_let_go(server: Server) -> None:
+@pytest.mark.parametrize(
+    "start",
+    [request_head(b"X-Endless: "), b"GET /fhir/metadata?_id=", b"GET /fhir/metadata HTTP/1.1\r\nX"],
+    ids=["header value", "request line", "header name"],
+)
+def test_an_endless_head_is_cut_off_and_its_bytes_let_go(server: Server, start: bytes) -> None:
     server.assert_serving()
     before = server.rss_kib()
-    for _ in range(3):
+    for _ in range(2):
         with server.connect() as connection:
             endless = (b"a" * 65536 for _ in range(1024))  # 64 MiB, never a line end
-            sent = send_until_refused(connection, request_head(b"X-Endless: "), endless)
+            sent = send_until_refused(connection, start, endless)
             assert status_of(answer_of(connection)) in (431, None)
         # The server stopped reading at its limit: what it took is what the sockets buffer.
         assert sent < 16 * 1024 * 1024
@@ -152,9 +157,18 @@ def test_an_endless_header_line_is_cut_off_and_its_bytes_let_go(server: Server) 
     assert server.rss_kib() - before < RSS_GROWTH_ALLOWED
 
 
-def test_a_head_over_the_limit_is_answered_431(server: Server) -> None:
+@pytest.mark.parametrize(
+    "head",
+    [
+        request_head(b"X-Fill: " + b"a" * (HEAD_LIMIT + 1024), b"\r\n\r\n"),
+        b"GET /fhir/metadata?_id=" + b"a" * (HEAD_LIMIT + 1024) + b" HTTP/1.1\r\n\r\n",
+        request_head(*[b"X-Fill-%d: %s\r\n" % (i, b"a" * 4000) for i in range(9)], b"\r\n"),
+    ],
+    ids=["one header", "request line", "several headers"],
+)
+def test_a_head_over_the_limit_is_answered_431(server: Server, head: bytes) -> None:
     with server.connect() as connection:
-        connection.sendall(request_head(b"X-Fill: " + b"a" * (HEAD_LIMIT + 1024), b"\r\n\r\n"))
+        connection.sendall(head)
         answer = answer_of(connection)
     assert status_of(answer) == 431
     assert b'"code":"too-costly"' in answer
@@ -222,12 +236,21 @@ def _trickle(connection: socket.socket) -> bytes:
         return b"closed"
 
 
-def test_a_body_that_stops_midway_is_answered_408(server: Server) -> None:
+@pytest.mark.parametrize(
+    ("framing", "partial"),
+    [
+        (b"Content-Length: 100", b"grant_type=client_cre"),
+        (b"Transfer-Encoding: chunked", b"64\r\ngrant_type=client_cre"),
+    ],
+    ids=["content-length", "chunked"],
+)
+def test_a_body_that_stops_midway_is_answered_408(
+    server: Server, framing: bytes, partial: bytes
+) -> None:
     with server.connect() as connection:
         connection.sendall(
             b"POST /auth/token HTTP/1.1\r\nHost: medsvc\r\n"
-            b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n"
-            b"grant_type=client_cre"
+            b"Content-Type: application/x-www-form-urlencoded\r\n" + framing + b"\r\n\r\n" + partial
         )
         answer = answer_of(connection)
     assert status_of(answer) == 408
