@@ -195,6 +195,15 @@ def test_serve_refuses_a_bad_setting_at_start(tmp_path: Path, setting: str, valu
     assert refusal_line(result).startswith(f"medsvc: {setting}: ")
 
 
+@pytest.mark.parametrize("command", [("demo", "load"), ("db", "reindex"), ("worker",)])
+def test_commands_that_build_the_fhir_layer_refuse_settings_its_domains_parse(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    result = medsvc(*command, cwd=tmp_path, env={"MEDSVC_REMINDER_HOURS": "24,-2"})
+    assert result.returncode == 2
+    assert refusal_line(result).startswith("medsvc: MEDSVC_REMINDER_HOURS: ")
+
+
 def test_an_unreachable_database_is_named_without_its_password(tmp_path: Path) -> None:
     url = f"postgresql+psycopg://medsvc:s3cret-word@127.0.0.1:{free_port()}/medsvc"
     result = medsvc("db", "upgrade", cwd=tmp_path, env={"MEDSVC_DATABASE_URL": url})

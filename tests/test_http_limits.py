@@ -102,10 +102,10 @@ def answer_of(connection: socket.socket) -> bytes:
 
 
 def one_response(connection: socket.socket) -> bytes:
-    """Reads one response with a Content-Length; returns its head."""
+    """Reads one response with a Content-Length; returns it whole."""
     received = b""
     while b"\r\n\r\n" not in received:
-        received += connection.recv(65536)
+        received += _more(connection)
     head, _, body = received.partition(b"\r\n\r\n")
     length = next(
         int(line.split(b":")[1])
@@ -113,8 +113,14 @@ def one_response(connection: socket.socket) -> bytes:
         if line.startswith(b"content-length:")
     )
     while len(body) < length:
-        body += connection.recv(65536)
-    return head
+        body += _more(connection)
+    return head + b"\r\n\r\n" + body
+
+
+def _more(connection: socket.socket) -> bytes:
+    received = connection.recv(65536)
+    assert received, "the server closed the connection before its response was whole"
+    return received
 
 
 def send_until_refused(connection: socket.socket, head: bytes, chunks: Iterator[bytes]) -> int:
@@ -256,6 +262,29 @@ def test_a_body_that_stops_midway_is_answered_408(
     assert status_of(answer) == 408
     assert b'"code":"timeout"' in answer
     server.assert_serving()
+
+
+def test_a_body_sent_with_its_head_in_one_write_is_not_taken_for_head(server: Server) -> None:
+    # Past the head limit and within the token endpoint's form limit (64 KiB).
+    form = b"grant_type=client_credentials&padding=" + b"a" * (HEAD_LIMIT + 8192)
+    with server.connect() as connection:
+        connection.sendall(
+            b"POST /auth/token HTTP/1.1\r\nHost: medsvc\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(form), form)
+        )
+        answer = one_response(connection)
+    # The token endpoint read the whole form: it answers on the client's authentication.
+    assert status_of(answer) == 400
+    assert b"client_assertion_type must be" in answer
+
+
+def test_pipelined_requests_are_each_answered(server: Server) -> None:
+    with server.connect() as connection:
+        connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: medsvc\r\n\r\n" * 3)
+        answers = answer_of(connection)  # all three, then closed once idle
+    assert answers.count(b"HTTP/1.1 200 OK\r\n") == 3
+    assert answers.count(b'{"status":"ok"}') == 3
 
 
 def test_an_idle_kept_alive_connection_is_closed_after_its_timeout(server: Server) -> None:

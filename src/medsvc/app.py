@@ -134,9 +134,25 @@ def _install_health(app: FastAPI, database: Database) -> None:
         return Response(b'{"status":"ready"}', media_type="application/json")
 
 
+def check_settings(settings: Settings) -> None:
+    """Refuses, naming the setting, what the domains would otherwise find wrong only once
+    running: the service does not start on settings its jobs or hooks cannot use."""
+    parsed_by_domains: dict[str, Callable[[], object]] = {
+        "reminder_hours": lambda: reminder_hours(settings.reminder_hours),
+        "release_rules": lambda: parse_rules(settings.release_rules, settings.release_preliminary),
+    }
+    for field, parse in parsed_by_domains.items():
+        try:
+            parse()
+        except ValueError as error:
+            problem = str(error).removeprefix(f"{field}: ")
+            raise ConfigurationError(f"MEDSVC_{field.upper()}: {problem}") from None
+
+
 def fhir_server(settings: Settings, database: Database | None = None) -> FhirServer:
     """The FHIR layer with every domain registered: the one place domains are plugged in.
     Given the database it will run on, its units of work seal and open the results."""
+    check_settings(settings)
     index = blind_index.load_or_create(settings.kek_directory)
     sealed = not settings.unsealed_results_for_benchmarks
     definitions = protection.apply(get_definitions(), index, sealed=sealed)
@@ -170,27 +186,11 @@ def _install_security(app: FastAPI, settings: Settings, database: Database) -> N
     app.state.security_metadata = oauth.capability_security(urls) if smart else None
 
 
-def check_settings(settings: Settings) -> None:
-    """Refuses, naming the setting, what the domains would otherwise find wrong only once
-    running: the service does not start on settings its jobs or hooks cannot use."""
-    parsed_by_domains: dict[str, Callable[[], object]] = {
-        "reminder_hours": lambda: reminder_hours(settings.reminder_hours),
-        "release_rules": lambda: parse_rules(settings.release_rules, settings.release_preliminary),
-    }
-    for field, parse in parsed_by_domains.items():
-        try:
-            parse()
-        except ValueError as error:
-            problem = str(error).removeprefix(f"{field}: ")
-            raise ConfigurationError(f"MEDSVC_{field.upper()}: {problem}") from None
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
     refusal = open_mode_refusal(settings, host=None)
     if refusal:
         raise ConfigurationError(refusal)
-
-
-def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
-    settings = settings or get_settings()
-    check_settings(settings)
     configure_logging(settings.log_level)
     database = database or Database(settings)
 
