@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+DATABASE_URLS = "sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
 
 
 class Settings(BaseSettings):
@@ -116,12 +117,13 @@ class Settings(BaseSettings):
     def usable_database_url(cls, value: str) -> str:
         try:
             url = make_url(value)
-            url.get_dialect().import_dbapi()
+            dialect = url.get_dialect()
+            dialect.import_dbapi()
         except (ArgumentError, NoSuchModuleError, ImportError, ValueError):
             # The URL itself is not repeated: it may carry a password.
-            raise ValueError("not a database URL this service can use") from None
-        if url.get_backend_name() not in ("sqlite", "postgresql"):
-            raise ValueError("the database must be sqlite:/// or postgresql+psycopg://")
+            raise ValueError(f"not a database URL this service can use ({DATABASE_URLS})") from None
+        if url.get_backend_name() not in ("sqlite", "postgresql") or dialect.is_async:
+            raise ValueError(f"not a database this service runs on ({DATABASE_URLS})")
         return value
 
     @field_validator("timezone")
@@ -142,7 +144,7 @@ class Settings(BaseSettings):
 
     @field_validator("base_url")
     @classmethod
-    def strip_trailing_slash(cls, value: str) -> str:
+    def http_base_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("the FHIR base must be an http:// or https:// URL")
         return value.rstrip("/")
@@ -162,7 +164,7 @@ class Settings(BaseSettings):
         return self.read_threads or reads, self.write_threads or writes
 
 
-class ConfigurationError(RuntimeError):
+class ConfigurationError(ValueError):
     """The settings describe a deployment the service refuses to run."""
 
 
@@ -175,7 +177,10 @@ def settings_problem(error: ValidationError) -> str:
     """One line naming each refused setting as the operator set it (its values left out:
     the database URL may carry a password)."""
     return "; ".join(
-        f"MEDSVC_{str(problem['loc'][0]).upper()}: {problem['msg']}" for problem in error.errors()
+        f"MEDSVC_{str(problem['loc'][0]).upper()}: {problem['msg']}"
+        if problem["loc"]
+        else f"settings: {problem['msg']}"
+        for problem in error.errors()
     )
 
 
