@@ -5,6 +5,10 @@ BIN := $(VENV)/bin
 # Test processes: each database's tests run in a worker of their own.
 TEST_WORKERS ?= 2
 STAMP := $(VENV)/.installed
+# `make run PORT=8001`: the FHIR base follows the port unless MEDSVC_BASE_URL is set.
+HOST ?= 127.0.0.1
+PORT ?= 8000
+run: export MEDSVC_BASE_URL ?= http://$(HOST):$(PORT)/fhir
 
 .PHONY: run test lint demo bench bench-booking bench-results bench-subscriptions clean
 
@@ -18,7 +22,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/medsvc demo load
-	$(BIN)/medsvc serve
+	$(BIN)/medsvc serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup

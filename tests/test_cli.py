@@ -92,6 +92,10 @@ def test_serve_migrates_then_serves_with_workers(tmp_path: Path) -> None:
         )
         try:
             assert wait_until_ready(f"http://127.0.0.1:{port}/readyz"), log.read_text()
+            listening = (
+                f"medsvc: listening on http://127.0.0.1:{port}, FHIR base {env['MEDSVC_BASE_URL']}"
+            )
+            assert listening in log.read_text()
             assert medsvc("demo", "load", cwd=tmp_path, env=env).returncode == 0
             token = json.loads(medsvc("demo", "token", "--system", cwd=tmp_path, env=env).stdout)
             bearer = {"Authorization": f"Bearer {token['access_token']}"}
@@ -113,7 +117,7 @@ def test_serve_migrates_then_serves_with_workers(tmp_path: Path) -> None:
     assert (tmp_path / "var" / "medsvc.db").exists()
 
 
-def wait_until_ready(url: str, seconds: float = 30) -> bool:
+def wait_until_ready(url: str, seconds: float = 120) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
@@ -135,3 +139,89 @@ def test_db_check_finds_a_schema_that_differs(tmp_path: Path) -> None:
     found = migrate.differences(url)
     assert found is not None
     assert "ix_search_token_resource_pk_param_code_system" in found
+
+
+def refusal_line(result: subprocess.CompletedProcess) -> str:
+    """The one line a refused command printed, checked to be alone and without a traceback."""
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return str(lines[0])
+
+
+COMMANDS = [
+    ("serve", "--port", "1"),
+    ("worker",),
+    ("db", "upgrade"),
+    ("db", "reindex"),
+    ("demo", "load"),
+    ("users", "add", "--role", "admin", "--username", "a", "--password-stdin"),
+    ("keys", "status"),
+    ("patients", "erase", "Patient/p-1"),
+    ("audit", "verify"),
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda command: " ".join(command[:2]))
+def test_every_command_names_a_bad_setting_in_one_line_and_exits_2(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    result = medsvc(*command, cwd=tmp_path, env={"MEDSVC_MAX_PAGE_SIZE": "many"}, stdin="pw\n")
+    assert result.returncode == 2
+    assert refusal_line(result).startswith("medsvc: MEDSVC_MAX_PAGE_SIZE: ")
+    assert not (tmp_path / "var").exists()  # refused before any work
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("MEDSVC_TIMEZONE", "Europe/Atlantis"),
+        ("MEDSVC_TIMEZONE", "../../etc/passwd"),
+        ("MEDSVC_DATABASE_URL", "not a url"),
+        ("MEDSVC_DATABASE_URL", "mysql://db/medsvc"),
+        ("MEDSVC_DATABASE_URL", "postgresql+nodriver://db/medsvc"),
+        ("MEDSVC_AUTH_MODE", "maybe"),
+        ("MEDSVC_LOG_LEVEL", "LOUD"),
+        ("MEDSVC_BASE_URL", "ftp://medsvc/fhir"),
+        ("MEDSVC_HTTP_MAX_CONNECTIONS", "0"),
+        ("MEDSVC_HTTP_HEADER_TIMEOUT_SECONDS", "-1"),
+        ("MEDSVC_REMINDER_HOURS", "soon"),
+        ("MEDSVC_RELEASE_RULES", "PAT=never"),
+    ],
+)
+def test_serve_refuses_a_bad_setting_at_start(tmp_path: Path, setting: str, value: str) -> None:
+    result = medsvc("serve", "--port", str(free_port()), cwd=tmp_path, env={setting: value})
+    assert result.returncode == 2
+    assert refusal_line(result).startswith(f"medsvc: {setting}: ")
+
+
+@pytest.mark.parametrize("command", [("demo", "load"), ("db", "reindex"), ("worker",)])
+def test_commands_that_build_the_fhir_layer_refuse_settings_its_domains_parse(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    result = medsvc(*command, cwd=tmp_path, env={"MEDSVC_REMINDER_HOURS": "24,-2"})
+    assert result.returncode == 2
+    assert refusal_line(result).startswith("medsvc: MEDSVC_REMINDER_HOURS: ")
+
+
+def test_an_unreachable_database_is_named_without_its_password(tmp_path: Path) -> None:
+    url = f"postgresql+psycopg://medsvc:s3cret-word@127.0.0.1:{free_port()}/medsvc"
+    result = medsvc("db", "upgrade", cwd=tmp_path, env={"MEDSVC_DATABASE_URL": url})
+    assert result.returncode == 2
+    line = refusal_line(result)
+    assert line.startswith("medsvc: MEDSVC_DATABASE_URL: the database cannot be used: ")
+    assert "s3cret-word" not in result.stderr + result.stdout
+
+
+def test_a_bad_database_url_is_not_repeated(tmp_path: Path) -> None:
+    url = "postgresql+nodriver://medsvc:s3cret-word@db/medsvc"
+    result = medsvc("db", "upgrade", cwd=tmp_path, env={"MEDSVC_DATABASE_URL": url})
+    assert result.returncode == 2
+    assert "s3cret-word" not in refusal_line(result)
+
+
+def test_erasing_an_unknown_patient_exits_1_in_one_line(backend: Backend, tmp_path: Path) -> None:
+    env = {"MEDSVC_DATABASE_URL": backend.url, "MEDSVC_KEYS_DIR": str(tmp_path / "keys")}
+    result = medsvc("patients", "erase", "Patient/nobody", cwd=tmp_path, env=env)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert refusal_line(result) == "medsvc: Patient/nobody is not a patient on this server"

@@ -1,7 +1,7 @@
 """create_app(settings): routes, error handlers, lifespan and explicit domain registration."""
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -11,6 +11,7 @@ from sqlalchemy import exc
 from starlette.exceptions import HTTPException
 
 from medsvc import heap, jobs, migrate
+from medsvc.config import ConfigurationError as ConfigurationError  # raised by create_app
 from medsvc.config import Settings, get_settings
 from medsvc.crypto import blind_index
 from medsvc.crypto.keyring import FileKeyring
@@ -39,8 +40,10 @@ from medsvc.requestlog import RequestLogMiddleware, configure_logging
 from medsvc.results import protection
 from medsvc.results.at_rest import ResultSealer
 from medsvc.results.install import install as install_results
+from medsvc.results.release_rules import parse_rules
 from medsvc.scheduling.bulk_publish import ROUTES as PUBLISH_ROUTES
 from medsvc.scheduling.install import install as install_scheduling
+from medsvc.scheduling.reminders import reminder_hours
 from medsvc.security import oauth
 from medsvc.security.context import open_mode_refusal
 from medsvc.security.ratelimit import RateLimiter
@@ -53,10 +56,6 @@ from medsvc.subscriptions.install import install as install_subscriptions
 from medsvc.subscriptions.routes import ROUTES as SUBSCRIPTION_ROUTES
 
 log = logging.getLogger("medsvc.app")
-
-
-class ConfigurationError(RuntimeError):
-    """The settings describe a deployment the service refuses to run."""
 
 
 CONSTRAINT_MESSAGES = {
@@ -136,9 +135,25 @@ def _install_health(app: FastAPI, database: Database) -> None:
         return Response(b'{"status":"ready"}', media_type="application/json")
 
 
+def check_settings(settings: Settings) -> None:
+    """Refuses, naming the setting, what the domains would otherwise find wrong only once
+    running: the service does not start on settings its jobs or hooks cannot use."""
+    parsed_by_domains: dict[str, Callable[[], object]] = {
+        "reminder_hours": lambda: reminder_hours(settings.reminder_hours),
+        "release_rules": lambda: parse_rules(settings.release_rules, settings.release_preliminary),
+    }
+    for field, parse in parsed_by_domains.items():
+        try:
+            parse()
+        except ValueError as error:
+            problem = str(error).removeprefix(f"{field}: ")
+            raise ConfigurationError(f"MEDSVC_{field.upper()}: {problem}") from None
+
+
 def fhir_server(settings: Settings, database: Database | None = None) -> FhirServer:
     """The FHIR layer with every domain registered: the one place domains are plugged in.
     Given the database it will run on, its units of work seal and open the results."""
+    check_settings(settings)
     index = blind_index.load_or_create(settings.kek_directory)
     sealed = not settings.unsealed_results_for_benchmarks
     definitions = protection.apply(get_definitions(), index, sealed=sealed)

@@ -12,26 +12,37 @@ from typing import NoReturn
 
 import httpx
 import uvicorn
+from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
 
 from medsvc import cli_access, cli_keys, cli_patients, demo_access, migrate
-from medsvc.config import get_settings
+from medsvc.config import ConfigurationError, get_settings, settings_problem
 from medsvc.security.context import open_mode_refusal
 
 log = logging.getLogger("medsvc.cli")
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from medsvc.app import check_settings
+    from medsvc.serving import uvicorn_options
+
     settings = get_settings()
     refusal = open_mode_refusal(settings, args.host)
     if refusal:
         print(f"medsvc: {refusal}", file=sys.stderr)
         return 2
+    check_settings(settings)
     migrate.upgrade(settings.database_url)
     if settings.auth_mode == "open":
         print(
             "medsvc: OPEN MODE - no sign-in, every caller acts as the platform. Local trial only.",
             file=sys.stderr,
         )
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(
+        f"medsvc: listening on http://{host}:{args.port}, FHIR base {settings.base_url}",
+        file=sys.stderr,
+    )
     uvicorn.run(
         "medsvc.app:asgi_app",
         factory=True,
@@ -40,6 +51,7 @@ def _serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         access_log=False,
         log_level="warning",
+        **uvicorn_options(settings),
     )
     return 0
 
@@ -48,10 +60,11 @@ def _worker(_args: argparse.Namespace) -> int:
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     from medsvc import jobs
-    from medsvc.app import fhir_server
+    from medsvc.app import check_settings, fhir_server
     from medsvc.db import Database
 
     settings = get_settings()
+    check_settings(settings)
     migrate.upgrade(settings.database_url)
     database = Database(settings)
     scheduler = BlockingScheduler(timezone="UTC")
@@ -199,8 +212,24 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Runs one command; settings it cannot use end it with one line naming the setting and
+    exit status 2, never a traceback."""
     args = parser().parse_args(argv)
-    return int(args.run(args))
+    try:
+        get_settings()  # every command reads them: a bad value is found before any work
+        return int(args.run(args))
+    except ValidationError as error:
+        return _refuse(settings_problem(error))
+    except ConfigurationError as error:
+        return _refuse(str(error))
+    except OperationalError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else "unreachable"
+        return _refuse(f"MEDSVC_DATABASE_URL: the database cannot be used: {reason}")
+
+
+def _refuse(problem: str) -> int:
+    print(f"medsvc: {problem}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -22,6 +22,10 @@ class CommandError(Exception):
     """A refusal to print on stderr, with exit status 2."""
 
 
+class CommandNotFound(Exception):
+    """What the command names does not exist: one line on stderr, exit status 1."""
+
+
 class CommandFailed(Exception):
     """A check that found problems: its report goes to stdout, with exit status 1."""
 
@@ -144,13 +148,17 @@ def _tokens_rotate_key(_args: argparse.Namespace) -> dict[str, Any]:
 
 
 def json_command(command: Any) -> Any:
-    """A command that prints its result as one JSON object; refusals exit 2, failed checks 1."""
+    """A command that prints its result as one JSON object; refusals exit 2, failed checks and
+    things not found 1."""
 
     def run(args: argparse.Namespace) -> int:
         try:
             print(json.dumps(command(args)))
         except CommandFailed as failed:
             print(json.dumps(failed.report))
+            return 1
+        except CommandNotFound as missing:
+            print(f"medsvc: {missing}", file=sys.stderr)
             return 1
         except (CommandError, accounts.InvalidAccount, clients.InvalidRegistration) as error:
             print(f"medsvc: {error}", file=sys.stderr)

@@ -7,9 +7,9 @@ import os
 import re
 from typing import TYPE_CHECKING, Any
 
-from medsvc.cli_access import CommandError, json_command, writing
+from medsvc.cli_access import CommandError, CommandNotFound, json_command, writing
 from medsvc.config import get_settings
-from medsvc.fhir import audit_trail
+from medsvc.fhir import audit_trail, store
 from medsvc.fhir.interactions import new_id
 from medsvc.results.erasure import erase_results
 from medsvc.security.audit import Access
@@ -33,6 +33,8 @@ def _patients_erase(args: argparse.Namespace) -> dict[str, Any]:
     server, erasure = _audit_server(), _erasure(patient_id)
     with writing() as connection:
         deleted = erase_results(connection, patient_id)
+        if deleted is None and store.read_current(connection, "Patient", patient_id) is None:
+            raise CommandNotFound(f"{args.patient} is not a patient on this server")
         if deleted is not None:  # in the same transaction: no erasure without its record
             audit_trail.append(connection, server, [erasure])
     if deleted is None:

@@ -1,13 +1,18 @@
 """Settings read from the environment (prefix MEDSVC_), and where shipped data files live."""
 
+import logging
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+DATABASE_URLS = "sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
 
 
 class Settings(BaseSettings):
@@ -116,10 +121,58 @@ class Settings(BaseSettings):
     max_search_params: int = Field(default=50, gt=0)
     # Characters in one search parameter's value (a form body's can be as long as the body).
     max_search_value_chars: int = Field(default=65_536, gt=0)
+    # HTTP limits of `medsvc serve`, per process (docs/operations.md#http-limits): no one
+    # connection may hold the server's memory or its connections, with or without a proxy.
+    # Bytes of a request line and its headers together; beyond, 431. A token and a long
+    # search URL fit several times over.
+    http_max_header_bytes: int = Field(default=32 * 1024, ge=1024)
+    # Headers in one request; beyond, 431.
+    http_max_headers: int = Field(default=100, gt=0)
+    # Seconds a client has to send a request line and headers, counted from the connection's
+    # opening or, on a kept-alive connection, from the request's first byte; beyond, 408.
+    http_header_timeout_seconds: float = Field(default=10, gt=0)
+    # Seconds a request body may pause between two reads; beyond, 408.
+    http_body_timeout_seconds: float = Field(default=30, gt=0)
+    # Seconds an idle connection is kept open after a response for the client's next request.
+    http_keep_alive_seconds: int = Field(default=5, gt=0)
+    # Connections a process serves at once; beyond, a new connection gets 503 and is closed.
+    http_max_connections: int = Field(default=1000, gt=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def usable_database_url(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+            dialect = url.get_dialect()
+            dialect.import_dbapi()
+        except (ArgumentError, NoSuchModuleError, ImportError, ValueError):
+            # The URL itself is not repeated: it may carry a password.
+            raise ValueError(f"not a database URL this service can use ({DATABASE_URLS})") from None
+        if url.get_backend_name() not in ("sqlite", "postgresql") or dialect.is_async:
+            raise ValueError(f"not a database this service runs on ({DATABASE_URLS})")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone (Europe/Helsinki)") from None
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def known_log_level(cls, value: str) -> str:
+        if value.upper() not in logging.getLevelNamesMapping():
+            raise ValueError(f"{value!r} is not a log level (DEBUG, INFO, WARNING, ERROR)")
+        return value.upper()
 
     @field_validator("base_url")
     @classmethod
-    def strip_trailing_slash(cls, value: str) -> str:
+    def http_base_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("the FHIR base must be an http:// or https:// URL")
         return value.rstrip("/")
 
     @property
@@ -137,9 +190,24 @@ class Settings(BaseSettings):
         return self.read_threads or reads, self.write_threads or writes
 
 
+class ConfigurationError(ValueError):
+    """The settings describe a deployment the service refuses to run."""
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+def settings_problem(error: ValidationError) -> str:
+    """One line naming each refused setting as the operator set it (its values left out:
+    the database URL may carry a password)."""
+    return "; ".join(
+        f"MEDSVC_{str(problem['loc'][0]).upper()}: {problem['msg']}"
+        if problem["loc"]
+        else f"settings: {problem['msg']}"
+        for problem in error.errors()
+    )
 
 
 def data_path(name: str) -> Path:
