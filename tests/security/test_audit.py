@@ -264,16 +264,20 @@ def tamper(backend: Backend, *statements: str) -> None:
         if backend.name == "postgresql":
             for table in ("audit_chain", "resource", "resource_version"):
                 connection.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
-        else:
-            for (name,) in connection.execute(
-                text("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-            ).all():
+        triggers = []
+        if backend.name == "sqlite":  # dropped for the change, then made again as they were
+            triggers = connection.execute(
+                text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+            ).all()
+            for name, _sql in triggers:
                 connection.execute(text(f"DROP TRIGGER {name}"))
         for statement in statements:
             connection.execute(text(statement))
         if backend.name == "postgresql":
             for table in ("audit_chain", "resource", "resource_version"):
                 connection.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
+        for _name, sql in triggers:
+            connection.execute(text(sql))
 
 
 def chain(backend: Backend) -> list[tuple[int, int, str, str]]:
