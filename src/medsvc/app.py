@@ -11,6 +11,8 @@ from sqlalchemy import exc
 from starlette.exceptions import HTTPException
 
 from medsvc import heap, jobs, migrate
+from medsvc.access.care import Care
+from medsvc.access.install import install as install_access
 from medsvc.config import Settings, get_settings
 from medsvc.crypto import blind_index
 from medsvc.crypto.keyring import FileKeyring
@@ -149,7 +151,9 @@ def fhir_server(settings: Settings, database: Database | None = None) -> FhirSer
     )
     if database is not None and sealed:
         sealing.install(database, ResultSealer(FileKeyring(settings.kek_directory)))
-    access.install(server)  # first: the access checks run before any domain's hooks
+    # first: the access checks run before any domain's hooks
+    access.install(server, Care(settings.care_days_after))
+    install_access(server, settings)
     install_scheduling(server, settings, jobs.notifier(server, settings))
     install_results(server, settings)
     install_subscriptions(server, settings)

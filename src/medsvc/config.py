@@ -90,6 +90,13 @@ class Settings(BaseSettings):
     # How long a notice the gateway does not take is retried before it is given up.
     notify_retry_hours: float = Field(default=24, gt=0)
     log_level: str = "INFO"
+    # The care relationship (docs/security.md).
+    # Days a practitioner keeps seeing a patient after their appointment's start: results
+    # come days after the visit. At least 1, so the visit itself is always inside it.
+    care_days_after: int = Field(default=30, ge=1, le=3650)
+    # Minutes a practitioner's break-glass access to a patient lasts before they must assert
+    # it again.
+    break_glass_minutes: int = Field(default=60, ge=1, le=24 * 60)
 
     @field_validator("base_url")
     @classmethod
