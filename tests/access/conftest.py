@@ -14,9 +14,9 @@ import pytest
 from tests import factories
 from tests.conftest import Backend, LiveServer
 from tests.factories import FHIR_JSON, REPORT_ESSENTIALS, observation, patient, practitioner
-from tests.security.conftest import app, fhir_base, http
+from tests.security.conftest import acting_as, app, fhir_base, http
 
-__all__ = ["app", "fhir_base", "http"]
+__all__ = ["acting_as", "app", "fhir_base", "http"]
 
 NATIONAL_ID = "urn:oid:1.2.246.21"
 Caller = Callable[..., httpx.Client]

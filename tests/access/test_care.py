@@ -2,6 +2,7 @@
 them is booked or attended and for care_days_after days after it, or while a hospital's
 CareTeam names them within its period; never after a cancellation or a no-show."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -20,6 +21,7 @@ from tests.access.conftest import (
     reaches,
 )
 from tests.factories import FHIR_JSON, practitioner
+from tests.scheduling.clinic import practitioner_context
 
 VISIT = datetime(2030, 1, 7, 8, 0, tzinfo=UTC)
 
@@ -122,6 +124,16 @@ def test_access_lasts_care_days_after_the_visit(
     reaches(doctor_at(late_result, token_for, record), record, True)
     after = VISIT + timedelta(days=30, minutes=1)
     reaches(doctor_at(after, token_for, record), record, False)
+
+
+def test_the_window_is_the_deployments_setting(
+    client: httpx.Client, record: Record, acting_as: Callable[..., httpx.Client]
+) -> None:
+    post(client, appointment(record, "fulfilled"))
+    at(VISIT + timedelta(days=8))
+    doctor = practitioner_context(record.doctor)
+    reaches(acting_as(doctor, care_days_after=7), record, False)
+    reaches(acting_as(doctor, care_days_after=9), record, True)
 
 
 def test_one_doctors_appointment_gives_another_nothing(
