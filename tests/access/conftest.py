@@ -159,9 +159,16 @@ def ids_in(response: httpx.Response) -> set[str]:
 
 def reach(http: httpx.Client, record: Record) -> dict[str, bool]:
     """Whether the caller reaches the patient's record, path by path: read, vread, history,
-    search, a chain, _include, _revinclude, $everything, the document and its PDF."""
+    search, a chain, _include, _revinclude, $everything, the document and its PDF, a batch
+    entry and an operation on the report."""
     report, pdf = f"DiagnosticReport/{record.report}", {"Accept": "application/pdf"}
     everything = http.get(f"/Patient/{record.patient}/$everything")
+    batch = {
+        "resourceType": "Bundle",
+        "type": "batch",
+        "entry": [{"request": {"method": "GET", "url": report}}],
+    }
+    in_batch = http.post("/", json=batch, headers=FHIR_JSON).json()["entry"][0]["response"]
     type_history = http.get("/DiagnosticReport/_history", params={"_count": "100"})
     return {
         "read": http.get(f"/{report}").status_code == 200,
@@ -194,6 +201,8 @@ def reach(http: httpx.Client, record: Record) -> dict[str, bool]:
         "document": http.get(f"/DocumentReference/{record.document}").status_code == 200,
         "pdf": http.get(f"/Binary/{record.pdf}", headers=pdf).status_code == 200,
         "$everything": everything.status_code == 200 and record.report in everything.text,
+        "batch GET": in_batch["status"].startswith("200"),
+        "operation ($validate)": http.post(f"/{report}/$validate").status_code == 200,
     }
 
 
