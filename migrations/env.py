@@ -3,6 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+import medsvc.access.tables
 import medsvc.crypto.tables
 import medsvc.fhir.tables
 import medsvc.notify_webhook

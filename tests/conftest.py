@@ -45,6 +45,7 @@ TABLES = [t.__tablename__ for t in INDEX_TABLES.values()] + [
     "slot_seat",
     "slot_ledger",
     "organization_patient",
+    "break_glass",
     "used_assertion",
     "revoked_access_token",
     "refresh_token",

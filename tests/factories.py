@@ -66,3 +66,22 @@ def observation(
             "code": "mg/dL",
         },
     }
+
+
+def appointment(
+    patient_ref: str,
+    practitioner_ref: str,
+    status: str = "booked",
+    start: str = "2030-01-07T08:00:00Z",
+) -> dict[str, Any]:
+    """An Appointment of a patient with a practitioner, lasting 20 minutes from an hour's start."""
+    return {
+        "resourceType": "Appointment",
+        "status": status,
+        "start": start,
+        "end": start.replace(":00:00Z", ":20:00Z"),
+        "participant": [
+            {"actor": {"reference": patient_ref}, "status": "accepted"},
+            {"actor": {"reference": practitioner_ref}, "status": "accepted"},
+        ],
+    }

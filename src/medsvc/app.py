@@ -11,6 +11,8 @@ from sqlalchemy import exc
 from starlette.exceptions import HTTPException
 
 from medsvc import heap, jobs, migrate
+from medsvc.access.care import Care
+from medsvc.access.install import install as install_access
 from medsvc.config import ConfigurationError as ConfigurationError  # raised by create_app
 from medsvc.config import Settings, get_settings
 from medsvc.crypto import blind_index
@@ -171,7 +173,9 @@ def fhir_server(settings: Settings, database: Database | None = None) -> FhirSer
     if database is not None and sealed:
         sealer = ResultSealer(FileKeyring(settings.kek_directory), settings.base_url)
         sealing.install(database, sealer)
-    access.install(server)  # first: the access checks run before any domain's hooks
+    # first: the access checks run before any domain's hooks
+    access.install(server, Care(settings.care_days_after))
+    install_access(server, settings)
     install_scheduling(server, settings, jobs.notifier(server, settings))
     install_results(server, settings)
     install_subscriptions(server, settings)

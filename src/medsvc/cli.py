@@ -1,5 +1,6 @@
 """The medsvc command: serve, worker, db upgrade, db check, db reindex, demo load,
-(cli_access) users, clients and tokens, (cli_keys) keys and (cli_patients) patients."""
+(cli_access) users, clients and tokens, (cli_keys) keys, (cli_patients) patients and
+(cli_break_glass) break-glass."""
 
 import argparse
 import json
@@ -15,7 +16,7 @@ import uvicorn
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
-from medsvc import cli_access, cli_keys, cli_patients, demo_access, migrate
+from medsvc import cli_access, cli_break_glass, cli_keys, cli_patients, demo_access, migrate
 from medsvc.config import ConfigurationError, get_settings, settings_problem
 from medsvc.security.context import open_mode_refusal
 
@@ -208,6 +209,7 @@ def parser() -> argparse.ArgumentParser:
     cli_access.add_commands(commands)
     cli_keys.add_commands(commands)
     cli_patients.add_commands(commands)
+    cli_break_glass.add_commands(commands)
     return root
 
 

@@ -138,6 +138,14 @@ class Settings(BaseSettings):
     # Connections a process serves at once; beyond, a new connection gets 503 and is closed.
     http_max_connections: int = Field(default=1000, gt=0)
 
+    # The care relationship (docs/security.md).
+    # Days a practitioner keeps seeing a patient after their appointment's start: results
+    # come days after the visit. At least 1, so the visit itself is always inside it.
+    care_days_after: int = Field(default=30, ge=1, le=3650)
+    # Minutes a practitioner's break-glass access to a patient lasts before they must assert
+    # it again.
+    break_glass_minutes: int = Field(default=60, ge=1, le=24 * 60)
+
     @field_validator("database_url")
     @classmethod
     def usable_database_url(cls, value: str) -> str:

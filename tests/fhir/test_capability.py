@@ -22,6 +22,7 @@ IN_SCOPE = {
     "DocumentReference",
     "Communication",
     "Provenance",
+    "CareTeam",  # the care relationship a hospital records (docs/security.md)
     "AuditEvent",
     "Subscription",
     "SubscriptionTopic",  # served by the subscriptions' own routes, beside the store

@@ -9,7 +9,7 @@ import pytest
 
 from medsvc.security.context import AuthContext
 from tests.conftest import Backend
-from tests.factories import FHIR_JSON, REPORT_ESSENTIALS, observation, patient
+from tests.factories import FHIR_JSON, REPORT_ESSENTIALS, appointment, observation, patient
 from tests.fhir.test_search import post
 from tests.results.test_release import NATIONAL_ID, Opener
 from tests.scheduling.clinic import citizen_context, hospital_context, practitioner_context
@@ -67,14 +67,17 @@ class World:
         self.patient_id = post(client, patient("111111-1111"))["id"]
         other_patient = post(client, patient("222222-2222"))["id"]
         doctor_id = post(client, {"resourceType": "Practitioner"})["id"]
+        carer_id = post(client, {"resourceType": "Practitioner"})["id"]
         stranger_id = post(client, {"resourceType": "Practitioner"})["id"]
+        post(client, appointment(f"Patient/{self.patient_id}", f"Practitioner/{carer_id}"))
         lab = post(client, {"resourceType": "Organization", "name": "Lab A"})["id"]
         elsewhere = post(client, {"resourceType": "Organization", "name": "Lab B"})["id"]
         self.lab = acting_as(hospital_context(lab))
         self.callers: dict[str, httpx.Client] = {
             "owner": acting_as(citizen_context(self.patient_id)),
             "other citizen": acting_as(citizen_context(other_patient)),
-            "doctor in care": acting_as(practitioner_context(doctor_id)),
+            "doctor in care": acting_as(practitioner_context(carer_id)),
+            "the report's interpreter": acting_as(practitioner_context(doctor_id)),
             "doctor not in care": acting_as(practitioner_context(stranger_id)),
             "the lab": self.lab,
             "another hospital": acting_as(hospital_context(elsewhere)),
@@ -137,6 +140,9 @@ WAYS = (
 )
 
 
+PATIENTS_RECORD = ("read document", "read pdf", "everything")
+
+
 def expected(caller: str, allowed: set[str]) -> dict[str, int]:
     """Allowed callers get 200 everywhere; the rest 404, as for a result that does not exist,
     except an app with no scope for results, which is refused the types outright (403)."""
@@ -144,6 +150,8 @@ def expected(caller: str, allowed: set[str]) -> dict[str, int]:
         return dict.fromkeys(WAYS, 200)
     if caller == "app without result scopes":  # $everything: the Patient, without results
         return {**dict.fromkeys(WAYS, 403), "everything": 404}
+    if caller == "the report's interpreter":  # their own work: the report and its results
+        return {**dict.fromkeys(WAYS, 200), **dict.fromkeys(PATIENTS_RECORD, 404)}
     return dict.fromkeys(WAYS, 404)
 
 

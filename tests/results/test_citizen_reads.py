@@ -134,10 +134,11 @@ def test_everything_is_what_the_caller_may_see(
     found = {(e["resource"]["resourceType"], e["resource"]["id"]) for e in response.json()["entry"]}
     assert found == {
         ("Patient", clinic.patient_id),
+        ("Appointment", clinic.appointment_id),
         ("DiagnosticReport", released["DiagnosticReport"]),
         ("Observation", released["Observation"]),
     }
-    assert response.json()["total"] == 3
+    assert response.json()["total"] == 4
     by_doctor = {e["resource"]["id"] for e in clinic.doctor.get(url).json()["entry"]}
     assert {draft["DiagnosticReport"], draft["Observation"]} <= by_doctor
     assert not set(theirs.values()) & by_doctor

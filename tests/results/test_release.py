@@ -17,7 +17,7 @@ from medsvc.jobs import jobs, run_once
 from medsvc.results.release import LOG, RELEASED_TEXT
 from medsvc.security.context import platform_context
 from tests.conftest import Backend, free_port, make_settings
-from tests.factories import FHIR_JSON, REPORT_ESSENTIALS, observation, patient
+from tests.factories import FHIR_JSON, REPORT_ESSENTIALS, appointment, observation, patient
 from tests.fhir.test_search import post
 from tests.scheduling.clinic import citizen_context, practitioner_context
 
@@ -65,7 +65,8 @@ def report_bundle(national_id: str, report_id: str, status: str, **extra: Any) -
 
 
 class Clinic:
-    """A patient, their doctor (the reports' interpreter), and the platform pushing results."""
+    """A patient, their doctor (with a booked appointment, and the reports' interpreter),
+    and the platform pushing results."""
 
     def __init__(self, client: httpx.Client, acting_as: Opener, national_id: str = "010101-0101"):
         self.client = client
@@ -74,6 +75,8 @@ class Clinic:
         self.doctor_id = post(
             client, {"resourceType": "Practitioner", "name": [{"family": "Lind"}]}
         )["id"]
+        visit = appointment(f"Patient/{self.patient_id}", f"Practitioner/{self.doctor_id}")
+        self.appointment_id = post(client, visit)["id"]
         self.citizen = acting_as(citizen_context(self.patient_id))
         self.doctor = acting_as(practitioner_context(self.doctor_id))
 

@@ -172,7 +172,8 @@ def hospital() -> AuthContext:
 DIRECTORY = {"org", "loc", "sched", "slot", "D1", "D2"}
 SEES = {
     "citizen A": DIRECTORY | {"A", "apA", "obA", "obA2", "drA"},
-    "doctor D1": DIRECTORY | {"A", "B", "apA", "obA", "obA2", "obB", "drA", "drB", "srB"},
+    # D1 has a booked appointment with A, and requested an order for B: that order only
+    "doctor D1": DIRECTORY | {"A", "apA", "obA", "obA2", "drA", "srB"},
     "hospital": DIRECTORY,
     "admin": DIRECTORY | {"audit"},
 }

@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, FromClause, and_, false, or_, select
 
+from medsvc.access.care import Care
 from medsvc.errors import Forbidden
 from medsvc.fhir import compartments, pending, references
 from medsvc.fhir.registry import WriteEvent
@@ -23,8 +24,8 @@ REF = SearchReference.__table__  # type: ignore[attr-defined]
 class Access:
     """The hooks, bound to the server whose search parameters granular scopes are written in."""
 
-    def __init__(self, server: FhirServer):
-        self.server = server
+    def __init__(self, server: FhirServer, care: Care):
+        self.server, self.care = server, care
         self.compiler = Compiler(server.base_url, lambda _type, _resource: None)
 
     def _granted(
@@ -51,7 +52,7 @@ class Access:
         if not any(s.allows(resource_type, p) for s in ctx.grants for p in READ_PERMISSIONS):
             return false()  # e.g. an _include of a type no scope lets the caller read
         conditions = [
-            compartments.readable(ctx, resource_type, resource),
+            compartments.readable(ctx, resource_type, resource, self.care),
             self._granted(ctx, resource_type, READ_PERMISSIONS, resource),
         ]
         present = [c for c in conditions if c is not None]
@@ -61,7 +62,7 @@ class Access:
         self, session: Connection, ctx: AuthContext, stored: Stored, permission: str
     ) -> bool:
         conditions = [
-            compartments.writable(ctx, stored.resource_type, RESOURCE),
+            compartments.writable(ctx, stored.resource_type, RESOURCE, self.care),
             self._granted(ctx, stored.resource_type, permission, RESOURCE),
         ]
         present = [c for c in conditions if c is not None]
@@ -80,7 +81,7 @@ class Access:
             if not self._may_write(session, ctx, event.current, permission):
                 raise Forbidden(f"This caller may not change {event.resource_type} resources here")
         if event.resource is not None and _names_unseen_patient(
-            session, ctx, self.server.base_url, event.resource
+            session, ctx, self.server.base_url, event.resource, self.care
         ):
             raise Forbidden(f"The {event.resource_type} refers to a patient this caller cannot see")
 
@@ -100,7 +101,7 @@ class Access:
 
 
 def _names_unseen_patient(
-    session: Connection, ctx: AuthContext, base_url: str, resource: dict[str, Any]
+    session: Connection, ctx: AuthContext, base_url: str, resource: dict[str, Any], care: Care
 ) -> bool:
     """Whether a write would reach into a patient record the writer cannot see (an
     Observation a citizen files with someone else as its performer, say). It is decided on
@@ -110,7 +111,7 @@ def _names_unseen_patient(
     if not named:
         return False
     patient = RESOURCE.alias()
-    in_view = compartments.readable(ctx, "Patient", patient)
+    in_view = compartments.readable(ctx, "Patient", patient, care)
     seen = select(patient.c.id).where(
         patient.c.resource_type == "Patient", patient.c.id.in_(named), patient.c.deleted == false()
     )
@@ -119,8 +120,8 @@ def _names_unseen_patient(
     return len(set(session.execute(seen).scalars())) < len(named)
 
 
-def install(server: FhirServer) -> Access:
-    access = Access(server)
+def install(server: FhirServer, care: Care) -> Access:
+    access = Access(server, care)
     server.registry.read_filters.append(access.read_filter)
     server.registry.before_write.append(access.before_write)
     server.registry.after_write.append(access.after_write)

@@ -44,6 +44,8 @@ def append(session: Connection, server: FhirServer, accesses: list[audit.Access]
         session.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": CHAIN_LOCK})
     last = session.execute(select(CHAIN.c.hash).order_by(CHAIN.c.seq.desc()).limit(1)).first()
     previous = last[0] if last else audit.GENESIS
+    for amend in server.registry.audit_amendments:
+        amend(session, accesses)
     definition = server.definition("AuditEvent", "read")
     recorded = audit.recorded_at(clock.now())
     links = []

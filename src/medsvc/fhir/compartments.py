@@ -1,15 +1,14 @@
 """What a caller confined to a compartment may see and write, as SQL conditions on the
 resource table: a citizen their patient compartment, a practitioner the patients in their
-care, a hospital what belongs to it (organizations.py), everyone the public directory. Every
-read path applies them inside its query."""
+care (access/care.py), a hospital what belongs to it (organizations.py), everyone the public
+directory. Every read path applies them inside its query."""
 
-import hashlib
 from typing import Any
 
-from sqlalchemy import CTE, ColumnElement, FromClause, Select, and_, false, or_, select, union
+from sqlalchemy import CTE, ColumnElement, FromClause, Select, and_, false, or_, select
 
+from medsvc.access.care import Care, own_work
 from medsvc.fhir import organizations
-from medsvc.fhir.shared_ctes import made_once
 from medsvc.fhir.tables import ResourceRow, SearchReference
 from medsvc.security.context import AuthContext
 
@@ -24,6 +23,7 @@ DIRECTORY = organizations.DIRECTORY
 PATIENT_COMPARTMENT = {
     "Appointment": ("actor",),
     "AppointmentResponse": ("actor",),
+    "CareTeam": ("patient", "participant"),
     "Communication": ("subject", "sender", "recipient"),
     "DiagnosticReport": ("subject",),
     "DocumentReference": ("subject", "author"),
@@ -32,13 +32,7 @@ PATIENT_COMPARTMENT = {
     "ServiceRequest": ("subject", "performer"),
     "Specimen": ("subject",),
 }
-# A practitioner cares for the patients they have an appointment with, and those whose
-# reports or orders they performed or requested.
-CARE_LINKS = (
-    ("Appointment", ("actor",), ("actor",)),
-    ("DiagnosticReport", ("performer", "results-interpreter"), ("subject",)),
-    ("ServiceRequest", ("performer", "requester"), ("subject",)),
-)
+DEFAULT_CARE = Care()
 
 
 def _ids_match(column: Any, ids: str | CTE) -> ColumnElement[bool]:
@@ -60,24 +54,6 @@ def _referring(
         REF.c.target_type == target_type,
         targets,
     )
-
-
-@made_once
-def patients_in_care(practitioner_id: str) -> CTE:
-    """The ids of the patients a practitioner cares for (a CTE, reused within a statement)."""
-    linked = []
-    for resource_type, by_practitioner, to_patient in CARE_LINKS:
-        theirs = _referring(resource_type, by_practitioner, "Practitioner", practitioner_id)
-        patient = REF.alias()
-        linked.append(
-            select(patient.c.target_id).where(
-                patient.c.resource_pk.in_(theirs),
-                patient.c.param.in_(to_patient),
-                patient.c.target_type == "Patient",
-            )
-        )
-    name = hashlib.sha256(practitioner_id.encode()).hexdigest()[:12]
-    return union(*linked).cte(f"care_patients_{name}")
 
 
 def _binaries_of(patients: str | CTE) -> Select[Any]:
@@ -112,34 +88,45 @@ def in_compartment(
     return resource.c.pk.in_(_referring(resource_type, params, "Patient", patients))
 
 
-def compartment(ctx: AuthContext, resource_type: str, resource: FromClause) -> ColumnElement[bool]:
+def _practitioners(
+    practitioner_id: str, resource_type: str, resource: FromClause, care: Care
+) -> ColumnElement[bool]:
+    """Their own appointments; the compartments of the patients in their care; their own
+    reports and orders."""
+    if resource_type in ("Appointment", "AppointmentResponse"):  # their own only
+        own = _referring(resource_type, ("actor",), "Practitioner", practitioner_id)
+        return resource.c.pk.in_(own)
+    in_care = in_compartment(resource_type, resource, care.patients(practitioner_id))
+    theirs = own_work(resource_type, resource, practitioner_id)
+    return in_care if theirs is None else or_(in_care, theirs)
+
+
+def compartment(
+    ctx: AuthContext, resource_type: str, resource: FromClause, care: Care = DEFAULT_CARE
+) -> ColumnElement[bool]:
     """The resources of a type in the caller's own compartment (the directory aside)."""
     if ctx.patient:
         return in_compartment(resource_type, resource, ctx.patient.split("/", 1)[1])
     if ctx.practitioner:
-        practitioner_id = ctx.practitioner.split("/", 1)[1]
-        if resource_type in ("Appointment", "AppointmentResponse"):  # their own only
-            own = _referring(resource_type, ("actor",), "Practitioner", practitioner_id)
-            return resource.c.pk.in_(own)
-        return in_compartment(resource_type, resource, patients_in_care(practitioner_id))
+        return _practitioners(ctx.practitioner.split("/", 1)[1], resource_type, resource, care)
     if ctx.organization:
         return organizations.view(ctx.organization, resource_type, resource, writing=False)
     return false()
 
 
 def readable(
-    ctx: AuthContext, resource_type: str, resource: FromClause
+    ctx: AuthContext, resource_type: str, resource: FromClause, care: Care = DEFAULT_CARE
 ) -> ColumnElement[bool] | None:
     """The registry's read filter: None when the caller sees every resource of the type."""
     if ctx.unrestricted or resource_type in DIRECTORY:
         return None
     if ctx.role == "admin":  # administrators read the audit trail, and no patient's data
         return None if resource_type == "AuditEvent" else false()
-    return compartment(ctx, resource_type, resource)
+    return compartment(ctx, resource_type, resource, care)
 
 
 def writable(
-    ctx: AuthContext, resource_type: str, resource: FromClause
+    ctx: AuthContext, resource_type: str, resource: FromClause, care: Care = DEFAULT_CARE
 ) -> ColumnElement[bool] | None:
     """What the caller may create, change or delete: their compartment, not the directory."""
     if ctx.unrestricted:
@@ -148,4 +135,4 @@ def writable(
         return organizations.view(ctx.organization, resource_type, resource, writing=True)
     if resource_type in DIRECTORY or ctx.role == "admin":
         return false()
-    return compartment(ctx, resource_type, resource)
+    return compartment(ctx, resource_type, resource, care)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, Connection, FromClause, and_
 
 from medsvc.fhir import jsonio
+from medsvc.security.audit import Access
 from medsvc.security.context import AuthContext
 
 if TYPE_CHECKING:
@@ -54,6 +55,9 @@ AfterWrite = Callable[[Connection, AuthContext, WriteEvent, "Stored"], None]
 ReadFilter = Callable[[AuthContext, str, FromClause], ColumnElement[bool] | None]
 EventListener = Callable[[Connection, TopicEvent], None]
 CapabilityAmendment = Callable[[dict[str, Any]], None]  # amends CapabilityStatement.rest
+# Amends accesses before their AuditEvents are made (a purpose of use), in the audit
+# writer's transaction.
+AuditAmendment = Callable[[Connection, list[Access]], None]
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,7 @@ class Registry:
     # What a domain serves beside the stored types, added to CapabilityStatement.rest
     # (the resource entries of routes of its own, extensions of an entry).
     capability_amendments: list[CapabilityAmendment] = field(default_factory=list)
+    audit_amendments: list[AuditAmendment] = field(default_factory=list)
 
     def add_operation(self, operation: Operation) -> None:
         self.operations[operation.name] = operation

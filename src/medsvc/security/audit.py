@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from medsvc import clock
 from medsvc.errors import CLIENT_CLOSED_REQUEST
 from medsvc.security.context import AuthContext
 
@@ -18,6 +19,7 @@ ENTITY_TYPE = "http://terminology.hl7.org/CodeSystem/audit-entity-type"
 OBJECT_ROLE = "http://terminology.hl7.org/CodeSystem/object-role"
 SECURITY_ROLE = "http://terminology.hl7.org/CodeSystem/extra-security-role-type"
 BALP_ENTITY_TYPE = "https://profiles.ihe.net/ITI/BALP/CodeSystem/BasicAuditEntityType"
+ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
 # BALP: create C, read R, update U, delete D, and search (query) E for execute.
 ACTIONS = {
     "create": "C",
@@ -52,6 +54,11 @@ class Access:
     # Bodies the patients are read from too (request, response), by the audit's writer
     # rather than while the caller waits.
     contents: tuple[bytes, ...] = ()
+    at: datetime = field(default_factory=clock.now)  # when the request was answered
+    # Why the data was accessed, when it was not the ordinary care of the patient: HL7 v3
+    # ActReason codes (ETREAT, BTG for break-glass) and the reason the person gave.
+    purpose_of_use: tuple[str, ...] = ()
+    purpose_text: str | None = None
 
     def all_patients(self) -> set[str]:
         found = set(self.patients)
@@ -104,18 +111,35 @@ def _agents(access: Access, server: str) -> list[dict[str, Any]]:
     if ctx is not None and ctx.client_id != ctx.subject:  # a person using an app
         person = ctx.patient or ctx.practitioner
         who = {"reference": person} if person else {"identifier": {"value": ctx.subject}}
-        agents.append(
-            {
-                "who": who,
-                "requestor": True,
-                "type": {
-                    "coding": [
-                        {"system": SECURITY_ROLE, "code": "humanuser", "display": "human user"}
-                    ]
-                },
-            }
-        )
+        person_agent: dict[str, Any] = {
+            "who": who,
+            "requestor": True,
+            "type": {
+                "coding": [{"system": SECURITY_ROLE, "code": "humanuser", "display": "human user"}]
+            },
+        }
+        if access.purpose_of_use:
+            person_agent["purposeOfUse"] = [_purpose(access)]
+        agents.append(person_agent)
     return agents
+
+
+def _purpose(access: Access) -> dict[str, Any]:
+    concept: dict[str, Any] = {
+        "coding": [{"system": ACT_REASON, "code": code} for code in access.purpose_of_use]
+    }
+    if access.purpose_text:
+        concept["text"] = access.purpose_text
+    return concept
+
+
+def _marked(event: dict[str, Any], access: Access) -> dict[str, Any]:
+    """An access for another purpose than ordinary care: its purpose on the event (BALP
+    purposeOfEvent) and as security labels (meta.security), by which reviewers search."""
+    if not access.purpose_of_use:
+        return event
+    labels = [{"system": ACT_REASON, "code": code} for code in access.purpose_of_use]
+    return {**event, "meta": {"security": labels}, "purposeOfEvent": [_purpose(access)]}
 
 
 def _entities(access: Access) -> list[dict[str, Any]]:
@@ -155,7 +179,7 @@ def _entities(access: Access) -> list[dict[str, Any]]:
 def audit_event(access: Access, recorded: str, server: str) -> dict[str, Any]:
     """The AuditEvent of one access (BALP: type rest, the interaction as subtype)."""
     outcome, description = _outcome(access.status)
-    return {
+    event = {
         "resourceType": "AuditEvent",
         "type": {
             "system": "http://terminology.hl7.org/CodeSystem/audit-event-type",
@@ -182,6 +206,7 @@ def audit_event(access: Access, recorded: str, server: str) -> dict[str, Any]:
         },
         "entity": _entities(access),
     }
+    return _marked(event, access)
 
 
 def chain_hash(previous: str, content: bytes) -> str:

@@ -1,0 +1,156 @@
+"""The care relationship as SQL (docs/security.md): the patients a practitioner cares for now,
+and the reports and orders that are their own work whoever the patient is."""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import (
+    CTE,
+    BigInteger,
+    BindParameter,
+    ColumnElement,
+    DateTime,
+    FromClause,
+    bindparam,
+    select,
+    union,
+)
+
+from medsvc import clock
+from medsvc.access.tables import BreakGlass
+from medsvc.fhir.datetimes import to_micros
+from medsvc.fhir.shared_ctes import made_once
+from medsvc.fhir.tables import SearchDate, SearchReference, SearchToken
+
+REF = SearchReference.__table__  # type: ignore[attr-defined]
+TOKEN = SearchToken.__table__  # type: ignore[attr-defined]
+DATE = SearchDate.__table__  # type: ignore[attr-defined]
+GLASS = BreakGlass.__table__  # type: ignore[attr-defined]
+# Appointment.status codes (R4B appointmentstatus) of a visit that is or was taking place;
+# proposed, pending, waitlist, cancelled, noshow and entered-in-error give no access.
+CARING_STATUSES = ("booked", "arrived", "checked-in", "fulfilled")
+# A practitioner keeps a report they performed or interpreted, and an order they requested
+# or perform, by these search parameters.
+OWN_WORK = {
+    "DiagnosticReport": ("performer", "results-interpreter"),
+    "ServiceRequest": ("performer", "requester"),
+}
+# Aliases of their own, made once: a statement these conditions go into may select from the
+# same tables (an _include reads search_reference), which would otherwise be correlated.
+_WORK, _LISTED = REF.alias("care_own_work"), REF.alias("care_listed_result")
+
+
+@dataclass(frozen=True)
+class Care:
+    """The care relationship under the deployment's settings."""
+
+    days_after: int = 30
+
+    def patients(self, practitioner_id: str) -> CTE:
+        """The ids of the patients the practitioner cares for at the time a statement runs."""
+        return _patients_in_care(f"{self.days_after}:{practitioner_id}")
+
+
+def _now_param(name: str, offset: timedelta = timedelta()) -> BindParameter[Any]:
+    """The current time (clock.now) minus the offset, as microseconds, read each time the
+    statement runs: the CTE it is part of is made once per process."""
+    return bindparam(
+        name, type_=BigInteger, unique=True, callable_=lambda: to_micros(clock.now() - offset)
+    )
+
+
+def _by_appointment(practitioner_id: str, days_after: int) -> Any:
+    """Patients of a booked or attended Appointment with the practitioner as actor, from its
+    booking until days_after days after its start (the `date` search parameter)."""
+    mine, patient, status, start = REF.alias(), REF.alias(), TOKEN.alias(), DATE.alias()
+    since = _now_param("care_since", timedelta(days=days_after))
+    return select(patient.c.target_id).where(
+        mine.c.resource_type == "Appointment",
+        mine.c.param == "actor",
+        mine.c.target_type == "Practitioner",
+        mine.c.target_id == practitioner_id,
+        status.c.resource_pk == mine.c.resource_pk,
+        status.c.param == "status",
+        status.c.code.in_(CARING_STATUSES),
+        start.c.resource_pk == mine.c.resource_pk,
+        start.c.param == "date",
+        start.c.high >= since,
+        patient.c.resource_pk == mine.c.resource_pk,
+        patient.c.param == "actor",
+        patient.c.target_type == "Patient",
+    )
+
+
+def _by_care_team(practitioner_id: str) -> Any:
+    """Subjects of an active CareTeam with the practitioner as participant, within its
+    period (the `date` search parameter; a CareTeam without one gives nothing)."""
+    team, subject, status, period = REF.alias(), REF.alias(), TOKEN.alias(), DATE.alias()
+    now = _now_param("care_now")
+    return select(subject.c.target_id).where(
+        team.c.resource_type == "CareTeam",
+        team.c.param == "participant",
+        team.c.target_type == "Practitioner",
+        team.c.target_id == practitioner_id,
+        status.c.resource_pk == team.c.resource_pk,
+        status.c.param == "status",
+        status.c.code == "active",
+        period.c.resource_pk == team.c.resource_pk,
+        period.c.param == "date",
+        period.c.low <= now,
+        period.c.high >= now,
+        subject.c.resource_pk == team.c.resource_pk,
+        subject.c.param == "subject",
+        subject.c.target_type == "Patient",
+    )
+
+
+def _by_break_glass(practitioner_id: str) -> Any:
+    """Patients the practitioner broke the glass for, until it expires."""
+    now = bindparam(
+        "break_glass_now", type_=DateTime(timezone=True), unique=True, callable_=clock.now
+    )
+    return select(GLASS.c.patient_id).where(
+        GLASS.c.practitioner == practitioner_id,
+        GLASS.c.expires_at > now,
+        GLASS.c.granted_at <= now,
+    )
+
+
+@made_once
+def _patients_in_care(key: str) -> CTE:
+    days_after, _, practitioner_id = key.partition(":")
+    name = hashlib.sha256(key.encode()).hexdigest()[:12]
+    return union(
+        _by_appointment(practitioner_id, int(days_after)),
+        _by_care_team(practitioner_id),
+        _by_break_glass(practitioner_id),
+    ).cte(f"care_patients_{name}")
+
+
+def _own_reports_and_orders(resource_type: str, practitioner_id: str) -> Any:
+    return select(_WORK.c.resource_pk).where(
+        _WORK.c.resource_type == resource_type,
+        _WORK.c.param.in_(OWN_WORK[resource_type]),
+        _WORK.c.target_type == "Practitioner",
+        _WORK.c.target_id == practitioner_id,
+    )
+
+
+def own_work(
+    resource_type: str, resource: FromClause, practitioner_id: str
+) -> ColumnElement[bool] | None:
+    """The practitioner's own reports and orders, and the Observations their reports list
+    as results; None for a type that holds no such work."""
+    if resource_type in OWN_WORK:
+        return resource.c.pk.in_(_own_reports_and_orders(resource_type, practitioner_id))
+    if resource_type == "Observation":
+        reports = _own_reports_and_orders("DiagnosticReport", practitioner_id)
+        listed = select(_LISTED.c.target_id).where(
+            _LISTED.c.resource_pk.in_(reports),
+            _LISTED.c.param == "result",
+            _LISTED.c.target_type == "Observation",
+        )
+        return resource.c.id.in_(listed)
+    return None

@@ -1,0 +1,51 @@
+"""Who records a care relationship: a CareTeam gives its practitioners access to its patient,
+so only a hospital's system (for its own practitioners) or the platform writes one."""
+
+from sqlalchemy import Connection, select
+
+from medsvc.errors import Forbidden, Unprocessable
+from medsvc.fhir import organizations, pending
+from medsvc.fhir.registry import WriteEvent
+from medsvc.fhir.store import Stored
+from medsvc.fhir.tables import SearchReference
+from medsvc.security.context import AuthContext
+
+REF = SearchReference.__table__  # type: ignore[attr-defined]
+
+
+def before_write(session: Connection, ctx: AuthContext, event: WriteEvent) -> None:
+    if event.resource_type != "CareTeam" or ctx.unrestricted:
+        return
+    if not ctx.organization:
+        raise Forbidden("Only a hospital's system records a CareTeam")
+    if event.resource is None:
+        return
+    participants = [p for p in event.resource.get("participant") or [] if isinstance(p, dict)]
+    if any("period" in p for p in participants):
+        raise Unprocessable(
+            "A participant's own period is not taken: the care relationship lasts for the "
+            "CareTeam's period, so record one CareTeam per period"
+        )
+
+
+def after_write(session: Connection, ctx: AuthContext, event: WriteEvent, stored: Stored) -> None:
+    """The practitioners are read from the new version's index rows, as every form of
+    reference (literal, absolute, conditional) was resolved to them."""
+    if event.resource_type != "CareTeam" or event.resource is None or ctx.unrestricted:
+        return
+    assert ctx.organization is not None  # before_write let no one else through
+    pending.flush(session)
+    named = select(REF.c.target_id).where(
+        REF.c.resource_pk == stored.pk,
+        REF.c.param == "participant",
+        REF.c.target_type == "Practitioner",
+    )
+    if set(session.execute(named).scalars()) - _members(session, ctx.organization):
+        raise Forbidden("A hospital records care by its own practitioners only")
+
+
+def _members(session: Connection, organization: str) -> set[str]:
+    """The ids of the Practitioners in the organization's roles."""
+    found = organizations.members(organization.split("/", 1)[1])
+    query = select(found.c[1]).where(found.c[0] == "Practitioner")
+    return set(session.execute(query).scalars())
