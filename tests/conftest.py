@@ -46,6 +46,8 @@ TABLES = [t.__tablename__ for t in INDEX_TABLES.values()] + [
     "slot_ledger",
     "organization_patient",
     "used_assertion",
+    "sign_in_throttle",
+    "revoked_grant",
     "revoked_access_token",
     "refresh_token",
     "authorization_code",

@@ -90,6 +90,13 @@ class Settings(BaseSettings):
     # How long a notice the gateway does not take is retried before it is given up.
     notify_retry_hours: float = Field(default=24, gt=0)
     log_level: str = "INFO"
+    # Sign-in throttling (docs/security.md), kept in the database for every process. Failed
+    # sign-ins one address may make for one username, and for all usernames together (a
+    # credential-stuffing list), before each further failure doubles the wait (1 s, 2 s, ...).
+    signin_free_failures: int = Field(default=5, gt=0)
+    signin_address_free_failures: int = Field(default=20, gt=0)
+    # The longest wait one failure can set, in seconds: every lock expires within it.
+    signin_max_wait_seconds: int = Field(default=900, gt=0, le=3600)
 
     @field_validator("base_url")
     @classmethod
