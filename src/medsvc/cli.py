@@ -1,5 +1,6 @@
 """The medsvc command: serve, worker, db upgrade, db check, db reindex, demo load,
-(cli_access) users, clients and tokens, (cli_keys) keys and (cli_patients) patients."""
+(cli_users) users, (cli_access) clients, tokens and audit, (cli_keys) keys and
+(cli_patients) patients."""
 
 import argparse
 import json
@@ -13,7 +14,7 @@ from typing import NoReturn
 import httpx
 import uvicorn
 
-from medsvc import cli_access, cli_keys, cli_patients, demo_access, migrate
+from medsvc import cli_access, cli_keys, cli_patients, cli_users, demo_access, migrate
 from medsvc.config import get_settings
 from medsvc.security.context import open_mode_refusal
 
@@ -192,6 +193,7 @@ def parser() -> argparse.ArgumentParser:
     )
     who.add_argument("--system", action="store_true", help="the demo hospital's system client")
     token.set_defaults(run=_demo_token)
+    cli_users.add_commands(commands)
     cli_access.add_commands(commands)
     cli_keys.add_commands(commands)
     cli_patients.add_commands(commands)
