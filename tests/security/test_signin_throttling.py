@@ -2,6 +2,7 @@
 slow the stranger, never the owner signing in from elsewhere; one address trying many
 usernames is slowed too; every wait is bounded and expires; the counts hold across processes."""
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -12,6 +13,7 @@ from sqlalchemy import select
 
 from medsvc import clock
 from medsvc.app import create_app
+from medsvc.security.signin_throttle import FORGET_AFTER, forget_old_failures
 from medsvc.security.tables import SignInThrottle
 from tests.conftest import Backend, LiveServer, free_port, make_settings
 from tests.security.conftest import App
@@ -172,3 +174,43 @@ def test_the_bound_is_a_setting(clean: Backend, app: App, citizen: str) -> None:
             move_clock(timedelta(seconds=3))
         stranger.sign_in("aino", password=WRONG)
         assert int(stranger.sign_in("aino").headers["retry-after"]) == 3
+
+
+def test_counts_are_forgotten_after_a_day(app_at, clean: Backend) -> None:
+    stranger = app_at(STRANGER)
+    for _ in range(4):
+        stranger.sign_in("aino", password=WRONG)
+    with clean.database.session(write=True) as connection:
+        assert forget_old_failures(connection, clock.now()) == 0  # still counting
+    move_clock(FORGET_AFTER + timedelta(seconds=1))
+    with clean.database.session(write=True) as connection:
+        assert forget_old_failures(connection, clock.now(), batch=1) == 1  # one batch at a time
+        assert forget_old_failures(connection, clock.now()) == 1
+        assert forget_old_failures(connection, clock.now()) == 0
+    for _ in range(3):  # the free failures again: the count started afresh
+        assert stranger.sign_in("aino", password=WRONG).status_code == 200
+    assert stranger.sign_in("aino").status_code == 302
+
+
+def test_guesses_sent_at_once_are_counted_one_after_the_other(app_at, clean: Backend) -> None:
+    stranger = app_at(STRANGER)
+    stranger.sign_in("aino", password=WRONG)  # the counts exist: each burst waits for its row
+    forms = [stranger.form() for _ in range(8)]
+    origin = {"Origin": str(stranger.http.base_url).rstrip("/")}
+    answers: list[int] = []
+
+    def guess(form: dict[str, str]) -> None:
+        typed = {**form, "username": "aino", "password": WRONG}
+        answers.append(
+            stranger.http.post("/auth/authorize", data=typed, headers=origin).status_code
+        )
+
+    threads = [threading.Thread(target=guess, args=(form,)) for form in forms]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answers) == [200] * 3 + [429] * 5  # three more failures, then the wait
+    with clean.database.session(write=False) as connection:
+        counted = select(SignInThrottle.failures).where(SignInThrottle.username == "aino")
+        assert connection.execute(counted).scalar_one() == 4

@@ -10,7 +10,14 @@ from sqlmodel import col
 from medsvc.security import totp
 from medsvc.security.accounts import find_account
 from medsvc.security.passwords import verify_password
-from medsvc.security.signin_throttle import Caller, Limits, record_failure, record_success
+from medsvc.security.signin_throttle import (
+    Caller,
+    Limits,
+    MustWait,
+    record_failure,
+    record_success,
+    wait_before,
+)
 from medsvc.security.tables import Account
 
 GENERIC_FAILURE = "The username, password or one-time code is wrong, or the account is disabled."
@@ -52,7 +59,14 @@ def conclude(
     connection: Connection, attempt: Attempt, otp: str | None, limits: Limits, now: datetime
 ) -> Account | None:
     """The account when the attempt succeeds, else None after counting the failure for the
-    caller's address; the caller commits either way. A disabled account never signs in."""
+    caller's address; the caller commits either way. A disabled account never signs in.
+
+    Raises MustWait when another attempt made the caller wait since the password was checked
+    (a burst of guesses at once): not counted, and not signed in even with the password.
+    """
+    wait = wait_before(connection, attempt.caller, now, locking=True)
+    if wait is not None:
+        raise MustWait(wait)
     account = attempt.account
     ok = (
         account is not None

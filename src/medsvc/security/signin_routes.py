@@ -21,7 +21,7 @@ from medsvc.security.signin_page import (
     sign_in_page,
     throttled_page,
 )
-from medsvc.security.signin_throttle import Caller, Limits, wait_before
+from medsvc.security.signin_throttle import Caller, Limits, MustWait, wait_before
 
 
 def _redirect(location: str) -> Response:
@@ -142,6 +142,8 @@ async def authorize_submit(request: Request) -> Response:
     except authorize.RedirectError as error:
         location = auth_request.redirect(error=error.error, error_description=error.description)
         return _redirect(location)
+    except MustWait as waiting:
+        return throttled_page(waiting.seconds, clock.now())
     if code is None:
         return _form_page(request, auth_request.client.name, form, signin.GENERIC_FAILURE)
     return _redirect(auth_request.redirect(code=code))

@@ -17,6 +17,7 @@ from medsvc.security.accounts import normalise_username
 from medsvc.security.tables import SignInThrottle
 
 FORGET_AFTER = timedelta(days=1)  # a count with no failure for this long starts again
+FORGET_BATCH = 1000
 MAX_ADDRESS = 64
 
 
@@ -56,11 +57,26 @@ class Caller:
         return "address:" + self.address[:MAX_ADDRESS]
 
 
-def wait_before(connection: Connection, caller: Caller, now: datetime) -> int | None:
-    """Seconds before this caller may try this username again, or None when it may now."""
+class MustWait(Exception):
+    """The caller must wait this many seconds before trying this username again."""
+
+    def __init__(self, seconds: int):
+        super().__init__(f"wait {seconds} s")
+        self.seconds = seconds
+
+
+def wait_before(
+    connection: Connection, caller: Caller, now: datetime, *, locking: bool = False
+) -> int | None:
+    """Seconds before this caller may try this username again, or None when it may now.
+    locking: in the write transaction, the counts' rows stay locked until it ends, so that
+    attempts at once are concluded one after the other, each seeing the wait the one before
+    it set (PostgreSQL; SQLite has one writer)."""
     query = select(col(SignInThrottle.locked_until)).where(
         col(SignInThrottle.key).in_((caller.pair_key, caller.address_key))
     )
+    if locking:  # in one order, so that two attempts never wait for each other's rows
+        query = query.order_by(col(SignInThrottle.key)).with_for_update()
     until = [clock.utc(row[0]) for row in connection.execute(query) if row[0] is not None]
     latest = max(until, default=now)
     if latest <= now:
@@ -150,3 +166,17 @@ def throttled_addresses(
             }
         )
     return found
+
+
+def forget_old_failures(session: Connection, now: datetime, batch: int = FORGET_BATCH) -> int:
+    """The job: deletes up to `batch` counts that would start again anyway (no failure for
+    a day, so no wait left: the longest is an hour); returns how many."""
+    old = (
+        select(col(SignInThrottle.key))
+        .where(col(SignInThrottle.last_failure) < now - FORGET_AFTER)
+        .limit(batch)
+    )
+    keys = [str(row[0]) for row in session.execute(old)]
+    if keys:
+        session.execute(delete(SignInThrottle).where(col(SignInThrottle.key).in_(keys)))
+    return len(keys)
