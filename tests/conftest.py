@@ -47,6 +47,8 @@ TABLES = [t.__tablename__ for t in INDEX_TABLES.values()] + [
     "organization_patient",
     "break_glass",
     "used_assertion",
+    "sign_in_throttle",
+    "revoked_grant",
     "revoked_access_token",
     "refresh_token",
     "authorization_code",

@@ -51,6 +51,7 @@ def test_the_service_runs_deliveries_holds_releases_reminders_and_templates(clea
         "release-results",
         "send-reminders",
         "materialise-templates",
+        "forget-sign-in-failures",
     ]
     for job in listed:
         assert jobs.run_once(clean.database, job) == 0  # nothing to do in an empty database
@@ -62,6 +63,7 @@ def test_the_in_process_scheduler_runs_every_job(clean: Backend) -> None:
         assert sorted(job.id for job in scheduler.get_jobs()) == [
             "deliver-notifications",
             "expire-holds",
+            "forget-sign-in-failures",
             "materialise-templates",
             "release-results",
             "send-reminders",

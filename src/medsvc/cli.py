@@ -1,6 +1,6 @@
 """The medsvc command: serve, worker, db upgrade, db check, db reindex, demo load,
-(cli_access) users, clients and tokens, (cli_keys) keys, (cli_patients) patients and
-(cli_break_glass) break-glass."""
+(cli_users) users, (cli_access) clients, tokens and audit, (cli_keys) keys, (cli_patients)
+patients and (cli_break_glass) break-glass."""
 
 import argparse
 import json
@@ -16,7 +16,15 @@ import uvicorn
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
-from medsvc import cli_access, cli_break_glass, cli_keys, cli_patients, demo_access, migrate
+from medsvc import (
+    cli_access,
+    cli_break_glass,
+    cli_keys,
+    cli_patients,
+    cli_users,
+    demo_access,
+    migrate,
+)
 from medsvc.config import ConfigurationError, get_settings, settings_problem
 from medsvc.security.context import open_mode_refusal
 
@@ -206,6 +214,7 @@ def parser() -> argparse.ArgumentParser:
     )
     who.add_argument("--system", action="store_true", help="the demo hospital's system client")
     token.set_defaults(run=_demo_token)
+    cli_users.add_commands(commands)
     cli_access.add_commands(commands)
     cli_keys.add_commands(commands)
     cli_patients.add_commands(commands)

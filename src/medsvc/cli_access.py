@@ -1,5 +1,5 @@
-"""The medsvc commands of sign-in and access: users add, clients add-app, clients
-add-system, tokens rotate-key, audit verify. Each prints one JSON object on stdout."""
+"""The medsvc commands of access: clients add-app, clients add-system, tokens rotate-key,
+audit verify, and what every command shares. Each prints one JSON object on stdout."""
 
 import argparse
 import json
@@ -15,14 +15,14 @@ from medsvc import clock, migrate
 from medsvc.config import get_settings
 from medsvc.db import Database
 from medsvc.fhir import audit_trail, references, store
-from medsvc.security import accounts, clients, signing, totp
+from medsvc.security import accounts, clients, signing
 
 
 class CommandError(Exception):
     """A refusal to print on stderr, with exit status 2."""
 
 
-class CommandNotFound(Exception):
+class UnknownTarget(Exception):
     """What the command names does not exist: one line on stderr, exit status 1."""
 
 
@@ -47,7 +47,7 @@ def writing() -> Iterator[Connection]:
         database.dispose()
 
 
-def _existing(connection: Connection, reference: str, resource_type: str) -> str:
+def existing_reference(connection: Connection, reference: str, resource_type: str) -> str:
     target = references.local_target(reference, None)
     current = (
         store.read_current(connection, resource_type, target.id)
@@ -57,33 +57,6 @@ def _existing(connection: Connection, reference: str, resource_type: str) -> str
     if current is None or current.deleted:
         raise CommandError(f"{reference} is not a {resource_type} on this server")
     return reference
-
-
-def _linked(connection: Connection, args: argparse.Namespace) -> str | None:
-    if args.patient:
-        return _existing(connection, args.patient, "Patient")
-    if args.practitioner:
-        return _existing(connection, args.practitioner, "Practitioner")
-    return None
-
-
-def _users_add(args: argparse.Namespace) -> dict[str, Any]:
-    password = sys.stdin.readline().rstrip("\r\n")
-    secret = totp.new_secret() if args.totp else None
-    with writing() as connection:
-        link = _linked(connection, args)
-        account_id = accounts.add_account(
-            connection,
-            clock.now(),
-            role=args.role,
-            username=args.username,
-            password=password,
-            fhir_user=link,
-            totp_secret=secret,
-        )
-    username = accounts.normalise_username(args.username)
-    made = {"id": account_id, "username": username, "role": args.role, "fhirUser": link}
-    return made | ({"totp_uri": totp.provisioning_uri(secret, username)} if secret else {})
 
 
 def _scope(args: argparse.Namespace) -> str | None:
@@ -116,7 +89,7 @@ def _clients_add_system(args: argparse.Namespace) -> dict[str, Any]:
     jwks = None if by_url else _read_jwks(args.jwks)
     with writing() as connection:
         if args.organization:
-            _existing(connection, args.organization, "Organization")
+            existing_reference(connection, args.organization, "Organization")
         made = clients.add_system(
             connection,
             clock.now(),
@@ -148,8 +121,8 @@ def _tokens_rotate_key(_args: argparse.Namespace) -> dict[str, Any]:
 
 
 def json_command(command: Any) -> Any:
-    """A command that prints its result as one JSON object; refusals exit 2, failed checks and
-    things not found 1."""
+    """A command that prints its result as one JSON object; refusals exit 2, failed checks
+    and unknown targets 1."""
 
     def run(args: argparse.Namespace) -> int:
         try:
@@ -157,8 +130,8 @@ def json_command(command: Any) -> Any:
         except CommandFailed as failed:
             print(json.dumps(failed.report))
             return 1
-        except CommandNotFound as missing:
-            print(f"medsvc: {missing}", file=sys.stderr)
+        except UnknownTarget as unknown:
+            print(f"medsvc: {unknown}", file=sys.stderr)
             return 1
         except (CommandError, accounts.InvalidAccount, clients.InvalidRegistration) as error:
             print(f"medsvc: {error}", file=sys.stderr)
@@ -169,19 +142,6 @@ def json_command(command: Any) -> Any:
 
 
 def add_commands(commands: Any) -> None:
-    users = commands.add_parser("users", help="people who sign in").add_subparsers(
-        dest="users", required=True
-    )
-    add = users.add_parser("add", help="add an account; the password is read from stdin")
-    add.add_argument("--role", choices=list(accounts.ROLES), required=True)
-    add.add_argument("--username", required=True)
-    add.add_argument("--password-stdin", action="store_true", required=True)
-    link = add.add_mutually_exclusive_group()
-    link.add_argument("--patient", help="Patient/ID the citizen's account is linked to")
-    link.add_argument("--practitioner", help="Practitioner/ID the doctor's account is linked to")
-    add.add_argument("--totp", action="store_true", help="require a one-time code (RFC 6238)")
-    add.set_defaults(run=json_command(_users_add))
-
     registered = commands.add_parser("clients", help="apps and hospital systems")
     kinds = registered.add_subparsers(dest="clients", required=True)
     app = kinds.add_parser("add-app", help="register an app (public with PKCE unless confidential)")

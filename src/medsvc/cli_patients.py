@@ -7,7 +7,7 @@ import os
 import re
 from typing import TYPE_CHECKING, Any
 
-from medsvc.cli_access import CommandError, CommandNotFound, json_command, writing
+from medsvc.cli_access import CommandError, UnknownTarget, json_command, writing
 from medsvc.config import get_settings
 from medsvc.fhir import audit_trail, store
 from medsvc.fhir.interactions import new_id
@@ -30,11 +30,11 @@ def _patients_erase(args: argparse.Namespace) -> dict[str, Any]:
     patient_id = found.group(1)
     # Made before the transaction: building the FHIR layer takes a second, during which the
     # service's writes would wait for SQLite's write lock.
-    server, erasure = _audit_server(), _erasure(patient_id)
+    server, erasure = audit_server(), _erasure(patient_id)
     with writing() as connection:
         deleted = erase_results(connection, patient_id)
         if deleted is None and store.read_current(connection, "Patient", patient_id) is None:
-            raise CommandNotFound(f"{args.patient} is not a patient on this server")
+            raise UnknownTarget(f"{args.patient} is not a patient on this server")
         if deleted is not None:  # in the same transaction: no erasure without its record
             audit_trail.append(connection, server, [erasure])
     if deleted is None:
@@ -45,7 +45,7 @@ def _patients_erase(args: argparse.Namespace) -> dict[str, Any]:
 def _erasure(patient_id: str) -> Access:
     """The erasure as the audit trail records it: a delete of the patient's data, by the
     operating-system user who ran the command."""
-    operator = AuthContext(subject=_os_user(), client_id=COMMAND_CLIENT, is_platform=True)
+    operator = AuthContext(subject=os_user(), client_id=COMMAND_CLIENT, is_platform=True)
     return Access(
         interaction="delete",
         status=200,
@@ -56,7 +56,7 @@ def _erasure(patient_id: str) -> Access:
     )
 
 
-def _os_user() -> str:
+def os_user() -> str:
     """Who ran the command: their login name, or their uid where the system has no name for
     it (a container started with an arbitrary uid)."""
     try:
@@ -65,7 +65,7 @@ def _os_user() -> str:
         return f"os-user:uid-{os.getuid()}"
 
 
-def _audit_server() -> "FhirServer":
+def audit_server() -> "FhirServer":
     from medsvc.app import fhir_server  # the whole FHIR layer, needed only for this record
 
     return fhir_server(get_settings())

@@ -146,6 +146,14 @@ class Settings(BaseSettings):
     # it again.
     break_glass_minutes: int = Field(default=60, ge=1, le=24 * 60)
 
+    # Sign-in throttling (docs/security.md), kept in the database for every process. Failed
+    # sign-ins one address may make for one username, and for all usernames together (a
+    # credential-stuffing list), before each further failure doubles the wait (1 s, 2 s, ...).
+    signin_free_failures: int = Field(default=5, gt=0)
+    signin_address_free_failures: int = Field(default=20, gt=0)
+    # The longest wait one failure can set, in seconds: every lock expires within it.
+    signin_max_wait_seconds: int = Field(default=900, gt=0, le=3600)
+
     @field_validator("database_url")
     @classmethod
     def usable_database_url(cls, value: str) -> str:

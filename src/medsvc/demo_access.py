@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import secrets
 import time
 import uuid
@@ -121,6 +122,27 @@ def system_token(settings: Settings, state: dict[str, Any]) -> dict[str, Any]:
     return dict(response.json())
 
 
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]*)"')
+
+
+def _sign_in(
+    authorize: str, request: dict[str, str], username: str, password: str
+) -> httpx.Response:
+    """As a browser: the page first (its cookie and form token), then the filled-in form."""
+    with httpx.Client(timeout=30) as browser:
+        page = browser.get(authorize, params=request)
+        found = CSRF_FIELD.search(page.text)
+        if page.status_code != 200 or found is None:
+            raise RuntimeError(f"the sign-in page was refused (HTTP {page.status_code})")
+        form = {**request, "username": username, "password": password, "csrf_token": found[1]}
+        return browser.post(authorize, data=form, headers={"Origin": _origin_of(authorize)})
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def person_token(
     settings: Settings, state: dict[str, Any], username: str, password: str
 ) -> dict[str, Any]:
@@ -138,9 +160,7 @@ def person_token(
         "code_challenge": challenge.rstrip(b"=").decode(),
         "code_challenge_method": "S256",
     }
-    signed_in = httpx.post(
-        urls.authorize, data={**request, "username": username, "password": password}, timeout=30
-    )
+    signed_in = _sign_in(urls.authorize, request, username, password)
     if signed_in.status_code != 302:
         raise RuntimeError("the sign-in was refused: check the username and password")
     code = parse_qs(urlsplit(signed_in.headers["location"]).query)["code"][0]

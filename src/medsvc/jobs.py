@@ -22,6 +22,7 @@ from medsvc.notify import LogSender, Notifier, Sender
 from medsvc.notify_webhook import NoticePoster, WebhookSender
 from medsvc.results import release
 from medsvc.scheduling import holds, materialise, reminders
+from medsvc.security import signin_throttle
 from medsvc.subscriptions import delivery, signature
 
 log = logging.getLogger("medsvc.jobs")
@@ -115,6 +116,12 @@ def jobs(server: FhirServer, settings: Settings) -> list[Job | DatabaseJob]:
             ),
             600,
             materialise.BATCH,
+        ),
+        Job(
+            "forget-sign-in-failures",
+            signin_throttle.forget_old_failures,
+            3600,
+            signin_throttle.FORGET_BATCH,
         ),
     ]
 

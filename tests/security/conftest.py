@@ -5,6 +5,7 @@ import base64
 import hashlib
 import secrets
 from collections.abc import Callable, Iterator
+from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -29,8 +30,28 @@ def challenge_of(verifier: str) -> str:
     )
 
 
+class FormFields(HTMLParser):
+    """The inputs of a page's form, as a browser would submit them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "input" and found.get("name"):
+            self.fields[str(found["name"])] = found.get("value") or ""
+
+
+def form_fields(page: str) -> dict[str, str]:
+    form = FormFields()
+    form.feed(page)
+    return form.fields
+
+
 class App:
-    """A registered app and the person who signs in through it."""
+    """A registered app and the person who signs in through it, in a browser (the client's
+    cookies) that opens the sign-in page before it posts the form."""
 
     def __init__(self, http: httpx.Client, backend: Backend, fhir_base: str, **register: object):
         self.http, self.fhir_base = http, fhir_base
@@ -60,10 +81,26 @@ class App:
         params.update(changes)
         return {k: v for k, v in params.items() if v is not None}
 
-    def sign_in(self, username: str, password: str = PASSWORD, otp: str = "", **params: str):
+    def form(self, **params: str) -> dict[str, str]:
+        """The sign-in form's fields as the page gives them (its CSRF token among them)."""
+        page = self.http.get("/auth/authorize", params=self.params(**params))
+        assert page.status_code == 200, page.text
+        return form_fields(page.text)
+
+    def sign_in(
+        self,
+        username: str,
+        password: str = PASSWORD,
+        otp: str = "",
+        headers: dict[str, str] | None = None,
+        **params: str,
+    ) -> httpx.Response:
+        typed = {"username": username, "password": password, "otp": otp}
+        origin = {"Origin": str(self.http.base_url).rstrip("/")}
         return self.http.post(
             "/auth/authorize",
-            data={**self.params(**params), "username": username, "password": password, "otp": otp},
+            data={**self.form(**params), **typed},
+            headers=origin if headers is None else headers,
         )
 
     def code(self, username: str, **params: str) -> str:

@@ -225,27 +225,6 @@ def test_wrong_password_and_unknown_user_look_the_same(app: App, citizen: str) -
     assert "location" not in wrong.headers
 
 
-def test_failures_make_the_account_wait(app: App, citizen: str, clean: Backend) -> None:
-    for _ in range(5):
-        assert app.sign_in("aino", password="wrong password!").status_code == 200
-    assert app.sign_in("aino").status_code == 302  # five free failures, and the count resets
-    for _ in range(6):
-        app.sign_in("aino", password="wrong password!")
-    assert app.sign_in("aino").status_code == 200  # locked for a while, even with the password
-    later = clock.now() + timedelta(seconds=3)
-    clock.set_source(lambda: later)
-    assert app.sign_in("aino").status_code == 302
-
-
-def test_one_hundred_failures_lock_the_account(app: App, citizen: str, clean: Backend) -> None:
-    with clean.database.session(write=True) as connection:
-        connection.execute(update(Account).values(failed_sign_ins=99))
-    app.sign_in("aino", password="wrong password!")
-    far = clock.now() + timedelta(days=365)
-    clock.set_source(lambda: far)
-    assert app.sign_in("aino").status_code == 200
-
-
 def test_one_time_codes_are_required_and_spent_once(app: App, citizen: str, clean: Backend) -> None:
     secret = pyotp.random_base32(length=32)
     with clean.database.session(write=True) as connection:

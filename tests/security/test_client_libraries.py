@@ -3,7 +3,6 @@ and the authorization-code flow with PKCE against a running server, and the toke
 
 import secrets
 import time
-from html.parser import HTMLParser
 
 import httpx
 import pytest
@@ -14,20 +13,7 @@ from joserfc.jwk import ECKey
 from medsvc import clock
 from medsvc.security import clients
 from tests.conftest import Backend, LiveServer
-from tests.security.conftest import PASSWORD, REDIRECT, App
-
-
-class FormFields(HTMLParser):
-    """The inputs of the sign-in form, as a browser would submit them."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.fields: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = dict(attrs)
-        if tag == "input" and found.get("name"):
-            self.fields[str(found["name"])] = found.get("value") or ""
+from tests.security.conftest import PASSWORD, REDIRECT, App, form_fields
 
 
 @pytest.fixture
@@ -81,11 +67,11 @@ def test_authorization_code_with_pkce_with_authlib(
     uri, state = session.create_authorization_url(
         urls["authorize"], code_verifier=verifier, aud=urls["fhir"]
     )
-    page = httpx.get(uri)  # what the browser shows
-    form = FormFields()
-    form.feed(page.text)
-    form.fields.update(username="aino", password=PASSWORD)
-    back = httpx.post(urls["authorize"], data=form.fields)  # the person signs in
+    with httpx.Client() as browser:  # keeps the page's cookie, as a browser does
+        page = browser.get(uri)  # what the browser shows
+        fields = form_fields(page.text) | {"username": "aino", "password": PASSWORD}
+        origin = urls["authorize"].rsplit("/auth/", 1)[0]
+        back = browser.post(urls["authorize"], data=fields, headers={"Origin": origin})
     assert back.status_code == 302
     token = session.fetch_token(
         urls["token"],

@@ -48,6 +48,62 @@ def test_revoking_a_refresh_token_revokes_its_family(app: App, citizen: str) -> 
     assert refused.json()["error"] == "invalid_grant"
 
 
+def works(app: App, token: str, citizen: str) -> int:
+    """The status of a read of the citizen's record with the access token."""
+    bearer = {"Authorization": f"Bearer {token}"}
+    return app.http.get(f"/fhir/Patient/{citizen}", headers=bearer).status_code
+
+
+def refresh(app: App, token: str) -> httpx.Response:
+    return post(app, "/auth/token", grant_type="refresh_token", refresh_token=token)
+
+
+def test_revoking_a_refresh_token_ends_its_grants_access_tokens_at_once(
+    app: App, citizen: str
+) -> None:
+    first = app.exchange(app.code("aino")).json()
+    renewed = refresh(app, first["refresh_token"]).json()
+    other_grant = app.exchange(app.code("aino")).json()  # another sign-in: another grant
+    assert works(app, first["access_token"], citizen) == 200
+    assert post(app, "/auth/revoke", token=renewed["refresh_token"]).status_code == 200
+    assert works(app, first["access_token"], citizen) == 401
+    assert works(app, renewed["access_token"], citizen) == 401
+    assert post(app, "/auth/introspect", token=renewed["access_token"]).json() == {"active": False}
+    assert works(app, other_grant["access_token"], citizen) == 200
+    assert refresh(app, other_grant["refresh_token"]).status_code == 200
+
+
+def test_a_replayed_code_ends_the_access_tokens_it_gave(app: App, citizen: str) -> None:
+    code = app.code("aino")
+    issued = app.exchange(code).json()
+    renewed = refresh(app, issued["refresh_token"]).json()
+    assert works(app, issued["access_token"], citizen) == 200
+    replayed = app.exchange(code)
+    assert (replayed.status_code, replayed.json()["error"]) == (400, "invalid_grant")
+    assert works(app, issued["access_token"], citizen) == 401  # RFC 6749 section 4.1.2
+    assert works(app, renewed["access_token"], citizen) == 401
+    assert refresh(app, renewed["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+def test_a_reused_refresh_token_ends_the_grants_access_tokens(
+    app: App, citizen: str, clean: Backend, fhir_base: str
+) -> None:
+    issued = app.exchange(app.code("aino")).json()
+    renewed = refresh(app, issued["refresh_token"]).json()
+    bearer = {"Authorization": f"Bearer {renewed['access_token']}"}
+    port = free_port()
+    other = create_app(make_settings(clean.url, port, base_url=fhir_base), clean.database)
+    with LiveServer(other, port) as second, httpx.Client(base_url=second.url) as second_http:
+        assert second_http.get(f"/fhir/Patient/{citizen}", headers=bearer).status_code == 200
+        reused = refresh(app, issued["refresh_token"])  # the rotated-away token, again
+        assert (reused.status_code, reused.json()["error"]) == (400, "invalid_grant")
+        assert works(app, issued["access_token"], citizen) == 401
+        assert works(app, renewed["access_token"], citizen) == 401
+        time.sleep(REREAD_SECONDS + 0.2)  # another process: at its next re-read
+        assert second_http.get(f"/fhir/Patient/{citizen}", headers=bearer).status_code == 401
+    assert refresh(app, renewed["refresh_token"]).json()["error"] == "invalid_grant"
+
+
 def test_introspection_shows_only_the_callers_own_tokens(
     app: App, citizen: str, clean: Backend, fhir_base: str
 ) -> None:

@@ -25,15 +25,19 @@ def normalise_username(username: str) -> str:
     return unicodedata.normalize("NFKC", username).strip().casefold()
 
 
+def check_password_length(password: str) -> None:
+    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
+        raise InvalidAccount(
+            f"the password must have {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters"
+        )
+
+
 def _check(role: str, username: str, password: str, fhir_user: str | None) -> None:
     if role not in ROLES:
         raise InvalidAccount(f"role must be one of {', '.join(ROLES)}")
     if not username or len(username) > 128:
         raise InvalidAccount("the username must have 1 to 128 characters")
-    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
-        raise InvalidAccount(
-            f"the password must have {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters"
-        )
+    check_password_length(password)
     linked_type = ROLES[role]
     if linked_type is None and fhir_user is not None:
         raise InvalidAccount("an administrator is linked to no FHIR resource")

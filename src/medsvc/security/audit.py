@@ -35,6 +35,7 @@ ACTIONS = {
     "batch": "E",
     "operation": "E",
 }
+ACCOUNT_SYSTEM = "urn:medsvc:account"
 PATIENT_REFERENCE = re.compile(rb'"reference"\s*:\s*"Patient/([A-Za-z0-9\-.]{1,64})"')
 
 
@@ -59,6 +60,8 @@ class Access:
     # ActReason codes (ETREAT, BTG for break-glass) and the reason the person gave.
     purpose_of_use: tuple[str, ...] = ()
     purpose_text: str | None = None
+    account: str | None = None  # the id of an account an operator's command acted on
+    action: str | None = None  # what the command did to it: disable, reset-password, ...
 
     def all_patients(self) -> set[str]:
         found = set(self.patients)
@@ -159,6 +162,8 @@ def _entities(access: Access) -> list[dict[str, Any]]:
                 "role": {"system": OBJECT_ROLE, "code": "4", "display": "Domain Resource"},
             }
         )
+    if access.account is not None:
+        entities.append(_account_entity(access.account, access.action))
     if access.query is not None:
         entities.append(
             {
@@ -174,6 +179,18 @@ def _entities(access: Access) -> list[dict[str, Any]]:
         }
     )
     return entities
+
+
+def _account_entity(account_id: str, action: str | None) -> dict[str, Any]:
+    """A person's sign-in account (not a FHIR resource): named by its identifier."""
+    entity: dict[str, Any] = {
+        "what": {"identifier": {"system": ACCOUNT_SYSTEM, "value": account_id}},
+        "type": {"system": ENTITY_TYPE, "code": "1", "display": "Person"},
+        "role": {"system": OBJECT_ROLE, "code": "6", "display": "User"},
+    }
+    if action:
+        entity["detail"] = [{"type": "action", "valueString": action}]
+    return entity
 
 
 def audit_event(access: Access, recorded: str, server: str) -> dict[str, Any]:

@@ -91,8 +91,8 @@ async def auth_context(request: Request) -> AuthContext:
             raise Forbidden("Open mode answers only callers on this machine")
         return OPEN_CONTEXT
     token = _bearer(request)
-    ctx = context_from_claims(request.app.state.tokens.verify_access_token(token))
+    claims = request.app.state.tokens.verify_access_token(token)
     revoked = request.app.state.revoked
-    if ctx.token_id and await revoked.contains(ctx.token_id, request.app.state.executors["read"]):
+    if await revoked.refuses(claims, request.app.state.executors["read"]):
         raise invalid_token("The bearer token has been revoked")
-    return ctx
+    return context_from_claims(claims)

@@ -1,5 +1,5 @@
 """Refresh tokens: issued in families that rotate on every use; a token presented twice
-revokes its whole family (SMART best practices, RFC 9700 section 4.14.2)."""
+revokes its whole grant (SMART best practices, RFC 9700 section 4.14.2; grants.py)."""
 
 import secrets
 from datetime import datetime
@@ -48,9 +48,3 @@ def claim(connection: Connection, stored: RefreshToken) -> bool:
         .values(used=True)
     )
     return result.rowcount == 1
-
-
-def revoke_family(connection: Connection, family: str) -> None:
-    connection.execute(
-        update(RefreshToken).where(col(RefreshToken.family) == family).values(revoked=True)
-    )

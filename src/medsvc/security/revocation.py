@@ -1,5 +1,5 @@
 """Revocation (RFC 7009) and introspection (RFC 7662) at the authorization server, and the
-list of revoked access tokens every process checks, re-read at most once a second."""
+revoked access tokens and grants every process checks, re-read at most once a second."""
 
 import asyncio
 import threading
@@ -14,10 +14,10 @@ from sqlmodel import col
 from medsvc import clock
 from medsvc.db import Database
 from medsvc.errors import Unauthorized
-from medsvc.security import refresh_tokens
+from medsvc.security import grants, refresh_tokens
 from medsvc.security.client_auth import TokenRequest, authenticate_app
 from medsvc.security.oauth_errors import OAuthError
-from medsvc.security.tables import OAuthClient, RevokedAccessToken
+from medsvc.security.tables import OAuthClient, RevokedAccessToken, RevokedGrant
 from medsvc.security.tokens import Issuer
 
 REREAD_SECONDS = 1.0
@@ -38,18 +38,19 @@ def _access_claims(issuer: Issuer, token: str) -> dict[str, Any] | None:
         return None
 
 
-def revoke(connection: Connection, request: TokenRequest, issuer: Issuer) -> str | None:
-    """Revokes the caller's own token; returns the jti of a revoked access token. Unknown,
-    foreign or expired tokens are answered the same way, with success (RFC 7009 2.2)."""
+def revoke(connection: Connection, request: TokenRequest, issuer: Issuer) -> None:
+    """Revokes the caller's own token: a refresh token's whole grant, access tokens included,
+    or one access token. Unknown, foreign or expired tokens are answered the same way, with
+    success (RFC 7009 2.2)."""
     client = authenticate_app(connection, request)
     token = _token(request)
     stored = refresh_tokens.find(connection, token)
     if stored is not None and stored.client_id == client.client_id:
-        refresh_tokens.revoke_family(connection, stored.family)
-        return None
+        grants.revoke_grant(connection, stored.family, clock.now())
+        return
     claims = _access_claims(issuer, token)
     if claims is None or claims.get("client_id") != client.client_id:
-        return None
+        return
     try:
         with connection.begin_nested():
             connection.execute(
@@ -59,12 +60,14 @@ def revoke(connection: Connection, request: TokenRequest, issuer: Issuer) -> str
             )
     except exc.IntegrityError:
         pass  # revoked before: the outcome is the same
-    return str(claims["jti"])
 
 
-def _is_revoked(connection: Connection, jti: str) -> bool:
-    query = select(col(RevokedAccessToken.jti)).where(col(RevokedAccessToken.jti) == jti)
-    return connection.execute(query).first() is not None
+def _is_revoked(connection: Connection, claims: dict[str, Any]) -> bool:
+    jti = select(col(RevokedAccessToken.jti)).where(col(RevokedAccessToken.jti) == claims["jti"])
+    grant = select(col(RevokedGrant.grant_id)).where(
+        col(RevokedGrant.grant_id) == str(claims.get(grants.CLAIM))
+    )
+    return any(connection.execute(query).first() is not None for query in (jti, grant))
 
 
 def introspect(connection: Connection, request: TokenRequest, issuer: Issuer) -> dict[str, Any]:
@@ -73,7 +76,7 @@ def introspect(connection: Connection, request: TokenRequest, issuer: Issuer) ->
     token = _token(request)
     claims = _access_claims(issuer, token)
     if claims is not None and claims.get("client_id") == client.client_id:
-        if _is_revoked(connection, str(claims["jti"])):
+        if _is_revoked(connection, claims):
             return {"active": False}
         shown = ("scope", "client_id", "sub", "exp", "iat", "iss", "aud", "patient", "fhirUser")
         return {
@@ -99,29 +102,38 @@ def introspect(connection: Connection, request: TokenRequest, issuer: Issuer) ->
 
 
 class RevokedTokens:
-    """The jtis of revoked access tokens that have not expired, as this process last read them."""
+    """The jtis of revoked access tokens and the ids of revoked grants that may still have
+    unexpired access tokens, as this process last read them."""
 
     def __init__(self, database: Database):
         self.database = database
         self._jtis: frozenset[str] = frozenset()
+        self._grants: frozenset[str] = frozenset()
         self._stale_at = 0.0
         self._lock = threading.Lock()
 
     def _reread(self) -> None:
-        query = select(col(RevokedAccessToken.jti)).where(
-            col(RevokedAccessToken.expires) > clock.now()
-        )
+        now = clock.now()
+        jtis = select(col(RevokedAccessToken.jti)).where(col(RevokedAccessToken.expires) > now)
+        grant_ids = select(col(RevokedGrant.grant_id)).where(col(RevokedGrant.expires) > now)
         with self.database.session(write=False) as connection:
-            jtis = frozenset(str(row[0]) for row in connection.execute(query))
+            revoked = frozenset(str(row[0]) for row in connection.execute(jtis))
+            revoked_grants = frozenset(str(row[0]) for row in connection.execute(grant_ids))
         with self._lock:
-            self._jtis, self._stale_at = jtis, time.monotonic() + REREAD_SECONDS
+            self._jtis, self._grants = revoked, revoked_grants
+            self._stale_at = time.monotonic() + REREAD_SECONDS
 
-    def add(self, jti: str) -> None:
-        """Takes effect at once in this process; the others see it at their next re-read."""
+    def reread_now(self) -> None:
+        """After this process revoked something: its next check reads the database, so the
+        revocation takes effect here at once; the others see it at their next re-read."""
         with self._lock:
-            self._jtis = self._jtis | {jti}
+            self._stale_at = 0.0
 
-    async def contains(self, jti: str, executor: Executor) -> bool:
+    async def refuses(self, claims: dict[str, Any], executor: Executor) -> bool:
+        """True when the access token, or the grant it was issued under, is revoked."""
         if time.monotonic() >= self._stale_at:
             await asyncio.get_running_loop().run_in_executor(executor, self._reread)
-        return jti in self._jtis
+        grant_id = claims.get(grants.CLAIM)
+        return claims.get("jti") in self._jtis or (
+            grant_id is not None and grant_id in self._grants
+        )

@@ -83,6 +83,7 @@ def _issue(request: Request, token_request: TokenRequest, caller: Caller) -> dic
             if not error.commit:
                 raise
             kept = error  # leave the block normally, so that what it revoked is committed
+    request.app.state.revoked.reread_now()
     raise kept
 
 
@@ -121,9 +122,8 @@ async def token_endpoint(request: Request) -> Response:
 def _revoke(request: Request, token_request: TokenRequest) -> None:
     database: Database = request.app.state.database
     with database.session(write=True) as connection:
-        jti = revocation.revoke(connection, token_request, request.app.state.issuer)
-    if jti is not None:
-        request.app.state.revoked.add(jti)
+        revocation.revoke(connection, token_request, request.app.state.issuer)
+    request.app.state.revoked.reread_now()
 
 
 async def revocation_endpoint(request: Request) -> Response:

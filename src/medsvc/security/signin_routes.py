@@ -1,5 +1,6 @@
 """The authorization endpoint over HTTP: GET shows the sign-in page for a checked request,
-POST signs the person in and sends the browser back to the app with a code."""
+POST (from that page, in that browser, not throttled) signs the person in and sends the
+browser back to the app with a code."""
 
 from urllib.parse import parse_qsl
 
@@ -8,11 +9,19 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from medsvc import clock
+from medsvc.config import Settings
 from medsvc.db import Database
 from medsvc.executors import in_thread
-from medsvc.security import authorize, signin
+from medsvc.security import authorize, signin, signin_csrf
 from medsvc.security.routes import MAX_FORM_BYTES, has_nul, retry_after
-from medsvc.security.signin_page import REQUEST_FIELDS, error_page, sign_in_page
+from medsvc.security.signin_page import (
+    REQUEST_FIELDS,
+    error_page,
+    forged_page,
+    sign_in_page,
+    throttled_page,
+)
+from medsvc.security.signin_throttle import Caller, Limits, MustWait, wait_before
 
 
 def _redirect(location: str) -> Response:
@@ -34,11 +43,23 @@ def _checked(request: Request, params: dict[str, str]) -> authorize.AuthorizeReq
     return checked
 
 
+def _form_page(
+    request: Request, app_name: str, params: dict[str, str], error: str | None = None
+) -> Response:
+    """The sign-in form, its token keyed by this browser's secret (set now if it had none)."""
+    secret = signin_csrf.browser_secret(request)
+    carried = {name: params[name] for name in REQUEST_FIELDS if name in params}
+    token = signin_csrf.form_token(secret, carried)
+    page = sign_in_page(request.app.state.auth_urls.authorize, app_name, carried, token, error)
+    signin_csrf.set_secret(page, secret, request.app.state.settings.base_url)
+    return page
+
+
 def _show(request: Request, params: dict[str, str]) -> Response:
     checked = _checked(request, params)
     if isinstance(checked, Response):
         return checked
-    return sign_in_page(request.app.state.auth_urls.authorize, checked.client.name, params)
+    return _form_page(request, checked.client.name, params)
 
 
 async def authorize_page(request: Request) -> Response:
@@ -51,17 +72,25 @@ async def authorize_page(request: Request) -> Response:
 Checked = tuple[authorize.AuthorizeRequest, signin.Attempt]
 
 
+def _caller(request: Request, form: dict[str, str]) -> Caller:
+    # The connection's own address: a header such as X-Forwarded-For is the caller's to set.
+    return Caller(form.get("username", ""), request.client.host if request.client else "")
+
+
 def _check_password(request: Request, form: dict[str, str]) -> Checked | Response:
     """The checked request and the password's verdict, or the answer when the request
-    itself is not acceptable. The Argon2 computation runs here, outside any write."""
+    itself is not acceptable or the caller must wait. Argon2 runs here, outside any write,
+    and not at all for a caller that must wait."""
     checked = _checked(request, form)
     if isinstance(checked, Response):
         return checked
     database: Database = request.app.state.database
+    caller, now = _caller(request, form), clock.now()
     with database.session(write=False) as connection:
-        attempt = signin.check_password(
-            connection, form.get("username", ""), form.get("password", "")
-        )
+        wait = wait_before(connection, caller, now)
+        if wait is not None:
+            return throttled_page(wait, now)
+        attempt = signin.check_password(connection, caller, form.get("password", ""))
     return checked, attempt
 
 
@@ -70,9 +99,10 @@ def _grant(
 ) -> str | None:
     """The code, or None when the sign-in failed (the failure is recorded)."""
     database: Database = request.app.state.database
+    settings: Settings = request.app.state.settings
     now = clock.now()
     with database.session(write=True) as connection:
-        account = signin.conclude(connection, attempt, otp or None, now)
+        account = signin.conclude(connection, attempt, otp or None, Limits.of(settings), now)
         if account is None:
             return None
         return authorize.issue_code(connection, checked, account, now)
@@ -89,13 +119,21 @@ async def _posted_form(request: Request) -> dict[str, str] | None:
     return None if has_nul(form) else form
 
 
+def _forged(request: Request, form: dict[str, str]) -> bool:
+    """True when the POST is not from our form in this browser (cross-site request forgery)."""
+    base_url = request.app.state.settings.base_url
+    return not (signin_csrf.same_origin(request, base_url) and signin_csrf.token_ok(request, form))
+
+
 async def authorize_submit(request: Request) -> Response:
-    wait = retry_after(request)  # one address trying many accounts is slowed down too
+    wait = retry_after(request)  # a flood from one address is refused before any work
     if wait is not None:
-        return error_page("Too many sign-in attempts; try again shortly.", 429, wait)
+        return throttled_page(wait, clock.now())
     form = await _posted_form(request)
     if form is None:
         return error_page("The sign-in form could not be read.")
+    if _forged(request, form):
+        return forged_page()
     checked = await in_thread(request, "read", _check_password, request, form)
     if isinstance(checked, Response):
         return checked
@@ -107,14 +145,10 @@ async def authorize_submit(request: Request) -> Response:
     except authorize.RedirectError as error:
         location = auth_request.redirect(error=error.error, error_description=error.description)
         return _redirect(location)
+    except MustWait as waiting:
+        return throttled_page(waiting.seconds, clock.now())
     if code is None:
-        params = {name: form[name] for name in REQUEST_FIELDS if name in form}
-        return sign_in_page(
-            request.app.state.auth_urls.authorize,
-            auth_request.client.name,
-            params,
-            signin.GENERIC_FAILURE,
-        )
+        return _form_page(request, auth_request.client.name, form, signin.GENERIC_FAILURE)
     return _redirect(auth_request.redirect(code=code))
 
 

@@ -1,4 +1,5 @@
-"""Tables of sign-in: accounts, registered clients, and client assertions already seen."""
+"""Tables of sign-in: accounts, registered clients, client assertions already seen, codes and
+tokens, revocations, and the sign-in throttle."""
 
 from datetime import datetime
 
@@ -22,8 +23,7 @@ class Account(SQLModel, table=True):
     fhir_user: str | None = Field(default=None, sa_type=String(140))  # Patient/… or Practitioner/…
     totp_secret: str | None = Field(default=None, sa_type=String(64))  # RFC 6238 shared key
     totp_last_step: int | None = Field(default=None, sa_type=BigId)  # each code is spent once
-    failed_sign_ins: int = Field(default=0, sa_type=Integer)
-    locked_until: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    disabled_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     created: datetime = Field(sa_type=DateTime(timezone=True))
 
 
@@ -96,3 +96,29 @@ class RevokedAccessToken(SQLModel, table=True):
 
     jti: str = Field(sa_type=String(64), primary_key=True)
     expires: datetime = Field(sa_type=DateTime(timezone=True))
+
+
+class RevokedGrant(SQLModel, table=True):
+    """A grant (what one sign-in gave one app) revoked as a whole: every access token it
+    issued is refused until the last of them would have expired."""
+
+    __tablename__ = "revoked_grant"
+    __table_args__ = (Index("ix_revoked_grant_expires", "expires"),)
+
+    grant_id: str = Field(sa_type=String(64), primary_key=True)
+    expires: datetime = Field(sa_type=DateTime(timezone=True))
+
+
+class SignInThrottle(SQLModel, table=True):
+    """Failed sign-ins from one address, or for one username from one address, and until
+    when the next attempt must wait."""
+
+    __tablename__ = "sign_in_throttle"
+    __table_args__ = (Index("ix_sign_in_throttle_username", "username"),)
+
+    key: str = Field(sa_type=String(80), primary_key=True)
+    username: str | None = Field(default=None, sa_type=String(128))  # None: the address's count
+    address: str = Field(sa_type=String(64))
+    failures: int = Field(sa_type=Integer)
+    last_failure: datetime = Field(sa_type=DateTime(timezone=True))
+    locked_until: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, select, update
 from sqlmodel import col
 
 from medsvc import clock
-from medsvc.security import refresh_tokens, scopes
+from medsvc.security import grants, refresh_tokens, scopes
 from medsvc.security.authorize import CONTEXTS
 from medsvc.security.client_auth import Caller, TokenRequest
 from medsvc.security.clients import hash_secret
@@ -58,7 +58,10 @@ def _account(connection: Connection, account_id: str) -> Account:
     row = connection.execute(select(Account).where(col(Account.id) == account_id)).first()
     if row is None:
         raise _invalid_grant("The account no longer exists")
-    return Account.model_validate(row._mapping)
+    account = Account.model_validate(row._mapping)
+    if account.disabled_at is not None:
+        raise _invalid_grant("The account is disabled")
+    return account
 
 
 def authorization_code(
@@ -69,7 +72,7 @@ def authorization_code(
     if code is None or code.client_id != client.client_id:
         raise _invalid_grant("The code is unknown")
     if code.family is not None:  # RFC 6749 4.1.2: a reused code revokes what it gave
-        refresh_tokens.revoke_family(connection, code.family)
+        grants.revoke_grant(connection, code.family, clock.now())
         raise _invalid_grant("The code has been used before", commit=True)
     if clock.utc(code.expires) <= clock.now():
         raise _invalid_grant("The code has expired")
@@ -107,10 +110,8 @@ def refresh_token(
     if clock.utc(stored.expires) <= clock.now():
         raise _invalid_grant("The refresh token has expired")
     if stored.used or not refresh_tokens.claim(connection, stored):
-        refresh_tokens.revoke_family(connection, stored.family)
-        raise _invalid_grant(
-            "The refresh token was used before; its family is revoked", commit=True
-        )
+        grants.revoke_grant(connection, stored.family, clock.now())
+        raise _invalid_grant("The refresh token was used before; its grant is revoked", commit=True)
     account = _account(connection, stored.account_id)
     scope = _narrowed(request.form.get("scope"), stored.scope, account.role)
     expires = clock.utc(stored.expires)  # a family lives no longer than its first token
@@ -141,6 +142,7 @@ def respond(
         "client_id": client.client_id,
         "scope": scope,
         "role": account.role,
+        grants.CLAIM: family,
     }
     if account.fhir_user:
         claims["fhirUser"] = account.fhir_user
