@@ -11,6 +11,7 @@ from sqlalchemy import exc
 from starlette.exceptions import HTTPException
 
 from medsvc import heap, jobs, migrate
+from medsvc.access import write_policy
 from medsvc.config import Settings, get_settings
 from medsvc.crypto import blind_index
 from medsvc.crypto.keyring import FileKeyring
@@ -149,7 +150,10 @@ def fhir_server(settings: Settings, database: Database | None = None) -> FhirSer
     )
     if database is not None and sealed:
         sealing.install(database, ResultSealer(FileKeyring(settings.kek_directory)))
-    access.install(server)  # first: the access checks run before any domain's hooks
+    # First which roles write which types at all (no query needed), then the compartments:
+    # both run before any domain's hooks.
+    write_policy.install(server)
+    access.install(server)
     install_scheduling(server, settings, jobs.notifier(server, settings))
     install_results(server, settings)
     install_subscriptions(server, settings)
