@@ -204,7 +204,12 @@ def test_narrow_keeps_only_what_is_allowed() -> None:
     requested = "system/Patient.cruds system/Observation.rs system/Slot.rs patient/*.rs openid"
     granted = scopes.narrow(requested, allowed, ("system",))
     assert granted == ["system/Patient.rs", "system/Observation.rs", "openid"]
-    assert scopes.narrow("system/*.rs", "system/Patient.rs", ("system",)) == []
+    assert scopes.narrow("system/*.rs", "system/Patient.rs", ("system",)) == ["system/Patient.rs"]
+    assert scopes.narrow("system/*.cruds", "system/Patient.rs system/Slot.c", ("system",)) == [
+        "system/Patient.rs",
+        "system/Slot.c",
+    ]
+    assert scopes.narrow("system/*.rs", "system/Slot.c", ("system",)) == []
     assert scopes.narrow("system/Patient.rs", "system/*.cruds", ("system",)) == [
         "system/Patient.rs"
     ]
