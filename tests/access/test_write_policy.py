@@ -10,10 +10,13 @@ import httpx
 import pytest
 
 from medsvc import clock
+from medsvc.security.clients import CITIZEN_APP_SCOPES
 from tests.access.conftest import CITIZEN_ID, World
+from tests.conftest import Backend
 from tests.factories import observation, patient, practitioner, schedule
 from tests.results.test_pushes import push
 from tests.scheduling.clinic import booked, parameters, slot_resource
+from tests.security.conftest import App
 
 JSON_PATCH = {"Content-Type": "application/json-patch+json"}
 SETS_LANGUAGE = [{"op": "add", "path": "/language", "value": "fi"}]
@@ -375,3 +378,15 @@ def test_a_doctor_answers_and_records_for_the_patients_in_their_care(world: Worl
     assert recorded.status_code == 201, recorded.text
     publishing = doctor.post("/Slot", json=new_resources(world)["Slot"])
     assert refused(publishing)
+
+
+def test_an_app_registered_by_default_is_granted_what_a_citizen_app_needs(
+    world: World, http: httpx.Client, clean: Backend, fhir_base: str
+) -> None:
+    app = App(http, clean, fhir_base)  # `medsvc clients add-app` without --scope
+    asked = "launch/patient openid fhirUser patient/*.cruds"
+    response = app.exchange(app.code("aino", scope=asked))
+    assert response.status_code == 200, response.text
+    granted = set(response.json()["scope"].split())
+    assert granted == {"launch/patient", "openid", "fhirUser", *CITIZEN_APP_SCOPES.split()}
+    assert not any(s.startswith("patient/Observation.c") for s in granted)
