@@ -55,7 +55,10 @@ WHY_NOT = {
         "a citizen's app books with Appointment/$hold, $book and $cancel, changes its "
         "person's contact details, and reads what the hospitals write"
     ),
-    Role.PRACTITIONER: "the hospital's system publishes and maintains it",
+    Role.PRACTITIONER: (
+        "a practitioner records the care of their patients, and corrects a record by a new "
+        "version; the hospital's system publishes the directory and registers patients"
+    ),
     Role.HOSPITAL: "the city's operator does",
     Role.ADMIN: "administrators read the audit trail and write nothing",
     Role.UNKNOWN: "the access token names no role that writes",
