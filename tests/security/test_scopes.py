@@ -217,6 +217,16 @@ def test_narrow_keeps_only_what_is_allowed() -> None:
         scopes.narrow("system/Patient.zz", allowed, ("system",))
 
 
+def test_a_scope_is_wholly_within_when_nothing_it_asks_is_cut_off() -> None:
+    held = "openid patient/Patient.rs patient/Observation.rs"
+    assert scopes.wholly_within("patient/*.rs", held, ("patient",))
+    assert scopes.wholly_within("patient/Observation.rs", held, ("patient",))
+    assert scopes.wholly_within("openid", held, ("patient",))
+    assert not scopes.wholly_within("patient/*.cruds", held, ("patient",))
+    assert not scopes.wholly_within("patient/Slot.rs", held, ("patient",))
+    assert not scopes.wholly_within("fhirUser", held, ("patient",))
+
+
 def test_granular_scope_is_granted_only_within_its_query() -> None:
     allowed = "patient/Observation.rs?category=laboratory"
     assert scopes.narrow("patient/Observation.rs", allowed, ("patient",)) == []

@@ -40,9 +40,9 @@ CITIZEN_APP_SCOPES = " ".join(
                 "Observation",
                 "DocumentReference",
                 "Communication",
+                "Binary",  # rs like the rest, so that asking again for patient/*.rs is no more
             )
         ),
-        "patient/Binary.r",
     ]
 )
 # An app's default: a citizen's app, which doctors may sign in to for reading their

@@ -120,6 +120,16 @@ def narrow(requested: str | None, allowed: str, contexts: tuple[str, ...]) -> li
     return granted
 
 
+def wholly_within(scope: str, allowed: str, contexts: tuple[str, ...]) -> bool:
+    """Whether what the allowed scopes grant of a requested one is all it asks, on every type
+    they grant it for (a refresh asking again for its wildcard scope asks nothing new)."""
+    granted = narrow(scope, allowed, contexts)
+    if scope in IDENTITY_SCOPES:
+        return granted == [scope]
+    wanted = parse_resource_scope(scope).permissions
+    return bool(granted) and all(parse_resource_scope(g).permissions == wanted for g in granted)
+
+
 def resource_scopes(scopes: frozenset[str]) -> tuple[ResourceScope, ...]:
     """The resource scopes among granted ones (identity scopes grant no data access)."""
     return tuple(parse_resource_scope(s) for s in sorted(scopes) if s not in IDENTITY_SCOPES)
