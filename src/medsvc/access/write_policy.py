@@ -59,7 +59,7 @@ WHY_NOT = {
         "a practitioner records the care of their patients, and corrects a record by a new "
         "version; the hospital's system publishes the directory and registers patients"
     ),
-    Role.HOSPITAL: "the city's operator does",
+    Role.HOSPITAL: "a citizen's record is erased by the city's operator (medsvc patients erase)",
     Role.ADMIN: "administrators read the audit trail and write nothing",
     Role.UNKNOWN: "the access token names no role that writes",
 }
@@ -74,25 +74,27 @@ def allowed(role: Role, resource_type: str, interaction: str) -> bool:
     return interaction in POLICY[role].get(resource_type, frozenset())
 
 
+def _a(role: Role) -> str:
+    return f"{'An' if role[0] in 'aeiou' else 'A'} {role}"
+
+
 def before_write(_session: Connection, ctx: AuthContext, event: WriteEvent) -> None:
     role = role_of(ctx)
     # A PATCH is an update, as SMART's `u` is for both.
     interaction = UPDATE if event.interaction == "patch" else event.interaction
     if not allowed(role, event.resource_type, interaction):
         raise Forbidden(
-            f"A {role} may not {VERB.get(interaction, interaction)} {event.resource_type} "
+            f"{_a(role)} may not {VERB.get(interaction, interaction)} {event.resource_type} "
             f"resources: {WHY_NOT[role]}"
         )
     operations = THROUGH_OPERATIONS.get((role, event.resource_type))
     if operations is not None and ctx.operation not in operations:
         named = ", ".join(f"${name}" for name in sorted(operations))
-        raise Forbidden(
-            f"A {role} writes {event.resource_type} resources only through {named}",
-        )
+        raise Forbidden(f"{_a(role)} writes {event.resource_type} resources only through {named}")
     if role is Role.CITIZEN and event.resource_type == "Patient":
         citizen_patient.check_change(event.previous, event.resource)
 
 
 def install(server: FhirServer) -> None:
-    """Registered right after the engine's access hooks, before any domain's."""
+    """Registered before the engine's access hooks and every domain's: it needs no query."""
     server.registry.before_write.append(before_write)
