@@ -4,14 +4,17 @@ gets working tokens from a running server as the hospital system and as a citize
 import json
 import os
 import stat
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 
-from medsvc import migrate
+from medsvc import demo, migrate
 from medsvc.app import create_app
 from medsvc.db import Database
 from tests.conftest import LiveServer, free_port, make_settings
+from tests.factories import observation
 from tests.test_cli import medsvc
 
 
@@ -58,4 +61,49 @@ def test_demo_tokens_work_against_a_running_server(tmp_path: Path) -> None:
         assert own.json()["name"][0]["given"] == ["Aino"]
         others = http.get("/Patient", headers={"Authorization": f"Bearer {person['access_token']}"})
         assert others.json()["total"] == 1
+        citizen_app_books_and_reads_results(http, system, person)
     database.dispose()
+
+
+def citizen_app_books_and_reads_results(
+    http: httpx.Client, system: dict[str, Any], person: dict[str, Any]
+) -> None:
+    """What the demo's citizen token is for: $find, $book and $cancel, and reading a result
+    the hospital pushed; writing a result is refused."""
+    citizen = {"Authorization": f"Bearer {person['access_token']}"}
+    today = datetime.now(UTC).date()
+    window = {"start": str(today), "end": str(today + timedelta(days=14))}
+    found = http.get("/Appointment/$find", params=window, headers=citizen)
+    assert found.status_code == 200, found.text
+    proposal = found.json()["entry"][0]["resource"]
+    slot = proposal["slot"][0]["reference"]
+    booked = http.post("/Appointment/$book", json=inputs(slot=slot), headers=citizen)
+    assert booked.status_code == 200, booked.text
+    appointment = booked.json()["entry"][0]["resource"]
+    cancelled = http.post(
+        f"/Appointment/{appointment['id']}/$cancel", json=inputs(reason="ill"), headers=citizen
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    hospital = {"Authorization": f"Bearer {system['access_token']}"}
+    subject = f"Patient?identifier={demo.SYSTEM}|pat-aino"
+    entry = {"resource": observation(subject), "request": {"method": "POST", "url": "Observation"}}
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [entry]}
+    pushed = http.post("", json=bundle, headers=hospital)
+    assert pushed.status_code == 200, pushed.text
+    result_id = pushed.json()["entry"][0]["response"]["location"].split("Observation/")[1]
+    result_id = result_id.split("/")[0]
+    result = http.get(f"/Observation/{result_id}", headers=citizen)
+    assert result.status_code == 200, result.text
+    changed = http.put(
+        f"/Observation/{result_id}",
+        json={**result.json(), "status": "cancelled"},
+        headers=citizen,
+    )
+    assert changed.status_code == 403, changed.text
+
+
+def inputs(**values: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Parameters",
+        "parameter": [{"name": k, "valueString": v} for k, v in values.items()],
+    }

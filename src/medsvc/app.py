@@ -11,6 +11,7 @@ from sqlalchemy import exc
 from starlette.exceptions import HTTPException
 
 from medsvc import heap, jobs, migrate
+from medsvc.access import write_policy
 from medsvc.access.care import Care
 from medsvc.access.install import install as install_access
 from medsvc.config import ConfigurationError as ConfigurationError  # raised by create_app
@@ -173,7 +174,9 @@ def fhir_server(settings: Settings, database: Database | None = None) -> FhirSer
     if database is not None and sealed:
         sealer = ResultSealer(FileKeyring(settings.kek_directory), settings.base_url)
         sealing.install(database, sealer)
-    # first: the access checks run before any domain's hooks
+    # First which roles write which types at all (no query needed), then the compartments
+    # and the care relationship: all run before any domain's hooks.
+    write_policy.install(server)
     access.install(server, Care(settings.care_days_after))
     install_access(server, settings)
     install_scheduling(server, settings, jobs.notifier(server, settings))

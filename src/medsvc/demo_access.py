@@ -27,7 +27,8 @@ from medsvc.security.oauth import AuthUrls
 DEMO_DIR = Path("var/demo")
 STATE = "access.json"
 REDIRECT_URI = "http://127.0.0.1/demo-callback"  # never loaded: the code is read off the URL
-APP_SCOPE = "openid fhirUser launch/patient offline_access patient/*.cruds user/*.rs"
+# A citizen's app, which the demo's doctors also sign in to, to read their schedules.
+APP_SCOPE = f"openid fhirUser launch/patient offline_access {clients.CITIZEN_APP_SCOPES} user/*.rs"
 
 
 def _save(directory: Path, name: str, content: dict[str, Any]) -> None:

@@ -14,9 +14,10 @@ import pytest
 from tests import factories
 from tests.conftest import Backend, LiveServer
 from tests.factories import FHIR_JSON, REPORT_ESSENTIALS, observation, patient, practitioner
+from tests.access.world import world
 from tests.security.conftest import acting_as, app, fhir_base, http
 
-__all__ = ["acting_as", "app", "fhir_base", "http"]
+__all__ = ["acting_as", "app", "fhir_base", "http", "world"]
 
 NATIONAL_ID = "urn:oid:1.2.246.21"
 Caller = Callable[..., httpx.Client]

@@ -163,8 +163,12 @@ def test_an_update_to_cancelled_frees_the_slot(
     appointment = booked(
         citizen.post("/Appointment/$book", json=parameters(slot=f"Slot/{slot}"), headers=FHIR_JSON)
     )
-    cancelled = {**appointment, "status": "cancelled"}
-    response = citizen.put(f"/Appointment/{appointment['id']}", json=cancelled, headers=FHIR_JSON)
+    cancelled = {**appointment, "status": "cancelled", "cancelationReason": {"text": "Ill"}}
+    by_citizen = citizen.put(f"/Appointment/{appointment['id']}", json=cancelled)
+    assert by_citizen.status_code == 403, by_citizen.text  # a citizen cancels with $cancel
+    assert slot_status(client, slot) == "busy"
+    hospital = acting_as(hospital_context(clinic.organization))
+    response = hospital.put(f"/Appointment/{appointment['id']}", json=cancelled, headers=FHIR_JSON)
     assert response.status_code == 200, response.text
     assert slot_status(client, slot) == "free"
 

@@ -15,12 +15,20 @@ from fastapi import Request
 
 from medsvc import clock
 from medsvc.app import create_app
-from medsvc.security import accounts, clients
+from medsvc.security import accounts, clients, scopes
 from medsvc.security.context import AuthContext, auth_context
 from tests.conftest import Backend, LiveServer, free_port, make_settings
 from tests.factories import FHIR_JSON, patient
 
 PASSWORD = "a long enough passphrase"
+# What the default request of an app registered without scopes is granted: its wildcard,
+# type by type.
+GRANTED_BY_DEFAULT = " ".join(
+    [
+        "launch/patient openid fhirUser offline_access",
+        *scopes.narrow("patient/*.rs", clients.APP_SCOPES, ("patient",)),
+    ]
+)
 REDIRECT = "http://127.0.0.1:9/callback"
 
 

@@ -189,11 +189,13 @@ def test_a_change_is_answered_once_its_record_is_stored(
     records: dict[str, str], acting_as: Callable[[AuthContext], httpx.Client], clean: Backend
 ) -> None:
     http = acting_as(citizen(records))
-    created = http.post(
-        "/Observation", json=observation(f"Patient/{records['A']}"), headers=FHIR_JSON
+    own = http.get(f"/Patient/{records['A']}").json()
+    phone = [{"system": "phone", "value": "+358 40 765 4321"}]
+    changed = http.put(
+        f"/Patient/{records['A']}", json={**own, "telecom": phone}, headers=FHIR_JSON
     )
-    assert created.status_code == 201
-    assert recorded_without_waiting(clean, created.headers["x-request-id"])
+    assert changed.status_code == 200, changed.text
+    assert recorded_without_waiting(clean, changed.headers["x-request-id"])
 
 
 def test_administrators_search_the_trail_and_others_cannot(

@@ -18,7 +18,7 @@ from medsvc.security.signin import GENERIC_FAILURE
 from medsvc.security.tables import Account
 from tests.conftest import Backend
 from tests.factories import FHIR_JSON, patient
-from tests.security.conftest import REDIRECT, App, add_person, challenge_of
+from tests.security.conftest import GRANTED_BY_DEFAULT, REDIRECT, App, add_person, challenge_of
 
 
 def test_sign_in_page_is_a_form_that_cannot_be_framed(app: App, citizen: str) -> None:
@@ -41,7 +41,7 @@ def test_citizen_gets_tokens_with_patient_context(app: App, citizen: str, fhir_b
     issued = response.json()
     assert issued["patient"] == citizen
     assert issued["fhirUser"] == f"{fhir_base}/Patient/{citizen}"
-    assert issued["scope"] == "launch/patient openid fhirUser offline_access patient/*.rs"
+    assert issued["scope"] == GRANTED_BY_DEFAULT
     assert (issued["token_type"], issued["expires_in"]) == ("Bearer", 3600)
     keys = KeySet.import_key_set(app.http.get("/auth/jwks").json())
     identity = jwt.decode(issued["id_token"], keys).claims

@@ -287,15 +287,15 @@ def count(client: httpx.Client, kind: str) -> int:
     return int(client.get(f"/{kind}", params={"_summary": "count"}).json()["total"])
 
 
-def test_citizen_writes_stay_in_their_compartment(
+def test_writes_stay_in_the_writers_compartments(
     world: World, acting_as: Callable[[AuthContext], httpx.Client], client: httpx.Client
 ) -> None:
-    http = acting_as(citizen(world))
+    http = acting_as(doctor(world, "D2"))  # who cares for B only (citizens write no results)
     before = count(client, "Observation")
-    own = http.post("/Observation", json=observation(world.ref("A")), headers=FHIR_JSON)
+    own = http.post("/Observation", json=observation(world.ref("B")), headers=FHIR_JSON)
     assert own.status_code == 201
     for refused in [
-        http.post("/Observation", json=observation(world.ref("B")), headers=FHIR_JSON),
+        http.post("/Observation", json=observation(world.ref("A")), headers=FHIR_JSON),
         http.post("/Location", json={"resourceType": "Location", "name": "x"}, headers=FHIR_JSON),
         http.put(
             f"/Slot/{world.ids['slot']}",
@@ -306,30 +306,30 @@ def test_citizen_writes_stay_in_their_compartment(
             },
         ),
         http.put(
-            f"/Observation/{world.ids['obA']}",
+            f"/Observation/{world.ids['obB']}",
             headers=FHIR_JSON,
-            json={**observation(world.ref("B")), "id": world.ids["obA"]},
+            json={**observation(world.ref("A")), "id": world.ids["obB"]},
         ),
     ]:
         assert refused.status_code == 403, refused.text
     for hidden in [
         http.put(
-            f"/Observation/{world.ids['obB']}",
+            f"/Observation/{world.ids['obA']}",
             headers=FHIR_JSON,
-            json={**observation(world.ref("A")), "id": world.ids["obB"]},
+            json={**observation(world.ref("B")), "id": world.ids["obA"]},
         ),
-        http.delete(f"/Observation/{world.ids['obB']}"),
+        http.delete(f"/Observation/{world.ids['obA']}"),
         http.put(
             "/Observation/chosen-id",
             headers=FHIR_JSON,
-            json={**observation(world.ref("A")), "id": "chosen-id"},
+            json={**observation(world.ref("B")), "id": "chosen-id"},
         ),
     ]:
         assert hidden.status_code == 404, hidden.text
     assert count(client, "Observation") == before + 1
-    assert client.get(f"/Observation/{world.ids['obA']}").json()["subject"][
+    assert client.get(f"/Observation/{world.ids['obB']}").json()["subject"][
         "reference"
-    ] == world.ref("A")
+    ] == world.ref("B")
     assert client.get(f"/Slot/{world.ids['slot']}").json()["status"] == "free"
 
 

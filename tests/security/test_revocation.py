@@ -8,7 +8,7 @@ import httpx
 from medsvc.app import create_app
 from medsvc.security.revocation import REREAD_SECONDS
 from tests.conftest import Backend, LiveServer, free_port, make_settings
-from tests.security.conftest import App
+from tests.security.conftest import GRANTED_BY_DEFAULT, App
 
 
 def post(app: App, path: str, **form: str) -> httpx.Response:
@@ -115,7 +115,7 @@ def test_introspection_shows_only_the_callers_own_tokens(
         app.client_id,
         fhir_base,
     )
-    assert found["scope"] == "launch/patient openid fhirUser offline_access patient/*.rs"
+    assert found["scope"] == GRANTED_BY_DEFAULT
     stranger = App(app.http, clean, fhir_base)
     assert post(stranger, "/auth/introspect", token=token).json() == {"active": False}
     assert post(stranger, "/auth/revoke", token=token).status_code == 200  # not theirs: no effect

@@ -204,12 +204,27 @@ def test_narrow_keeps_only_what_is_allowed() -> None:
     requested = "system/Patient.cruds system/Observation.rs system/Slot.rs patient/*.rs openid"
     granted = scopes.narrow(requested, allowed, ("system",))
     assert granted == ["system/Patient.rs", "system/Observation.rs", "openid"]
-    assert scopes.narrow("system/*.rs", "system/Patient.rs", ("system",)) == []
+    assert scopes.narrow("system/*.rs", "system/Patient.rs", ("system",)) == ["system/Patient.rs"]
+    assert scopes.narrow("system/*.cruds", "system/Patient.rs system/Slot.c", ("system",)) == [
+        "system/Patient.rs",
+        "system/Slot.c",
+    ]
+    assert scopes.narrow("system/*.rs", "system/Slot.c", ("system",)) == []
     assert scopes.narrow("system/Patient.rs", "system/*.cruds", ("system",)) == [
         "system/Patient.rs"
     ]
     with pytest.raises(scopes.InvalidScope):
         scopes.narrow("system/Patient.zz", allowed, ("system",))
+
+
+def test_a_scope_is_wholly_within_when_nothing_it_asks_is_cut_off() -> None:
+    held = "openid patient/Patient.rs patient/Observation.rs"
+    assert scopes.wholly_within("patient/*.rs", held, ("patient",))
+    assert scopes.wholly_within("patient/Observation.rs", held, ("patient",))
+    assert scopes.wholly_within("openid", held, ("patient",))
+    assert not scopes.wholly_within("patient/*.cruds", held, ("patient",))
+    assert not scopes.wholly_within("patient/Slot.rs", held, ("patient",))
+    assert not scopes.wholly_within("fhirUser", held, ("patient",))
 
 
 def test_granular_scope_is_granted_only_within_its_query() -> None:

@@ -4,7 +4,7 @@ Both the REST routes and the entries of transaction and batch Bundles come throu
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -209,7 +209,7 @@ def _operation(c: Call) -> Result:
         OperationCall(
             c.server,
             c.session,
-            c.ctx,
+            replace(c.ctx, operation=operation.name),
             resource_type,
             resource_id,
             method,

@@ -19,9 +19,37 @@ from sqlmodel import col
 from medsvc.security import scopes
 from medsvc.security.tables import OAuthClient
 
+# What a citizen's app needs (SMART App Launch 2.x scopes): its person's Patient (contact
+# details, $release-choice), booking with $find, $hold, $book and $cancel (Slot search,
+# Appointment create and update), the directory it shows, and their results to read.
+CITIZEN_APP_SCOPES = " ".join(
+    [
+        "patient/Patient.rus",
+        "patient/Appointment.crus",
+        *(
+            f"patient/{t}.rs"
+            for t in (
+                "Slot",
+                "Schedule",
+                "Organization",
+                "Location",
+                "HealthcareService",
+                "Practitioner",
+                "PractitionerRole",
+                "DiagnosticReport",
+                "Observation",
+                "DocumentReference",
+                "Communication",
+                "Binary",  # rs like the rest, so that asking again for patient/*.rs is no more
+            )
+        ),
+    ]
+)
+# An app's default: a citizen's app, which doctors may sign in to for reading their
+# schedules; an app that writes more is registered with its scopes (--scope).
 APP_SCOPES = (
     "openid fhirUser launch launch/patient offline_access online_access "
-    "patient/*.cruds user/*.cruds"
+    f"{CITIZEN_APP_SCOPES} user/*.rs"
 )
 SYSTEM_SCOPES = "system/*.cruds"
 

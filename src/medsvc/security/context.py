@@ -27,6 +27,9 @@ class AuthContext:
     is_platform: bool = False  # the city platform itself: jobs, the CLI, open mode
     token_id: str | None = None  # the access token's jti, by which it can be revoked
     role: str | None = None  # a person's: patient, practitioner or admin
+    # The $operation (without the $) whose handler is writing, when one is: some writes a
+    # role makes only through an operation's own rules (a citizen's $book).
+    operation: str | None = None
     grants: tuple[ResourceScope, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -43,18 +43,18 @@ class ResourceScope:
         return permission in self.permissions and self.resource_type in ("*", resource_type)
 
     def within(self, allowed: ResourceScope) -> ResourceScope | None:
-        """The part of this scope that `allowed` permits, or None when it permits none of it."""
-        if allowed.context != self.context or allowed.resource_type not in (
-            "*",
-            self.resource_type,
-        ):
+        """The part of this scope that `allowed` permits, or None when it permits none of it:
+        a wildcard asked of a client allowed one type gets that type."""
+        types = (allowed.resource_type, self.resource_type)
+        if allowed.context != self.context or ("*" not in types and types[0] != types[1]):
             return None
         if allowed.query and allowed.query != self.query:
             return None
         permissions = "".join(p for p in self.permissions if p in allowed.permissions)
         if not permissions:
             return None
-        return ResourceScope(self.context, self.resource_type, permissions, self.query)
+        resource_type = allowed.resource_type if self.resource_type == "*" else self.resource_type
+        return ResourceScope(self.context, resource_type, permissions, self.query)
 
     def __str__(self) -> str:
         query = "&".join(f"{k}={v}" for k, v in self.query)
@@ -110,10 +110,24 @@ def narrow(requested: str | None, allowed: str, contexts: tuple[str, ...]) -> li
         if wanted.context not in contexts:
             continue
         parts = [p for a in allowed_resources if (p := wanted.within(a))]
-        best = max(parts, key=lambda p: len(p.permissions), default=None)
-        if best is not None and str(best) not in granted:
-            granted.append(str(best))
+        for resource_type in dict.fromkeys(p.resource_type for p in parts):
+            best = max(
+                (p for p in parts if p.resource_type == resource_type),
+                key=lambda p: len(p.permissions),
+            )
+            if str(best) not in granted:
+                granted.append(str(best))
     return granted
+
+
+def wholly_within(scope: str, allowed: str, contexts: tuple[str, ...]) -> bool:
+    """Whether what the allowed scopes grant of a requested one is all it asks, on every type
+    they grant it for (a refresh asking again for its wildcard scope asks nothing new)."""
+    granted = narrow(scope, allowed, contexts)
+    if scope in IDENTITY_SCOPES:
+        return granted == [scope]
+    wanted = parse_resource_scope(scope).permissions
+    return bool(granted) and all(parse_resource_scope(g).permissions == wanted for g in granted)
 
 
 def resource_scopes(scopes: frozenset[str]) -> tuple[ResourceScope, ...]:

@@ -95,7 +95,7 @@ def _narrowed(requested: str | None, held: str, role: str) -> str:
         granted = scopes.narrow(requested, held, CONTEXTS[role])
     except scopes.InvalidScope as error:
         raise OAuthError("invalid_scope", str(error)) from error
-    if set(granted) != set(scopes.split(requested)):
+    if not all(scopes.wholly_within(s, held, CONTEXTS[role]) for s in scopes.split(requested)):
         raise OAuthError("invalid_scope", "A refresh cannot add scopes")
     return " ".join(granted)
 
