@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from tests import factories
+from tests.access.world import world
 from tests.conftest import Backend, LiveServer
 from tests.factories import FHIR_JSON, REPORT_ESSENTIALS, observation, patient, practitioner
-from tests.access.world import world
 from tests.security.conftest import acting_as, app, fhir_base, http
 
 __all__ = ["acting_as", "app", "fhir_base", "http", "world"]
