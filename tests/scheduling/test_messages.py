@@ -56,43 +56,51 @@ def test_a_deleted_slot_is_404(client: httpx.Client, clinic: Clinic, acting_as: 
     assert f"Slot/{slot}" in response.json()["issue"][0]["diagnostics"]
 
 
-def test_a_booking_is_not_turned_back_into_a_hold(
+def booked_by_a_citizen(
     client: httpx.Client, clinic: Clinic, acting_as: Open
-) -> None:
+) -> tuple[httpx.Client, str, str]:
+    """A citizen, a slot, and the citizen's booked appointment in it."""
     [slot] = add_slots(client, clinic.schedule, 1)
     citizen = acting_as(citizen_context(add_patient(client, "111")))
     done = booked(
         citizen.post("/Appointment/$book", json=parameters(slot=f"Slot/{slot}"), headers=FHIR_JSON)
     )
-    again = citizen.post(
-        "/Appointment/$hold",
-        json=parameters(appt_id=f"Appointment/{done['id']}"),
-        headers=FHIR_JSON,
-    )
-    assert again.status_code == 409, again.text
-    assert "is booked and cannot be held again" in again.json()["issue"][0]["diagnostics"]
-    assert client.get(f"/Appointment/{done['id']}").json()["status"] == "booked"
-    assert client.get(f"/Slot/{slot}").json()["status"] == "busy"
+    return citizen, slot, done["id"]
 
 
-def test_a_cancelled_booking_is_not_booked_again(
-    client: httpx.Client, clinic: Clinic, acting_as: Open
+@pytest.mark.parametrize(
+    ("cancel_first", "operation", "said", "slot_status"),
+    [
+        (False, "$hold", "is booked and cannot be held again", "busy"),
+        (True, "$book", "is cancelled and cannot be booked again", "free"),
+        (True, "$hold", "is cancelled and cannot be held again", "free"),
+    ],
+)
+def test_a_booking_is_neither_made_a_hold_nor_revived(
+    client: httpx.Client,
+    clinic: Clinic,
+    acting_as: Open,
+    cancel_first: bool,
+    operation: str,
+    said: str,
+    slot_status: str,
 ) -> None:
-    [slot] = add_slots(client, clinic.schedule, 1)
-    citizen = acting_as(citizen_context(add_patient(client, "111")))
-    done = booked(
-        citizen.post("/Appointment/$book", json=parameters(slot=f"Slot/{slot}"), headers=FHIR_JSON)
-    )
-    cancelled = citizen.post(f"/Appointment/{done['id']}/$cancel", json=parameters(reason="ill"))
-    assert cancelled.status_code == 200, cancelled.text
+    citizen, slot, appointment = booked_by_a_citizen(client, clinic, acting_as)
+    if cancel_first:
+        cancelled = citizen.post(
+            f"/Appointment/{appointment}/$cancel", json=parameters(reason="ill")
+        )
+        assert cancelled.status_code == 200, cancelled.text
+    before = client.get(f"/Appointment/{appointment}").json()
     again = citizen.post(
-        "/Appointment/$book",
-        json=parameters(appt_id=f"Appointment/{done['id']}"),
+        f"/Appointment/{operation}",
+        json=parameters(appt_id=f"Appointment/{appointment}"),
         headers=FHIR_JSON,
     )
     assert again.status_code == 409, again.text
-    assert "is cancelled and cannot be booked again" in again.json()["issue"][0]["diagnostics"]
-    assert client.get(f"/Slot/{slot}").json()["status"] == "free"
+    assert said in again.json()["issue"][0]["diagnostics"]
+    assert client.get(f"/Appointment/{appointment}").json() == before
+    assert client.get(f"/Slot/{slot}").json()["status"] == slot_status
 
 
 def test_find_end_is_exclusive(client: httpx.Client, clinic: Clinic) -> None:
