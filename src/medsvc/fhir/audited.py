@@ -1,11 +1,13 @@
 """What the audit trail records of a FHIR request: the interaction, the resource, the query,
 the patients whose data it touched, and how it ended."""
 
+from functools import lru_cache
+
 from starlette.requests import Request
 from starlette.responses import Response
 
 from medsvc import requestlog
-from medsvc.fhir import router
+from medsvc.fhir import references, router
 from medsvc.fhir.audited_query import audited_query
 from medsvc.fhir.compartments import DIRECTORY
 from medsvc.security import audit
@@ -33,9 +35,7 @@ def access_of(
     resource_id = (
         segments[1] if len(segments) > 1 and not segments[1].startswith(("_", "$")) else None
     )
-    contents = [body] if request.method != "GET" else []
-    if status < 400 and response is not None:
-        contents.append(bytes(response.body))
+    answered = [bytes(response.body)] if status < 400 and response is not None else []
     patients = {resource_id} if resource_type == "Patient" and resource_id else set()
     query = None
     if kind in ("search-type", "history-type"):
@@ -53,5 +53,18 @@ def access_of(
         query=query,
         patients=patients,
         ctx=ctx,
-        contents=tuple(contents),
+        sent=body if request.method != "GET" else None,
+        contents=tuple(answered),
+        patient_named=_patient_named(request.app.state.fhir.base_url),
     )
+
+
+@lru_cache(maxsize=4)
+def _patient_named(base_url: str) -> audit.PatientNamed:
+    """The audit's reading of a reference: the Patient it names by the one reference parser."""
+
+    def patient_named(reference: str) -> str | None:
+        target = references.local_target(reference, base_url)
+        return target.id if target is not None and target.type == "Patient" else None
+
+    return patient_named

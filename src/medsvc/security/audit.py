@@ -5,9 +5,12 @@ detectable. Knows nothing of where they are stored."""
 import base64
 import hashlib
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from medsvc import clock
 from medsvc.errors import CLIENT_CLOSED_REQUEST
@@ -36,7 +39,11 @@ ACTIONS = {
     "operation": "E",
 }
 ACCOUNT_SYSTEM = "urn:medsvc:account"
-PATIENT_REFERENCE = re.compile(rb'"reference"\s*:\s*"Patient/([A-Za-z0-9\-.]{1,64})"')
+# Every reference's value in JSON this service wrote (orjson: no spaces, and no escapes but
+# those of a quote, a backslash and control characters, which no valid reference holds).
+WRITTEN_REFERENCE = re.compile(rb'"reference":"([^"\\]*)"')
+# The Patient id a reference names, as the FHIR layer's one reference parser reads it.
+PatientNamed = Callable[[str], str | None]
 
 
 @dataclass
@@ -52,9 +59,12 @@ class Access:
     query: str | None = None  # the raw query string of a search; never its results
     patients: set[str] = field(default_factory=set)  # ids of the patients whose data it was
     ctx: AuthContext | None = None  # None when the caller could not be identified
-    # Bodies the patients are read from too (request, response), by the audit's writer
-    # rather than while the caller waits.
+    # Bodies the patients are read from too, by the audit's writer rather than while the
+    # caller waits: what the client sent, parsed as JSON (which may spell a reference with
+    # escapes), and what the service answered, which it wrote itself.
+    sent: bytes | None = None
     contents: tuple[bytes, ...] = ()
+    patient_named: PatientNamed | None = None
     at: datetime = field(default_factory=clock.now)  # when the request was answered
     # Why the data was accessed, when it was not the ordinary care of the patient: HL7 v3
     # ActReason codes (ETREAT, BTG for break-glass) and the reason the person gave.
@@ -64,17 +74,35 @@ class Access:
     action: str | None = None  # what the command did to it: disable, reset-password, ...
 
     def all_patients(self) -> set[str]:
-        found = set(self.patients)
+        named = self.patient_named or _relative_patient
+        found = set(self.patients) | {p for r in _sent_references(self.sent) if (p := named(r))}
         for content in self.contents:
-            found |= patients_in(content)
+            found |= {p for r in WRITTEN_REFERENCE.findall(content) if (p := named(r.decode()))}
         return found
 
 
-def patients_in(content: bytes | None) -> set[str]:
-    """Ids of the patients a resource or Bundle refers to (its own id if it is a Patient)."""
-    if not content:
-        return set()
-    return {m.decode() for m in PATIENT_REFERENCE.findall(content)}
+def _relative_patient(reference: str) -> str | None:
+    kind, _, patient_id = reference.partition("/")
+    return patient_id if kind == "Patient" and patient_id and "/" not in patient_id else None
+
+
+def _sent_references(body: bytes | None) -> Iterator[str]:
+    """The values of every `reference` in a client's JSON body, however it spelled them;
+    nothing for a body that is not JSON. Walked without recursion: a body may nest deeply."""
+    if not body:
+        return
+    try:
+        stack: list[Any] = [orjson.loads(body)]
+    except orjson.JSONDecodeError:
+        return
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if isinstance(reference := node.get("reference"), str):
+                yield reference
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
 
 
 def _outcome(status: int) -> tuple[str, str]:
