@@ -214,6 +214,9 @@ def test_issued_is_compared_as_an_instant_whatever_its_time_zone(
         (["final", "entered-in-error", "corrected"], 2),
         (["cancelled", "final"], 1),
         (["final", "cancelled"], 1),
+        (["final", "unknown"], 1),
+        (["preliminary", "unknown"], 1),
+        (["unknown", "preliminary", "final"], None),
     ],
 )
 def test_the_status_moves_forward_only(

@@ -32,7 +32,6 @@ PATIENT_COMPARTMENT = {
     "ServiceRequest": ("subject", "performer"),
     "Specimen": ("subject",),
 }
-DEFAULT_CARE = Care()
 
 
 def _ids_match(column: Any, ids: str | CTE) -> ColumnElement[bool]:
@@ -102,7 +101,7 @@ def _practitioners(
 
 
 def compartment(
-    ctx: AuthContext, resource_type: str, resource: FromClause, care: Care = DEFAULT_CARE
+    ctx: AuthContext, resource_type: str, resource: FromClause, care: Care
 ) -> ColumnElement[bool]:
     """The resources of a type in the caller's own compartment (the directory aside)."""
     if ctx.patient:
@@ -115,7 +114,7 @@ def compartment(
 
 
 def readable(
-    ctx: AuthContext, resource_type: str, resource: FromClause, care: Care = DEFAULT_CARE
+    ctx: AuthContext, resource_type: str, resource: FromClause, care: Care
 ) -> ColumnElement[bool] | None:
     """The registry's read filter: None when the caller sees every resource of the type."""
     if ctx.unrestricted or resource_type in DIRECTORY:
@@ -126,7 +125,7 @@ def readable(
 
 
 def writable(
-    ctx: AuthContext, resource_type: str, resource: FromClause, care: Care = DEFAULT_CARE
+    ctx: AuthContext, resource_type: str, resource: FromClause, care: Care
 ) -> ColumnElement[bool] | None:
     """What the caller may create, change or delete: their compartment, not the directory."""
     if ctx.unrestricted:

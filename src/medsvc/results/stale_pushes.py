@@ -75,8 +75,8 @@ def refused_element(stored: dict[str, Any], pushed: dict[str, Any]) -> str | Non
         # A test not started or not completed may be cancelled; a final result is corrected
         # or retracted instead.
         return "status" if STAGE.get(str(before), 0) >= STAGE["final"] else None
-    if before in STAGE and after in STAGE and STAGE[after] < STAGE[before]:
-        return "status"
+    if before in STAGE and after is not None and STAGE.get(after, -1) < STAGE[before]:
+        return "status"  # an earlier stage, or a status outside the order (unknown)
     was, now = _moment(issued_of(stored)), _moment(issued_of(pushed))
     if was is not None and now is not None and now < was:
         return "date" if pushed.get("resourceType") == "DocumentReference" else "issued"
