@@ -102,7 +102,12 @@ def jobs(server: FhirServer, settings: Settings) -> list[Job | DatabaseJob]:
         ),
         Job(
             "send-reminders",
-            partial(reminders.send_due_reminders, notifier(server, settings), settings.timezone),
+            partial(
+                reminders.send_due_reminders,
+                notifier(server, settings),
+                settings.timezone,
+                base_url=server.base_url,
+            ),
             30,
             reminders.BATCH,
         ),

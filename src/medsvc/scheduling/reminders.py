@@ -5,7 +5,6 @@ is sent exactly once however often the job runs and in however many workers.
 """
 
 import math
-import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,7 +14,7 @@ from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from medsvc.clock import utc
-from medsvc.fhir import jsonio
+from medsvc.fhir import jsonio, references
 from medsvc.fhir.datetimes import parse_instant
 from medsvc.fhir.store import read_current
 from medsvc.notify import Notice, Notifier
@@ -26,10 +25,6 @@ M = REMINDER.c
 TOPIC = "appointment-reminder"
 # start - hours must stay a date; no appointment is booked a year ahead.
 MAX_HOURS = 366 * 24
-# A literal reference, relative or absolute, possibly to a version: its type and id.
-_REFERENCE = re.compile(
-    r"(?:^|/)(?P<type>[A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$"
-)
 
 
 BATCH = 100  # reminders one run sends at most
@@ -106,7 +101,13 @@ def cancel_reminders(session: Connection, appointment_id: str) -> None:
 
 
 def send_due_reminders(
-    notifier: Notifier, timezone: str, session: Connection, now: datetime, batch: int = BATCH
+    notifier: Notifier,
+    timezone: str,
+    session: Connection,
+    now: datetime,
+    batch: int = BATCH,
+    *,
+    base_url: str | None = None,
 ) -> int:
     """The reminders job: sends up to batch reminders due by now and returns how many it sent.
 
@@ -124,11 +125,11 @@ def send_due_reminders(
     for row in claimed:
         appointment = None
         if latest[row.appointment_id] == row.pk:
-            appointment = _still_booked(session, row, now)
+            appointment = _still_booked(session, row, now, base_url)
         if appointment is None:
             dropped.append(row.pk)
             continue
-        text = reminder_text(appointment, zone)
+        text = reminder_text(appointment, zone, base_url)
         notice = Notice(row.patient_id, TOPIC, text, f"Appointment/{row.appointment_id}")
         notifier.send(session, notice, now)
         sent.append(row.pk)
@@ -152,7 +153,9 @@ def _claim_due(session: Connection, now: datetime, batch: int) -> list[Any]:
     return list(session.execute(query))
 
 
-def _still_booked(session: Connection, row: Any, now: datetime) -> dict[str, Any] | None:
+def _still_booked(
+    session: Connection, row: Any, now: datetime, base_url: str | None
+) -> dict[str, Any] | None:
     """The appointment as it is now, if the reminder still applies to it."""
     current = read_current(session, "Appointment", row.appointment_id)
     if current is None or current.content is None:
@@ -162,27 +165,29 @@ def _still_booked(session: Connection, row: Any, now: datetime) -> dict[str, Any
         return None
     if parse_instant(appointment["start"]) <= now:
         return None
-    if row.patient_id not in _actors(appointment, "Patient"):
+    if row.patient_id not in _actors(appointment, "Patient", base_url):
         return None
     return appointment
 
 
-def _actors(appointment: dict[str, Any], resource_type: str) -> dict[str, str | None]:
-    """The ids of the participants of a type, each with its display."""
+def _actors(
+    appointment: dict[str, Any], resource_type: str, base_url: str | None
+) -> dict[str, str | None]:
+    """The ids of the local participants of a type, each with its display."""
     found: dict[str, str | None] = {}
     for participant in appointment.get("participant", []):
         actor = participant.get("actor") or {}
-        match = _REFERENCE.search(actor.get("reference", ""))
-        if match and match["type"] == resource_type:
-            found[match["id"]] = actor.get("display")
+        target = references.local_target(actor.get("reference"), base_url)
+        if target is not None and target.type == resource_type:
+            found[target.id] = actor.get("display")
     return found
 
 
-def reminder_text(appointment: dict[str, Any], zone: ZoneInfo) -> str:
+def reminder_text(appointment: dict[str, Any], zone: ZoneInfo, base_url: str | None) -> str:
     """The message: when and where, in the city's time zone. Nothing clinical (no service,
     specialty, reason or practitioner), since it may be read on a locked phone screen."""
     start = parse_instant(appointment["start"]).astimezone(zone)
     when = f"{start:%A} {start.day} {start:%B %Y} at {start:%H:%M}"
-    places = [name for name in _actors(appointment, "Location").values() if name]
+    places = [name for name in _actors(appointment, "Location", base_url).values() if name]
     where = f" at {places[0]}" if places else ""
     return f"Reminder: you have an appointment on {when}{where}."
