@@ -187,6 +187,20 @@ def test_contained_resources_count_towards_their_container(small: httpx.Client) 
     refused(response, 413, None, "more than 60 elements")
 
 
+@pytest.mark.parametrize("key", ["resource", "x", "extension"])
+def test_a_resource_wrapped_anywhere_else_counts_towards_its_container(
+    small: httpx.Client, key: str
+) -> None:
+    """Only Bundle.entry.resource and Parameters.parameter.resource start a count of their
+    own: an object saying resourceType elsewhere does not reset the resource's count."""
+    basic = {"resourceType": "Basic", **{f"k{i}": "v" for i in range(9)}}
+    wrapped = {**sized_patient(20), key: [basic] * 4}
+    assert values_in(wrapped) > 60
+    response = small.post("/Patient", json=wrapped, headers=FHIR_JSON)
+    refused(response, 413, None, "more than 60 elements", "one Patient")
+    assert total(small, "Patient") == 0
+
+
 def test_elements_per_body_and_each_bundle_resource_on_its_own(small: httpx.Client) -> None:
     # 4 for the Bundle, 4 for each entry besides its resource: 4 + 3 * (4 + 58) = 190.
     under = bundle(*(entry(sized_patient(58)) for _ in range(3)))

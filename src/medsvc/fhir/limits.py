@@ -14,6 +14,8 @@ from medsvc.fhir import jsonio
 # base64Binary content (Binary.data, Attachment.data) and SampledData.data are bounded only
 # by the body's size: a report's PDF is one long string.
 UNBOUNDED_STRINGS = frozenset({"data"})
+# The elements whose `resource` is a resource of its own, counted on its own.
+RESOURCE_HOLDERS = frozenset({"Bundle.entry", "Parameters.parameter"})
 
 
 @dataclass(frozen=True)
@@ -146,10 +148,10 @@ class _Walk:
         elif isinstance(item, dict | list):
             # An array's items are the array's element; an object's members are its own.
             inner = element if isinstance(key, int) else f"{element}.{key}"
-            if isinstance(item, dict) and isinstance(key, str) and "resourceType" in item:
+            if key == "resource" and element in RESOURCE_HOLDERS and isinstance(item, dict):
                 # A resource within a resource (Bundle.entry.resource, Parameters.parameter.
-                # resource) has its own count; contained ones, array items, count towards
-                # their container.
+                # resource) has its own count; contained ones, and anything else that says
+                # resourceType, count towards their container.
                 resource = _resource_at(item, (path, key))
                 inner = resource.type
             self.stack.append((item, depth + 1, inner, resource, (path, key)))
