@@ -2,6 +2,7 @@
 them is booked or attended and for care_days_after days after it, or while a hospital's
 CareTeam names them within its period; never after a cancellation or a no-show."""
 
+import itertools
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -20,7 +21,7 @@ from tests.access.conftest import (
     post,
     reaches,
 )
-from tests.factories import FHIR_JSON, practitioner
+from tests.factories import FHIR_JSON, REPORT_ESSENTIALS, observation, practitioner
 from tests.scheduling.clinic import practitioner_context
 
 VISIT = datetime(2030, 1, 7, 8, 0, tzinfo=UTC)
@@ -227,11 +228,120 @@ def test_a_performer_keeps_their_report_and_nothing_else(
     assert client.put(report_url, json=report, headers=FHIR_JSON).status_code == 200
     doctor = as_practitioner(token_for, record.doctor)
     assert doctor.get(report_url).status_code == 200
-    assert doctor.get(f"/Observation/{record.result}").status_code == 200
     assert ids_in(doctor.get("/DiagnosticReport")) == {record.report}
     for elsewhere in (
+        f"/Observation/{record.result}",  # the report lists it; someone else performed it
         f"/Patient/{record.patient}",
         f"/DocumentReference/{record.document}",
         f"/Patient/{record.patient}/$everything",
     ):
         assert doctor.get(elsewhere).status_code == 404, elsewhere
+
+
+def own_report(record: Record, results: list[str]) -> dict:
+    """A report the doctor writes about the record's patient, naming themselves."""
+    return {
+        "resourceType": "DiagnosticReport",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "24323-8"}]},
+        "subject": {"reference": f"Patient/{record.patient}"},
+        "performer": [{"reference": f"Practitioner/{record.doctor}"}],
+        "result": [{"reference": f"Observation/{result}"} for result in results],
+        **REPORT_ESSENTIALS,
+    }
+
+
+def end_care(client: httpx.Client, record: Record, visit: str, how: str) -> None:
+    """Cancels the visit, or moves the clock past the window after it."""
+    if how == "cancelled":
+        set_status(client, visit, record, "cancelled")
+    else:
+        at(VISIT + timedelta(days=31))
+
+
+@pytest.mark.parametrize("how", ["cancelled", "window passed"])
+def test_a_report_keeps_the_results_its_writer_performed_and_no_other(
+    client: httpx.Client, record: Record, token_for: Caller, how: str
+) -> None:
+    visit = post(client, appointment(record, "booked" if how == "cancelled" else "fulfilled"))
+    doctor = doctor_at(VISIT, token_for, record)
+    performed = {**observation(f"Patient/{record.patient}")}
+    performed["performer"] = [{"reference": f"Practitioner/{record.doctor}"}]
+    mine = post(doctor, performed)["id"]
+    report = post(doctor, own_report(record, [record.result, mine]))["id"]
+    end_care(client, record, visit["id"], how)
+    doctor = as_practitioner(token_for, record.doctor)
+    assert doctor.get(f"/DiagnosticReport/{report}").status_code == 200
+    assert doctor.get(f"/Observation/{mine}").status_code == 200
+    for path in (f"/Observation/{record.result}", f"/Observation/{record.result}/_history/1"):
+        assert doctor.get(path).status_code == 404, path
+    include = {"_id": report, "_include": "DiagnosticReport:result"}
+    listed_by_mine = {"_has:DiagnosticReport:result:performer": f"Practitioner/{record.doctor}"}
+    for path, params, found in (
+        ("/DiagnosticReport", include, {report, mine}),
+        ("/Observation", {"_id": record.result}, set()),
+        ("/Observation", {"patient": record.patient}, {mine}),
+        ("/Observation", listed_by_mine, {mine}),
+        ("/Observation", {}, {mine}),
+    ):
+        assert ids_in(doctor.get(path, params=params)) == found, (path, params)
+
+
+# Ways to name oneself that the index reads as the same Practitioner.
+SELF = ("Practitioner/{doctor}", "{base}/Practitioner/{doctor}", "Practitioner/{doctor}/_history/1")
+
+
+def relabelled(http: httpx.Client, record: Record, spelling: str, how: str) -> httpx.Response:
+    """The patient's result, changed by the doctor to name them as its performer."""
+    me = {"reference": spelling.format(doctor=record.doctor, base=str(http.base_url).rstrip("/"))}
+    url = f"/Observation/{record.result}"
+    if how == "PATCH":
+        add = [{"op": "add", "path": "/performer", "value": [me]}]
+        patch = {"Content-Type": "application/json-patch+json"}
+        return http.patch(url, json=add, headers=patch)
+    changed = {**http.get(url).json(), "performer": [me]}
+    if how == "PUT":
+        return http.put(url, json=changed, headers=FHIR_JSON)
+    entry = {"resource": changed, "request": {"method": "PUT", "url": url.lstrip("/")}}
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [entry]}
+    return http.post("/", json=bundle, headers=FHIR_JSON)
+
+
+# A conditional reference is resolved to Practitioner/id only in a transaction.
+CASES = [
+    *itertools.product(SELF, ("PUT", "PATCH", "transaction")),
+    ("Practitioner?identifier=urn:city:practitioner|d1", "transaction"),
+]
+
+
+@pytest.mark.parametrize(("spelling", "how"), CASES)
+def test_a_doctor_does_not_add_themselves_to_anothers_result(
+    client: httpx.Client, record: Record, token_for: Caller, how: str, spelling: str
+) -> None:
+    booked = post(client, appointment(record, "booked"))["id"]
+    doctor = as_practitioner(token_for, record.doctor)
+    refused = relabelled(doctor, record, spelling, how)
+    assert refused.status_code == 403, refused.text
+    in_bundle = "Bundle.entry[0].resource." if how == "transaction" else "Observation."
+    assert refused.json()["issue"][0]["expression"] == [f"{in_bundle}performer"]
+    stored = client.get(f"/Observation/{record.result}").json()
+    assert stored["meta"]["versionId"] == "1"
+    assert "performer" not in stored
+    set_status(client, booked, record, "cancelled")
+    assert doctor.get(f"/Observation/{record.result}").status_code == 404
+
+
+def test_a_doctor_named_in_a_record_corrects_it_and_the_hospital_names_them(
+    client: httpx.Client, record: Record, token_for: Caller
+) -> None:
+    post(client, appointment(record, "booked"))
+    doctor = as_practitioner(token_for, record.doctor)
+    report_url = f"/DiagnosticReport/{record.report}"
+    interpreted = client.get(report_url).json()
+    interpreted["resultsInterpreter"] = [{"reference": f"Practitioner/{record.doctor}"}]
+    refused = doctor.put(report_url, json=interpreted, headers=FHIR_JSON)
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["issue"][0]["expression"] == ["DiagnosticReport.resultsInterpreter"]
+    assert client.put(report_url, json=interpreted, headers=FHIR_JSON).status_code == 200
+    corrected = {**doctor.get(report_url).json(), "conclusion": "Within normal limits"}
+    assert doctor.put(report_url, json=corrected, headers=FHIR_JSON).status_code == 200

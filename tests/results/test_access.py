@@ -141,6 +141,8 @@ WAYS = (
 
 
 PATIENTS_RECORD = ("read document", "read pdf", "everything")
+# The report's result was performed by the lab, not by the doctor who interpreted the report.
+NOT_THE_INTERPRETERS = (*PATIENTS_RECORD, "read result", "search result")
 
 
 def expected(caller: str, allowed: set[str]) -> dict[str, int]:
@@ -150,8 +152,8 @@ def expected(caller: str, allowed: set[str]) -> dict[str, int]:
         return dict.fromkeys(WAYS, 200)
     if caller == "app without result scopes":  # $everything: the Patient, without results
         return {**dict.fromkeys(WAYS, 403), "everything": 404}
-    if caller == "the report's interpreter":  # their own work: the report and its results
-        return {**dict.fromkeys(WAYS, 200), **dict.fromkeys(PATIENTS_RECORD, 404)}
+    if caller == "the report's interpreter":  # their own work: the report, not what it lists
+        return {**dict.fromkeys(WAYS, 200), **dict.fromkeys(NOT_THE_INTERPRETERS, 404)}
     return dict.fromkeys(WAYS, 404)
 
 

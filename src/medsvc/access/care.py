@@ -1,5 +1,5 @@
 """The care relationship as SQL (docs/security.md): the patients a practitioner cares for now,
-and the reports and orders that are their own work whoever the patient is."""
+and the reports, results and orders that are their own work whoever the patient is."""
 
 import hashlib
 from dataclasses import dataclass
@@ -31,15 +31,18 @@ GLASS = BreakGlass.__table__  # type: ignore[attr-defined]
 # Appointment.status codes (R4B appointmentstatus) of a visit that is or was taking place;
 # proposed, pending, waitlist, cancelled, noshow and entered-in-error give no access.
 CARING_STATUSES = ("booked", "arrived", "checked-in", "fulfilled")
-# A practitioner keeps a report they performed or interpreted, and an order they requested
-# or perform, by these search parameters.
+# A practitioner keeps what names them itself: a report they performed or interpreted, a
+# result they performed, an order they requested or perform. By search parameter, with the
+# element it indexes (access/authorship.py guards those elements). Nothing is theirs by
+# what another resource lists: a report's `result` is written by whoever writes the report.
 OWN_WORK = {
-    "DiagnosticReport": ("performer", "results-interpreter"),
-    "ServiceRequest": ("performer", "requester"),
+    "DiagnosticReport": {"performer": "performer", "results-interpreter": "resultsInterpreter"},
+    "Observation": {"performer": "performer"},
+    "ServiceRequest": {"performer": "performer", "requester": "requester"},
 }
-# Aliases of their own, made once: a statement these conditions go into may select from the
-# same tables (an _include reads search_reference), which would otherwise be correlated.
-_WORK, _LISTED = REF.alias("care_own_work"), REF.alias("care_listed_result")
+# An alias of its own, made once: a statement these conditions go into may select from the
+# same table (an _include reads search_reference), which would otherwise be correlated.
+_WORK = REF.alias("care_own_work")
 
 
 @dataclass(frozen=True)
@@ -129,28 +132,18 @@ def _patients_in_care(key: str) -> CTE:
     ).cte(f"care_patients_{name}")
 
 
-def _own_reports_and_orders(resource_type: str, practitioner_id: str) -> Any:
-    return select(_WORK.c.resource_pk).where(
-        _WORK.c.resource_type == resource_type,
-        _WORK.c.param.in_(OWN_WORK[resource_type]),
-        _WORK.c.target_type == "Practitioner",
-        _WORK.c.target_id == practitioner_id,
-    )
-
-
 def own_work(
     resource_type: str, resource: FromClause, practitioner_id: str
 ) -> ColumnElement[bool] | None:
-    """The practitioner's own reports and orders, and the Observations their reports list
-    as results; None for a type that holds no such work."""
-    if resource_type in OWN_WORK:
-        return resource.c.pk.in_(_own_reports_and_orders(resource_type, practitioner_id))
-    if resource_type == "Observation":
-        reports = _own_reports_and_orders("DiagnosticReport", practitioner_id)
-        listed = select(_LISTED.c.target_id).where(
-            _LISTED.c.resource_pk.in_(reports),
-            _LISTED.c.param == "result",
-            _LISTED.c.target_type == "Observation",
-        )
-        return resource.c.id.in_(listed)
-    return None
+    """The resources of the type that name the practitioner in an own-work element; None
+    for a type that holds no such work."""
+    params = OWN_WORK.get(resource_type)
+    if params is None:
+        return None
+    theirs = select(_WORK.c.resource_pk).where(
+        _WORK.c.resource_type == resource_type,
+        _WORK.c.param.in_(tuple(params)),
+        _WORK.c.target_type == "Practitioner",
+        _WORK.c.target_id == practitioner_id,
+    )
+    return resource.c.pk.in_(theirs)

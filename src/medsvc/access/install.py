@@ -1,7 +1,7 @@
-"""Plugs the care relationship into the FHIR layer: who writes a CareTeam, $break-glass and the
-audit of what is read under it, registered by create_app()."""
+"""Plugs the care relationship into the FHIR layer: who writes a CareTeam, who names themselves
+in their own work, $break-glass and the audit of what is read under it, by create_app()."""
 
-from medsvc.access import break_glass, care_team
+from medsvc.access import authorship, break_glass, care_team
 from medsvc.config import Settings
 from medsvc.fhir.server import FhirServer
 
@@ -10,5 +10,6 @@ def install(server: FhirServer, settings: Settings) -> None:
     registry = server.registry
     registry.before_write.append(care_team.before_write)
     registry.after_write.append(care_team.after_write)
+    registry.before_write.append(authorship.checker(server.base_url))
     registry.add_operation(break_glass.operation(server.definitions, settings.break_glass_minutes))
     registry.audit_amendments.append(break_glass.mark_accesses)

@@ -91,7 +91,7 @@ def _practitioners(
     practitioner_id: str, resource_type: str, resource: FromClause, care: Care
 ) -> ColumnElement[bool]:
     """Their own appointments; the compartments of the patients in their care; their own
-    reports and orders."""
+    work (the reports, results and orders that name them)."""
     if resource_type in ("Appointment", "AppointmentResponse"):  # their own only
         own = _referring(resource_type, ("actor",), "Practitioner", practitioner_id)
         return resource.c.pk.in_(own)
