@@ -18,7 +18,9 @@ CREATE_UPDATE = frozenset({CREATE, UPDATE})
 # What clinicians record about the patients in their care; records are corrected by a new
 # version (status amended or entered-in-error), never deleted.
 CLINICAL = ("DiagnosticReport", "Observation", "DocumentReference", "Specimen", "ServiceRequest")
-RECORD_ONCE = ("Binary", "Provenance")  # written once: a document's bytes, a record's origin
+# A document's bytes and a record's origin: a practitioner adds them; the hospital's system
+# also corrects them (a new version of a report's PDF, docs/results.md).
+ATTACHED = ("Binary", "Provenance")
 
 POLICY: dict[Role, dict[str, frozenset[str]]] = {
     Role.CITIZEN: {
@@ -30,7 +32,7 @@ POLICY: dict[Role, dict[str, frozenset[str]]] = {
         "AppointmentResponse": CREATE_UPDATE,
         "Communication": CREATE_UPDATE,
         **dict.fromkeys(CLINICAL, CREATE_UPDATE),
-        **dict.fromkeys(RECORD_ONCE, frozenset({CREATE})),
+        **dict.fromkeys(ATTACHED, frozenset({CREATE})),
     },
     Role.HOSPITAL: {
         "Patient": CREATE_UPDATE,  # erasing a citizen is the operator's, never a hospital's
@@ -41,7 +43,8 @@ POLICY: dict[Role, dict[str, frozenset[str]]] = {
         "CareTeam": EVERY_WRITE,  # its own practitioners' care of a patient (care_team.py)
         **dict.fromkeys(sorted(DIRECTORY), EVERY_WRITE),
         **dict.fromkeys(CLINICAL, EVERY_WRITE),
-        **dict.fromkeys(RECORD_ONCE, EVERY_WRITE),
+        "Binary": CREATE_UPDATE,  # the server offers no delete of a Binary
+        "Provenance": EVERY_WRITE,
     },
     Role.ADMIN: {},
     Role.UNKNOWN: {},
@@ -81,8 +84,7 @@ def _a(role: Role) -> str:
 
 def before_write(_session: Connection, ctx: AuthContext, event: WriteEvent) -> None:
     role = role_of(ctx)
-    # A PATCH is an update, as SMART's `u` is for both.
-    interaction = UPDATE if event.interaction == "patch" else event.interaction
+    interaction = event.interaction  # a PATCH arrives as the update it makes
     if not allowed(role, event.resource_type, interaction):
         raise Forbidden(
             f"{_a(role)} may not {VERB.get(interaction, interaction)} {event.resource_type} "

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 class WriteEvent:
     """A write about to happen: resource is the new content (None for a delete)."""
 
-    interaction: str  # create | update | patch | delete
+    interaction: str  # create | update | delete (a PATCH is the update it makes)
     resource_type: str
     resource: dict[str, Any] | None
     current: "Stored | None"

@@ -1,0 +1,41 @@
+"""No one books themselves into a patient's care: an Appointment in a status that gives care
+(access/care.py) is written by the hospital's system or the citizen's own booking, never by
+the practitioner it would give access to, who may propose, cancel or annotate one."""
+
+from typing import Any
+
+from sqlalchemy import Connection
+
+from medsvc.access.care import CARING_STATUSES
+from medsvc.access.roles import Role, role_of
+from medsvc.errors import Forbidden
+from medsvc.fhir.registry import WriteEvent
+from medsvc.security.context import AuthContext
+
+# What decides whose care an appointment gives, and until when.
+CARE_DECIDING = ("status", "start", "end", "participant")
+
+
+def _gives_care(resource: dict[str, Any] | None) -> bool:
+    return (resource or {}).get("status") in CARING_STATUSES
+
+
+def _same_care(before: dict[str, Any] | None, after: dict[str, Any]) -> bool:
+    return before is not None and all(before.get(k) == after.get(k) for k in CARE_DECIDING)
+
+
+def before_write(_session: Connection, ctx: AuthContext, event: WriteEvent) -> None:
+    """A practitioner's Appointment write may leave care as it was, or end it; it may not
+    start care, move it in time, or change whom it is with."""
+    if event.resource_type != "Appointment" or role_of(ctx) is not Role.PRACTITIONER:
+        return
+    written = event.resource
+    if written is None or not _gives_care(written) or _same_care(event.previous, written):
+        return
+    raise Forbidden(
+        f"A practitioner may not write an Appointment that is {written.get('status')} or change "
+        "when or with whom one is: a booked or attended appointment gives its practitioner "
+        "access to the patient's record, so it is booked by the patient or the hospital's "
+        "system; a practitioner may propose, cancel or annotate one",
+        expression="Appointment.status",
+    )
