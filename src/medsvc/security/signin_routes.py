@@ -73,7 +73,8 @@ Checked = tuple[authorize.AuthorizeRequest, signin.Attempt]
 
 
 def _caller(request: Request, form: dict[str, str]) -> Caller:
-    # The connection's own address: a header such as X-Forwarded-For is the caller's to set.
+    # The connection's address as the HTTP server reports it: a trusted proxy's
+    # X-Forwarded-For only (uvicorn's forwarded_allow_ips), never a header anyone may set.
     return Caller(form.get("username", ""), request.client.host if request.client else "")
 
 
