@@ -232,7 +232,7 @@ def test_a_conditional_reference_is_resolved_only_in_a_transaction(
 def test_accepted_spellings_are_read_alike_and_another_server_is_no_local_patient(
     world: World, acting_as: Open, client: httpx.Client
 ) -> None:
-    http = acting_as(contexts(world)["citizen"])
+    http = acting_as(contexts(world)["practitioner"])  # D records results of A, in D's care
     base = str(http.base_url).rstrip("/")
     a, b = world.ids["A"], world.ids["B"]
     for own in (f"Patient/{a}", f"{base}/Patient/{a}", f"Patient/{a}/_history/1"):
