@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 run: export MEDSVC_BASE_URL ?= http://$(HOST):$(PORT)/fhir
 
-.PHONY: run test lint demo bench bench-booking bench-results bench-subscriptions clean
+.PHONY: run test lint demo bench bench-booking bench-results bench-subscriptions bench-checks clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -43,6 +43,9 @@ bench-results: $(STAMP)
 
 bench-subscriptions: $(STAMP)
 	$(BIN)/python bench/subscriptions_bench.py
+
+bench-checks: $(STAMP)
+	$(BIN)/python bench/checks_bench.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -13,7 +13,7 @@ from medsvc.fhir.registry import WriteEvent
 from medsvc.security.context import AuthContext
 
 # What decides whose care an appointment gives, and until when.
-CARE_DECIDING = ("status", "start", "end", "participant")
+CARE_DECIDING = ("start", "end", "participant")
 
 
 def _gives_care(resource: dict[str, Any] | None) -> bool:
@@ -21,12 +21,14 @@ def _gives_care(resource: dict[str, Any] | None) -> bool:
 
 
 def _same_care(before: dict[str, Any] | None, after: dict[str, Any]) -> bool:
-    return before is not None and all(before.get(k) == after.get(k) for k in CARE_DECIDING)
+    """Care as it was: it already gave care (arrived may become fulfilled), with the same
+    people at the same time."""
+    return _gives_care(before) and all((before or {}).get(k) == after.get(k) for k in CARE_DECIDING)
 
 
 def before_write(_session: Connection, ctx: AuthContext, event: WriteEvent) -> None:
-    """A practitioner's Appointment write may leave care as it was, or end it; it may not
-    start care, move it in time, or change whom it is with."""
+    """A practitioner's Appointment write may leave care as it was (a comment, arrived to
+    fulfilled), or end it; it may not start care, move it in time, or change whom it is with."""
     if event.resource_type != "Appointment" or role_of(ctx) is not Role.PRACTITIONER:
         return
     written = event.resource

@@ -163,11 +163,12 @@ def walk(value: Any, where: str) -> Iterator[tuple[str, str]]:
         for key, item in value.items():
             if key == "reference" and isinstance(item, str):
                 yield item, f"{where}.reference"
-            else:
+            elif isinstance(item, dict | list):  # no path is made for a primitive
                 yield from walk(item, f"{where}.{key}")
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            yield from walk(item, f"{where}[{i}]")
+            if isinstance(item, dict | list):
+                yield from walk(item, f"{where}[{i}]")
 
 
 def find_issues(resource: dict[str, Any], base_url: str) -> list[Issue]:
