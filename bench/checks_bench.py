@@ -131,8 +131,8 @@ def section(results: list[tuple[str, dict[str, list[float]]]], runs: int, iterat
         "body, beside parsing and R4B validation (the baseline, measured in the same process",
         f"and run). {runs} runs of {iterations} calls each; CPU time (`time.process_time`);",
         f"{when}, Python {platform.python_version()}, {platform.machine()}. The SQL-side checks",
-        "(compartments, the care relationship, the write policy's queries) are paid in the",
-        "request's statements and are measured by the HTTP benchmarks above.",
+        "(compartments, the care relationship) are paid in the request's statements and are",
+        "not measured here.",
         "",
     ]
     for title, measured in results:
