@@ -29,8 +29,10 @@ def create_sync() -> FastAPI:
 def _app(sync: bool) -> FastAPI:
     """The routes; BENCH_RESPONSES names the JSON file of captured medsvc responses."""
     captured = json.loads(Path(os.environ["BENCH_RESPONSES"]).read_text())
-    canned = {name: (base64.b64decode(r["body"]), r["status"], r["headers"])
-              for name, r in captured.items()}
+    canned = {
+        name: (base64.b64decode(r["body"]), r["status"], r["headers"])
+        for name, r in captured.items()
+    }
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
 
     def reply(name: str) -> Response:

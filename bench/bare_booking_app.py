@@ -42,30 +42,28 @@ SCHEMA = (
 )
 POOL_SIZE = 16
 UPDATE = "UPDATE slot SET status = 'busy' WHERE id = {p} AND status = 'free'"
-INSERT = ("INSERT INTO appointment (id, slot_id, patient_id, created) "
-          "VALUES ({p}, {p}, {p}, {p})")
+INSERT = "INSERT INTO appointment (id, slot_id, patient_id, created) VALUES ({p}, {p}, {p}, {p})"
 
 Book = Callable[[str, str], str | None]
 
 
 def _sqlite_connect(path: str) -> sqlite3.Connection:
-    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
-                                 timeout=30)
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")
     return connection
 
 
-def _sqlite_book(connection: sqlite3.Connection, begin: str, slot: str,
-                 patient: str) -> str | None:
+def _sqlite_book(connection: sqlite3.Connection, begin: str, slot: str, patient: str) -> str | None:
     connection.execute(begin)
     try:
         changed = connection.execute(UPDATE.format(p="?"), (slot,)).rowcount
         appointment = None
         if changed == 1:
             appointment = str(uuid.uuid4())
-            connection.execute(INSERT.format(p="?"),
-                               (appointment, slot, patient, datetime.now(UTC).isoformat()))
+            connection.execute(
+                INSERT.format(p="?"), (appointment, slot, patient, datetime.now(UTC).isoformat())
+            )
         connection.execute("COMMIT")
         return appointment
     except BaseException:
@@ -116,8 +114,9 @@ def postgresql(conninfo: str) -> Book:
                 appointment = None
                 if changed == 1:
                     appointment = str(uuid.uuid4())
-                    conn.execute(INSERT.format(p="%s"),
-                                 (appointment, slot, patient, datetime.now(UTC)))
+                    conn.execute(
+                        INSERT.format(p="%s"), (appointment, slot, patient, datetime.now(UTC))
+                    )
                 conn.commit()
                 return appointment
             except BaseException:
@@ -128,7 +127,10 @@ def postgresql(conninfo: str) -> Book:
 
 
 MODES: dict[str, Callable[[str], Book]] = {
-    "sqlite": sqlite_serialised, "sqlite-naive": sqlite_naive, "postgresql": postgresql}
+    "sqlite": sqlite_serialised,
+    "sqlite-naive": sqlite_naive,
+    "postgresql": postgresql,
+}
 
 
 async def request_body(request: Request) -> bytes:
@@ -137,10 +139,14 @@ async def request_body(request: Request) -> bytes:
 
 
 def _inputs(body: bytes) -> tuple[str, str]:
-    parameters = {p["name"]: p.get("valueString") or (p.get("valueReference") or {}).get(
-        "reference") for p in json.loads(body)["parameter"]}
-    return (parameters["slot"].removeprefix("Slot/"),
-            parameters["patient-id"].removeprefix("Patient/"))
+    parameters = {
+        p["name"]: p.get("valueString") or (p.get("valueReference") or {}).get("reference")
+        for p in json.loads(body)["parameter"]
+    }
+    return (
+        parameters["slot"].removeprefix("Slot/"),
+        parameters["patient-id"].removeprefix("Patient/"),
+    )
 
 
 def create() -> FastAPI:
@@ -157,14 +163,22 @@ def create() -> FastAPI:
         slot, patient = _inputs(body)
         appointment = book(slot, patient)
         if appointment is None:
-            outcome = {"resourceType": "OperationOutcome", "issue": [
-                {"severity": "error", "code": "conflict", "diagnostics": "slot not free"}]}
-            return Response(json.dumps(outcome), status_code=409,
-                            media_type="application/fhir+json")
-        answer = {"resourceType": "Appointment", "id": appointment, "status": "booked",
-                  "slot": [{"reference": f"Slot/{slot}"}],
-                  "participant": [{"actor": {"reference": f"Patient/{patient}"},
-                                   "status": "accepted"}]}
+            outcome = {
+                "resourceType": "OperationOutcome",
+                "issue": [
+                    {"severity": "error", "code": "conflict", "diagnostics": "slot not free"}
+                ],
+            }
+            return Response(
+                json.dumps(outcome), status_code=409, media_type="application/fhir+json"
+            )
+        answer = {
+            "resourceType": "Appointment",
+            "id": appointment,
+            "status": "booked",
+            "slot": [{"reference": f"Slot/{slot}"}],
+            "participant": [{"actor": {"reference": f"Patient/{patient}"}, "status": "accepted"}],
+        }
         return Response(json.dumps(answer), media_type="application/fhir+json")
 
     return app

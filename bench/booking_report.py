@@ -16,8 +16,11 @@ SQLITE_P99_MS = 100.0  # booking p99 on SQLite at 64 clients
 SEARCH_RATIO = 3.0  # slot search p99 at most 3x the raw query
 SEARCH_P99_MS = 20.0  # and under 20 ms on PostgreSQL
 VARIANTS = 40  # slot_search.VARIANTS
-APP_LABELS = {"medsvc": "medsvc `$book`", "bare": "bare endpoint",
-              "bare_naive": "bare endpoint, naive"}
+APP_LABELS = {
+    "medsvc": "medsvc `$book`",
+    "bare": "bare endpoint",
+    "bare_naive": "bare endpoint, naive",
+}
 
 
 def machine() -> dict[str, str]:
@@ -26,16 +29,26 @@ def machine() -> dict[str, str]:
         if line.startswith("model name"):
             cpu = line.split(":", 1)[1].strip()
             break
-    memory = next((f"{int(x.split()[1]) / 1024 / 1024:.1f} GiB"
-                   for x in Path("/proc/meminfo").read_text().splitlines()
-                   if x.startswith("MemTotal")), "unknown")
+    memory = next(
+        (
+            f"{int(x.split()[1]) / 1024 / 1024:.1f} GiB"
+            for x in Path("/proc/meminfo").read_text().splitlines()
+            if x.startswith("MemTotal")
+        ),
+        "unknown",
+    )
     wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout
     return {
-        "cores": str(len(os.sched_getaffinity(0))), "cpu": cpu, "memory": memory,
-        "kernel": platform.release(), "python": platform.python_version(),
+        "cores": str(len(os.sched_getaffinity(0))),
+        "cpu": cpu,
+        "memory": memory,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
         "wrk": wrk.split("[")[0].strip() or "wrk",
-        "versions": ", ".join(f"{p} {version(p)}" for p in (
-            "uvicorn", "fastapi", "starlette", "sqlalchemy", "psycopg")),
+        "versions": ", ".join(
+            f"{p} {version(p)}"
+            for p in ("uvicorn", "fastapi", "starlette", "sqlalchemy", "psycopg")
+        ),
     }
 
 
@@ -58,14 +71,18 @@ def _ratio(value: float) -> str:
 
 def _booking_table(backend: dict[str, Any]) -> list[str]:
     apps = backend["booking"]["apps"]
-    rows = ["| app | bookings/s | p50 ms | p99 ms | max ms | server CPU | 409s | other errors "
-            "| medsvc/app |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    rows = [
+        "| app | bookings/s | p50 ms | p99 ms | max ms | server CPU | 409s | other errors "
+        "| medsvc/app |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for name, a in apps.items():
         ratio = "" if name == "medsvc" else f"{apps['medsvc']['rps'] / a['rps']:.1%}"
-        rows.append(f"| {APP_LABELS[name]} | {a['rps']:,.0f} | {_ms(a['p50_ms'])} | "
-                    f"{_ms(a['p99_ms'])} | {_ms(a['max_ms'])} | {a['server_cpu']:.0%} | "
-                    f"{a['conflicts']:.0f} | {a['others']:.0f} | {ratio} |")
+        rows.append(
+            f"| {APP_LABELS[name]} | {a['rps']:,.0f} | {_ms(a['p50_ms'])} | "
+            f"{_ms(a['p99_ms'])} | {_ms(a['max_ms'])} | {a['server_cpu']:.0%} | "
+            f"{a['conflicts']:.0f} | {a['others']:.0f} | {ratio} |"
+        )
     return rows
 
 
@@ -74,27 +91,39 @@ def _booking_checks(backend: dict[str, Any]) -> str:
     m = apps["medsvc"]["final"]
     wrong = {name: a["wrong"] for name, a in apps.items() if a["wrong"]}
     in_flight = [r["in_flight"] for r in apps["medsvc"]["runs"]]
-    text = (f"After the last run the medsvc database held {m['seats']:,} seats, "
-            f"{m['appointments']:,} Appointments ({m['booked_appointments']:,} booked) and "
-            f"{m['busy_slots']:,} busy Slots; no seat number twice, no slot with two seats or "
-            "in two Appointments, no ledger count over capacity or different from its seats, "
-            "no seated slot shown other than busy, no slot written busy twice"
-            if not wrong.get("medsvc") else f"medsvc: **{'; '.join(wrong['medsvc'])}**")
+    text = (
+        f"After the last run the medsvc database held {m['seats']:,} seats, "
+        f"{m['appointments']:,} Appointments ({m['booked_appointments']:,} booked) and "
+        f"{m['busy_slots']:,} busy Slots; no seat number twice, no slot with two seats or "
+        "in two Appointments, no ledger count over capacity or different from its seats, "
+        "no seated slot shown other than busy, no slot written busy twice"
+        if not wrong.get("medsvc")
+        else f"medsvc: **{'; '.join(wrong['medsvc'])}**"
+    )
     counted = apps["medsvc"]["runs"][0]["responses"]
-    text += (f". medsvc bookings written beyond the {counted:,} counted answers (in flight "
-             f"when wrk stopped), per run: {', '.join(str(x) for x in in_flight)}.")
+    text += (
+        f". medsvc bookings written beyond the {counted:,} counted answers (in flight "
+        f"when wrk stopped), per run: {', '.join(str(x) for x in in_flight)}."
+    )
     for name in (n for n in apps if n != "medsvc"):
         f = apps[name]["final"]
-        text += (f" {APP_LABELS[name]}: {f['appointments']:,} appointments, {f['busy_slots']:,} "
-                 "busy slots, "
-                 + ("no slot in two appointments." if not wrong.get(name)
-                    else f"**{'; '.join(wrong[name])}**."))
+        text += (
+            f" {APP_LABELS[name]}: {f['appointments']:,} appointments, {f['busy_slots']:,} "
+            "busy slots, "
+            + (
+                "no slot in two appointments."
+                if not wrong.get(name)
+                else f"**{'; '.join(wrong[name])}**."
+            )
+        )
     return text
 
 
 def _booking_runs(backend: dict[str, Any]) -> list[str]:
-    rows = ["| app | bookings/s per run | p99 ms per run | 200 / 409 / other per run |",
-            "| --- | --- | --- | --- |"]
+    rows = [
+        "| app | bookings/s per run | p99 ms per run | 200 / 409 / other per run |",
+        "| --- | --- | --- | --- |",
+    ]
     for name, a in backend["booking"]["apps"].items():
         rates = ", ".join(f"{r['rps']:,.0f}" for r in a["runs"])
         tails = ", ".join(_ms(r["p99_ms"]) for r in a["runs"])
@@ -107,17 +136,24 @@ def _booking_runs(backend: dict[str, Any]) -> list[str]:
 
 
 def _search_table(backend: dict[str, Any]) -> list[str]:
-    rows = ["| request | matches | medsvc p50 | medsvc p99 | raw SQL p50 | raw SQL p99 | "
-            "p99 medsvc/raw | medsvc's SQL p50 | medsvc's SQL p99 | its statements |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    rows = [
+        "| request | matches | medsvc p50 | medsvc p99 | raw SQL p50 | raw SQL p99 | "
+        "p99 medsvc/raw | medsvc's SQL p50 | medsvc's SQL p99 | its statements |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for s in backend["search"]["shapes"]:
         m, r, q = s["medsvc"], s["raw"], s["replay"]
-        matches = (f"{s['total_median']:.0f}" if s["total_min"] == s["total_max"]
-                   else f"{s['total_min']}-{s['total_max']}")
-        rows.append(f"| {s['label']} | {matches} | {_ms(m['p50_ms'])} | {_ms(m['p99_ms'])} | "
-                    f"{_ms(r['p50_ms'])} | {_ms(r['p99_ms'])} | "
-                    f"{_ratio(m['p99_ms'] / r['p99_ms'])} | {_ms(q['p50_ms'])} | "
-                    f"{_ms(q['p99_ms'])} | {s['statements']:.0f} |")
+        matches = (
+            f"{s['total_median']:.0f}"
+            if s["total_min"] == s["total_max"]
+            else f"{s['total_min']}-{s['total_max']}"
+        )
+        rows.append(
+            f"| {s['label']} | {matches} | {_ms(m['p50_ms'])} | {_ms(m['p99_ms'])} | "
+            f"{_ms(r['p50_ms'])} | {_ms(r['p99_ms'])} | "
+            f"{_ratio(m['p99_ms'] / r['p99_ms'])} | {_ms(q['p50_ms'])} | "
+            f"{_ms(q['p99_ms'])} | {s['statements']:.0f} |"
+        )
     return rows
 
 
@@ -126,30 +162,40 @@ def _search_notes(backend: dict[str, Any]) -> str:
     for s in backend["search"]["shapes"]:
         if s["checked"] == s["captured"] == VARIANTS and not s.get("slow"):
             continue
-        note = (f"`{s['name']}`: the answers of {s['checked']} of its {VARIANTS} variants were "
-                f"checked against the raw SQL, and medsvc's statements captured for "
-                f"{s['captured']}")
+        note = (
+            f"`{s['name']}`: the answers of {s['checked']} of its {VARIANTS} variants were "
+            f"checked against the raw SQL, and medsvc's statements captured for "
+            f"{s['captured']}"
+        )
         if s.get("slow"):
-            note += (f"; a request took {s['latency_s']:.1f} s, so it had one run of at least "
-                     "3 requests per side")
+            note += (
+                f"; a request took {s['latency_s']:.1f} s, so it had one run of at least "
+                "3 requests per side"
+            )
         notes.append(note)
     if not notes:
-        return (f"Every request's {VARIANTS} variants were checked against the raw SQL "
-                "(same page, same total) and their statements captured.")
-    return ("All variants were checked and captured except: " + "; ".join(notes) + ".")
+        return (
+            f"Every request's {VARIANTS} variants were checked against the raw SQL "
+            "(same page, same total) and their statements captured."
+        )
+    return "All variants were checked and captured except: " + "; ".join(notes) + "."
 
 
 def _search_runs(backend: dict[str, Any]) -> list[str]:
-    rows = ["| request | side | requests per run | p50 ms per run | p99 ms per run |",
-            "| --- | --- | --- | --- | --- |"]
+    rows = [
+        "| request | side | requests per run | p50 ms per run | p99 ms per run |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     sides = {"medsvc": "medsvc", "raw": "raw SQL", "replay": "medsvc's SQL"}
     for s in backend["search"]["shapes"]:
         for kind, label in sides.items():
             runs = s[kind]["runs"]
             counts = ", ".join(f"{r.get('responses', r.get('count', 0)):,}" for r in runs)
-            rows.append(f"| {s['name']} | {label} | {counts} | "
-                        f"{', '.join(_ms(r['p50_ms']) for r in runs)} | "
-                        f"{', '.join(_ms(r['p99_ms']) for r in runs)} |")
+            rows.append(
+                f"| {s['name']} | {label} | {counts} | "
+                f"{', '.join(_ms(r['p50_ms']) for r in runs)} | "
+                f"{', '.join(_ms(r['p99_ms']) for r in runs)} |"
+            )
     return rows
 
 
@@ -161,29 +207,40 @@ def targets(results: list[dict[str, Any]]) -> list[str]:
     for b in (b for b in results if "booking" in b):
         apps = b["booking"]["apps"]
         ratio = apps["medsvc"]["rps"] / apps["bare"]["rps"]
-        per_run = ", ".join(f"{m['rps'] / x['rps']:.0%}" for m, x in
-                            zip(apps["medsvc"]["runs"], apps["bare"]["runs"], strict=True))
-        lines.append(f"- Booking at least {BOOKING_RATIO:.0%} of the bare endpoint's rate, "
-                     f"{b['backend']}: {apps['medsvc']['rps']:,.0f} against "
-                     f"{apps['bare']['rps']:,.0f} bookings/s, {ratio:.1%} (run by run: "
-                     f"{per_run}): {verdict(ratio >= BOOKING_RATIO)}.")
+        per_run = ", ".join(
+            f"{m['rps'] / x['rps']:.0%}"
+            for m, x in zip(apps["medsvc"]["runs"], apps["bare"]["runs"], strict=True)
+        )
+        lines.append(
+            f"- Booking at least {BOOKING_RATIO:.0%} of the bare endpoint's rate, "
+            f"{b['backend']}: {apps['medsvc']['rps']:,.0f} against "
+            f"{apps['bare']['rps']:,.0f} bookings/s, {ratio:.1%} (run by run: "
+            f"{per_run}): {verdict(ratio >= BOOKING_RATIO)}."
+        )
         clean = not any(a["wrong"] for a in apps.values())
         conflicts = sum(a["conflicts"] + a["others"] for a in apps.values())
-        lines.append(f"- Zero double bookings, {b['backend']}: "
-                     + ("none found in the database after every run, and no 409 or other "
-                        "error among the counted answers (each request books a distinct free "
-                        "slot)" if clean and not conflicts else
-                        f"problems found: {[a['wrong'] for a in apps.values()]}, "
-                        f"{conflicts} 409s or errors")
-                     + f": {verdict(clean and not conflicts)}.")
+        lines.append(
+            f"- Zero double bookings, {b['backend']}: "
+            + (
+                "none found in the database after every run, and no 409 or other "
+                "error among the counted answers (each request books a distinct free "
+                "slot)"
+                if clean and not conflicts
+                else f"problems found: {[a['wrong'] for a in apps.values()]}, "
+                f"{conflicts} 409s or errors"
+            )
+            + f": {verdict(clean and not conflicts)}."
+        )
         if b["backend"] == "sqlite":
             p99 = apps["medsvc"]["p99_ms"]
             rate = apps["medsvc"]["rps"]
             clients = b["booking"].get("clients", 64)
             p50 = apps["medsvc"]["p50_ms"]
-            spread = ("close to the median, so it is queueing behind the one writer, not "
-                      "lock back-off" if p99 < 1.5 * p50 else
-                      f"{p99 / p50:.1f}x the median")
+            spread = (
+                "close to the median, so it is queueing behind the one writer, not lock back-off"
+                if p99 < 1.5 * p50
+                else f"{p99 / p50:.1f}x the median"
+            )
             lines.append(
                 f"- Booking p99 under {SQLITE_P99_MS:.0f} ms on SQLite at {clients} clients: "
                 f"{p99:.0f} ms: {verdict(p99 < SQLITE_P99_MS)}. The tail ({p99:.0f} ms) is "
@@ -192,16 +249,19 @@ def targets(results: list[dict[str, Any]]) -> list[str]:
                 f"= {clients / rate * 1000:.0f} ms at {rate:,.0f} bookings/s: a p99 under "
                 f"{SQLITE_P99_MS:.0f} ms needs more than {clients / (SQLITE_P99_MS / 1000):,.0f} "
                 "bookings/s, i.e. under "
-                f"{SQLITE_P99_MS / clients:.1f} ms of writer time per booking.")
+                f"{SQLITE_P99_MS / clients:.1f} ms of writer time per booking."
+            )
     for b in (b for b in results if "search" in b):
         for s in b["search"]["shapes"]:
             ratio = s["medsvc"]["p99_ms"] / s["raw"]["p99_ms"]
             replay = s["medsvc"]["p99_ms"] / s["replay"]["p99_ms"]
-            line = (f"- Slot search p99 at most {SEARCH_RATIO:.0f}x the raw query, "
-                    f"{b['backend']}, {s['name']}: {_ms(s['medsvc']['p99_ms'])} ms against "
-                    f"{s['raw']['p99_ms']:.2f} ms, {_ratio(ratio)}: "
-                    f"{verdict(ratio <= SEARCH_RATIO)} (against medsvc's own statements "
-                    f"replayed, {s['replay']['p99_ms']:.2f} ms: {_ratio(replay)})")
+            line = (
+                f"- Slot search p99 at most {SEARCH_RATIO:.0f}x the raw query, "
+                f"{b['backend']}, {s['name']}: {_ms(s['medsvc']['p99_ms'])} ms against "
+                f"{s['raw']['p99_ms']:.2f} ms, {_ratio(ratio)}: "
+                f"{verdict(ratio <= SEARCH_RATIO)} (against medsvc's own statements "
+                f"replayed, {s['replay']['p99_ms']:.2f} ms: {_ratio(replay)})"
+            )
             if b["backend"] == "postgresql":
                 p99 = s["medsvc"]["p99_ms"]
                 line += f"; under {SEARCH_P99_MS:.0f} ms: {verdict(p99 < SEARCH_P99_MS)}"
@@ -356,25 +416,37 @@ def render(saved: dict[str, Any]) -> str:
         line = f"- {b['backend']}: {(b.get('booking') or b.get('search'))['version']}"
         if "search" in b:
             f = b["search"]["facts"]
-            line += (f"; search city: {f['slots']:,} Slots ({f['ledger_rows']:,} ledger rows) "
-                     f"seeded in {f['seed_seconds'] / 60:.1f} min: {f['fhir_slots']:,} "
-                     f"through the FHIR layer in {f['fhir_seconds']:.0f} s "
-                     f"({f['fhir_slots'] / f['fhir_seconds']:,.0f} Slots/s, so a million "
-                     f"would take {1e6 / (f['fhir_slots'] / f['fhir_seconds']) / 60:.0f} min), "
-                     f"{f['bulk_slots']:,} in bulk in {f['bulk_seconds']:.0f} s")
+            line += (
+                f"; search city: {f['slots']:,} Slots ({f['ledger_rows']:,} ledger rows) "
+                f"seeded in {f['seed_seconds'] / 60:.1f} min: {f['fhir_slots']:,} "
+                f"through the FHIR layer in {f['fhir_seconds']:.0f} s "
+                f"({f['fhir_slots'] / f['fhir_seconds']:,.0f} Slots/s, so a million "
+                f"would take {1e6 / (f['fhir_slots'] / f['fhir_seconds']) / 60:.0f} min), "
+                f"{f['bulk_slots']:,} in bulk in {f['bulk_seconds']:.0f} s"
+            )
             if "vacuum_seconds" in f:
                 line += f", then VACUUM ANALYZE ({f['vacuum_seconds']:.0f} s)"
         out.append(line)
-    out += ["", "Server, load generator, the bench's own Python and the database server share "
-            "the two cores; the ratios, measured the same way in the same run, carry over "
-            "better than the absolute figures.", ""]
+    out += [
+        "",
+        "Server, load generator, the bench's own Python and the database server share "
+        "the two cores; the ratios, measured the same way in the same run, carry over "
+        "better than the absolute figures.",
+        "",
+    ]
     for b in (b for b in results if "booking" in b):
-        out += [f"### Booking: {b['backend']}", "", *_booking_table(b), "",
-                _booking_checks(b), ""]
+        out += [f"### Booking: {b['backend']}", "", *_booking_table(b), "", _booking_checks(b), ""]
     for b in (b for b in results if "search" in b):
-        out += [f"### Slot search: {b['backend']}", "",
-                "Latency in ms, one request at a time. `matches` is the total (the page "
-                "holds 20).", "", *_search_table(b), "", _search_notes(b), ""]
+        out += [
+            f"### Slot search: {b['backend']}",
+            "",
+            "Latency in ms, one request at a time. `matches` is the total (the page holds 20).",
+            "",
+            *_search_table(b),
+            "",
+            _search_notes(b),
+            "",
+        ]
     out += ["### Targets", "", *targets(results), ""]
     out += ["### Raw runs", ""]
     for b in results:
@@ -382,17 +454,23 @@ def render(saved: dict[str, Any]) -> str:
             out += [f"Booking, {b['backend']}:", "", *_booking_runs(b), ""]
         if "search" in b:
             out += [f"Slot search, {b['backend']}:", "", *_search_runs(b), ""]
-    out += ["### Reproducing", "", "```sh",
-            "make bench-booking                                  # both backends, full size",
-            ".venv/bin/python bench/booking_bench.py --quick     # smoke test, prints it",
-            ".venv/bin/python bench/booking_bench.py --backend sqlite --scenario booking",
-            "```", "",
-            "Needs `wrk` and, for PostgreSQL, a server at 127.0.0.1:5432 (user `postgres`, "
-            "trust; `MEDSVC_BENCH_POSTGRES_URL` points elsewhere). Raw samples of the last "
-            "run: `bench/results/booking-latest.json`; `--render` rewrites this section from "
-            "it.", "", END]
+    out += [
+        "### Reproducing",
+        "",
+        "```sh",
+        "make bench-booking                                  # both backends, full size",
+        ".venv/bin/python bench/booking_bench.py --quick     # smoke test, prints it",
+        ".venv/bin/python bench/booking_bench.py --backend sqlite --scenario booking",
+        "```",
+        "",
+        "Needs `wrk` and, for PostgreSQL, a server at 127.0.0.1:5432 (user `postgres`, "
+        "trust; `MEDSVC_BENCH_POSTGRES_URL` points elsewhere). Raw samples of the last "
+        "run: `bench/results/booking-latest.json`; `--render` rewrites this section from "
+        "it.",
+        "",
+        END,
+    ]
     return "\n".join(out)
-
 
 
 def _search_slots(results: list[dict[str, Any]]) -> str:

@@ -19,9 +19,26 @@ SNOMED = "http://snomed.info/sct"
 SERVICE_SYSTEM = "urn:medsvc:bench:service"
 # Twenty practice settings (SNOMED CT): a schedule has one, its slots carry it too.
 SPECIALTIES = (
-    "394579002", "394814009", "394582007", "394583002", "394584008", "394585009", "394586005",
-    "394587001", "394589003", "394591006", "394592004", "394594003", "394600006", "394601005",
-    "394602003", "394604002", "394609007", "394610002", "394611003", "394612005",
+    "394579002",
+    "394814009",
+    "394582007",
+    "394583002",
+    "394584008",
+    "394585009",
+    "394586005",
+    "394587001",
+    "394589003",
+    "394591006",
+    "394592004",
+    "394594003",
+    "394600006",
+    "394601005",
+    "394602003",
+    "394604002",
+    "394609007",
+    "394610002",
+    "394611003",
+    "394612005",
 )
 HOSPITALS, LOCATIONS_PER_HOSPITAL = 10, 5
 SLOT_MINUTES, FIRST_HOUR = 20, 8
@@ -57,11 +74,13 @@ def _concept(system: str, code: str) -> list[dict[str, Any]]:
 
 def slot_resource(schedule: Schedule, start: datetime) -> dict[str, Any]:
     return {
-        "resourceType": "Slot", "status": "free",
+        "resourceType": "Slot",
+        "status": "free",
         "schedule": {"reference": f"Schedule/{schedule.id}"},
         "serviceType": _concept(SERVICE_SYSTEM, f"svc-{schedule.specialty}"),
         "specialty": _concept(SNOMED, schedule.specialty),
-        "start": instant(start), "end": instant(start + timedelta(minutes=SLOT_MINUTES)),
+        "start": instant(start),
+        "end": instant(start + timedelta(minutes=SLOT_MINUTES)),
     }
 
 
@@ -71,10 +90,13 @@ def slot_start(day: int, index: int) -> datetime:
 
 def patient_resource(n: int) -> dict[str, Any]:
     return {
-        "resourceType": "Patient", "active": True,
+        "resourceType": "Patient",
+        "active": True,
         "identifier": [{"system": "urn:medsvc:bench:patient", "value": f"b-{n}"}],
-        "name": [{"family": "Virtanen", "given": ["Aino"]}], "gender": "female",
-        "birthDate": "1984-05-17"}
+        "name": [{"family": "Virtanen", "given": ["Aino"]}],
+        "gender": "female",
+        "birthDate": "1984-05-17",
+    }
 
 
 def _post(resource: dict[str, Any], full_url: str | None = None) -> dict[str, Any]:
@@ -100,7 +122,8 @@ class Seeder:
         _kind, parsed = bundle.parse_bundle(body, self.settings.base_url)
         with self.database.session(write=True) as session:
             return bundle.run_transaction(
-                self.server, session, platform_context("bench"), parsed, None)
+                self.server, session, platform_context("bench"), parsed, None
+            )
 
     def close(self) -> None:
         self.database.dispose()
@@ -116,37 +139,76 @@ class Seeder:
         and one of the locations, so a specialty is found across the city."""
         entries, locations = [], []
         for h in range(HOSPITALS):
-            entries.append(_post({"resourceType": "Organization", "active": True,
-                                  "name": f"Hospital {h}"}, f"urn:uuid:org-{h}"))
+            entries.append(
+                _post(
+                    {"resourceType": "Organization", "active": True, "name": f"Hospital {h}"},
+                    f"urn:uuid:org-{h}",
+                )
+            )
             for n in range(LOCATIONS_PER_HOSPITAL):
                 url = f"urn:uuid:loc-{h}-{n}"
                 locations.append(url)
-                entries.append(_post({
-                    "resourceType": "Location", "status": "active", "name": f"Wing {h}.{n}",
-                    "managingOrganization": {"reference": f"urn:uuid:org-{h}"}}, url))
+                entries.append(
+                    _post(
+                        {
+                            "resourceType": "Location",
+                            "status": "active",
+                            "name": f"Wing {h}.{n}",
+                            "managingOrganization": {"reference": f"urn:uuid:org-{h}"},
+                        },
+                        url,
+                    )
+                )
         first_practitioner = len(entries)
         for n in range(schedules):
-            entries.append(_post({
-                "resourceType": "Practitioner", "active": True,
-                "identifier": [{"system": "urn:medsvc:bench:practitioner", "value": f"p-{n}"}],
-                "name": [{"family": f"Doctor{n}", "given": ["Mikko"]}]}, f"urn:uuid:prac-{n}"))
+            entries.append(
+                _post(
+                    {
+                        "resourceType": "Practitioner",
+                        "active": True,
+                        "identifier": [
+                            {"system": "urn:medsvc:bench:practitioner", "value": f"p-{n}"}
+                        ],
+                        "name": [{"family": f"Doctor{n}", "given": ["Mikko"]}],
+                    },
+                    f"urn:uuid:prac-{n}",
+                )
+            )
         first_schedule = len(entries)
         for n in range(schedules):
-            entries.append(_post({
-                "resourceType": "Schedule", "active": True,
-                "actor": [{"reference": f"urn:uuid:prac-{n}"},
-                          {"reference": locations[n % len(locations)]}],
-                "serviceType": _concept(SERVICE_SYSTEM, f"svc-{specialty_of(n)}"),
-                "specialty": _concept(SNOMED, specialty_of(n))}))
+            entries.append(
+                _post(
+                    {
+                        "resourceType": "Schedule",
+                        "active": True,
+                        "actor": [
+                            {"reference": f"urn:uuid:prac-{n}"},
+                            {"reference": locations[n % len(locations)]},
+                        ],
+                        "serviceType": _concept(SERVICE_SYSTEM, f"svc-{specialty_of(n)}"),
+                        "specialty": _concept(SNOMED, specialty_of(n)),
+                    }
+                )
+            )
         created = [_created_id(r) for r in self.run(entries)]
-        location_ids = [created[i] for i in range(len(created))
-                        if i < first_practitioner and i % (LOCATIONS_PER_HOSPITAL + 1)]
-        return [Schedule(created[first_schedule + n], created[first_practitioner + n],
-                         location_ids[n % len(location_ids)], specialty_of(n))
-                for n in range(schedules)]
+        location_ids = [
+            created[i]
+            for i in range(len(created))
+            if i < first_practitioner and i % (LOCATIONS_PER_HOSPITAL + 1)
+        ]
+        return [
+            Schedule(
+                created[first_schedule + n],
+                created[first_practitioner + n],
+                location_ids[n % len(location_ids)],
+                specialty_of(n),
+            )
+            for n in range(schedules)
+        ]
 
-    def slots(self, resources: Iterator[dict[str, Any]],
-              progress: Callable[[int], None] | None = None) -> list[str]:
+    def slots(
+        self, resources: Iterator[dict[str, Any]], progress: Callable[[int], None] | None = None
+    ) -> list[str]:
         """Writes the Slots, BATCH per transaction; returns their ids in order."""
         ids: list[str] = []
         pending: list[dict[str, Any]] = []
@@ -165,8 +227,10 @@ class Seeder:
         ids: list[str] = []
         for low in range(first, first + count, BATCH):
             high = min(first + count, low + BATCH)
-            ids += [_created_id(r) for r in
-                    self.run([_post(patient_resource(n)) for n in range(low, high)])]
+            ids += [
+                _created_id(r)
+                for r in self.run([_post(patient_resource(n)) for n in range(low, high)])
+            ]
         return ids
 
 
@@ -180,9 +244,16 @@ def calendar(schedules: list[Schedule], days: int, first_day: int = 0) -> Iterat
 
 def booking_parameters(slot_id: str, patient_id: str) -> str:
     """The $book body of tests/scheduling/clinic.py, on one line (the wrk script reads lines)."""
-    return json.dumps({"resourceType": "Parameters", "parameter": [
-        {"name": "slot", "valueString": f"Slot/{slot_id}"},
-        {"name": "patient-id", "valueString": f"Patient/{patient_id}"}]}, separators=(",", ":"))
+    return json.dumps(
+        {
+            "resourceType": "Parameters",
+            "parameter": [
+                {"name": "slot", "valueString": f"Slot/{slot_id}"},
+                {"name": "patient-id", "valueString": f"Patient/{patient_id}"},
+            ],
+        },
+        separators=(",", ":"),
+    )
 
 
 class Progress:
@@ -197,5 +268,8 @@ class Progress:
         if now - self.last >= 30:
             self.last = now
             rate = done / (now - self.started)
-            print(f"    {self.label}: {done:,}/{self.total:,} in {now - self.started:.0f} s "
-                  f"({rate:,.0f}/s)", flush=True)
+            print(
+                f"    {self.label}: {done:,}/{self.total:,} in {now - self.started:.0f} s "
+                f"({rate:,.0f}/s)",
+                flush=True,
+            )

@@ -31,11 +31,23 @@ class Scenario:
 
 
 def run_wrk(server: Server, scenario: Scenario, seconds: int) -> dict[str, float]:
-    env = {**os.environ, "BENCH_METHOD": scenario.method,
-           "BENCH_BODY": str(scenario.body) if scenario.body else "",
-           "BENCH_AUTHORIZATION": scenario.authorization}
-    command = ["wrk", f"-t{min(WRK_THREADS, scenario.clients)}", f"-c{scenario.clients}",
-               f"-d{seconds}s", "--timeout", "60s", "-s", str(LUA), server.url + scenario.path]
+    env = {
+        **os.environ,
+        "BENCH_METHOD": scenario.method,
+        "BENCH_BODY": str(scenario.body) if scenario.body else "",
+        "BENCH_AUTHORIZATION": scenario.authorization,
+    }
+    command = [
+        "wrk",
+        f"-t{min(WRK_THREADS, scenario.clients)}",
+        f"-c{scenario.clients}",
+        f"-d{seconds}s",
+        "--timeout",
+        "60s",
+        "-s",
+        str(LUA),
+        server.url + scenario.path,
+    ]
     server_cpu = server.cpu_seconds()
     own = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
@@ -47,7 +59,8 @@ def run_wrk(server: Server, scenario: Scenario, seconds: int) -> dict[str, float
     return {
         "seconds": raw["duration_us"] / 1e6,
         "rps": raw["requests"] / (raw["duration_us"] / 1e6),
-        "p50_ms": raw["p50_us"] / 1000, "p99_ms": raw["p99_us"] / 1000,
+        "p50_ms": raw["p50_us"] / 1000,
+        "p99_ms": raw["p99_us"] / 1000,
         "errors": raw["socket_errors"] + raw["http_errors"],
         # CPU share of one core, to see who was saturated on the shared machine.
         "server_cpu": (server.cpu_seconds() - server_cpu) / wall,
@@ -75,8 +88,9 @@ def _apps(targets: dict[str, Server], s: Scenario) -> dict[str, Server]:
     return {"medsvc": targets[s.app], **{name: targets[name] for name in BARE}}
 
 
-def measure(targets: dict[str, Server], scenarios: list[Scenario],
-            args: argparse.Namespace) -> list[dict[str, object]]:
+def measure(
+    targets: dict[str, Server], scenarios: list[Scenario], args: argparse.Namespace
+) -> list[dict[str, object]]:
     """Every scenario against its medsvc and the bare apps; per run, they take turns."""
     lengths = {}
     for s in scenarios:  # warm-up: connections, caches, lazy imports; not recorded
@@ -89,12 +103,21 @@ def measure(targets: dict[str, Server], scenarios: list[Scenario],
             for name, server in _apps(targets, s).items():  # interleaved: drift hits all alike
                 sample = run_wrk(server, s, lengths[(s.name, name)])
                 runs.setdefault((s.name, name), []).append(sample)
-                print(f"  run {n + 1} {s.name:<14} {name:<10} {sample['rps']:8.1f} req/s "
-                      f"p50 {sample['p50_ms']:7.2f} ms p99 {sample['p99_ms']:8.2f} ms "
-                      f"CPU {sample['server_cpu']:4.0%} ({lengths[(s.name, name)]} s)"
-                      + (f"  ERRORS {sample['errors']:.0f}" if sample["errors"] else ""),
-                      flush=True)
+                print(
+                    f"  run {n + 1} {s.name:<14} {name:<10} {sample['rps']:8.1f} req/s "
+                    f"p50 {sample['p50_ms']:7.2f} ms p99 {sample['p99_ms']:8.2f} ms "
+                    f"CPU {sample['server_cpu']:4.0%} ({lengths[(s.name, name)]} s)"
+                    + (f"  ERRORS {sample['errors']:.0f}" if sample["errors"] else ""),
+                    flush=True,
+                )
     names = ("medsvc", *BARE)
-    return [{"name": s.name, "label": s.label, "clients": s.clients,
-             **{name: median_of(runs[(s.name, name)]) for name in names},
-             "runs": {name: runs[(s.name, name)] for name in names}} for s in scenarios]
+    return [
+        {
+            "name": s.name,
+            "label": s.label,
+            "clients": s.clients,
+            **{name: median_of(runs[(s.name, name)]) for name in names},
+            "runs": {name: runs[(s.name, name)] for name in names},
+        }
+        for s in scenarios
+    ]

@@ -4,9 +4,9 @@ import os
 
 from fastapi import FastAPI, Request
 
-from medsvc import heap
 from medsvc.app import create_app
 from medsvc.config import Settings
+from medsvc.kit import heap
 from medsvc.security.context import OPEN_CONTEXT, AuthContext, auth_context
 
 

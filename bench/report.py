@@ -38,18 +38,25 @@ def _wrk_version() -> str:
 
 def commit() -> str:
     root = Path(__file__).resolve().parents[1]
-    head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
-                          capture_output=True, text=True).stdout.strip() or "unknown"
-    dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "src"],
-                           capture_output=True, text=True).stdout.strip()
+    head = (
+        subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip()
+        or "unknown"
+    )
+    dirty = subprocess.run(
+        ["git", "-C", str(root), "status", "--porcelain", "--", "src"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     return f"{head} (with uncommitted changes in src/)" if dirty else head
 
 
 AUTH = {
     "open": "the app switched to open mode after it is built, so the real `auth_context` "
-            "dependency runs as under `make run`",
+    "dependency runs as under `make run`",
     "override": "`app.dependency_overrides[auth_context]`, as the tests do, with the app in "
-                "sign-in mode (so it audits every access)",
+    "sign-in mode (so it audits every access)",
 }
 
 
@@ -67,7 +74,7 @@ WHY_SYNC = (
     "endpoint never pays (on SQLite, a read of one resource by id is the exception: it runs "
     "on the event loop). The bare sync app pays that hand-off and nothing else, so "
     "medsvc/bare sync is the like-for-like ratio: what medsvc's own work costs, given its "
-    "design. The target's wording (\"a bare FastAPI endpoint\") does not say which kind, so "
+    'design. The target\'s wording ("a bare FastAPI endpoint") does not say which kind, so '
     "the ratio against bare async is shown beside it and judged as well."
 )
 
@@ -92,8 +99,9 @@ def kept_section(page: Path) -> list[str]:
     return kept
 
 
-def render(results: list[dict[str, Any]], args: argparse.Namespace, elapsed: float,
-           code: str, when: str) -> str:
+def render(
+    results: list[dict[str, Any]], args: argparse.Namespace, elapsed: float, code: str, when: str
+) -> str:
     out = [
         "# Benchmarks",
         "",
@@ -168,8 +176,11 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace, elapsed: flo
         f"FastAPI {version('fastapi')}, Starlette {version('starlette')}, "
         f"anyio {version('anyio')}, SQLAlchemy {version('sqlalchemy')}, "
         f"psycopg {version('psycopg')}",
-        *[f"- {b['backend']}: {b['version']}; seeding {b['slots']:,} Slots took "
-          f"{b['seed_seconds']:.0f} s" for b in results],
+        *[
+            f"- {b['backend']}: {b['version']}; seeding {b['slots']:,} Slots took "
+            f"{b['seed_seconds']:.0f} s"
+            for b in results
+        ],
         "",
         "Everything shares the machine's cores: server, load generator and, for PostgreSQL, "
         "the database server. wrk is written in C and uses a small share of a core, far less "
@@ -179,22 +190,34 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace, elapsed: flo
         "",
     ]
     for backend in results:
-        out += [f"## Results: {backend['backend']}", "", *tables.throughput(backend), "",
-                "Latency (ms) and the other processes' CPU:", "", *tables.latency(backend), ""]
+        out += [
+            f"## Results: {backend['backend']}",
+            "",
+            *tables.throughput(backend),
+            "",
+            "Latency (ms) and the other processes' CPU:",
+            "",
+            *tables.latency(backend),
+            "",
+        ]
     out += ["## Reading the numbers", "", *tables.reading(results), ""]
     out += ["## Targets", "", *tables.targets(results), "", WHY_SYNC, ""]
     out += ["## Raw runs", ""]
     for backend in results:
         out += [f"{backend['backend']}:", "", *tables.runs(backend), ""]
-    out += ["## Reproducing", "",
-            "```sh",
-            "make bench                                   # both backends, full size",
-            ".venv/bin/python bench/http_bench.py --quick  # smoke test, prints the page",
-            ".venv/bin/python bench/http_bench.py --backend sqlite --runs 5 --duration 10",
-            "```", "",
-            "Needs `wrk` (`apt-get install -y wrk`) and, for PostgreSQL, a server at "
-            "127.0.0.1:5432 (user `postgres`, trust; `MEDSVC_BENCH_POSTGRES_URL` points "
-            "elsewhere). Raw samples of the last run are kept in `bench/results/latest.json`.",
-            ""]
+    out += [
+        "## Reproducing",
+        "",
+        "```sh",
+        "make bench                                   # both backends, full size",
+        ".venv/bin/python bench/http_bench.py --quick  # smoke test, prints the page",
+        ".venv/bin/python bench/http_bench.py --backend sqlite --runs 5 --duration 10",
+        "```",
+        "",
+        "Needs `wrk` (`apt-get install -y wrk`) and, for PostgreSQL, a server at "
+        "127.0.0.1:5432 (user `postgres`, trust; `MEDSVC_BENCH_POSTGRES_URL` points "
+        "elsewhere). Raw samples of the last run are kept in `bench/results/latest.json`.",
+        "",
+    ]
     out += kept_section(getattr(args, "output", None) or PAGE)  # the page being rewritten
     return "\n".join(out)

@@ -20,6 +20,7 @@ sample waits for both processes to be idle, and a pair is measured only while th
 otherwise quiet, and again if it was not (results_quiet.py). The section shows medians of the
 runs and the cost of sealing (sealed time / unsealed time - 1), judged on the median run's.
 """
+
 import argparse
 import itertools
 import json
@@ -55,7 +56,7 @@ from servers import (
     wait_until_idle,
 )
 
-from medsvc import migrate
+from medsvc.kit import migrate
 
 ROOT = BENCH_DIR.parent
 MODES = ("sealed", "unsealed")

@@ -31,10 +31,14 @@ def _post(resource: dict[str, Any], full_url: str | None = None) -> dict[str, An
 
 
 def _slot(schedule_id: str, start: datetime) -> dict[str, Any]:
-    return {"resourceType": "Slot", "status": "free",
-            "schedule": {"reference": f"Schedule/{schedule_id}"},
-            "serviceType": [{"coding": [{"system": "urn:medsvc:bench:service", "code": "gp"}]}],
-            "start": _instant(start), "end": _instant(start + timedelta(minutes=SLOT_MINUTES))}
+    return {
+        "resourceType": "Slot",
+        "status": "free",
+        "schedule": {"reference": f"Schedule/{schedule_id}"},
+        "serviceType": [{"coding": [{"system": "urn:medsvc:bench:service", "code": "gp"}]}],
+        "start": _instant(start),
+        "end": _instant(start + timedelta(minutes=SLOT_MINUTES)),
+    }
 
 
 def days_for(slots: int) -> int:
@@ -56,9 +60,16 @@ def seed(settings: Settings, slots: int) -> list[str]:
 
     try:
         location = {"resourceType": "Location", "status": "active", "name": "Bench Clinic"}
-        schedules = [_post({"resourceType": "Schedule", "active": True,
-                            "actor": [{"reference": "urn:uuid:location"}]})
-                     for _ in range(SCHEDULES)]
+        schedules = [
+            _post(
+                {
+                    "resourceType": "Schedule",
+                    "active": True,
+                    "actor": [{"reference": "urn:uuid:location"}],
+                }
+            )
+            for _ in range(SCHEDULES)
+        ]
         responses = run([_post(location, "urn:uuid:location"), *schedules])[1:]
         ids = [r["response"]["location"].split("/")[-3] for r in responses]
         # Day by day across every schedule, the order a hospital publishes its calendar in.
@@ -81,16 +92,23 @@ def seed(settings: Settings, slots: int) -> list[str]:
 def search_query(schedule_id: str, day: int) -> str:
     """One day of one schedule: what a booking page asks for."""
     date = FIRST_DAY + timedelta(days=day)
-    return (f"Slot?schedule=Schedule/{schedule_id}&start=ge{date:%Y-%m-%d}"
-            f"&start=lt{date + timedelta(days=1):%Y-%m-%d}")
+    return (
+        f"Slot?schedule=Schedule/{schedule_id}&start=ge{date:%Y-%m-%d}"
+        f"&start=lt{date + timedelta(days=1):%Y-%m-%d}"
+    )
 
 
 def patient_body() -> bytes:
-    return json.dumps({
-        "resourceType": "Patient", "active": True,
-        "identifier": [{"system": "urn:medsvc:bench:patient", "value": "bench-1"}],
-        "name": [{"family": "Virtanen", "given": ["Aino"]}], "gender": "female",
-        "birthDate": "1984-05-17"}).encode()
+    return json.dumps(
+        {
+            "resourceType": "Patient",
+            "active": True,
+            "identifier": [{"system": "urn:medsvc:bench:patient", "value": "bench-1"}],
+            "name": [{"family": "Virtanen", "given": ["Aino"]}],
+            "gender": "female",
+            "birthDate": "1984-05-17",
+        }
+    ).encode()
 
 
 def transaction_body() -> bytes:
@@ -98,13 +116,30 @@ def transaction_body() -> bytes:
     patient = f"urn:uuid:{uuid.UUID(int=1)}"
     entries = [_post(json.loads(patient_body()), patient)]
     for n in range(49):
-        entries.append(_post({
-            "resourceType": "Observation", "status": "final",
-            "code": {"coding": [{"system": "http://loinc.org", "code": "718-7",
-                                 "display": "Hemoglobin [Mass/volume] in Blood"}]},
-            "subject": {"reference": patient},
-            "effectiveDateTime": f"2030-01-07T08:{n:02d}:00Z",
-            "valueQuantity": {"value": 130 + n % 20, "unit": "g/L",
-                              "system": "http://unitsofmeasure.org", "code": "g/L"}},
-            f"urn:uuid:{uuid.UUID(int=n + 2)}"))
+        entries.append(
+            _post(
+                {
+                    "resourceType": "Observation",
+                    "status": "final",
+                    "code": {
+                        "coding": [
+                            {
+                                "system": "http://loinc.org",
+                                "code": "718-7",
+                                "display": "Hemoglobin [Mass/volume] in Blood",
+                            }
+                        ]
+                    },
+                    "subject": {"reference": patient},
+                    "effectiveDateTime": f"2030-01-07T08:{n:02d}:00Z",
+                    "valueQuantity": {
+                        "value": 130 + n % 20,
+                        "unit": "g/L",
+                        "system": "http://unitsofmeasure.org",
+                        "code": "g/L",
+                    },
+                },
+                f"urn:uuid:{uuid.UUID(int=n + 2)}",
+            )
+        )
     return json.dumps(_transaction(entries)).encode()

@@ -15,7 +15,8 @@ from sqlalchemy import create_engine, text
 
 BENCH_DIR = Path(__file__).resolve().parent
 POSTGRES_ADMIN_URL = os.environ.get(
-    "MEDSVC_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    "MEDSVC_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def free_port() -> int:
@@ -84,8 +85,16 @@ def pin_database_backends(names: tuple[str, ...], cpus: set[int]) -> int:
 class Server:
     """One uvicorn process serving an app factory from bench/ on a free loopback port."""
 
-    def __init__(self, name: str, factory: str, env: dict[str, str], workers: int,
-                 log_dir: Path, port: int | None = None, cpus: set[int] | None = None):
+    def __init__(
+        self,
+        name: str,
+        factory: str,
+        env: dict[str, str],
+        workers: int,
+        log_dir: Path,
+        port: int | None = None,
+        cpus: set[int] | None = None,
+    ):
         self.name, self.factory, self.workers = name, factory, workers
         self.cpus = cpus  # the CPUs the process (and every thread it starts) may run on
         self.port = port or free_port()
@@ -98,12 +107,32 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> "Server":
-        command = [sys.executable, "-m", "uvicorn", "--factory", self.factory,
-                   "--app-dir", str(BENCH_DIR), "--host", "127.0.0.1", "--port", str(self.port),
-                   "--workers", str(self.workers), "--no-access-log", "--log-level", "warning"]
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            self.factory,
+            "--app-dir",
+            str(BENCH_DIR),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            str(self.workers),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
         with self.log_path.open("wb") as log:  # the service's request log goes here
-            self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=log,
-                                            preexec_fn=self._pin if self.cpus else None)
+            self.process = subprocess.Popen(
+                command,
+                env=self.env,
+                stdout=log,
+                stderr=log,
+                preexec_fn=self._pin if self.cpus else None,
+            )
         deadline = time.monotonic() + 60
         while True:
             if self.process.poll() is not None:
@@ -135,8 +164,9 @@ class Server:
         return cpu_seconds(self.process.pid)
 
 
-def wait_until_idle(servers: list["Server"], below: float = 0.05, window: float = 0.5,
-                    most: float = 30.0) -> float:
+def wait_until_idle(
+    servers: list["Server"], below: float = 0.05, window: float = 0.5, most: float = 30.0
+) -> float:
     """Waits until these processes together use less than `below` of a core over a window, or
     `most` seconds have passed; returns the seconds waited. A signed-in process stores the
     audit records of the reads it has answered in the background: those of one sample would

@@ -59,43 +59,78 @@ class SlotRows:
         self.base_url = server.base_url
         self.tables = {t.name: t for t in (RESOURCE, VERSION, LEDGER, *INDEX.values())}
 
-    def add(self, session: Connection, rows: Rows, pk: int, slot_id: str,
-            resource: dict[str, Any], now: datetime) -> None:
+    def add(
+        self,
+        session: Connection,
+        rows: Rows,
+        pk: int,
+        slot_id: str,
+        resource: dict[str, Any],
+        now: datetime,
+    ) -> None:
         stamped = store.stamp(resource, slot_id, 1, now)
         content = jsonio.dumps(stamped)
-        resource_row = {"pk": pk, "resource_type": "Slot", "id": slot_id, "version_id": 1,
-                        "last_updated": now, "deleted": False, "content": content,
-                        "owner": None}
+        resource_row = {
+            "pk": pk,
+            "resource_type": "Slot",
+            "id": slot_id,
+            "version_id": 1,
+            "last_updated": now,
+            "deleted": False,
+            "content": content,
+            "owner": None,
+        }
         rows.setdefault(RESOURCE.name, []).append(resource_row)
-        rows.setdefault(VERSION.name, []).append({
-            "resource_pk": pk, "resource_type": "Slot", "id": slot_id, "version_id": 1,
-            "last_updated": now, "deleted": False, "method": "POST", "content": content})
+        rows.setdefault(VERSION.name, []).append(
+            {
+                "resource_pk": pk,
+                "resource_type": "Slot",
+                "id": slot_id,
+                "version_id": 1,
+                "last_updated": now,
+                "deleted": False,
+                "method": "POST",
+                "content": content,
+            }
+        )
         for param in self.definition.indexed_by.for_resource(stamped):
             table = INDEX[param.type]
             for row in indexing.rows_for(param, stamped, self.base_url):
                 full = {c.name: None for c in table.columns if c.name != "pk"}
                 full.update(row, resource_pk=pk, resource_type="Slot", param=param.code)
                 rows.setdefault(table.name, []).append(full)
-        rows.setdefault(LEDGER.name, []).append(
-            self.ledger_row(session, resource_row, resource))
+        rows.setdefault(LEDGER.name, []).append(self.ledger_row(session, resource_row, resource))
 
-    def ledger_row(self, session: Connection, resource_row: dict[str, Any],
-                   resource: dict[str, Any]) -> dict[str, Any]:
+    def ledger_row(
+        self, session: Connection, resource_row: dict[str, Any], resource: dict[str, Any]
+    ) -> dict[str, Any]:
         """The ledger row medsvc's Slot hook writes for this new Slot: the resource row is
         inserted and the hook run in a savepoint, the row read back, and both undone."""
-        stored = Stored(resource_row["pk"], "Slot", resource_row["id"], 1,
-                        resource_row["last_updated"], False, resource_row["content"])
+        stored = Stored(
+            resource_row["pk"],
+            "Slot",
+            resource_row["id"],
+            1,
+            resource_row["last_updated"],
+            False,
+            resource_row["content"],
+        )
         event = WriteEvent("create", "Slot", resource, None)
         savepoint = session.begin_nested()
         try:
-            if session.execute(select(RESOURCE.c.pk).where(
-                    RESOURCE.c.pk == resource_row["pk"])).first() is None:
+            if (
+                session.execute(
+                    select(RESOURCE.c.pk).where(RESOURCE.c.pk == resource_row["pk"])
+                ).first()
+                is None
+            ):
                 session.execute(insert(RESOURCE), [resource_row])
             # A Slot already stored (by the FHIR layer or in bulk) has its row recomputed.
             session.execute(delete(LEDGER).where(LEDGER.c.slot_id == resource_row["id"]))
             slots.after_write(session, platform_context("bench"), event, stored)
             row = session.execute(
-                select(LEDGER).where(LEDGER.c.slot_id == resource_row["id"])).one()
+                select(LEDGER).where(LEDGER.c.slot_id == resource_row["id"])
+            ).one()
         finally:
             savepoint.rollback()
         return {c.name: _normal(v) for c, v in zip(LEDGER.columns, row, strict=True)}
@@ -114,14 +149,18 @@ class SlotRows:
         finally:
             cursor.close()
 
-    def _insert_sqlite(self, session: Connection, cursor: Any, name: str,
-                       rows: list[dict[str, Any]]) -> None:
+    def _insert_sqlite(
+        self, session: Connection, cursor: Any, name: str, rows: list[dict[str, Any]]
+    ) -> None:
         """executemany on the driver, each value passed through the column type's own
         bind processor: what SQLAlchemy's insert() would send, without its per-row cost."""
         columns = list(rows[0])
         table, dialect = self.tables[name], session.dialect
-        processors = [(n, p) for n, c in enumerate(columns)
-                      if (p := table.c[c].type.dialect_impl(dialect).bind_processor(dialect))]
+        processors = [
+            (n, p)
+            for n, c in enumerate(columns)
+            if (p := table.c[c].type.dialect_impl(dialect).bind_processor(dialect))
+        ]
         values = []
         for row in rows:
             value = [row[c] for c in columns]
@@ -150,7 +189,8 @@ def reset_sequence(session: Connection) -> None:
     if session.dialect.name == "postgresql":
         session.exec_driver_sql(
             "SELECT setval(pg_get_serial_sequence('resource', 'pk'), "
-            "(SELECT max(pk) FROM resource))")
+            "(SELECT max(pk) FROM resource))"
+        )
 
 
 class Replicator:
@@ -160,8 +200,9 @@ class Replicator:
 
     TEMPLATE_PK = 987_654_321  # never a real key: copied values equal to it are the key
 
-    def __init__(self, builder: SlotRows, session: Connection, template: dict[str, Any],
-                 now: datetime):
+    def __init__(
+        self, builder: SlotRows, session: Connection, template: dict[str, Any], now: datetime
+    ):
         self.template_id = "00000000-0000-4000-8000-000000000000"
         self.rows: Rows = {}
         builder.add(session, self.rows, self.TEMPLATE_PK, self.template_id, template, now)
@@ -172,9 +213,11 @@ class Replicator:
         delta = parse_instant(start) - self.begins
         micros = delta // timedelta(microseconds=1)
         content = self.rows[RESOURCE.name][0]["content"]
-        for old, new in ((f'"id":"{self.template_id}"', f'"id":"{slot_id}"'),
-                         (f'"start":"{self.start}"', f'"start":"{start}"'),
-                         (f'"end":"{self.end}"', f'"end":"{end}"')):
+        for old, new in (
+            (f'"id":"{self.template_id}"', f'"id":"{slot_id}"'),
+            (f'"start":"{self.start}"', f'"start":"{start}"'),
+            (f'"end":"{self.end}"', f'"end":"{end}"'),
+        ):
             content = content.replace(old.encode(), new.encode(), 1)
         for name, template_rows in self.rows.items():
             out = rows.setdefault(name, [])
@@ -196,8 +239,13 @@ class Replicator:
                 out.append(copy)
 
 
-def check_copies(builder: SlotRows, session: Connection, replicator: Replicator,
-                 resources: list[dict[str, Any]], now: datetime) -> None:
+def check_copies(
+    builder: SlotRows,
+    session: Connection,
+    replicator: Replicator,
+    resources: list[dict[str, Any]],
+    now: datetime,
+) -> None:
     """Copies of the template equal the rows SlotRows builds for the same Slots."""
     copied: Rows = {}
     built: Rows = {}
@@ -206,8 +254,9 @@ def check_copies(builder: SlotRows, session: Connection, replicator: Replicator,
         replicator.add(copied, n + 1, slot_id, resource["start"], resource["end"])
         builder.add(session, built, n + 1, slot_id, resource, now)
     if copied != built:
-        raise RuntimeError("copied Slot rows differ from the rows SlotRows builds: "
-                           f"{copied} != {built}")
+        raise RuntimeError(
+            f"copied Slot rows differ from the rows SlotRows builds: {copied} != {built}"
+        )
 
 
 def _normal(value: Any) -> Any:
@@ -238,8 +287,7 @@ def _built_rows(builder: SlotRows, session: Connection, pks: list[int]) -> Count
     for stored in session.execute(select(RESOURCE).where(RESOURCE.c.pk.in_(pks))):
         content = jsonio.loads_stored(_normal(stored.content))
         resource = {k: v for k, v in content.items() if k not in ("id", "meta")}
-        builder.add(session, rows, stored.pk, stored.id, resource,
-                    clock.utc(stored.last_updated))
+        builder.add(session, rows, stored.pk, stored.id, resource, clock.utc(stored.last_updated))
     built: Counter[Any] = Counter()
     for name, table_rows in rows.items():
         table = builder.tables[name]
@@ -249,33 +297,47 @@ def _built_rows(builder: SlotRows, session: Connection, pks: list[int]) -> Count
     return built
 
 
-def check_rows(builder: SlotRows, session: Connection, sample: int = 200,
-               newest: bool = False) -> int:
+def check_rows(
+    builder: SlotRows, session: Connection, sample: int = 200, newest: bool = False
+) -> int:
     """Compares the stored rows of Slots (the first ones, which the FHIR layer wrote, or the
     newest) with the rows SlotRows builds for them; raises if any differ. Returns how many
     Slots were compared."""
     order = RESOURCE.c.pk.desc() if newest else RESOURCE.c.pk
     chosen = session.execute(
-        select(RESOURCE.c.pk, RESOURCE.c.id).where(RESOURCE.c.resource_type == "Slot")
-        .order_by(order).limit(sample)).all()
+        select(RESOURCE.c.pk, RESOURCE.c.id)
+        .where(RESOURCE.c.resource_type == "Slot")
+        .order_by(order)
+        .limit(sample)
+    ).all()
     pks, ids = [r.pk for r in chosen], [r.id for r in chosen]
     stored, built = _stored_rows(session, pks, ids), _built_rows(builder, session, pks)
     if stored != built:
         missing, extra = stored - built, built - stored
-        raise RuntimeError("bulk Slot rows differ from the FHIR layer's: "
-                           f"FHIR layer only {list(missing)[:3]}; bulk only {list(extra)[:3]}")
+        raise RuntimeError(
+            "bulk Slot rows differ from the FHIR layer's: "
+            f"FHIR layer only {list(missing)[:3]}; bulk only {list(extra)[:3]}"
+        )
     return len(pks)
 
 
-def bulk_calendar(seeder: Seeder, schedules: list[Schedule], first_day: int, days: int,
-                  progress: Callable[[int], None] | None = None) -> int:
+def bulk_calendar(
+    seeder: Seeder,
+    schedules: list[Schedule],
+    first_day: int,
+    days: int,
+    progress: Callable[[int], None] | None = None,
+) -> int:
     """Writes the calendar's days from first_day on as bulk copies, one transaction a day;
     returns how many Slots. Each (schedule, slot of the day) has its template."""
     builder, now = SlotRows(seeder.server), clock.now()
     most = max(slots_per_day(n, d) for n in range(len(schedules)) for d in range(9))
     with seeder.database.session(write=True) as session:  # its savepoints are rolled back
-        copies = {(n, i): Replicator(builder, session, slot_resource(s, slot_start(0, i)), now)
-                  for n, s in enumerate(schedules) for i in range(most)}
+        copies = {
+            (n, i): Replicator(builder, session, slot_resource(s, slot_start(0, i)), now)
+            for n, s in enumerate(schedules)
+            for i in range(most)
+        }
         for day in (first_day, first_day + days - 1):  # first and last day, first schedules
             for n, i in ((n, i) for n in range(3) for i in (0, most - 1)):
                 resource = slot_resource(schedules[n], slot_start(day, i))
@@ -288,8 +350,13 @@ def bulk_calendar(seeder: Seeder, schedules: list[Schedule], first_day: int, day
             for n in range(len(schedules)):
                 for i in range(slots_per_day(n, day)):
                     begins = slot_start(day, i)
-                    copies[(n, i)].add(rows, pk, str(uuid.uuid4()), instant(begins),
-                                       instant(begins + timedelta(minutes=SLOT_MINUTES)))
+                    copies[(n, i)].add(
+                        rows,
+                        pk,
+                        str(uuid.uuid4()),
+                        instant(begins),
+                        instant(begins + timedelta(minutes=SLOT_MINUTES)),
+                    )
                     pk += 1
                     written += 1
             builder.write(session, rows)

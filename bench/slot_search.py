@@ -62,7 +62,10 @@ WITH hits AS MATERIALIZED (
     AND NOT r.deleted
     AND EXISTS (SELECT 1 FROM search_date d WHERE d.resource_pk = r.pk
                 AND d.param = 'start' AND d.low >= :low AND d.low < :high)
-    AND """ + _FREE_ON + "),""" + _PAGE,
+    AND """
+    + _FREE_ON
+    + "),"
+    "" + _PAGE,
     # The day's start rows drive (11,000 across the city); specialty, then status, are probed.
     "specialty-day": """
 WITH hits AS MATERIALIZED (
@@ -73,7 +76,10 @@ WITH hits AS MATERIALIZED (
     AND NOT r.deleted
     AND EXISTS (SELECT 1 FROM search_token t WHERE t.resource_pk = r.pk
                 AND t.param = 'specialty' AND t.code = :code AND t.system = :system)
-    AND """ + _FREE_ON + "),""" + _PAGE,
+    AND """
+    + _FREE_ON
+    + "),"
+    "" + _PAGE,
     # The practitioner's schedules drive, then the ledger's (schedule_id, start) index.
     "find-practitioner-week": """
 WITH hits AS MATERIALIZED (
@@ -125,10 +131,14 @@ def _micros(moment: datetime) -> int:
 
 
 def _find_body(start: datetime, end: datetime, name: str, value: str) -> dict[str, Any]:
-    return {"resourceType": "Parameters", "parameter": [
-        {"name": "start", "valueDateTime": instant(start)},
-        {"name": "end", "valueDateTime": instant(end)},
-        {"name": name, "valueString": value}]}
+    return {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "start", "valueDateTime": instant(start)},
+            {"name": "end", "valueDateTime": instant(end)},
+            {"name": name, "valueString": value},
+        ],
+    }
 
 
 def shapes(schedules: list[Schedule], days: int, seed: int = 11) -> list[Shape]:
@@ -139,30 +149,53 @@ def shapes(schedules: list[Schedule], days: int, seed: int = 11) -> list[Shape]:
     for _ in range(VARIANTS):
         schedule = rng.choice(schedules)
         start = FIRST_DAY + timedelta(days=rng.randrange(days - 6))
-        found["schedule-week"].append(Variant(
-            "GET", f"/fhir/Slot?schedule=Schedule/{schedule.id}&status=free"
-            f"&start=ge{start:%Y-%m-%d}&start=lt{start + week:%Y-%m-%d}", None,
-            {"schedule": schedule.id, "low": _micros(start), "high": _micros(start + week)}))
-        found["find-practitioner-week"].append(Variant(
-            "POST", "/fhir/Appointment/$find",
-            _find_body(start, start + week, "practitioner",
-                       f"Practitioner/{schedule.practitioner}"),
-            {"practitioner": schedule.practitioner, "start": start, "end": start + week}))
+        found["schedule-week"].append(
+            Variant(
+                "GET",
+                f"/fhir/Slot?schedule=Schedule/{schedule.id}&status=free"
+                f"&start=ge{start:%Y-%m-%d}&start=lt{start + week:%Y-%m-%d}",
+                None,
+                {"schedule": schedule.id, "low": _micros(start), "high": _micros(start + week)},
+            )
+        )
+        found["find-practitioner-week"].append(
+            Variant(
+                "POST",
+                "/fhir/Appointment/$find",
+                _find_body(
+                    start, start + week, "practitioner", f"Practitioner/{schedule.practitioner}"
+                ),
+                {"practitioner": schedule.practitioner, "start": start, "end": start + week},
+            )
+        )
         code = rng.choice(SPECIALTIES)
         start = FIRST_DAY + timedelta(days=rng.randrange(days))
-        found["specialty-day"].append(Variant(
-            "GET", f"/fhir/Slot?specialty={quote(f'{SNOMED}|{code}', safe='')}&status=free"
-            f"&start=ge{start:%Y-%m-%d}&start=lt{start + day:%Y-%m-%d}", None,
-            {"system": SNOMED, "code": code, "low": _micros(start), "high": _micros(start + day)}))
-        found["find-specialty-day"].append(Variant(
-            "POST", "/fhir/Appointment/$find",
-            _find_body(start, start + day, "specialty", f"{SNOMED}|{code}"),
-            {"system": SNOMED, "code": code, "start": start, "end": start + day}))
+        found["specialty-day"].append(
+            Variant(
+                "GET",
+                f"/fhir/Slot?specialty={quote(f'{SNOMED}|{code}', safe='')}&status=free"
+                f"&start=ge{start:%Y-%m-%d}&start=lt{start + day:%Y-%m-%d}",
+                None,
+                {
+                    "system": SNOMED,
+                    "code": code,
+                    "low": _micros(start),
+                    "high": _micros(start + day),
+                },
+            )
+        )
+        found["find-specialty-day"].append(
+            Variant(
+                "POST",
+                "/fhir/Appointment/$find",
+                _find_body(start, start + day, "specialty", f"{SNOMED}|{code}"),
+                {"system": SNOMED, "code": code, "start": start, "end": start + day},
+            )
+        )
     labels = {
         "schedule-week": "GET /fhir/Slot?schedule&status=free&start=ge&start=lt (7 days)",
         "specialty-day": "GET /fhir/Slot?specialty&status=free&start=ge&start=lt (1 day)",
-        "find-practitioner-week": "POST /fhir/Appointment/$find start, end, practitioner "
-                                  "(7 days)",
+        "find-practitioner-week": "POST /fhir/Appointment/$find start, end, practitioner (7 days)",
         "find-specialty-day": "POST /fhir/Appointment/$find start, end, specialty (1 day)",
     }
     return [Shape(name, labels[name], variants) for name, variants in found.items()]
@@ -187,8 +220,9 @@ class Raw:
         parsed = make_url(url)
         self.sqlite = parsed.get_backend_name() == "sqlite"
         if self.sqlite:
-            self.connection: Any = sqlite3.connect(parsed.database, isolation_level=None,
-                                                   check_same_thread=False)
+            self.connection: Any = sqlite3.connect(
+                parsed.database, isolation_level=None, check_same_thread=False
+            )
             # The ledger's instants as SQLAlchemy writes them on SQLite (text).
             dialect = _sqlite_dialect()
             self._instant = LEDGER.c.start.type.dialect_impl(dialect).bind_processor(dialect)
@@ -249,8 +283,9 @@ def _captured(database: Database) -> Iterator[list[tuple[str, Any]]]:
     statements: list[tuple[str, Any]] = []
     seen: list[Any] = [None]  # the last execution context recorded
 
-    def before(_conn: Any, _cursor: Any, statement: str, parameters: Any, context: Any,
-               _many: bool) -> None:
+    def before(
+        _conn: Any, _cursor: Any, statement: str, parameters: Any, context: Any, _many: bool
+    ) -> None:
         # On PostgreSQL the reader is the writer with options: an execution reaches the
         # listeners of both, and is recorded once.
         if context is seen[0]:
@@ -287,8 +322,11 @@ def capture(settings: Settings, shape: Shape, budget_seconds: float, minimum: in
             if done >= minimum and time.perf_counter() - began > budget_seconds:
                 break
             path, _, query = v.path.removeprefix("/fhir/").partition("?")
-            pairs = [(k, _unquote(x)) for k, _, x in (p.partition("=") for p in query.split("&"))
-                     ] if query else []
+            pairs = (
+                [(k, _unquote(x)) for k, _, x in (p.partition("=") for p in query.split("&"))]
+                if query
+                else []
+            )
             request = FhirRequest(v.method, path, query=pairs, body=v.body)
             with database.session(write=False) as session, _captured(database) as statements:
                 dispatch(server, session, OPEN_CONTEXT, request)
@@ -310,8 +348,9 @@ def _unquote(text: str) -> str:
 # --- timing ------------------------------------------------------------------------------
 
 
-def time_loop(run: Callable[[int], None], count: int, seconds: float,
-              minimum: int = 1) -> list[float]:
+def time_loop(
+    run: Callable[[int], None], count: int, seconds: float, minimum: int = 1
+) -> list[float]:
     """Calls run(i) for i = 0, 1, ... (cycling through count variants) for `seconds`, and at
     least `minimum` times; returns the wall time of each call in ms."""
     samples: list[float] = []
@@ -332,5 +371,10 @@ def summary(samples: list[float]) -> dict[str, float]:
     def pct(p: float) -> float:
         return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
-    return {"count": len(ordered), "p50_ms": statistics.median(ordered), "p90_ms": pct(90),
-            "p99_ms": pct(99), "max_ms": ordered[-1]}
+    return {
+        "count": len(ordered),
+        "p50_ms": statistics.median(ordered),
+        "p90_ms": pct(90),
+        "p99_ms": pct(99),
+        "max_ms": ordered[-1],
+    }

@@ -59,7 +59,7 @@ from results_quiet import Quiet
 from servers import BENCH_DIR, Server, free_port, postgres_version, vacuum_analyze
 from subscriptions_receiver import ReceiverProcess
 
-from medsvc import migrate
+from medsvc.kit import migrate
 from medsvc.security.context import OPEN_CONTEXT, AuthContext, auth_context
 
 ROOT = BENCH_DIR.parent

@@ -6,7 +6,7 @@ from sqlalchemy import create_engine, pool
 import medsvc.access.tables
 import medsvc.crypto.tables
 import medsvc.fhir.tables
-import medsvc.notify_webhook
+import medsvc.notify.webhook
 import medsvc.results.tables
 import medsvc.scheduling.tables
 import medsvc.security.tables

@@ -21,12 +21,13 @@ import uvicorn
 from fastapi import FastAPI, Request
 from sqlalchemy import create_engine, text
 
-from medsvc import clock, migrate
+from medsvc import clock
 from medsvc.app import create_app
+from medsvc.audit import trail as audit_trail
 from medsvc.config import Settings
 from medsvc.db import Database
-from medsvc.fhir import audit_trail
 from medsvc.fhir.tables import INDEX_TABLES
+from medsvc.kit import migrate
 from medsvc.security.context import OPEN_CONTEXT, AuthContext, auth_context
 
 BACKENDS = os.environ.get("MEDSVC_TEST_BACKENDS", "sqlite,postgresql").split(",")

@@ -85,7 +85,7 @@ def test_open_mode_only_with_sqlite() -> None:
 
 
 def test_open_mode_serves_on_sqlite(tmp_path) -> None:
-    from medsvc import migrate
+    from medsvc.kit import migrate
 
     url = f"sqlite:///{tmp_path}/open.db"
     migrate.upgrade(url)

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from medsvc import migrate
+from medsvc.kit import migrate
 from tests.conftest import Backend, free_port
 
 

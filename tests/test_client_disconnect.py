@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from medsvc.fhir import audit_trail
+from medsvc.audit import trail as audit_trail
 from tests.conftest import Backend, LiveServer
 from tests.test_requestlog import Collect
 

@@ -10,9 +10,10 @@ from typing import Any
 
 import httpx
 
-from medsvc import demo, migrate
 from medsvc.app import create_app
+from medsvc.cli import demo
 from medsvc.db import Database
+from medsvc.kit import migrate
 from tests.conftest import LiveServer, free_port, make_settings
 from tests.factories import observation
 from tests.test_cli import medsvc

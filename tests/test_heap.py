@@ -1,4 +1,4 @@
-"""The served app's start-up heap is frozen out of full collections (medsvc.heap), checked in a
+"""The served app's start-up heap is frozen out of full collections (medsvc.kit.heap), checked in a
 process of its own: freezing the test process would keep every earlier test's objects."""
 
 import json

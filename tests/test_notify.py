@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import Connection
 
 from medsvc.app import fhir_server
-from medsvc.fhir.communications import CommunicationSender
-from medsvc.notify import LogSender, Notice, Notifier
-from medsvc.requestlog import KeyValueFormatter
+from medsvc.kit.requestlog import KeyValueFormatter
+from medsvc.notify.communications import CommunicationSender
+from medsvc.notify.notifier import LogSender, Notice, Notifier
 from tests.conftest import Backend
 from tests.factories import FHIR_JSON, patient
 

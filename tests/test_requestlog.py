@@ -5,8 +5,8 @@ import logging
 
 import pytest
 
-from medsvc import requestlog
-from medsvc.requestlog import KeyValueFormatter, RequestLogMiddleware
+from medsvc.kit import requestlog
+from medsvc.kit.requestlog import KeyValueFormatter, RequestLogMiddleware
 
 
 class Collect(logging.Handler):

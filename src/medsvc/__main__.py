@@ -2,6 +2,6 @@
 
 import sys
 
-from medsvc.cli import main
+from medsvc.cli.main import main
 
 sys.exit(main())

@@ -10,10 +10,11 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy import exc
 from starlette.exceptions import HTTPException
 
-from medsvc import heap, jobs, migrate
-from medsvc.access import write_policy
-from medsvc.access.care import Care
+from medsvc import jobs
+from medsvc.access import break_glass
 from medsvc.access.install import install as install_access
+from medsvc.access.organizations import DIRECTORY
+from medsvc.audit.install import install as install_audit
 from medsvc.config import ConfigurationError as ConfigurationError  # raised by create_app
 from medsvc.config import Settings, get_settings
 from medsvc.crypto import blind_index
@@ -29,9 +30,7 @@ from medsvc.errors import (
     Unavailable,
     operation_outcome,
 )
-from medsvc.executors import make_executors
-from medsvc.fhir import access, jsonio, sealing
-from medsvc.fhir.audit_trail import AuditTrail
+from medsvc.fhir import jsonio, sealing
 from medsvc.fhir.definitions import get_definitions
 from medsvc.fhir.limits import limits_from
 from medsvc.fhir.operations import everything, validate
@@ -39,7 +38,9 @@ from medsvc.fhir.registry import Registry
 from medsvc.fhir.routes import CONTENT_TYPE
 from medsvc.fhir.routes import ROUTES as FHIR_ROUTES
 from medsvc.fhir.server import FhirServer
-from medsvc.requestlog import RequestLogMiddleware, configure_logging
+from medsvc.kit import heap, migrate
+from medsvc.kit.executors import make_executors
+from medsvc.kit.requestlog import RequestLogMiddleware, configure_logging
 from medsvc.results import protection
 from medsvc.results.at_rest import ResultSealer
 from medsvc.results.install import install as install_results
@@ -174,11 +175,7 @@ def fhir_server(settings: Settings, database: Database | None = None) -> FhirSer
     if database is not None and sealed:
         sealer = ResultSealer(FileKeyring(settings.kek_directory), settings.base_url)
         sealing.install(database, sealer)
-    # First which roles write which types at all (no query needed), then the compartments
-    # and the care relationship: all run before any domain's hooks.
-    write_policy.install(server)
-    access.install(server, Care(settings.care_days_after))
-    install_access(server, settings)
+    install_access(server, settings)  # before any domain's hooks: the policy decides first
     install_scheduling(server, settings, jobs.notifier(server, settings))
     install_results(server, settings)
     install_subscriptions(server, settings)
@@ -237,7 +234,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.database = database
     app.state.fhir = fhir_server(settings, database)
-    app.state.audit = AuditTrail(app.state.fhir, database, settings.audit_max_backlog)
+    app.state.audit = install_audit(
+        app.state.fhir, database, settings, (break_glass.mark_accesses,), DIRECTORY
+    )
     _install_security(app, settings, database)
     app.state.executors = make_executors(settings)
     _install_error_handlers(app)

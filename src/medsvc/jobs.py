@@ -12,14 +12,15 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy import Connection
 
-from medsvc import clock, notify_webhook
+from medsvc import clock
 from medsvc.config import Settings
 from medsvc.db import Database
-from medsvc.fhir import communications
-from medsvc.fhir.communications import CommunicationSender
 from medsvc.fhir.server import FhirServer
-from medsvc.notify import LogSender, Notifier, Sender
-from medsvc.notify_webhook import NoticePoster, WebhookSender
+from medsvc.notify import communications
+from medsvc.notify import webhook as notify_webhook
+from medsvc.notify.communications import CommunicationSender
+from medsvc.notify.notifier import LogSender, Notifier, Sender
+from medsvc.notify.webhook import NoticePoster, WebhookSender
 from medsvc.results import release
 from medsvc.scheduling import holds, materialise, reminders
 from medsvc.security import signin_throttle

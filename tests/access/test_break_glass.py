@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from medsvc import clock
-from medsvc.fhir import audit_trail
+from medsvc.audit import trail as audit_trail
 from tests.access.conftest import (
     Caller,
     Record,

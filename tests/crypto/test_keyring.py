@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from cryptography.exceptions import InvalidTag
 
-from medsvc import keyfiles
 from medsvc.crypto import keyring
 from medsvc.crypto.keyring import FileKeyring, UnknownKey
+from medsvc.kit import keyfiles
 
 DATA_KEY = bytes(range(32))
 

@@ -3,8 +3,8 @@ parser: whatever spelling the index takes as a Patient, the record names that Pa
 
 import pytest
 
-from medsvc.fhir.audited import _patient_named
-from medsvc.security.audit import Access
+from medsvc.audit.events import Access
+from medsvc.audit.recorded import _patient_named
 
 BASE = "https://medsvc.example/fhir"
 

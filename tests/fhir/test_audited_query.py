@@ -7,8 +7,8 @@ from urllib.parse import parse_qsl
 
 import pytest
 
+from medsvc.audit.query_redaction import WITHHELD, audited_query
 from medsvc.crypto.blind_index import BlindIndex
-from medsvc.fhir.audited_query import WITHHELD, audited_query
 from medsvc.fhir.blinding import Blinder
 from medsvc.fhir.definitions import Definitions, get_definitions
 from medsvc.results import protection

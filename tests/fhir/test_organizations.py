@@ -9,9 +9,9 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, select, text
 
-from medsvc import migrate
-from medsvc.fhir import organizations
+from medsvc.access import organizations
 from medsvc.fhir.tables import ResourceRow
+from medsvc.kit import migrate
 
 RESOURCE = ResourceRow.__table__  # type: ignore[attr-defined]
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select, update
 from sqlalchemy.engine import make_url
 
-from medsvc import cli_patients
+from medsvc.cli import patients as cli_patients
 from medsvc.crypto import envelope
 from medsvc.crypto.envelope import SealBroken
 from medsvc.crypto.keyring import FileKeyring

@@ -11,8 +11,8 @@ import orjson
 import pytest
 
 from medsvc import clock
+from medsvc.access.organizations import DIRECTORY
 from medsvc.fhir.datetimes import format_instant, to_micros
-from medsvc.fhir.organizations import DIRECTORY
 from medsvc.scheduling import bulk_publish
 from tests.conftest import Backend, LiveServer
 from tests.factories import FHIR_JSON, patient, practitioner, schedule, slot

@@ -15,10 +15,10 @@ from sqlalchemy import Connection, select
 from medsvc import clock
 from medsvc.app import fhir_server
 from medsvc.db import Database
-from medsvc.fhir.communications import CommunicationSender
 from medsvc.fhir.datetimes import format_instant
-from medsvc.notify import LogSender, Notice, Notifier
-from medsvc.requestlog import KeyValueFormatter
+from medsvc.kit.requestlog import KeyValueFormatter
+from medsvc.notify.communications import CommunicationSender
+from medsvc.notify.notifier import LogSender, Notice, Notifier
 from medsvc.scheduling.reminders import (
     REMINDER,
     cancel_reminders,

@@ -16,7 +16,7 @@ from fhir.resources.R4B.auditevent import AuditEvent
 from sqlalchemy import exc, select, text
 
 from medsvc.app import create_app
-from medsvc.fhir import audit_trail
+from medsvc.audit import trail as audit_trail
 from medsvc.fhir.blinding import ANY_SYSTEM
 from medsvc.fhir.tables import AuditChain, ResourceRow, SearchToken
 from medsvc.security.context import AuthContext, auth_context

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from medsvc.fhir import audit_trail
+from medsvc.audit import trail as audit_trail
 from medsvc.security.context import AuthContext
 from tests.factories import (
     FHIR_JSON,

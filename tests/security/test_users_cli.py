@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from medsvc import clock
-from medsvc.security.audit import ACCOUNT_SYSTEM
+from medsvc.audit.events import ACCOUNT_SYSTEM
 from medsvc.security.revocation import REREAD_SECONDS
 from medsvc.security.signin import GENERIC_FAILURE
 from tests.conftest import KEYS, Backend

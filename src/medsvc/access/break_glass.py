@@ -9,6 +9,7 @@ from sqlalchemy import Connection, insert, select
 
 from medsvc import clock
 from medsvc.access.tables import REASON_LEN, BreakGlass
+from medsvc.audit.events import Access
 from medsvc.errors import Forbidden, Invalid, NotFound
 from medsvc.fhir import jsonio, store
 from medsvc.fhir.datetimes import format_instant
@@ -17,7 +18,6 @@ from medsvc.fhir.interactions import Result
 from medsvc.fhir.operations.parameters import read_inputs
 from medsvc.fhir.registry import Operation, OperationCall
 from medsvc.security import scopes
-from medsvc.security.audit import Access
 from medsvc.security.context import AuthContext
 
 GLASS = BreakGlass.__table__  # type: ignore[attr-defined]

@@ -3,9 +3,10 @@ so only a hospital's system (for its own practitioners) or the platform writes o
 
 from sqlalchemy import Connection, select
 
+from medsvc.access import organizations
 from medsvc.access.roles import Role, role_of
 from medsvc.errors import Forbidden, Unprocessable
-from medsvc.fhir import organizations, pending
+from medsvc.fhir import pending
 from medsvc.fhir.registry import WriteEvent
 from medsvc.fhir.store import Stored
 from medsvc.fhir.tables import SearchReference

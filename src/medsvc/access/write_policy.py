@@ -5,9 +5,9 @@ an app may do, never a grant: a citizen's `patient/*.cruds` still writes no resu
 from sqlalchemy import Connection
 
 from medsvc.access import citizen_patient
+from medsvc.access.organizations import DIRECTORY  # what hospitals publish
 from medsvc.access.roles import Role, role_of
 from medsvc.errors import Forbidden
-from medsvc.fhir.organizations import DIRECTORY  # what hospitals publish
 from medsvc.fhir.registry import WriteEvent
 from medsvc.fhir.server import FhirServer
 from medsvc.security.context import AuthContext

@@ -11,7 +11,7 @@ import hmac
 import os
 from pathlib import Path
 
-from medsvc import keyfiles
+from medsvc.kit import keyfiles
 
 SUFFIX = ".hmac"
 

@@ -10,7 +10,7 @@ from typing import Protocol
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from medsvc import keyfiles
+from medsvc.kit import keyfiles
 
 SUFFIX = ".kek"
 NONCE_BYTES = 12

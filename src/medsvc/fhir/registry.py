@@ -6,16 +6,18 @@ The FHIR layer never imports a domain; create_app() registers each one here expl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import ColumnElement, Connection, FromClause, and_
+from starlette.requests import Request
+from starlette.responses import Response
 
 from medsvc.fhir import jsonio
-from medsvc.security.audit import Access
 from medsvc.security.context import AuthContext
 
 if TYPE_CHECKING:
     from medsvc.fhir.interactions import Result
+    from medsvc.fhir.search.params import Criterion
     from medsvc.fhir.server import FhirServer
     from medsvc.fhir.store import Stored
 
@@ -55,9 +57,28 @@ AfterWrite = Callable[[Connection, AuthContext, WriteEvent, "Stored"], None]
 ReadFilter = Callable[[AuthContext, str, FromClause], ColumnElement[bool] | None]
 EventListener = Callable[[Connection, TopicEvent], None]
 CapabilityAmendment = Callable[[dict[str, Any]], None]  # amends CapabilityStatement.rest
-# Amends accesses before their AuditEvents are made (a purpose of use), in the audit
-# writer's transaction.
-AuditAmendment = Callable[[Connection, list[Access]], None]
+# A caller naming one resource by exact identifier (a conditional reference, If-None-Exist)
+# that may be found outside its read filters: returns what to do with the one match (join it
+# to the caller's view), or None when the caller's filters apply as usual.
+Identification = Callable[
+    [AuthContext, str, "list[Criterion]"], Callable[[Connection, "Stored"], None] | None
+]
+
+
+class RequestAudit(Protocol):
+    """Records a FHIR request once answered (or refused); may refuse a write whose record
+    cannot be stored. read: the request changes nothing."""
+
+    async def __call__(
+        self,
+        request: Request,
+        ctx: AuthContext | None,
+        status: int,
+        body: bytes,
+        response: Response | None,
+        *,
+        read: bool,
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -94,7 +115,8 @@ class Registry:
     # What a domain serves beside the stored types, added to CapabilityStatement.rest
     # (the resource entries of routes of its own, extensions of an entry).
     capability_amendments: list[CapabilityAmendment] = field(default_factory=list)
-    audit_amendments: list[AuditAmendment] = field(default_factory=list)
+    identifications: list[Identification] = field(default_factory=list)
+    request_audit: RequestAudit | None = None
 
     def add_operation(self, operation: Operation) -> None:
         self.operations[operation.name] = operation
@@ -116,6 +138,15 @@ class Registry:
     ) -> None:
         for hook in self.after_write:
             hook(session, ctx, event, stored)
+
+    def identification(
+        self, ctx: AuthContext, resource_type: str, criteria: "list[Criterion]"
+    ) -> Callable[[Connection, "Stored"], None] | None:
+        """What to do with a match found by exact identifier outside the caller's filters."""
+        for identify in self.identifications:
+            if (found := identify(ctx, resource_type, criteria)) is not None:
+                return found
+        return None
 
     def emit(self, session: Connection, event: TopicEvent) -> None:
         """Tells the listeners (the outbox) of a domain's event, in the caller's unit of work."""

@@ -19,13 +19,10 @@ from medsvc.errors import (
     Invalid,
     PayloadTooLarge,
     Unauthorized,
-    Unavailable,
     error_status,
     information,
 )
-from medsvc.executors import Kind, in_thread
-from medsvc.fhir import audited, binary, bundle, jsonio, limits
-from medsvc.fhir.audit_trail import AuditTrail
+from medsvc.fhir import binary, bundle, jsonio, limits
 from medsvc.fhir.capability import capability_statement
 from medsvc.fhir.interactions import Result
 from medsvc.fhir.negotiation import (
@@ -37,8 +34,10 @@ from medsvc.fhir.negotiation import (
     wants_json,
 )
 from medsvc.fhir.numbers import natural
+from medsvc.fhir.registry import RequestAudit
 from medsvc.fhir.router import FhirRequest, dispatch, reads_only
 from medsvc.fhir.server import FhirServer
+from medsvc.kit.executors import Kind, in_thread
 from medsvc.security.context import AuthContext, auth_context
 
 CONTENT_TYPE = f"{FHIR_JSON}; charset=utf-8"
@@ -266,18 +265,10 @@ async def fhir_endpoint(request: Request) -> Response:
 async def _audit(
     request: Request, ctx: AuthContext | None, status: int, body: bytes, response: Response | None
 ) -> None:
-    """Every access to patient data is recorded, allowed or not; a change is answered only
-    once its record is stored, a read's record follows within moments (audit_trail.py)."""
-    if request.app.state.settings.auth_mode == "open":
-        return  # a local trial: no one to attribute anything to
-    access = audited.access_of(request, ctx, status, body, response)
-    if access is None:
-        return
-    trail: AuditTrail = request.app.state.audit
-    if _is_read(request) and not trail.backlogged:
-        trail.record(access)
-    elif not await trail.record_durably(access):
-        raise Unavailable("The access could not be audited; retry shortly")
+    """Hands every request to the audit hook the app installed (none in a bare engine)."""
+    audit: RequestAudit | None = request.app.state.fhir.registry.request_audit
+    if audit is not None:
+        await audit(request, ctx, status, body, response, read=_is_read(request))
 
 
 FHIR_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]

@@ -7,9 +7,10 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from medsvc.access import compartments
 from medsvc.access.care import Care
 from medsvc.errors import BusinessRule
-from medsvc.fhir import compartments, pending, references
+from medsvc.fhir import pending, references
 from medsvc.fhir.registry import WriteEvent
 from medsvc.fhir.store import RESOURCE
 from medsvc.results import at_rest

@@ -26,7 +26,7 @@ from medsvc.fhir import references
 from medsvc.fhir.registry import Registry, TopicEvent, WriteEvent
 from medsvc.fhir.store import RESOURCE, Stored
 from medsvc.fhir.tables import SearchReference
-from medsvc.notify import Notice, Notifier
+from medsvc.notify.notifier import Notice, Notifier
 from medsvc.results.at_rest import patient_of
 from medsvc.results.release_rules import ReleaseRules
 from medsvc.results.tables import ReleaseChoice, ReleaseLog, ResultRelease

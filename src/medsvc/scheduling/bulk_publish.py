@@ -25,11 +25,10 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from medsvc import clock
+from medsvc.access.organizations import DIRECTORY
 from medsvc.db import Database
-from medsvc.executors import in_thread
 from medsvc.fhir import jsonio
 from medsvc.fhir.datetimes import format_instant, to_micros
-from medsvc.fhir.organizations import DIRECTORY
 from medsvc.fhir.stored import RESOURCE
 from medsvc.fhir.tables import (
     ResourceVersion,
@@ -38,6 +37,7 @@ from medsvc.fhir.tables import (
     SearchString,
     SearchToken,
 )
+from medsvc.kit.executors import in_thread
 
 MANIFEST = "/fhir/$bulk-publish"  # the specification: the manifest URL ends with $bulk-publish
 NDJSON = "application/fhir+ndjson"

@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 from medsvc import clock
 from medsvc.fhir.registry import WriteEvent
 from medsvc.fhir.store import Stored
-from medsvc.notify import Notice, Notifier
+from medsvc.notify.notifier import Notice, Notifier
 from medsvc.scheduling import appointments
 from medsvc.scheduling.appointments import BOOKED, BOOKING_ELEMENTS
 from medsvc.security.context import AuthContext

@@ -3,7 +3,7 @@ $operations, registered by create_app()."""
 
 from medsvc.config import Settings
 from medsvc.fhir.server import FhirServer
-from medsvc.notify import Notifier
+from medsvc.notify.notifier import Notifier
 from medsvc.scheduling import booking, changes, reminders, responses, rules, slots, templates
 from medsvc.scheduling.operations import book, cancel, find, hold
 

@@ -17,7 +17,7 @@ from medsvc.clock import utc
 from medsvc.fhir import jsonio, references
 from medsvc.fhir.datetimes import parse_instant
 from medsvc.fhir.store import read_current
-from medsvc.notify import Notice, Notifier
+from medsvc.notify.notifier import Notice, Notifier
 from medsvc.scheduling.tables import AppointmentReminder
 
 REMINDER = AppointmentReminder.__table__  # type: ignore[attr-defined]

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from medsvc.db import Database
-from medsvc.executors import in_thread
+from medsvc.kit.executors import in_thread
 from medsvc.security import oauth, revocation
 from medsvc.security.client_auth import Caller, TokenRequest
 from medsvc.security.oauth_errors import NO_STORE, OAuthError

@@ -137,7 +137,7 @@ def resource_scopes(scopes: frozenset[str]) -> tuple[ResourceScope, ...]:
 
 def require(ctx: AuthContext, resource_type: str, interaction: str) -> None:
     """Raises 403 unless a granted scope allows the interaction on the type. Which resources
-    of the type the caller may reach is the compartments' concern (fhir/compartments.py)."""
+    of the type the caller may reach is the compartments' concern (access/compartments.py)."""
     permission = PERMISSION[interaction]
     if not any(s.allows(resource_type, permission) for s in ctx.grants):
         raise Forbidden(f"The granted scopes do not allow {interaction} on {resource_type}")

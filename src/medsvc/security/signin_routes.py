@@ -11,7 +11,7 @@ from starlette.routing import Route
 from medsvc import clock
 from medsvc.config import Settings
 from medsvc.db import Database
-from medsvc.executors import in_thread
+from medsvc.kit.executors import in_thread
 from medsvc.security import authorize, signin, signin_csrf
 from medsvc.security.routes import MAX_FORM_BYTES, has_nul, retry_after
 from medsvc.security.signin_page import (

@@ -12,7 +12,7 @@ from typing import Any
 
 from joserfc.jwk import KeySet, RSAKey
 
-from medsvc import keyfiles
+from medsvc.kit import keyfiles
 
 ALGORITHM = "RS256"  # what every OpenID Connect relying party must accept (OIDC Core 15.1)
 KEY_BITS = 3072

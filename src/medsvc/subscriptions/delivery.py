@@ -16,11 +16,11 @@ import httpx
 import orjson
 from sqlalchemy import Connection, or_, select, update
 
-from medsvc import leases, outbound
 from medsvc.clock import utc
 from medsvc.db import Database
 from medsvc.fhir import interactions, jsonio, store
 from medsvc.fhir.server import FhirServer
+from medsvc.kit import leases, outbound
 from medsvc.security.context import platform_context
 from medsvc.security.signing import SigningKeys
 from medsvc.subscriptions import notification, signature

@@ -8,7 +8,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, delete, insert, select, update
 
 from medsvc import clock
-from medsvc.fhir import organizations, pending
+from medsvc.access import organizations
+from medsvc.fhir import pending
 from medsvc.fhir.registry import TopicEvent, WriteEvent
 from medsvc.fhir.store import RESOURCE, Stored
 from medsvc.security.context import AuthContext

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, false, func, or_, select, true
 
-from medsvc.fhir import organizations, pending, store
+from medsvc.fhir import pending, store
 from medsvc.fhir.search.params import Include, QueryParser, SearchRequest
 from medsvc.fhir.search.sql import RESOURCE, Compiler, sort_key
 from medsvc.fhir.server import FhirServer
@@ -105,25 +105,26 @@ def find_matches(
 
     identify: the condition names a resource to create unless it exists, or to refer to
     (If-None-Exist, a conditional reference); a hospital may then find a patient outside its
-    view by exact identifier, and the patient joins its view (organizations.patients).
+    view by exact identifier when an identification hook allows it, which then runs on the
+    one match (a hospital's view then includes the patient).
     """
     pending.flush(session)
     # A condition names one resource (to write, or to refer to); it is no search of the
     # caller's, so it also applies to a type that clients may not search (Binary).
     request = parse(server, resource_type, pairs, strict=True, interaction="read")
     compiler = server.compiler(ctx)
-    identifying = identify and organizations.identifies_patient(
-        ctx, resource_type, request.criteria
+    identified = (
+        server.registry.identification(ctx, resource_type, request.criteria) if identify else None
     )
-    if identifying:
+    if identified is not None:
         compiler = Compiler(server.base_url, lambda _type, _resource: None)
     where = compiler.where(resource_type, request.criteria)
     rows = session.execute(
         select(*store.CURRENT_COLUMNS).where(*where).order_by(RESOURCE.c.pk).limit(limit)
     ).all()
     found = store.from_rows(session, rows)
-    if identifying and len(found) == 1 and ctx.organization:
-        organizations.link_patient(session, ctx.organization, found[0].id)
+    if identified is not None and len(found) == 1:
+        identified(session, found[0])
     return found
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Select, and_, exists, func, or_, select
 
 from medsvc import clock
+from medsvc.access.organizations import schedules
 from medsvc.clock import utc
 from medsvc.errors import Invalid
 from medsvc.fhir import jsonio
@@ -20,7 +21,6 @@ from medsvc.fhir.definitions import Definitions
 from medsvc.fhir.interactions import Result
 from medsvc.fhir.numbers import natural
 from medsvc.fhir.operations.parameters import Inputs, local_id, read_inputs
-from medsvc.fhir.organizations import schedules
 from medsvc.fhir.registry import Operation, OperationCall
 from medsvc.fhir.search.values import token_value
 from medsvc.fhir.store import RESOURCE

@@ -11,10 +11,12 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from medsvc import clock, migrate
+from medsvc import clock
+from medsvc.audit import trail as audit_trail
 from medsvc.config import get_settings
 from medsvc.db import Database
-from medsvc.fhir import audit_trail, references, store
+from medsvc.fhir import references, store
+from medsvc.kit import migrate
 from medsvc.security import accounts, clients, signing
 
 

@@ -12,7 +12,7 @@ from medsvc.fhir.datetimes import format_instant
 from medsvc.fhir.interactions import create
 from medsvc.fhir.server import FhirServer
 from medsvc.fhir.store import read_current
-from medsvc.notify import Notice
+from medsvc.notify.notifier import Notice
 from medsvc.security.context import platform_context
 
 CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/communication-category"

@@ -16,16 +16,14 @@ import uvicorn
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
-from medsvc import (
-    cli_access,
-    cli_break_glass,
-    cli_keys,
-    cli_patients,
-    cli_users,
-    demo_access,
-    migrate,
-)
+from medsvc.cli import access as cli_access
+from medsvc.cli import break_glass as cli_break_glass
+from medsvc.cli import demo_access
+from medsvc.cli import keys as cli_keys
+from medsvc.cli import patients as cli_patients
+from medsvc.cli import users as cli_users
 from medsvc.config import ConfigurationError, get_settings, settings_problem
+from medsvc.kit import migrate
 from medsvc.security.context import open_mode_refusal
 
 log = logging.getLogger("medsvc.cli")
@@ -33,7 +31,7 @@ log = logging.getLogger("medsvc.cli")
 
 def _serve(args: argparse.Namespace) -> int:
     from medsvc.app import check_settings
-    from medsvc.serving import uvicorn_options
+    from medsvc.cli.serving import uvicorn_options
 
     settings = get_settings()
     refusal = open_mode_refusal(settings, args.host)
@@ -144,7 +142,7 @@ def _db_reindex(args: argparse.Namespace) -> int:
 
 
 def _demo_load(_args: argparse.Namespace) -> int:
-    from medsvc import demo
+    from medsvc.cli import demo
 
     settings = get_settings()
     migrate.upgrade(settings.database_url)

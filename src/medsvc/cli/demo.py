@@ -9,8 +9,9 @@ but the slots of days not loaded before.
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from medsvc import clock, demo_access
+from medsvc import clock
 from medsvc.app import fhir_server
+from medsvc.cli import demo_access
 from medsvc.config import Settings
 from medsvc.db import Database
 from medsvc.fhir import bundle

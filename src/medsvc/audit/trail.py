@@ -8,18 +8,18 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, text
 
 from medsvc import clock
+from medsvc.audit import events as audit
 from medsvc.db import Database
 from medsvc.fhir import pending, store
 from medsvc.fhir.interactions import new_id
 from medsvc.fhir.server import FhirServer
 from medsvc.fhir.tables import AuditChain, ResourceRow
-from medsvc.security import audit
 
 log = logging.getLogger("medsvc.audit")
 CHAIN = AuditChain.__table__  # type: ignore[attr-defined]
@@ -29,6 +29,9 @@ BATCH = 500
 ATTEMPTS = 5
 CHAIN_LOCK = 7_302_411  # PostgreSQL advisory lock id: one appender at a time, all processes
 Done = Callable[[bool], None]
+# Marks accesses before their AuditEvents are made (a purpose of use), in the writer's
+# transaction.
+Amendment = Callable[[Connection, list[audit.Access]], None]
 _LIVE: "weakref.WeakSet[AuditTrail]" = weakref.WeakSet()
 
 
@@ -38,13 +41,19 @@ def flush_all() -> None:
         trail.flush()
 
 
-def append(session: Connection, server: FhirServer, accesses: list[audit.Access]) -> None:
-    """Stores the accesses' AuditEvents and links them into the chain, in order."""
+def append(
+    session: Connection,
+    server: FhirServer,
+    accesses: list[audit.Access],
+    amendments: Sequence[Amendment] = (),
+) -> None:
+    """Stores the accesses' AuditEvents and links them into the chain, in order, once the
+    amendments have marked them."""
     if session.dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": CHAIN_LOCK})
     last = session.execute(select(CHAIN.c.hash).order_by(CHAIN.c.seq.desc()).limit(1)).first()
     previous = last[0] if last else audit.GENESIS
-    for amend in server.registry.audit_amendments:
+    for amend in amendments:
         amend(session, accesses)
     definition = server.definition("AuditEvent", "read")
     recorded = audit.recorded_at(clock.now())
@@ -97,8 +106,15 @@ def verify(session: Connection) -> tuple[int, list[str]]:
 class AuditTrail:
     """Queues accesses and appends them in batches from one thread per process."""
 
-    def __init__(self, server: FhirServer, database: Database, max_backlog: int):
+    def __init__(
+        self,
+        server: FhirServer,
+        database: Database,
+        max_backlog: int,
+        amendments: Sequence[Amendment] = (),
+    ):
         self.server, self.database, self.max_backlog = server, database, max_backlog
+        self.amendments = tuple(amendments)
         _LIVE.add(self)
         self._queue: deque[tuple[audit.Access, Done | None]] = deque()
         self._wake = threading.Event()
@@ -170,7 +186,7 @@ class AuditTrail:
         for attempt in range(ATTEMPTS):
             try:
                 with self.database.session(write=True) as session:
-                    append(session, self.server, [access for access, _ in batch])
+                    append(session, self.server, [access for access, _ in batch], self.amendments)
                 ok = True
                 break
             except Exception:  # a lost audit record must be loud, and retried

@@ -6,29 +6,34 @@ from functools import lru_cache
 from starlette.requests import Request
 from starlette.responses import Response
 
-from medsvc import requestlog
+from medsvc.audit import events as audit
+from medsvc.audit.query_redaction import audited_query
 from medsvc.fhir import references, router
-from medsvc.fhir.audited_query import audited_query
-from medsvc.fhir.compartments import DIRECTORY
-from medsvc.security import audit
+from medsvc.kit import requestlog
 from medsvc.security.context import AuthContext
 
 REACHING_PARAMS = ("_include", "_revinclude", "_has")  # what can bring patient data along
 
 
-def _is_directory_lookup(request: Request, segments: list[str]) -> bool:
+def _is_directory_lookup(request: Request, segments: list[str], directory: frozenset[str]) -> bool:
     """A read or search of the public directory that cannot bring patient data along."""
-    if request.method != "GET" or not segments or segments[0] not in DIRECTORY:
+    if request.method != "GET" or not segments or segments[0] not in directory:
         return False
     return not any(k.split(":")[0] in REACHING_PARAMS for k in request.query_params)
 
 
 def access_of(
-    request: Request, ctx: AuthContext | None, status: int, body: bytes, response: Response | None
+    request: Request,
+    ctx: AuthContext | None,
+    status: int,
+    body: bytes,
+    response: Response | None,
+    directory: frozenset[str] = frozenset(),
 ) -> audit.Access | None:
-    """The access to record, or None for what touches no patient data."""
+    """The access to record, or None for what touches no patient data (directory: the
+    types of the public directory, whose plain lookups are not recorded)."""
     segments = [s for s in request.path_params.get("path", "").split("/") if s]
-    if segments == ["metadata"] or _is_directory_lookup(request, segments):
+    if segments == ["metadata"] or _is_directory_lookup(request, segments, directory):
         return None
     kind = router.interaction(request.method, segments)
     resource_type = segments[0] if segments else None

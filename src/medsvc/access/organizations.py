@@ -3,6 +3,7 @@ locations, services and roles naming it, the practitioners in those roles, their
 and slots), the appointments there, what its systems wrote, and the patients in its view."""
 
 import hashlib
+from collections.abc import Callable
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -23,6 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from medsvc.fhir.search.params import Criterion
 from medsvc.fhir.shared_ctes import made_once
+from medsvc.fhir.stored import Stored
 from medsvc.fhir.tables import OrganizationPatient, ResourceRow, SearchReference
 from medsvc.security.context import AuthContext
 
@@ -117,7 +119,7 @@ def appointments(org_id: str) -> CTE:
 def patients(org: str) -> CTE:
     """Ids of the patients in the organization's view, besides those it created: those it
     resolved by identifier and those with an appointment there. Its writes may refer only
-    to patients in view (fhir/access.py), so its results never widen the view."""
+    to patients in view (access/rules.py), so its results never widen the view."""
     org_id = org.split("/", 1)[1]
     there = REF.alias()
     # The appointments' own rows, looked up by resource_pk and param. Without the param the
@@ -169,11 +171,15 @@ def _view(org: str, resource_type: str, resource: FromClause, writing: bool) -> 
     return owned
 
 
-def identifies_patient(ctx: AuthContext, resource_type: str, criteria: list[Criterion]) -> bool:
-    """A hospital naming one patient by exact identifiers (system|value, no modifier)."""
-    if ctx.unrestricted or not ctx.organization or resource_type != "Patient" or not criteria:
-        return False
-    return all(
+def identification(
+    ctx: AuthContext, resource_type: str, criteria: list[Criterion]
+) -> Callable[[Connection, Stored], None] | None:
+    """The registry's identification hook: a hospital naming one patient by exact
+    identifiers (system|value, no modifier) finds them outside its view, and they join it."""
+    organization = ctx.organization
+    if ctx.unrestricted or not organization or resource_type != "Patient" or not criteria:
+        return None
+    exact = all(
         c.param is not None
         and c.param.code == "identifier"
         and c.modifier is None
@@ -182,6 +188,9 @@ def identifies_patient(ctx: AuthContext, resource_type: str, criteria: list[Crit
         and _system_and_value(c.values[0])
         for c in criteria
     )
+    if not exact:
+        return None
+    return lambda session, found: link_patient(session, organization, found.id)
 
 
 def _system_and_value(token: str) -> bool:

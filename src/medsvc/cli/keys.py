@@ -4,11 +4,11 @@ the patients' data keys. Each prints one JSON object on stdout."""
 import argparse
 from typing import Any
 
-from medsvc import migrate
-from medsvc.cli_access import json_command, writing
+from medsvc.cli.access import json_command, writing
 from medsvc.config import get_settings
 from medsvc.crypto import data_keys, keyring
 from medsvc.db import Database
+from medsvc.kit import migrate
 
 
 def _keys_status(_args: argparse.Namespace) -> dict[str, Any]:

@@ -7,12 +7,13 @@ import os
 import re
 from typing import TYPE_CHECKING, Any
 
-from medsvc.cli_access import CommandError, UnknownTarget, json_command, writing
+from medsvc.audit import trail as audit_trail
+from medsvc.audit.events import Access
+from medsvc.cli.access import CommandError, UnknownTarget, json_command, writing
 from medsvc.config import get_settings
-from medsvc.fhir import audit_trail, store
+from medsvc.fhir import store
 from medsvc.fhir.interactions import new_id
 from medsvc.results.erasure import erase_results
-from medsvc.security.audit import Access
 from medsvc.security.context import AuthContext
 
 if TYPE_CHECKING:

@@ -14,10 +14,10 @@ import orjson
 from sqlalchemy import Connection, DateTime, Index, Integer, String, insert, select, update
 from sqlmodel import Column, Field, SQLModel
 
-from medsvc import leases, outbound
 from medsvc.clock import utc
 from medsvc.db import Database
-from medsvc.notify import Notice
+from medsvc.kit import leases, outbound
+from medsvc.notify.notifier import Notice
 
 log = logging.getLogger("medsvc.notify")
 

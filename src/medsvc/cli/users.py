@@ -10,12 +10,12 @@ from typing import Any
 from sqlalchemy import Connection
 
 from medsvc import clock
-from medsvc.cli_access import CommandError, UnknownTarget, existing_reference, json_command, writing
-from medsvc.cli_patients import COMMAND_CLIENT, audit_server, os_user
-from medsvc.fhir import audit_trail
+from medsvc.audit import trail as audit_trail
+from medsvc.audit.events import Access
+from medsvc.cli.access import CommandError, UnknownTarget, existing_reference, json_command, writing
+from medsvc.cli.patients import COMMAND_CLIENT, audit_server, os_user
 from medsvc.fhir.interactions import new_id
 from medsvc.security import account_admin, accounts, signin_throttle, totp
-from medsvc.security.audit import Access
 from medsvc.security.context import AuthContext
 from medsvc.security.tables import Account
 

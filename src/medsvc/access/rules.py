@@ -5,9 +5,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, FromClause, and_, false, or_, select
 
+from medsvc.access import compartments
 from medsvc.access.care import Care
 from medsvc.errors import Forbidden
-from medsvc.fhir import compartments, pending, references
+from medsvc.fhir import pending, references
 from medsvc.fhir.registry import WriteEvent
 from medsvc.fhir.search.params import QueryParser
 from medsvc.fhir.search.sql import RESOURCE, Compiler
@@ -21,7 +22,7 @@ READ_PERMISSIONS = "rs"
 REF = SearchReference.__table__  # type: ignore[attr-defined]
 
 
-class Access:
+class AccessRules:
     """The hooks, bound to the server whose search parameters granular scopes are written in."""
 
     def __init__(self, server: FhirServer, care: Care):
@@ -120,9 +121,9 @@ def _names_unseen_patient(
     return len(set(session.execute(seen).scalars())) < len(named)
 
 
-def install(server: FhirServer, care: Care) -> Access:
-    access = Access(server, care)
-    server.registry.read_filters.append(access.read_filter)
-    server.registry.before_write.append(access.before_write)
-    server.registry.after_write.append(access.after_write)
-    return access
+def install(server: FhirServer, care: Care) -> AccessRules:
+    rules = AccessRules(server, care)
+    server.registry.read_filters.append(rules.read_filter)
+    server.registry.before_write.append(rules.before_write)
+    server.registry.after_write.append(rules.after_write)
+    return rules
