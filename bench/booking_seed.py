@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from medsvc.app import fhir_server
+from medsvc.assembly import fhir_server
 from medsvc.config import Settings
 from medsvc.db import Database
 from medsvc.fhir import bundle

@@ -5,7 +5,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from medsvc.app import fhir_server
+from medsvc.assembly import fhir_server
 from medsvc.config import Settings
 from medsvc.db import Database
 from medsvc.fhir import bundle

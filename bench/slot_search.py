@@ -19,7 +19,7 @@ from booking_seed import FIRST_DAY, SNOMED, SPECIALTIES, Schedule, instant
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
-from medsvc.app import fhir_server
+from medsvc.assembly import fhir_server
 from medsvc.config import Settings
 from medsvc.db import Database
 from medsvc.fhir import driver_reads

@@ -4,6 +4,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 import medsvc.access.tables
+import medsvc.audit.tables
 import medsvc.crypto.tables
 import medsvc.fhir.tables
 import medsvc.notify.webhook

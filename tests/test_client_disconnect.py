@@ -12,7 +12,7 @@ import pytest
 
 from medsvc.audit import trail as audit_trail
 from tests.conftest import Backend, LiveServer
-from tests.test_requestlog import Collect
+from tests.kit.test_requestlog import Collect
 
 DECLARED = 1_000_000
 FORM = "application/x-www-form-urlencoded"

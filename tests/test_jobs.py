@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Connection, text
 
 from medsvc import clock, jobs
-from medsvc.app import fhir_server
+from medsvc.assembly import fhir_server
 from tests.conftest import Backend
 from tests.factories import FHIR_JSON
 from tests.scheduling.clinic import add_patient, add_slots, booked, open_clinic, parameters

@@ -1,7 +1,7 @@
 """create_app(settings): routes, error handlers, lifespan and explicit domain registration."""
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -12,13 +12,11 @@ from starlette.exceptions import HTTPException
 
 from medsvc import jobs
 from medsvc.access import break_glass
-from medsvc.access.install import install as install_access
 from medsvc.access.organizations import DIRECTORY
+from medsvc.assembly import fhir_server
 from medsvc.audit.install import install as install_audit
 from medsvc.config import ConfigurationError as ConfigurationError  # raised by create_app
 from medsvc.config import Settings, get_settings
-from medsvc.crypto import blind_index
-from medsvc.crypto.keyring import FileKeyring
 from medsvc.db import Database, violated_constraint
 from medsvc.errors import (
     Conflict,
@@ -30,24 +28,15 @@ from medsvc.errors import (
     Unavailable,
     operation_outcome,
 )
-from medsvc.fhir import jsonio, sealing
-from medsvc.fhir.definitions import get_definitions
-from medsvc.fhir.limits import limits_from
-from medsvc.fhir.operations import everything, validate
-from medsvc.fhir.registry import Registry
-from medsvc.fhir.routes import CONTENT_TYPE
-from medsvc.fhir.routes import ROUTES as FHIR_ROUTES
-from medsvc.fhir.server import FhirServer
+from medsvc.fhir import (
+    CONTENT_TYPE,
+    jsonio,
+)
+from medsvc.fhir import ROUTES as FHIR_ROUTES
 from medsvc.kit import heap, migrate
 from medsvc.kit.executors import make_executors
 from medsvc.kit.requestlog import RequestLogMiddleware, configure_logging
-from medsvc.results import protection
-from medsvc.results.at_rest import ResultSealer
-from medsvc.results.install import install as install_results
-from medsvc.results.release_rules import parse_rules
 from medsvc.scheduling.bulk_publish import ROUTES as PUBLISH_ROUTES
-from medsvc.scheduling.install import install as install_scheduling
-from medsvc.scheduling.reminders import reminder_hours
 from medsvc.security import oauth
 from medsvc.security.context import open_mode_refusal
 from medsvc.security.ratelimit import RateLimiter
@@ -56,7 +45,6 @@ from medsvc.security.routes import ROUTES as SECURITY_ROUTES
 from medsvc.security.signin_routes import ROUTES as SIGNIN_ROUTES
 from medsvc.security.signing import SigningKeys
 from medsvc.security.tokens import Issuer, TokenService
-from medsvc.subscriptions.install import install as install_subscriptions
 from medsvc.subscriptions.routes import ROUTES as SUBSCRIPTION_ROUTES
 
 log = logging.getLogger("medsvc.app")
@@ -139,49 +127,6 @@ def _install_health(app: FastAPI, database: Database) -> None:
         return Response(b'{"status":"ready"}', media_type="application/json")
 
 
-def check_settings(settings: Settings) -> None:
-    """Refuses, naming the setting, what the domains would otherwise find wrong only once
-    running: the service does not start on settings its jobs or hooks cannot use."""
-    parsed_by_domains: dict[str, Callable[[], object]] = {
-        "reminder_hours": lambda: reminder_hours(settings.reminder_hours),
-        "release_rules": lambda: parse_rules(settings.release_rules, settings.release_preliminary),
-    }
-    for field, parse in parsed_by_domains.items():
-        try:
-            parse()
-        except ValueError as error:
-            problem = str(error).removeprefix(f"{field}: ")
-            raise ConfigurationError(f"MEDSVC_{field.upper()}: {problem}") from None
-
-
-def fhir_server(settings: Settings, database: Database | None = None) -> FhirServer:
-    """The FHIR layer with every domain registered: the one place domains are plugged in.
-    Given the database it will run on, its units of work seal and open the results."""
-    check_settings(settings)
-    index = blind_index.load_or_create(settings.kek_directory)
-    sealed = not settings.unsealed_results_for_benchmarks
-    definitions = protection.apply(get_definitions(), index, sealed=sealed)
-    registry = Registry()
-    registry.add_operation(validate.operation(definitions))
-    registry.add_operation(everything.operation(definitions))
-    server = FhirServer(
-        settings.base_url,
-        definitions,
-        registry,
-        settings.default_page_size,
-        settings.max_page_size,
-        limits_from(settings),
-    )
-    if database is not None and sealed:
-        sealer = ResultSealer(FileKeyring(settings.kek_directory), settings.base_url)
-        sealing.install(database, sealer)
-    install_access(server, settings)  # before any domain's hooks: the policy decides first
-    install_scheduling(server, settings, jobs.notifier(server, settings))
-    install_results(server, settings)
-    install_subscriptions(server, settings)
-    return server
-
-
 def _install_security(app: FastAPI, settings: Settings, database: Database) -> None:
     urls = oauth.AuthUrls(settings.base_url)
     keys = SigningKeys(settings.keys_dir / "signing")
@@ -238,7 +183,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.state.fhir, database, settings, (break_glass.mark_accesses,), DIRECTORY
     )
     _install_security(app, settings, database)
-    app.state.executors = make_executors(settings)
+    app.state.executors = make_executors(*settings.thread_counts)
     _install_error_handlers(app)
     _install_health(app, database)
     app.router.routes.extend(

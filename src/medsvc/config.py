@@ -11,7 +11,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-PACKAGE_DIR = Path(__file__).resolve().parent
 DATABASE_URLS = "sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
 
 
@@ -224,15 +223,3 @@ def settings_problem(error: ValidationError) -> str:
         else f"settings: {problem['msg']}"
         for problem in error.errors()
     )
-
-
-def data_path(name: str) -> Path:
-    """Finds a shipped data folder (fhir_profiles, migrations, alembic.ini).
-
-    A source checkout keeps them at the repository root; an installed wheel carries them in
-    medsvc/_data. The checkout wins so that edits take effect without reinstalling.
-    """
-    checkout = PACKAGE_DIR.parents[1] / name
-    if checkout.exists() and (PACKAGE_DIR.parents[1] / "pyproject.toml").exists():
-        return checkout
-    return PACKAGE_DIR / "_data" / name

@@ -11,15 +11,14 @@ import re
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import BigInteger, Connection, Engine, Integer, MetaData, create_engine, event, exc
-from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 from medsvc.config import Settings
 from medsvc.errors import Unavailable
+from medsvc.kit.paths import ensure_sqlite_directory
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -59,15 +58,6 @@ def _sqlite_engine(url: str, *, write: bool, pool_size: int, wait: float) -> Eng
             connection.connection.driver_connection.execute("BEGIN IMMEDIATE")
 
     return engine
-
-
-def ensure_sqlite_directory(url: str) -> None:
-    """Creates the folder of a SQLite database file (./var for the embedded default)."""
-    if not url.startswith("sqlite"):
-        return
-    database = make_url(url).database
-    if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
 UNIT = "medsvc.unit"  # in connection.info: what one unit of work carries (see Database.carried)

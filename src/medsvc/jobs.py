@@ -15,12 +15,11 @@ from sqlalchemy import Connection
 from medsvc import clock
 from medsvc.config import Settings
 from medsvc.db import Database
-from medsvc.fhir.server import FhirServer
+from medsvc.fhir import FhirServer
 from medsvc.notify import communications
 from medsvc.notify import webhook as notify_webhook
-from medsvc.notify.communications import CommunicationSender
-from medsvc.notify.notifier import LogSender, Notifier, Sender
-from medsvc.notify.webhook import NoticePoster, WebhookSender
+from medsvc.notify.install import notifier
+from medsvc.notify.webhook import NoticePoster
 from medsvc.results import release
 from medsvc.scheduling import holds, materialise, reminders
 from medsvc.security import signin_throttle
@@ -51,15 +50,6 @@ class DatabaseJob:
     run: Callable[[Database, datetime], int]
     every_seconds: float
     batch: int
-
-
-def notifier(server: FhirServer, settings: Settings) -> Notifier:
-    """How citizens are told things: a Communication in their record, a log line, and the
-    gateway's webhook where one is configured."""
-    senders: list[Sender] = [CommunicationSender(server), LogSender()]
-    if settings.notify_webhook_url:
-        senders.append(WebhookSender())
-    return Notifier(senders)
 
 
 def notices_job(settings: Settings) -> DatabaseJob:

@@ -23,10 +23,10 @@ from tests.access.conftest import (
     as_practitioner,
     reaches,
 )
+from tests.cli.test_main import medsvc
 from tests.conftest import Backend
 from tests.factories import FHIR_JSON
 from tests.security.conftest import App, add_person
-from tests.test_cli import medsvc
 
 ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
 EMERGENCY = "Unconscious in the emergency room; allergies and current results needed"

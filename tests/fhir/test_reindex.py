@@ -11,10 +11,10 @@ from sqlalchemy import select
 from medsvc.fhir import store
 from medsvc.fhir.definitions import get_definitions
 from medsvc.fhir.tables import ResourceRow, ResourceVersion, SearchToken
+from tests.cli.test_main import medsvc
 from tests.conftest import KEYS, Backend
 from tests.factories import observation
 from tests.fhir.test_blinding import found
-from tests.test_cli import medsvc
 
 
 def written_before_blinding(backend: Backend, resource_id: str, code: str) -> None:

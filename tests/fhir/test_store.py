@@ -4,7 +4,7 @@ import threading
 
 from sqlalchemy import select, true
 
-from medsvc.app import fhir_server
+from medsvc.assembly import fhir_server
 from medsvc.fhir import jsonio, store
 from medsvc.fhir.indexing import replace_index
 from medsvc.fhir.store import Stored

@@ -25,11 +25,11 @@ from medsvc.crypto.keyring import FileKeyring
 from medsvc.fhir.sealing import Place
 from medsvc.fhir.tables import ResourceRow, ResourceVersion
 from medsvc.results.at_rest import Binding, ResultSealer
+from tests.cli.test_main import medsvc
 from tests.conftest import KEYS, Backend
 from tests.factories import FHIR_JSON, REPORT_ESSENTIALS, observation, patient
 from tests.fhir.test_search import post
 from tests.security.test_audit import entity_refs, events, verify
-from tests.test_cli import medsvc
 
 RESOURCE = ResourceRow.__table__  # type: ignore[attr-defined]
 VERSION = ResourceVersion.__table__  # type: ignore[attr-defined]

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import exc, select, text
 
 from medsvc import clock
-from medsvc.app import fhir_server
+from medsvc.assembly import fhir_server
 from medsvc.jobs import jobs, run_once
 from medsvc.results.release import LOG, RELEASED_TEXT
 from medsvc.security.context import platform_context

@@ -5,9 +5,9 @@ from datetime import timedelta
 
 import httpx
 
-from medsvc import jobs
-from medsvc.app import fhir_server
+from medsvc.assembly import fhir_server
 from medsvc.fhir.datetimes import parse_instant
+from medsvc.notify.install import notifier
 from medsvc.scheduling import reminders
 from tests.conftest import Backend
 from tests.factories import FHIR_JSON
@@ -189,7 +189,7 @@ def test_a_booking_is_reminded_once_and_a_cancelled_one_not_at_all(
         with backend.database.session(write=True) as session:
             sent.append(
                 reminders.send_due_reminders(
-                    jobs.notifier(server, backend.settings), "UTC", session, later
+                    notifier(server, backend.settings), "UTC", session, later
                 )
             )
     assert sent == [1, 0]  # the 24 h one is superseded by the 2 h one when both are due

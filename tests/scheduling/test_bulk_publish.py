@@ -132,6 +132,7 @@ def test_manifest_is_public_json_listing_the_three_files(
         for name in ("Location", "Schedule", "Slot")
     ]
     assert set(bulk_publish.FILES) <= DIRECTORY
+    assert set(bulk_publish.PUBLIC_ACTOR_TYPES) <= DIRECTORY
 
 
 def test_files_hold_exactly_the_published_directory_as_stored(

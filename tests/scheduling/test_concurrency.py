@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from medsvc import clock
-from medsvc.app import fhir_server
+from medsvc.assembly import fhir_server
 from medsvc.errors import MedsvcError
 from medsvc.fhir.router import FhirRequest, dispatch
 from medsvc.scheduling.ledger import LEDGER, SEAT

@@ -6,7 +6,7 @@ from datetime import timedelta
 import httpx
 
 from medsvc import clock
-from medsvc.app import fhir_server
+from medsvc.assembly import fhir_server
 from medsvc.scheduling.holds import expire_holds
 from tests.conftest import Backend
 from tests.factories import FHIR_JSON

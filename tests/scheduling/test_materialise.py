@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from medsvc import clock
-from medsvc.app import fhir_server
+from medsvc.assembly import fhir_server
 from medsvc.fhir import jsonio, store
 from medsvc.fhir.datetimes import parse_instant
 from medsvc.fhir.store import RESOURCE

@@ -13,7 +13,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from sqlalchemy import select
 
 from medsvc import clock
-from medsvc.app import fhir_server
+from medsvc.assembly import fhir_server
 from medsvc.errors import MedsvcError
 from medsvc.fhir import jsonio
 from medsvc.fhir.datetimes import format_instant

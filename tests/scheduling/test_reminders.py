@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Connection, select
 
 from medsvc import clock
-from medsvc.app import fhir_server
+from medsvc.assembly import fhir_server
 from medsvc.db import Database
 from medsvc.fhir.datetimes import format_instant
 from medsvc.kit.requestlog import KeyValueFormatter

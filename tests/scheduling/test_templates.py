@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from fhir.resources.R4B.structuredefinition import StructureDefinition
 
-from medsvc.config import data_path
 from medsvc.errors import BusinessRule
 from medsvc.fhir import validation
+from medsvc.kit.paths import data_path
 from medsvc.scheduling.materialise import template_slot_id
 from medsvc.scheduling.templates import (
     PARTS,

@@ -17,12 +17,13 @@ from sqlalchemy import exc, select, text
 
 from medsvc.app import create_app
 from medsvc.audit import trail as audit_trail
+from medsvc.audit.tables import AuditChain
 from medsvc.fhir.blinding import ANY_SYSTEM
-from medsvc.fhir.tables import AuditChain, ResourceRow, SearchToken
+from medsvc.fhir.tables import ResourceRow, SearchToken
 from medsvc.security.context import AuthContext, auth_context
+from tests.cli.test_main import medsvc
 from tests.conftest import Backend, LiveServer, free_port, make_settings
 from tests.factories import FHIR_JSON, observation, patient
-from tests.test_cli import medsvc
 
 CHAIN = AuditChain.__table__  # type: ignore[attr-defined]
 RESOURCE = ResourceRow.__table__  # type: ignore[attr-defined]

@@ -15,10 +15,10 @@ from medsvc import clock
 from medsvc.audit.events import ACCOUNT_SYSTEM
 from medsvc.security.revocation import REREAD_SECONDS
 from medsvc.security.signin import GENERIC_FAILURE
+from tests.cli.test_main import medsvc
 from tests.conftest import KEYS, Backend
 from tests.security.conftest import PASSWORD, App
 from tests.security.test_audit import events, verify
-from tests.test_cli import medsvc
 
 NEW_PASSWORD = "another long passphrase"
 

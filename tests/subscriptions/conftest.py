@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from medsvc import clock, jobs
-from medsvc.app import fhir_server
+from medsvc.assembly import fhir_server
 from tests.conftest import Backend
 from tests.factories import FHIR_JSON
 from tests.scheduling.clinic import Clinic, hospital_context, open_clinic

@@ -9,8 +9,7 @@ from sqlalchemy import Connection
 
 from medsvc.access.care import OWN_WORK
 from medsvc.errors import Forbidden, Issue
-from medsvc.fhir import references
-from medsvc.fhir.registry import WriteEvent
+from medsvc.fhir import WriteEvent, references
 from medsvc.security.context import AuthContext
 
 BeforeWrite = Callable[[Connection, AuthContext, WriteEvent], None]

@@ -11,12 +11,16 @@ from medsvc import clock
 from medsvc.access.tables import REASON_LEN, BreakGlass
 from medsvc.audit.events import Access
 from medsvc.errors import Forbidden, Invalid, NotFound
-from medsvc.fhir import jsonio, store
+from medsvc.fhir import (
+    Definitions,
+    Operation,
+    OperationCall,
+    Result,
+    jsonio,
+    read_current,
+    read_inputs,
+)
 from medsvc.fhir.datetimes import format_instant
-from medsvc.fhir.definitions import Definitions
-from medsvc.fhir.interactions import Result
-from medsvc.fhir.operations.parameters import read_inputs
-from medsvc.fhir.registry import Operation, OperationCall
 from medsvc.security import scopes
 from medsvc.security.context import AuthContext
 
@@ -57,7 +61,7 @@ class BreakGlassOperation:
             raise Forbidden("Only a practitioner breaks the glass, for a patient in need")
         scopes.require(call.ctx, "Patient", "read")
         reason = _reason(call)
-        patient = store.read_current(call.session, "Patient", call.resource_id)
+        patient = read_current(call.session, "Patient", call.resource_id)
         if patient is None or patient.deleted:
             raise NotFound(f"Patient/{call.resource_id} is not known")
         now = clock.now()

@@ -20,13 +20,12 @@ from sqlalchemy import (
 
 from medsvc import clock
 from medsvc.access.tables import BreakGlass
+from medsvc.fhir import index, made_once
 from medsvc.fhir.datetimes import to_micros
-from medsvc.fhir.shared_ctes import made_once
-from medsvc.fhir.tables import SearchDate, SearchReference, SearchToken
 
-REF = SearchReference.__table__  # type: ignore[attr-defined]
-TOKEN = SearchToken.__table__  # type: ignore[attr-defined]
-DATE = SearchDate.__table__  # type: ignore[attr-defined]
+REF = index.REFERENCE
+TOKEN = index.TOKEN
+DATE = index.DATE
 GLASS = BreakGlass.__table__  # type: ignore[attr-defined]
 # Appointment.status codes (R4B appointmentstatus) of a visit that is or was taking place;
 # proposed, pending, waitlist, cancelled, noshow and entered-in-error give no access.

@@ -6,13 +6,10 @@ from sqlalchemy import Connection, select
 from medsvc.access import organizations
 from medsvc.access.roles import Role, role_of
 from medsvc.errors import Forbidden, Unprocessable
-from medsvc.fhir import pending
-from medsvc.fhir.registry import WriteEvent
-from medsvc.fhir.store import Stored
-from medsvc.fhir.tables import SearchReference
+from medsvc.fhir import Stored, WriteEvent, index, pending
 from medsvc.security.context import AuthContext
 
-REF = SearchReference.__table__  # type: ignore[attr-defined]
+REF = index.REFERENCE
 
 
 def before_write(session: Connection, ctx: AuthContext, event: WriteEvent) -> None:

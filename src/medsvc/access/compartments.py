@@ -7,7 +7,8 @@ from sqlalchemy import ColumnElement, FromClause, false, or_
 
 from medsvc.access import organizations
 from medsvc.access.care import Care, own_work
-from medsvc.fhir.compartments import in_compartment, referring
+from medsvc.fhir import in_compartment
+from medsvc.fhir.index import referring
 from medsvc.security.context import AuthContext
 
 # The public directory: any signed-in caller may read it; the platform writes all of it, a

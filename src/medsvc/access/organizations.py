@@ -22,14 +22,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from medsvc.fhir.search.params import Criterion
-from medsvc.fhir.shared_ctes import made_once
-from medsvc.fhir.stored import Stored
-from medsvc.fhir.tables import OrganizationPatient, ResourceRow, SearchReference
+from medsvc.access.tables import OrganizationPatient
+from medsvc.fhir import Criterion, Stored, index, made_once
 from medsvc.security.context import AuthContext
 
-REF = SearchReference.__table__  # type: ignore[attr-defined]
-RESOURCE = ResourceRow.__table__  # type: ignore[attr-defined]
+REF = index.REFERENCE
+RESOURCE = index.RESOURCE
 LINK = OrganizationPatient.__table__  # type: ignore[attr-defined]
 NAMING_TYPES = ("Location", "HealthcareService", "PractitionerRole")  # each by `organization`
 # A hospital may add a Practitioner before the role that links them to it; every other entry
@@ -156,6 +154,12 @@ def view(
     """What the organization's systems may see, or (writing) change, of a type outside the
     public directory, and of the directory when writing: its own entries only."""
     return cast(ColumnElement[bool], _view(org, resource_type, resource, writing))
+
+
+def seen_by(org: str, resource_type: str, resource: FromClause) -> ColumnElement[bool]:
+    """What the organization's systems may read of a type outside the public directory, and
+    of the directory its own entries: whom a hospital's subscriptions hear about."""
+    return view(org, resource_type, resource, writing=False)
 
 
 def _view(org: str, resource_type: str, resource: FromClause, writing: bool) -> Any:

@@ -8,18 +8,22 @@ from sqlalchemy import ColumnElement, Connection, FromClause, and_, false, or_, 
 from medsvc.access import compartments
 from medsvc.access.care import Care
 from medsvc.errors import Forbidden
-from medsvc.fhir import pending, references
-from medsvc.fhir.registry import WriteEvent
-from medsvc.fhir.search.params import QueryParser
-from medsvc.fhir.search.sql import RESOURCE, Compiler
-from medsvc.fhir.server import FhirServer
-from medsvc.fhir.store import Stored
-from medsvc.fhir.tables import SearchReference
+from medsvc.fhir import (
+    Compiler,
+    FhirServer,
+    QueryParser,
+    Stored,
+    WriteEvent,
+    index,
+    pending,
+    references,
+)
+from medsvc.fhir.index import RESOURCE
 from medsvc.security.context import AuthContext
 from medsvc.security.scopes import PERMISSION
 
 READ_PERMISSIONS = "rs"
-REF = SearchReference.__table__  # type: ignore[attr-defined]
+REF = index.REFERENCE
 
 
 class AccessRules:

@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 from medsvc.access.care import CARING_STATUSES
 from medsvc.access.roles import Role, role_of
 from medsvc.errors import Forbidden
-from medsvc.fhir.registry import WriteEvent
+from medsvc.fhir import WriteEvent
 from medsvc.security.context import AuthContext
 
 # What decides whose care an appointment gives, and until when.

@@ -1,9 +1,9 @@
-"""The break-glass log: each practitioner's emergency access to a patient, with its reason and
-its end."""
+"""The access policy's tables: the break-glass log (each practitioner's emergency access to a
+patient, with its reason and its end) and the patients each hospital resolved by identifier."""
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, String
+from sqlalchemy import DateTime, Index, PrimaryKeyConstraint, String
 from sqlmodel import Column, Field, SQLModel
 
 from medsvc.db import BigId
@@ -31,3 +31,16 @@ class BreakGlass(SQLModel, table=True):
     subject: str = Field(sa_type=String(200))  # the signed-in account that asserted it
     granted_at: datetime = Field(sa_type=DateTime(timezone=True))
     expires_at: datetime = Field(sa_type=DateTime(timezone=True))
+
+
+class OrganizationPatient(SQLModel, table=True):
+    """A patient a hospital system resolved by an exact identifier in one of its pushes:
+    from then on the patient is in that hospital's view."""
+
+    __tablename__ = "organization_patient"
+    __table_args__ = (
+        PrimaryKeyConstraint("organization", "patient_id", name="pk_organization_patient"),
+    )
+
+    organization: str = Field(sa_type=String(140))
+    patient_id: str = Field(sa_type=String(ID_LEN))

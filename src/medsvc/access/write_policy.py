@@ -8,8 +8,7 @@ from medsvc.access import citizen_patient
 from medsvc.access.organizations import DIRECTORY  # what hospitals publish
 from medsvc.access.roles import Role, role_of
 from medsvc.errors import Forbidden
-from medsvc.fhir.registry import WriteEvent
-from medsvc.fhir.server import FhirServer
+from medsvc.fhir import FhirServer, WriteEvent
 from medsvc.security.context import AuthContext
 
 CREATE, UPDATE, DELETE = "create", "update", "delete"

@@ -12,7 +12,7 @@ from medsvc.audit.trail import Amendment, AuditTrail
 from medsvc.config import Settings
 from medsvc.db import Database
 from medsvc.errors import Unavailable
-from medsvc.fhir.server import FhirServer
+from medsvc.fhir import FhirServer
 from medsvc.security.context import AuthContext
 
 

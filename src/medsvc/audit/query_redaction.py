@@ -5,9 +5,7 @@ tokens, so that the audit trail holds no code the index does not (blinding.py)."
 from urllib.parse import parse_qsl, quote, urlencode
 
 from medsvc.errors import Invalid
-from medsvc.fhir.blinding import Blinder
-from medsvc.fhir.definitions import Definitions, ResourceDefinition
-from medsvc.fhir.limits import Limits
+from medsvc.fhir import Blinder, Definitions, Limits, ResourceDefinition
 
 # A value of a blind-indexed parameter that has no token: a system alone, free text (:text),
 # a value set (:in), or a parameter reached through a chain or _has, whose type is not known

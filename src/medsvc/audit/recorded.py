@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from medsvc.audit import events as audit
 from medsvc.audit.query_redaction import audited_query
-from medsvc.fhir import references, router
+from medsvc.fhir import interaction_of, references
 from medsvc.kit import requestlog
 from medsvc.security.context import AuthContext
 
@@ -35,7 +35,7 @@ def access_of(
     segments = [s for s in request.path_params.get("path", "").split("/") if s]
     if segments == ["metadata"] or _is_directory_lookup(request, segments, directory):
         return None
-    kind = router.interaction(request.method, segments)
+    kind = interaction_of(request.method, segments)
     resource_type = segments[0] if segments else None
     resource_id = (
         segments[1] if len(segments) > 1 and not segments[1].startswith(("_", "$")) else None

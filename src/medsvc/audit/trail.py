@@ -15,15 +15,13 @@ from sqlalchemy import Connection, func, insert, select, text
 
 from medsvc import clock
 from medsvc.audit import events as audit
+from medsvc.audit.tables import AuditChain
 from medsvc.db import Database
-from medsvc.fhir import pending, store
-from medsvc.fhir.interactions import new_id
-from medsvc.fhir.server import FhirServer
-from medsvc.fhir.tables import AuditChain, ResourceRow
+from medsvc.fhir import FhirServer, index, insert_resource, new_id, pending
 
 log = logging.getLogger("medsvc.audit")
 CHAIN = AuditChain.__table__  # type: ignore[attr-defined]
-RESOURCE = ResourceRow.__table__  # type: ignore[attr-defined]
+RESOURCE = index.RESOURCE
 FLUSH_SECONDS = 0.05  # reads are audited within this long; writes wait for their record
 BATCH = 500
 ATTEMPTS = 5
@@ -61,7 +59,7 @@ def append(
     with pending.batched(session):  # versions and index rows: one statement per table
         for access in accesses:
             event = audit.audit_event(access, recorded, server.base_url)
-            stored = store.insert_resource(session, definition, new_id(), event, server.base_url)
+            stored = insert_resource(session, definition, new_id(), event, server.base_url)
             assert stored.content is not None
             digest = audit.chain_hash(previous, stored.content)
             links.append({"resource_pk": stored.pk, "previous": previous, "hash": digest})

@@ -1,64 +1,17 @@
-"""The medsvc commands of access: clients add-app, clients add-system, tokens rotate-key,
-audit verify, and what every command shares. Each prints one JSON object on stdout."""
+"""The medsvc commands of access: clients add-app, clients add-system, tokens rotate-key and
+audit verify. Each prints one JSON object on stdout."""
 
 import argparse
 import json
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection
-
 from medsvc import clock
 from medsvc.audit import trail as audit_trail
+from medsvc.cli.common import CommandError, CommandFailed, existing_reference, json_command, writing
 from medsvc.config import get_settings
 from medsvc.db import Database
-from medsvc.fhir import references, store
-from medsvc.kit import migrate
-from medsvc.security import accounts, clients, signing
-
-
-class CommandError(Exception):
-    """A refusal to print on stderr, with exit status 2."""
-
-
-class UnknownTarget(Exception):
-    """What the command names does not exist: one line on stderr, exit status 1."""
-
-
-class CommandFailed(Exception):
-    """A check that found problems: its report goes to stdout, with exit status 1."""
-
-    def __init__(self, report: dict[str, Any]):
-        super().__init__(report)
-        self.report = report
-
-
-@contextmanager
-def writing() -> Iterator[Connection]:
-    """One write transaction on the configured database, migrated first."""
-    settings = get_settings()
-    migrate.upgrade(settings.database_url)
-    database = Database(settings)
-    try:
-        with database.session(write=True) as connection:
-            yield connection
-    finally:
-        database.dispose()
-
-
-def existing_reference(connection: Connection, reference: str, resource_type: str) -> str:
-    target = references.local_target(reference, None)
-    current = (
-        store.read_current(connection, resource_type, target.id)
-        if target is not None and target.type == resource_type and target.version is None
-        else None
-    )
-    if current is None or current.deleted:
-        raise CommandError(f"{reference} is not a {resource_type} on this server")
-    return reference
+from medsvc.security import clients, signing
 
 
 def _scope(args: argparse.Namespace) -> str | None:
@@ -120,27 +73,6 @@ def _audit_verify(_args: argparse.Namespace) -> dict[str, Any]:
 def _tokens_rotate_key(_args: argparse.Namespace) -> dict[str, Any]:
     directory = get_settings().keys_dir / "signing"
     return {"kid": signing.rotate(directory), "directory": str(directory)}
-
-
-def json_command(command: Any) -> Any:
-    """A command that prints its result as one JSON object; refusals exit 2, failed checks
-    and unknown targets 1."""
-
-    def run(args: argparse.Namespace) -> int:
-        try:
-            print(json.dumps(command(args)))
-        except CommandFailed as failed:
-            print(json.dumps(failed.report))
-            return 1
-        except UnknownTarget as unknown:
-            print(f"medsvc: {unknown}", file=sys.stderr)
-            return 1
-        except (CommandError, accounts.InvalidAccount, clients.InvalidRegistration) as error:
-            print(f"medsvc: {error}", file=sys.stderr)
-            return 2
-        return 0
-
-    return run
 
 
 def add_commands(commands: Any) -> None:

@@ -5,7 +5,7 @@ import argparse
 from typing import Any
 
 from medsvc.access import break_glass
-from medsvc.cli.access import CommandError, json_command
+from medsvc.cli.common import CommandError, json_command
 from medsvc.config import get_settings
 from medsvc.db import Database
 from medsvc.errors import Invalid

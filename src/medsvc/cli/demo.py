@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from medsvc import clock
-from medsvc.app import fhir_server
+from medsvc.assembly import fhir_server
 from medsvc.cli import demo_access
 from medsvc.config import Settings
 from medsvc.db import Database
-from medsvc.fhir import bundle
+from medsvc.fhir import parse_bundle, run_transaction
 from medsvc.security.context import platform_context
 
 SYSTEM = "urn:medsvc:demo"
@@ -156,11 +156,9 @@ def load(settings: Settings) -> dict[str, Any]:
     database = Database(settings)
     server = fhir_server(settings, database)
     try:
-        _kind, parsed = bundle.parse_bundle(body, settings.base_url)
+        _kind, parsed = parse_bundle(body, settings.base_url)
         with database.session(write=True) as session:
-            responses = bundle.run_transaction(
-                server, session, platform_context("demo"), parsed, None
-            )
+            responses = run_transaction(server, session, platform_context("demo"), parsed, None)
             ids = _created(entries, responses)
             people = {user: ids[key] for user, key in PEOPLE.items()}
             access = demo_access.ensure(session, people, ids["org-city-hospital"])

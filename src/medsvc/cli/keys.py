@@ -4,7 +4,7 @@ the patients' data keys. Each prints one JSON object on stdout."""
 import argparse
 from typing import Any
 
-from medsvc.cli.access import json_command, writing
+from medsvc.cli.common import json_command, writing
 from medsvc.config import get_settings
 from medsvc.crypto import data_keys, keyring
 from medsvc.db import Database

@@ -30,7 +30,7 @@ log = logging.getLogger("medsvc.cli")
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from medsvc.app import check_settings
+    from medsvc.assembly import check_settings
     from medsvc.cli.serving import uvicorn_options
 
     settings = get_settings()
@@ -67,7 +67,7 @@ def _worker(_args: argparse.Namespace) -> int:
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     from medsvc import jobs
-    from medsvc.app import check_settings, fhir_server
+    from medsvc.assembly import check_settings, fhir_server
     from medsvc.db import Database
 
     settings = get_settings()
@@ -109,9 +109,9 @@ def _db_check(_args: argparse.Namespace) -> int:
 
 
 def _db_reindex(args: argparse.Namespace) -> int:
-    from medsvc.app import fhir_server
+    from medsvc.assembly import fhir_server
     from medsvc.db import Database
-    from medsvc.fhir.reindex import reindex_batch
+    from medsvc.fhir import reindex_batch
     from medsvc.results.at_rest import SEALED
 
     settings = get_settings()

@@ -2,24 +2,23 @@
 sealed under it), recorded in the audit trail. Each prints one JSON object on stdout."""
 
 import argparse
-import getpass
-import os
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from medsvc.audit import trail as audit_trail
 from medsvc.audit.events import Access
-from medsvc.cli.access import CommandError, UnknownTarget, json_command, writing
-from medsvc.config import get_settings
-from medsvc.fhir import store
-from medsvc.fhir.interactions import new_id
+from medsvc.cli.common import (
+    COMMAND_CLIENT,
+    CommandError,
+    UnknownTarget,
+    audit_server,
+    json_command,
+    os_user,
+    writing,
+)
+from medsvc.fhir import new_id, read_current
 from medsvc.results.erasure import erase_results
 from medsvc.security.context import AuthContext
-
-if TYPE_CHECKING:
-    from medsvc.fhir.server import FhirServer
-
-COMMAND_CLIENT = "medsvc-command"  # the client an operator's command is recorded as
 
 _PATIENT = re.compile(r"Patient/([A-Za-z0-9\-.]{1,64})")
 
@@ -34,7 +33,7 @@ def _patients_erase(args: argparse.Namespace) -> dict[str, Any]:
     server, erasure = audit_server(), _erasure(patient_id)
     with writing() as connection:
         deleted = erase_results(connection, patient_id)
-        if deleted is None and store.read_current(connection, "Patient", patient_id) is None:
+        if deleted is None and read_current(connection, "Patient", patient_id) is None:
             raise UnknownTarget(f"{args.patient} is not a patient on this server")
         if deleted is not None:  # in the same transaction: no erasure without its record
             audit_trail.append(connection, server, [erasure])
@@ -55,21 +54,6 @@ def _erasure(patient_id: str) -> Access:
         patients={patient_id},
         ctx=operator,
     )
-
-
-def os_user() -> str:
-    """Who ran the command: their login name, or their uid where the system has no name for
-    it (a container started with an arbitrary uid)."""
-    try:
-        return f"os-user:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return f"os-user:uid-{os.getuid()}"
-
-
-def audit_server() -> "FhirServer":
-    from medsvc.app import fhir_server  # the whole FHIR layer, needed only for this record
-
-    return fhir_server(get_settings())
 
 
 def add_commands(commands: Any) -> None:

@@ -12,9 +12,17 @@ from sqlalchemy import Connection
 from medsvc import clock
 from medsvc.audit import trail as audit_trail
 from medsvc.audit.events import Access
-from medsvc.cli.access import CommandError, UnknownTarget, existing_reference, json_command, writing
-from medsvc.cli.patients import COMMAND_CLIENT, audit_server, os_user
-from medsvc.fhir.interactions import new_id
+from medsvc.cli.common import (
+    COMMAND_CLIENT,
+    CommandError,
+    UnknownTarget,
+    audit_server,
+    existing_reference,
+    json_command,
+    os_user,
+    writing,
+)
+from medsvc.fhir import new_id
 from medsvc.security import account_admin, accounts, signin_throttle, totp
 from medsvc.security.context import AuthContext
 from medsvc.security.tables import Account

@@ -6,10 +6,9 @@ from typing import Any
 
 from sqlalchemy import CTE, ColumnElement, FromClause, Select, and_, false, or_, select
 
-from medsvc.fhir.tables import ResourceRow, SearchReference
+from medsvc.fhir.index import REFERENCE, RESOURCE, ids_match, referring
 
-REF = SearchReference.__table__  # type: ignore[attr-defined]
-RESOURCE = ResourceRow.__table__  # type: ignore[attr-defined]
+REF = REFERENCE
 # The R4B CompartmentDefinition "patient": the search parameters that put a resource of each
 # supported type in a patient's compartment. AuditEvent is left out: only administrators
 # read the audit trail.
@@ -27,27 +26,6 @@ PATIENT_COMPARTMENT = {
 }
 
 
-def _ids_match(column: Any, ids: str | CTE) -> ColumnElement[bool]:
-    """column = id, or column among the first column of a CTE of ids."""
-    matched: ColumnElement[bool] = (
-        column.in_(select(ids.c[0])) if isinstance(ids, CTE) else column == ids
-    )
-    return matched
-
-
-def referring(
-    resource_type: str, params: tuple[str, ...], target_type: str, ids: str | CTE
-) -> Select[Any]:
-    """The pks of resources of a type whose params point at the given targets."""
-    targets = _ids_match(REF.c.target_id, ids)
-    return select(REF.c.resource_pk).where(
-        REF.c.resource_type == resource_type,
-        REF.c.param.in_(params),
-        REF.c.target_type == target_type,
-        targets,
-    )
-
-
 def _binaries_of(patients: str | CTE) -> Select[Any]:
     """A Binary follows its security context (binary.html): a Patient of theirs, or a
     DocumentReference in their compartment."""
@@ -60,7 +38,7 @@ def _binaries_of(patients: str | CTE) -> Select[Any]:
         REF.c.resource_type == "Binary",
         REF.c.param == "securitycontext",
         or_(
-            and_(REF.c.target_type == "Patient", _ids_match(REF.c.target_id, patients)),
+            and_(REF.c.target_type == "Patient", ids_match(REF.c.target_id, patients)),
             and_(REF.c.target_type == "DocumentReference", REF.c.target_id.in_(in_theirs)),
         ),
     )
@@ -71,7 +49,7 @@ def in_compartment(
 ) -> ColumnElement[bool]:
     """Resources of the type in the compartment of the patients (an id, or a CTE of ids)."""
     if resource_type == "Patient":
-        return _ids_match(resource.c.id, patients)
+        return ids_match(resource.c.id, patients)
     if resource_type == "Binary":
         return resource.c.pk.in_(_binaries_of(patients))
     params = PATIENT_COMPARTMENT.get(resource_type)

@@ -10,8 +10,8 @@ from typing import Any
 
 import orjson
 
-from medsvc.config import data_path
 from medsvc.fhir.fhirpath import Extractor, compile_expression, elements_read
+from medsvc.kit.paths import data_path
 
 # Binary carries opaque content: it is created, read and updated, never searched (its
 # security context is indexed for the access rules, and for a conditional update such as

@@ -65,6 +65,11 @@ Identification = Callable[
 ]
 
 
+# What an organization's systems may read of a type, as a condition on the resource table,
+# as the access policy defines it: whom a hospital's subscriptions tell of a change.
+OrganizationView = Callable[[str, str, FromClause], ColumnElement[bool]]
+
+
 class RequestAudit(Protocol):
     """Records a FHIR request once answered (or refused); may refuse a write whose record
     cannot be stored. read: the request changes nothing."""
@@ -117,6 +122,7 @@ class Registry:
     capability_amendments: list[CapabilityAmendment] = field(default_factory=list)
     identifications: list[Identification] = field(default_factory=list)
     request_audit: RequestAudit | None = None
+    organization_view: OrganizationView | None = None  # None: no organization is confined
 
     def add_operation(self, operation: Operation) -> None:
         self.operations[operation.name] = operation

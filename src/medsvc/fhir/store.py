@@ -3,10 +3,11 @@
 Services here only execute statements; the unit of work around them commits.
 """
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, bindparam, insert, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, delete, func, insert, select, update
 
 from medsvc import clock
 from medsvc.fhir import driver_reads, jsonio, pending, sealing
@@ -193,3 +194,22 @@ def same_content(current: Stored, resource: dict[str, Any]) -> bool:
     stored = jsonio.loads_stored(current.content)
     as_sent = stamp(resource, current.id, current.version_id, current.last_updated)
     return jsonio.dumps(as_sent) == jsonio.dumps(stored)
+
+
+def erase_sealed(
+    session: Connection, resource_types: Collection[str], prefix: bytes
+) -> dict[str, int]:
+    """Deletes every stored version of the types whose record starts with prefix (sealed under
+    one data key), and every resource whose current version does, with its versions and index
+    rows; returns how many resources of each type were deleted."""
+    theirs = (func.substr(R.content, 1, len(prefix)) == prefix, R.resource_type.in_(resource_types))
+    counted = session.execute(
+        select(R.resource_type, func.count()).where(*theirs).group_by(R.resource_type)
+    ).all()
+    session.execute(
+        delete(VERSION).where(
+            func.substr(V.content, 1, len(prefix)) == prefix, V.resource_type.in_(resource_types)
+        )
+    )
+    session.execute(delete(RESOURCE).where(*theirs))  # versions and index rows cascade
+    return {resource_type: int(count) for resource_type, count in counted}

@@ -204,30 +204,3 @@ INDEX_TABLES = {
     "number": SearchNumber,
     "uri": SearchUri,
 }
-
-
-class OrganizationPatient(SQLModel, table=True):
-    """A patient a hospital system resolved by an exact identifier in one of its pushes:
-    from then on the patient is in that hospital's view."""
-
-    __tablename__ = "organization_patient"
-    __table_args__ = (
-        PrimaryKeyConstraint("organization", "patient_id", name="pk_organization_patient"),
-    )
-
-    organization: str = Field(sa_type=String(140))
-    patient_id: str = Field(sa_type=String(ID_LEN))
-
-
-class AuditChain(SQLModel, table=True):
-    """The order of the AuditEvents and the hash that links each to the one before it;
-    append-only (triggers refuse UPDATE and DELETE, as they do for AuditEvent rows)."""
-
-    __tablename__ = "audit_chain"
-
-    seq: int | None = _pk_named("seq")
-    resource_pk: int = Field(
-        sa_column=Column(BigId, ForeignKey("resource.pk"), unique=True, nullable=False)
-    )
-    previous: str = Field(sa_type=String(64))
-    hash: str = Field(sa_type=String(64))

@@ -9,16 +9,13 @@ from typing import Any, Literal, TypeVar
 
 from starlette.requests import Request
 
-from medsvc.config import Settings
-
 T = TypeVar("T")
 Kind = Literal["read", "write"]
 
 
-def make_executors(settings: Settings) -> dict[str, ThreadPoolExecutor]:
+def make_executors(reads: int, writes: int) -> dict[str, ThreadPoolExecutor]:
     # Reads and writes have pools of their own, so a queued write never holds a reader's
     # thread; a few threads each, since Python threads share one interpreter lock.
-    reads, writes = settings.thread_counts
     return {
         "read": ThreadPoolExecutor(reads, "medsvc-read"),
         "write": ThreadPoolExecutor(writes, "medsvc-write"),

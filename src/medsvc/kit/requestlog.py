@@ -17,9 +17,10 @@ import orjson
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from medsvc.errors import CLIENT_CLOSED_REQUEST, Issue, operation_outcome
-
 log = logging.getLogger("medsvc.request")
+# nginx's status for a request its client gave up on before the answer: logged and audited,
+# never sent.
+CLIENT_CLOSED_REQUEST = 499
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
 SLOW_SECONDS = 1.0
 _VALID_ID = re.compile(r"^[A-Za-z0-9\-]{1,64}$")
@@ -62,9 +63,12 @@ def configure_logging(level: str) -> None:
 
 async def _internal_error(rid: str, send: Send) -> None:
     """A 500 OperationOutcome that names the request id and nothing of the internals."""
-    outcome = operation_outcome(
-        [Issue(f"Internal error; quote request id {rid}", "exception", "fatal")]
-    )
+    issue = {
+        "severity": "fatal",
+        "code": "exception",
+        "diagnostics": f"Internal error; quote request id {rid}",
+    }
+    outcome = {"resourceType": "OperationOutcome", "issue": [issue]}
     body = orjson.dumps(outcome)
     await send(
         {

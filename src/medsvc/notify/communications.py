@@ -7,11 +7,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from medsvc.fhir import jsonio
+from medsvc.fhir import FhirServer, jsonio, read_current
 from medsvc.fhir.datetimes import format_instant
 from medsvc.fhir.interactions import create
-from medsvc.fhir.server import FhirServer
-from medsvc.fhir.store import read_current
 from medsvc.notify.notifier import Notice
 from medsvc.security.context import platform_context
 

@@ -14,8 +14,7 @@ from medsvc import clock
 from medsvc.crypto import data_keys, envelope
 from medsvc.crypto.keyring import KeyEncryptionKeys
 from medsvc.errors import Unprocessable
-from medsvc.fhir import jsonio, references, store
-from medsvc.fhir.sealing import Place, unit_cache
+from medsvc.fhir import Place, jsonio, read_current, references, unit_cache
 
 OPENING_KEY_SECONDS = 300.0
 OPENING_KEYS_HELD = 10_000
@@ -49,7 +48,7 @@ def patient_of(
     if target is not None and target.type == "Patient":
         return target.id
     if resource_type == "Binary" and target is not None and target.type == "DocumentReference":
-        document = store.read_current(session, "DocumentReference", target.id)
+        document = read_current(session, "DocumentReference", target.id)
         if document is not None and document.content is not None:
             content = jsonio.loads_stored(document.content)
             return patient_of(session, "DocumentReference", content, base_url)

@@ -4,17 +4,12 @@ versions opens again) and every stored version sealed under it is deleted, in on
 Services here only execute statements; the caller's unit of work commits.
 """
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection
 
 from medsvc.crypto import data_keys
 from medsvc.crypto.envelope import FORMAT
-from medsvc.fhir.stored import RESOURCE
-from medsvc.fhir.tables import ResourceVersion
+from medsvc.fhir import erase_sealed
 from medsvc.results.at_rest import SEALED
-
-R = RESOURCE.c
-VERSION = ResourceVersion.__table__  # type: ignore[attr-defined]
-V = VERSION.c
 
 
 def _sealed_under(key_id: str) -> bytes:
@@ -32,16 +27,6 @@ def erase_results(session: Connection, patient_id: str) -> dict[str, int] | None
     key_id = data_keys.key_id_of_patient(session, patient_id)
     if key_id is None:
         return None
-    prefix = _sealed_under(key_id)
-    theirs = (func.substr(R.content, 1, len(prefix)) == prefix, R.resource_type.in_(SEALED))
-    counted = session.execute(
-        select(R.resource_type, func.count()).where(*theirs).group_by(R.resource_type)
-    ).all()
-    session.execute(
-        delete(VERSION).where(
-            func.substr(V.content, 1, len(prefix)) == prefix, V.resource_type.in_(SEALED)
-        )
-    )
-    session.execute(delete(RESOURCE).where(*theirs))  # versions and index rows cascade
+    erased = erase_sealed(session, SEALED, _sealed_under(key_id))
     data_keys.destroy(session, patient_id)
-    return {resource_type: int(count) for resource_type, count in counted}
+    return erased

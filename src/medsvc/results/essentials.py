@@ -10,8 +10,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from medsvc.errors import Outcome, Unprocessable
-from medsvc.fhir import references
-from medsvc.fhir.registry import WriteEvent
+from medsvc.fhir import WriteEvent, references
 from medsvc.results import at_rest
 from medsvc.security.context import AuthContext
 

@@ -7,8 +7,7 @@ Services here only execute statements; the caller's unit of work commits.
 from sqlalchemy import Connection, select, tuple_, update
 
 from medsvc.errors import Conflict
-from medsvc.fhir import jsonio, references
-from medsvc.fhir.store import Stored
+from medsvc.fhir import Stored, jsonio, references
 from medsvc.results.release import HELD, REL, RELEASE, RELEASED, WAITING, log, release_now
 
 

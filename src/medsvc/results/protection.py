@@ -5,8 +5,7 @@ at all, so that neither the rows nor the index hold what a result says."""
 from dataclasses import replace
 
 from medsvc.crypto.blind_index import BlindIndex
-from medsvc.fhir import blinding
-from medsvc.fhir.definitions import Definitions, ParamsByElement, ResourceDefinition
+from medsvc.fhir import Definitions, ParamsByElement, ResourceDefinition, blinded
 from medsvc.results.at_rest import SEALED
 from medsvc.results.blind_params import BLINDED
 
@@ -32,4 +31,4 @@ def apply(definitions: Definitions, index: BlindIndex, *, sealed: bool = True) -
     resources = dict(definitions.resources)
     for resource_type in SEALED:
         resources[resource_type] = _indexed(resources[resource_type], sealed)
-    return blinding.blinded(replace(definitions, resources=resources), index, BLINDED)
+    return blinded(replace(definitions, resources=resources), index, BLINDED)

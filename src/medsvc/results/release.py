@@ -22,10 +22,8 @@ from sqlalchemy import (
 )
 
 from medsvc import clock
-from medsvc.fhir import references
-from medsvc.fhir.registry import Registry, TopicEvent, WriteEvent
-from medsvc.fhir.store import RESOURCE, Stored
-from medsvc.fhir.tables import SearchReference
+from medsvc.fhir import Registry, Stored, TopicEvent, WriteEvent, index, references
+from medsvc.fhir.index import RESOURCE
 from medsvc.notify.notifier import Notice, Notifier
 from medsvc.results.at_rest import patient_of
 from medsvc.results.release_rules import ReleaseRules
@@ -36,7 +34,7 @@ RELEASE = ResultRelease.__table__  # type: ignore[attr-defined]
 CHOICE = ReleaseChoice.__table__  # type: ignore[attr-defined]
 LOG = ReleaseLog.__table__  # type: ignore[attr-defined]
 REL = RELEASE.c
-REF = SearchReference.__table__  # type: ignore[attr-defined]
+REF = index.REFERENCE
 RELEASED_TYPES = frozenset({"DiagnosticReport", "Observation", "DocumentReference"})
 VISIBLE_ONCE_RELEASED = RELEASED_TYPES | {"Binary"}
 # What a patient is told about: a report or a document, not each of a report's Observations

@@ -7,9 +7,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from medsvc.errors import Conflict, Invalid
+from medsvc.fhir import Stored, WriteEvent
 from medsvc.fhir.datetimes import parse_range
-from medsvc.fhir.registry import WriteEvent
-from medsvc.fhir.store import Stored
 from medsvc.security.context import AuthContext
 
 # The R4B diagnostic-report-status and observation-status codes in the order a result moves

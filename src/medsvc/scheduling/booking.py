@@ -7,9 +7,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from medsvc import clock
-from medsvc.fhir.registry import WriteEvent
-from medsvc.fhir.server import FhirServer
-from medsvc.fhir.store import Stored
+from medsvc.fhir import FhirServer, Stored, WriteEvent
 from medsvc.scheduling import appointments, holds, ledger, reminders, slots
 from medsvc.scheduling.appointments import ACTIVE, BOOKED, HOLDING
 from medsvc.scheduling.ledger import SlotUnavailable

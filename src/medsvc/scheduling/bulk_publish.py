@@ -25,18 +25,10 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from medsvc import clock
-from medsvc.access.organizations import DIRECTORY
 from medsvc.db import Database
-from medsvc.fhir import jsonio
+from medsvc.fhir import index, jsonio
 from medsvc.fhir.datetimes import format_instant, to_micros
-from medsvc.fhir.stored import RESOURCE
-from medsvc.fhir.tables import (
-    ResourceVersion,
-    SearchDate,
-    SearchReference,
-    SearchString,
-    SearchToken,
-)
+from medsvc.fhir.index import RESOURCE
 from medsvc.kit.executors import in_thread
 
 MANIFEST = "/fhir/$bulk-publish"  # the specification: the manifest URL ends with $bulk-publish
@@ -46,13 +38,22 @@ NDJSON = "application/fhir+ndjson"
 # files hold only the public directory, so shared caches may keep them too.
 CACHE_CONTROL = "public, max-age=60"
 BATCH = 1000  # rows per read: the Slot file may hold a million lines and is never held whole
-TOKEN = SearchToken.__table__  # type: ignore[attr-defined]
-DATE = SearchDate.__table__  # type: ignore[attr-defined]
-REF = SearchReference.__table__  # type: ignore[attr-defined]
-STRING = SearchString.__table__  # type: ignore[attr-defined]
+TOKEN = index.TOKEN
+DATE = index.DATE
+REF = index.REFERENCE
+STRING = index.STRING
 R = RESOURCE.c
-V = ResourceVersion.__table__.c  # type: ignore[attr-defined]
+V = index.RESOURCE_VERSION.c
 Conditions = list[ColumnElement[bool]]
+# What a published Schedule's actors may be: entries of the public directory, never a patient
+# or anything else a public file must not name.
+PUBLIC_ACTOR_TYPES = (
+    "HealthcareService",
+    "Location",
+    "Organization",
+    "Practitioner",
+    "PractitionerRole",
+)
 
 
 def _indexed(
@@ -90,7 +91,7 @@ def published_schedules(schedule: FromClause, _now: int = 0) -> Conditions:
         REF,
         schedule,
         "actor",
-        lambda a: or_(a.target_type.is_(None), a.target_type.not_in(sorted(DIRECTORY))),
+        lambda a: or_(a.target_type.is_(None), a.target_type.not_in(PUBLIC_ACTOR_TYPES)),
     )
     return [*_current(schedule, "Schedule"), ~retired, ~private]
 
@@ -181,7 +182,7 @@ def read_page(
     ]
 
 
-def _tally(resource_type: str) -> Select[Any]:
+def _tally(resource_type: str) -> Select[int, Any]:
     # Every committed write of the type adds a version row, so their number grows with each
     # one, whatever order transactions commit in (a newest timestamp or key alone would miss
     # a write that commits after a later one). Counted from the (resource_type, pk) index.
@@ -206,7 +207,7 @@ def file_etag(database: Database, file: File, now: int) -> str:
     return f'W/"{digest}"'
 
 
-def _one(connection: Connection, query: Select[Any]) -> Any:
+def _one(connection: Connection, query: Select[Any] | Select[int, Any]) -> Any:
     return connection.execute(query).one()
 
 

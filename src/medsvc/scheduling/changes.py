@@ -8,8 +8,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from medsvc import clock
-from medsvc.fhir.registry import WriteEvent
-from medsvc.fhir.store import Stored
+from medsvc.fhir import Stored, WriteEvent
 from medsvc.notify.notifier import Notice, Notifier
 from medsvc.scheduling import appointments
 from medsvc.scheduling.appointments import BOOKED, BOOKING_ELEMENTS

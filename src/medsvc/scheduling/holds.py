@@ -6,13 +6,13 @@ from datetime import datetime
 from sqlalchemy import Connection, select
 
 from medsvc.errors import Conflict
-from medsvc.fhir import interactions, jsonio, store
-from medsvc.fhir.server import FhirServer
+from medsvc.fhir import FhirServer, interactions, jsonio, read_current
+from medsvc.fhir.index import RESOURCE
 from medsvc.scheduling import ledger
 from medsvc.scheduling.appointments import HOLDING
 from medsvc.scheduling.slots import LEDGER_CONTEXT
 
-R = store.RESOURCE.c
+R = RESOURCE.c
 EXPIRED_REASON = {"text": "The hold ended before the appointment was booked"}
 
 
@@ -40,7 +40,7 @@ def release_hold(
     seats = ledger.seats_of(session, appointment_id)
     if not any(s.held_until is not None and s.held_until <= now for s in seats):
         return False
-    current = store.read_current(session, "Appointment", appointment_id)
+    current = read_current(session, "Appointment", appointment_id)
     if current is None or current.content is None:
         ledger.give_back(session, appointment_id, [s.slot_id for s in seats])
         return True

@@ -2,13 +2,16 @@
 $operations, registered by create_app()."""
 
 from medsvc.config import Settings
-from medsvc.fhir.server import FhirServer
+from medsvc.fhir import FhirServer
 from medsvc.notify.notifier import Notifier
 from medsvc.scheduling import booking, changes, reminders, responses, rules, slots, templates
 from medsvc.scheduling.operations import book, cancel, find, hold
 
 
-def install(server: FhirServer, settings: Settings, notifier: Notifier) -> None:
+def install(
+    server: FhirServer, settings: Settings, notifier: Notifier, schedules_of: find.SchedulesOf
+) -> None:
+    """schedules_of: an organization's Schedules, as the directory has them ($find)."""
     registry = server.registry
     answers = responses.ResponseHook(server)
     registry.before_write += [
@@ -23,5 +26,6 @@ def install(server: FhirServer, settings: Settings, notifier: Notifier) -> None:
         answers.after_write,
         changes.HospitalChanges(notifier, server.base_url),
     ]
-    for module in (find, hold, book, cancel):
+    registry.add_operation(find.operation(server.definitions, schedules_of))
+    for module in (hold, book, cancel):
         registry.add_operation(module.operation(server.definitions))

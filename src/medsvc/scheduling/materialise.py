@@ -18,10 +18,9 @@ from sqlalchemy.exc import IntegrityError
 
 from medsvc.clock import utc
 from medsvc.errors import MedsvcError
-from medsvc.fhir import interactions, jsonio, pending, store
+from medsvc.fhir import FhirServer, index, interactions, jsonio, pending, read_current
 from medsvc.fhir.datetimes import format_instant
-from medsvc.fhir.server import FhirServer
-from medsvc.fhir.tables import SearchToken
+from medsvc.fhir.index import RESOURCE
 from medsvc.scheduling import ledger
 from medsvc.scheduling.ledger import LEDGER
 from medsvc.scheduling.slots import CAPACITY_URL
@@ -39,8 +38,8 @@ BATCH = 5000
 # the hospital may change, and a change of the template keeps them.
 COPIED = ("serviceCategory", "serviceType", "specialty")
 OWNED = ("identifier", "schedule", *COPIED, "start", "end")
-R, L = store.RESOURCE.c, LEDGER.c
-TOKEN = SearchToken.__table__  # type: ignore[attr-defined]
+R, L = RESOURCE.c, LEDGER.c
+TOKEN = index.TOKEN
 
 
 @dataclass(frozen=True)
@@ -169,7 +168,7 @@ def _slot_rows(*columns: Any) -> Select[Any]:
     """Ledger rows with their Slot resource row, of template slots."""
     return (
         select(*columns)
-        .join(store.RESOURCE, and_(R.resource_type == "Slot", R.id == L.slot_id))
+        .join(RESOURCE, and_(R.resource_type == "Slot", R.id == L.slot_id))
         .where(_is_template_slot_row())
     )
 
@@ -324,7 +323,7 @@ def _apply(server: FhirServer, session: Connection, write: Write) -> int:
         interactions.prepare(server, session, CONTEXT, "create", wanted, None)
         interactions.insert(server, session, CONTEXT, definition, wanted, write.slot_id)
         return 1
-    current = store.read_current(session, "Slot", write.slot_id, for_update=True)
+    current = read_current(session, "Slot", write.slot_id, for_update=True)
     if current is None or (current.content is None and write.slot is None):
         return 0
     if current.content is None:  # deleted: made again while its template gives it

@@ -14,9 +14,8 @@ from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from medsvc.clock import utc
-from medsvc.fhir import jsonio, references
+from medsvc.fhir import jsonio, read_current, references
 from medsvc.fhir.datetimes import parse_instant
-from medsvc.fhir.store import read_current
 from medsvc.notify.notifier import Notice, Notifier
 from medsvc.scheduling.tables import AppointmentReminder
 

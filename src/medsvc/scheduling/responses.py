@@ -7,10 +7,15 @@ from typing import Any
 from sqlalchemy import Connection
 
 from medsvc.errors import BusinessRule, Forbidden
-from medsvc.fhir import interactions, jsonio, references, store
-from medsvc.fhir.registry import WriteEvent
-from medsvc.fhir.server import FhirServer
-from medsvc.fhir.store import Stored
+from medsvc.fhir import (
+    FhirServer,
+    Stored,
+    WriteEvent,
+    interactions,
+    jsonio,
+    read_current,
+    references,
+)
 from medsvc.scheduling.appointments import ACTIVE
 from medsvc.scheduling.slots import LEDGER_CONTEXT
 from medsvc.security.context import AuthContext
@@ -101,7 +106,7 @@ class ResponseHook:
         appointment_id = _appointment_id(event.resource, self.server.base_url)
         if appointment_id is None:
             return
-        current = store.read_current(session, "Appointment", appointment_id, for_update=True)
+        current = read_current(session, "Appointment", appointment_id, for_update=True)
         if current is None or current.content is None:
             return
         appointment = jsonio.loads_stored(current.content)

@@ -10,9 +10,8 @@ from sqlalchemy import Connection
 from medsvc import clock
 from medsvc.config import Settings
 from medsvc.errors import BusinessRule, Forbidden, Invalid
-from medsvc.fhir import jsonio, store
+from medsvc.fhir import WriteEvent, jsonio, read_current
 from medsvc.fhir.datetimes import format_instant, parse_instant
-from medsvc.fhir.registry import WriteEvent
 from medsvc.scheduling import appointments, ledger
 from medsvc.scheduling.appointments import ACTIVE, BOOKED, HOLDING, HOSPITAL_SIDE
 from medsvc.scheduling.ledger import LedgerSlot, SlotUnavailable
@@ -189,4 +188,4 @@ def _same_instants(given: tuple[Any, Any], expected: tuple[str, str]) -> bool:
 def _lock_patient(session: Connection, patient: str) -> None:
     """Bookings of one patient are checked one at a time: the overlap and per-service rules
     read the patient's seats, and two bookings must not both pass on the same reading."""
-    store.read_current(session, "Patient", patient, for_update=True)
+    read_current(session, "Patient", patient, for_update=True)

@@ -6,11 +6,16 @@ from typing import Any
 from sqlalchemy import Connection
 
 from medsvc.errors import BusinessRule, Conflict
-from medsvc.fhir import jsonio, references, store
+from medsvc.fhir import (
+    FhirServer,
+    Stored,
+    WriteEvent,
+    add_version,
+    jsonio,
+    read_current,
+    references,
+)
 from medsvc.fhir.datetimes import parse_instant
-from medsvc.fhir.registry import WriteEvent
-from medsvc.fhir.server import FhirServer
-from medsvc.fhir.store import Stored
 from medsvc.scheduling import ledger
 from medsvc.scheduling.ledger import LedgerSlot
 from medsvc.security.context import AuthContext, platform_context
@@ -139,7 +144,7 @@ def lock_slots(session: Connection, slot_ids: list[str]) -> dict[str, Stored]:
     wait for each other in a circle."""
     locked = {}
     for slot_id in sorted(set(slot_ids)):
-        current = store.read_current(session, "Slot", slot_id, for_update=True)
+        current = read_current(session, "Slot", slot_id, for_update=True)
         if current is not None and not current.deleted:
             locked[slot_id] = current
     return locked
@@ -147,7 +152,7 @@ def lock_slots(session: Connection, slot_ids: list[str]) -> dict[str, Stored]:
 
 def refresh_status(server: FhirServer, session: Connection, slot_id: str) -> None:
     """Writes the slot's next version when the seats taken change what it shows."""
-    current = store.read_current(session, "Slot", slot_id, for_update=True)
+    current = read_current(session, "Slot", slot_id, for_update=True)
     slot = ledger.read_slots(session, [slot_id]).get(slot_id)
     if slot is None or current is None or current.content is None:
         return
@@ -159,6 +164,6 @@ def refresh_status(server: FhirServer, session: Connection, slot_id: str) -> Non
     # checked when it was written, so the new version is stored as it is.
     definition = server.definition("Slot", "update")
     resource["status"] = status
-    stored = store.add_version(session, definition, current, resource, "PUT", server.base_url)
+    stored = add_version(session, definition, current, resource, "PUT", server.base_url)
     event = WriteEvent("update", "Slot", resource, current)
     server.registry.run_after_write(session, LEDGER_CONTEXT, event, stored)

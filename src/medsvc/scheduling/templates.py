@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection
 
 from medsvc.errors import BusinessRule
+from medsvc.fhir import WriteEvent
 from medsvc.fhir.datetimes import EPOCH, parse_range
-from medsvc.fhir.registry import WriteEvent
 from medsvc.scheduling.slots import MAX_CAPACITY
 from medsvc.security.context import AuthContext
 

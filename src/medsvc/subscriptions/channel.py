@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection
 
 from medsvc.errors import Forbidden, Outcome, Unprocessable
-from medsvc.fhir.registry import WriteEvent
+from medsvc.fhir import WriteEvent
 from medsvc.security.context import AuthContext
 from medsvc.subscriptions import topics
 

@@ -18,8 +18,7 @@ from sqlalchemy import Connection, or_, select, update
 
 from medsvc.clock import utc
 from medsvc.db import Database
-from medsvc.fhir import interactions, jsonio, store
-from medsvc.fhir.server import FhirServer
+from medsvc.fhir import FhirServer, interactions, jsonio, read_current
 from medsvc.kit import leases, outbound
 from medsvc.security.context import platform_context
 from medsvc.security.signing import SigningKeys
@@ -106,7 +105,7 @@ class Delivery:
 
     def _prepare(self, session: Connection, subscription_id: str, now: datetime) -> Send | None:
         state = session.execute(select(STATE).where(S.subscription_id == subscription_id)).first()
-        current = store.read_current(session, "Subscription", subscription_id)
+        current = read_current(session, "Subscription", subscription_id)
         if state is None or current is None or current.content is None:
             return None
         channel = channel_of(jsonio.loads_stored(current.content))
@@ -123,7 +122,9 @@ class Delivery:
             )
         )
         # Checked again now: the organization may no longer see a focus it saw at the event.
-        seen = notification.shown(session, state.organization, events)
+        seen = notification.shown(
+            session, self.server.registry.organization_view, state.organization, events
+        )
         kind = "handshake" if handshake else "event-notification" if events else "heartbeat"
         body = orjson.dumps(
             notification.bundle(
@@ -199,7 +200,7 @@ class Delivery:
 
     def _set_status(self, session: Connection, subscription_id: str, status: str) -> None:
         """The Subscription shows what the service made of it (a new version)."""
-        current = store.read_current(session, "Subscription", subscription_id)
+        current = read_current(session, "Subscription", subscription_id)
         if current is None or current.content is None:
             return
         resource = jsonio.loads_stored(current.content)

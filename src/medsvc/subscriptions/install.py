@@ -3,7 +3,7 @@ event listener, $status and $events, and what the CapabilityStatement says of th
 registered by create_app()."""
 
 from medsvc.config import Settings
-from medsvc.fhir.server import FhirServer
+from medsvc.fhir import FhirServer
 from medsvc.subscriptions import capability, channel, outbox
 from medsvc.subscriptions.operations import events, status
 
@@ -13,10 +13,12 @@ def http_hosts(settings: Settings) -> frozenset[str]:
 
 
 def install(server: FhirServer, settings: Settings) -> None:
+    """After the access policy, whose organizations' views decide whom an event reaches."""
     registry = server.registry
+    box = outbox.Outbox(registry.organization_view)
     registry.before_write.append(channel.SubscriptionRules(http_hosts(settings)))
-    registry.after_write.append(outbox.after_write)
-    registry.event_listeners.append(outbox.on_event)
+    registry.after_write.append(box.after_write)
+    registry.event_listeners.append(box.on_event)
     registry.capability_amendments.append(capability.amend)
     for module in (status, events):
         registry.add_operation(module.operation(server.definitions))

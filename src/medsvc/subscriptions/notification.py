@@ -13,9 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from medsvc.fhir import jsonio
+from medsvc.fhir import OrganizationView, jsonio, read_current, read_version
 from medsvc.fhir.datetimes import format_instant
-from medsvc.fhir.store import read_current, read_version
 from medsvc.subscriptions.channel import Channel
 from medsvc.subscriptions.outbox import sees
 from medsvc.subscriptions.tables import SubscriptionEvent, SubscriptionState
@@ -47,9 +46,14 @@ def events_between(
     return [Event(*row) for row in rows]
 
 
-def shown(session: Connection, organization: str, events: Sequence[Event]) -> set[int]:
+def shown(
+    session: Connection,
+    view: OrganizationView | None,
+    organization: str,
+    events: Sequence[Event],
+) -> set[int]:
     """The numbers of the events whose focus the organization may still read."""
-    return {e.number for e in events if sees(session, organization, e.focus_type, e.focus_id)}
+    return {e.number for e in events if sees(session, view, organization, e.focus_type, e.focus_id)}
 
 
 def status_resource(

@@ -2,16 +2,15 @@
 sees its focus, in the transaction of the change that caused it (a write rolled back leaves
 no event; a committed one always has its events)."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, delete, insert, select, update
 
 from medsvc import clock
-from medsvc.access import organizations
-from medsvc.fhir import pending
-from medsvc.fhir.registry import TopicEvent, WriteEvent
-from medsvc.fhir.store import RESOURCE, Stored
+from medsvc.fhir import OrganizationView, Stored, TopicEvent, WriteEvent, pending
+from medsvc.fhir.index import RESOURCE
 from medsvc.security.context import AuthContext
 from medsvc.subscriptions import topics
 from medsvc.subscriptions.tables import SubscriptionEvent, SubscriptionState
@@ -22,9 +21,26 @@ S = STATE.c
 LIVE = ("requested", "active", "error")  # an error stops delivery, not the numbering
 
 
-def after_write(session: Connection, _ctx: AuthContext, event: WriteEvent, stored: Stored) -> None:
-    """The after_write hook: keeps a Subscription's state, and records the events of the
-    topics that watch the written type."""
+@dataclass(frozen=True)
+class Outbox:
+    """The outbox's write hook and event listener, over the organizations' views."""
+
+    view: OrganizationView | None
+
+    def after_write(
+        self, session: Connection, ctx: AuthContext, event: WriteEvent, stored: Stored
+    ) -> None:
+        after_write(session, self.view, event, stored)
+
+    def on_event(self, session: Connection, event: TopicEvent) -> None:
+        on_event(session, self.view, event)
+
+
+def after_write(
+    session: Connection, view: OrganizationView | None, event: WriteEvent, stored: Stored
+) -> None:
+    """Keeps a Subscription's state, and records the events of the topics that watch the
+    written type."""
     if event.resource_type == "Subscription":
         _keep_state(session, event, stored)
         return
@@ -38,7 +54,7 @@ def after_write(session: Connection, _ctx: AuthContext, event: WriteEvent, store
         if topic.url in subscribed and topic.triggered_by(
             event.interaction, previous, event.resource
         ):
-            record(session, topic.url, focus, clock.now())
+            record(session, view, topic.url, focus, clock.now())
 
 
 def _subscribed(session: Connection, urls: list[str]) -> set[str]:
@@ -49,7 +65,7 @@ def _subscribed(session: Connection, urls: list[str]) -> set[str]:
     return set(found)
 
 
-def on_event(session: Connection, event: TopicEvent) -> None:
+def on_event(session: Connection, view: OrganizationView | None, event: TopicEvent) -> None:
     """The listener of the domains' events (SubscriptionTopic.eventTrigger)."""
     for topic in topics.of_event(event.code):
         if topic.resource_type != event.focus_type:
@@ -61,7 +77,7 @@ def on_event(session: Connection, event: TopicEvent) -> None:
         ).scalar()
         if version is not None:
             focus = Focus(event.focus_type, event.focus_id, version)
-            record(session, topic.url, focus, clock.now())
+            record(session, view, topic.url, focus, clock.now())
 
 
 class Focus(NamedTuple):
@@ -70,7 +86,13 @@ class Focus(NamedTuple):
     version_id: int
 
 
-def record(session: Connection, topic: str, focus: Focus, now: datetime) -> int:
+def record(
+    session: Connection,
+    view: OrganizationView | None,
+    topic: str,
+    focus: Focus,
+    now: datetime,
+) -> int:
     """Numbers the event for every live subscription to the topic whose organization sees
     the focus; returns how many."""
     subscribed = session.execute(
@@ -83,7 +105,9 @@ def record(session: Connection, topic: str, focus: Focus, now: datetime) -> int:
     pending.flush(session)  # the focus's index rows decide whom it belongs to
     organizations_subscribed = {row.organization for row in subscribed}
     seeing = {
-        org for org in organizations_subscribed if sees(session, org, focus.resource_type, focus.id)
+        org
+        for org in organizations_subscribed
+        if sees(session, view, org, focus.resource_type, focus.id)
     }
     recorded = 0
     for row in subscribed:
@@ -93,14 +117,20 @@ def record(session: Connection, topic: str, focus: Focus, now: datetime) -> int:
     return recorded
 
 
-def sees(session: Connection, organization: str, resource_type: str, resource_id: str) -> bool:
-    """Whether the organization's systems may read the resource (organizations.view)."""
-    visible = organizations.view(organization, resource_type, RESOURCE, writing=False)
-    found = session.execute(
-        select(RESOURCE.c.pk).where(
-            RESOURCE.c.resource_type == resource_type, RESOURCE.c.id == resource_id, visible
-        )
-    ).first()
+def sees(
+    session: Connection,
+    view: OrganizationView | None,
+    organization: str,
+    resource_type: str,
+    resource_id: str,
+) -> bool:
+    """Whether the organization's systems may read the resource."""
+    query = select(RESOURCE.c.pk).where(
+        RESOURCE.c.resource_type == resource_type, RESOURCE.c.id == resource_id
+    )
+    if view is not None:
+        query = query.where(view(organization, resource_type, RESOURCE))
+    found = session.execute(query).first()
     return found is not None
 
 

@@ -10,8 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from medsvc.errors import Issue, operation_outcome
-from medsvc.fhir import jsonio
-from medsvc.fhir.routes import CONTENT_TYPE
+from medsvc.fhir import CONTENT_TYPE, jsonio
 from medsvc.subscriptions import topics
 from medsvc.subscriptions.signature import notification_keys
 

@@ -10,7 +10,7 @@ from typing import Any
 import fhirpathpy
 import orjson
 
-from medsvc.config import data_path
+from medsvc.kit.paths import data_path
 
 EVENT_SYSTEM = "urn:medsvc:event"  # the codes of the domains' own events (result-released)
 _INTERACTION = {"create": "create", "update": "update", "patch": "update", "delete": "delete"}

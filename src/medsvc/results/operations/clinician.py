@@ -2,9 +2,7 @@
 system, or the platform; never a patient. The result must be one the caller can see."""
 
 from medsvc.errors import Forbidden
-from medsvc.fhir import interactions
-from medsvc.fhir.registry import OperationCall
-from medsvc.fhir.store import Stored
+from medsvc.fhir import OperationCall, Stored, interactions
 from medsvc.security import scopes
 
 

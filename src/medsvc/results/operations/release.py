@@ -2,9 +2,7 @@
 result (a report with its Observations) to its patient now: after their review, or ending
 their hold."""
 
-from medsvc.fhir.definitions import Definitions
-from medsvc.fhir.interactions import Result
-from medsvc.fhir.registry import Operation, OperationCall
+from medsvc.fhir import Definitions, Operation, OperationCall, Result
 from medsvc.results import holds
 from medsvc.results.operations.clinician import caller, result_for_clinician
 from medsvc.results.release import RELEASED_TYPES

@@ -8,11 +8,7 @@ from sqlalchemy import Connection, delete, insert
 
 from medsvc import clock
 from medsvc.errors import Forbidden, Invalid
-from medsvc.fhir import interactions
-from medsvc.fhir.definitions import Definitions
-from medsvc.fhir.interactions import Result
-from medsvc.fhir.operations.parameters import read_inputs
-from medsvc.fhir.registry import Operation, OperationCall
+from medsvc.fhir import Definitions, Operation, OperationCall, Result, interactions, read_inputs
 from medsvc.results.release import CHOICE, log
 from medsvc.security import scopes
 

@@ -2,10 +2,7 @@
 (a report with its Observations) from its patient, with a reason, until they release it."""
 
 from medsvc.errors import Invalid
-from medsvc.fhir.definitions import Definitions
-from medsvc.fhir.interactions import Result
-from medsvc.fhir.operations.parameters import read_inputs
-from medsvc.fhir.registry import Operation, OperationCall
+from medsvc.fhir import Definitions, Operation, OperationCall, Result, read_inputs
 from medsvc.results import holds
 from medsvc.results.operations.clinician import caller, result_for_clinician
 from medsvc.results.release import RELEASED_TYPES

@@ -3,10 +3,7 @@ reference; with cancelled-appt-id it reschedules: the old appointment is cancell
 new one booked in one transaction, or neither."""
 
 from medsvc.errors import Invalid
-from medsvc.fhir.definitions import Definitions
-from medsvc.fhir.interactions import Result
-from medsvc.fhir.operations.parameters import local_id, read_inputs
-from medsvc.fhir.registry import Operation, OperationCall
+from medsvc.fhir import Definitions, Operation, OperationCall, Result, local_id, read_inputs
 from medsvc.scheduling.operations import requests
 from medsvc.scheduling.operations.cancel import cancel_appointment
 

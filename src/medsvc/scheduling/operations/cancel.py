@@ -4,11 +4,16 @@ same transaction (a citizen until the cut-off before the start, a hospital with 
 from typing import Any
 
 from medsvc.errors import BusinessRule
-from medsvc.fhir import interactions, jsonio, references
-from medsvc.fhir.definitions import Definitions
-from medsvc.fhir.interactions import Result
-from medsvc.fhir.operations.parameters import read_inputs
-from medsvc.fhir.registry import Operation, OperationCall
+from medsvc.fhir import (
+    Definitions,
+    Operation,
+    OperationCall,
+    Result,
+    interactions,
+    jsonio,
+    read_inputs,
+    references,
+)
 
 
 def _reason(value: Any) -> dict[str, Any] | None:

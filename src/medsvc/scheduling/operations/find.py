@@ -6,31 +6,37 @@ of it is left, so held and booked time is never offered.
 """
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, exists, func, or_, select
+from sqlalchemy import CTE, ColumnElement, Connection, Select, and_, exists, func, or_, select
 
 from medsvc import clock
-from medsvc.access.organizations import schedules
 from medsvc.clock import utc
 from medsvc.errors import Invalid
-from medsvc.fhir import jsonio
+from medsvc.fhir import (
+    Definitions,
+    Inputs,
+    Operation,
+    OperationCall,
+    Result,
+    index,
+    jsonio,
+    local_id,
+    natural,
+    read_inputs,
+    token_value,
+)
 from medsvc.fhir.datetimes import EPOCH, format_instant, parse_range
-from medsvc.fhir.definitions import Definitions
-from medsvc.fhir.interactions import Result
-from medsvc.fhir.numbers import natural
-from medsvc.fhir.operations.parameters import Inputs, local_id, read_inputs
-from medsvc.fhir.registry import Operation, OperationCall
-from medsvc.fhir.search.values import token_value
-from medsvc.fhir.store import RESOURCE
-from medsvc.fhir.tables import SearchReference, SearchToken
+from medsvc.fhir.index import RESOURCE
 from medsvc.scheduling.ledger import LEDGER
 from medsvc.scheduling.operations import requests
 from medsvc.security import scopes
 
-TOKEN = SearchToken.__table__  # type: ignore[attr-defined]
-REF = SearchReference.__table__  # type: ignore[attr-defined]
+TOKEN = index.TOKEN
+REF = index.REFERENCE
 L = LEDGER.c
 MAX_WINDOW = timedelta(days=93)
 
@@ -91,10 +97,17 @@ def _acted_by(session: Connection, kind: str, ids: list[str]) -> set[str]:
     return set(session.execute(query).scalars())
 
 
-def _of_organizations(session: Connection, org_ids: list[str]) -> set[str]:
+# The pks of an organization's Schedules, by its id: the directory as the access policy
+# reads it, given by create_app().
+SchedulesOf = Callable[[str], CTE]
+
+
+def _of_organizations(
+    session: Connection, schedules_of: SchedulesOf, org_ids: list[str]
+) -> set[str]:
     found: set[str] = set()
     for org_id in org_ids:
-        pks = select(schedules(org_id).c[0])
+        pks = select(schedules_of(org_id).c[0])
         found |= set(session.execute(select(RESOURCE.c.id).where(RESOURCE.c.pk.in_(pks))).scalars())
     return found
 
@@ -109,7 +122,7 @@ def _ids(call: OperationCall, inputs: Inputs, name: str, kind: str) -> list[str]
     return found
 
 
-def _schedules(call: OperationCall, inputs: Inputs) -> set[str] | None:
+def _schedules(call: OperationCall, inputs: Inputs, schedules_of: SchedulesOf) -> set[str] | None:
     """The Schedules the actors and organizations asked for allow; None: any schedule."""
     allowed: set[str] | None = None
     for name, kind in (("practitioner", "Practitioner"), ("location", "Location")):
@@ -117,12 +130,12 @@ def _schedules(call: OperationCall, inputs: Inputs) -> set[str] | None:
             found = _acted_by(call.session, kind, ids)
             allowed = found if allowed is None else allowed & found
     if org_ids := _ids(call, inputs, "organization", "Organization"):
-        found = _of_organizations(call.session, org_ids)
+        found = _of_organizations(call.session, schedules_of, org_ids)
         allowed = found if allowed is None else allowed & found
     return allowed
 
 
-def _query(call: OperationCall, inputs: Inputs) -> Select[Any]:
+def _query(call: OperationCall, inputs: Inputs, schedules_of: SchedulesOf) -> Select[Any]:
     """The free slots asked for, from the ledger alone: its (schedule, start) and (start)
     indexes drive the query, and a deleted Slot has no ledger row."""
     start, end = _moment(inputs, "start"), _moment(inputs, "end")
@@ -134,7 +147,7 @@ def _query(call: OperationCall, inputs: Inputs) -> Select[Any]:
         L.bookable.is_(True),
         L.taken < L.capacity,
     )
-    allowed = _schedules(call, inputs)
+    allowed = _schedules(call, inputs, schedules_of)
     if allowed is not None:
         query = query.where(L.schedule_id.in_(sorted(allowed)))
     for name in ("specialty", "service-type"):
@@ -145,13 +158,13 @@ def _query(call: OperationCall, inputs: Inputs) -> Select[Any]:
     return query
 
 
-def find(call: OperationCall) -> Result:
+def find(schedules_of: SchedulesOf, call: OperationCall) -> Result:
     scopes.require(call.ctx, "Slot", "search")
     inputs = read_inputs(call)
     count = natural(str(inputs.one("_count") or call.server.default_page_size))
     if count is None or count > call.server.max_page_size:
         raise Invalid(f"_count is a number up to {call.server.max_page_size}")
-    query = _query(call, inputs)
+    query = _query(call, inputs, schedules_of)
     total = call.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = call.session.execute(query.order_by(L.start, L.slot_id).limit(count)).all()
     slots = requests.read_contents(call.session, "Slot", [row.slot_id for row in rows])
@@ -172,11 +185,11 @@ def find(call: OperationCall) -> Result:
     return Result(200, body=jsonio.dumps(answer))
 
 
-def operation(definitions: Definitions) -> Operation:
+def operation(definitions: Definitions, schedules_of: SchedulesOf) -> Operation:
     return Operation(
         "find",
         frozenset({"type"}),
-        find,
+        partial(find, schedules_of),
         definitions.operations["find"],
         types=frozenset({"Appointment"}),
     )

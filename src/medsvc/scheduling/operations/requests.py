@@ -7,12 +7,18 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select
 
 from medsvc.errors import Conflict, Forbidden, Invalid, NotFound
-from medsvc.fhir import interactions, jsonio, references, store
+from medsvc.fhir import (
+    BadReference,
+    Inputs,
+    OperationCall,
+    Result,
+    interactions,
+    jsonio,
+    local_id,
+    references,
+)
 from medsvc.fhir.datetimes import format_instant, parse_instant
-from medsvc.fhir.interactions import Result
-from medsvc.fhir.operations.parameters import Inputs, local_id
-from medsvc.fhir.references import BadReference
-from medsvc.fhir.registry import OperationCall
+from medsvc.fhir.index import RESOURCE
 from medsvc.scheduling import appointments, ledger
 from medsvc.scheduling.holds import EXPIRED_REASON, HoldEnded
 
@@ -59,10 +65,10 @@ def _own_patient(call: OperationCall, given: Any) -> str | None:
 
 
 # Built once: $find reads the slots of a whole page, and their schedules, with it.
-_CONTENTS = select(store.RESOURCE.c.id, store.RESOURCE.c.content).where(
-    store.RESOURCE.c.resource_type == bindparam("resource_type"),
-    store.RESOURCE.c.id.in_(bindparam("ids", expanding=True)),
-    store.RESOURCE.c.deleted.is_(False),
+_CONTENTS = select(RESOURCE.c.id, RESOURCE.c.content).where(
+    RESOURCE.c.resource_type == bindparam("resource_type"),
+    RESOURCE.c.id.in_(bindparam("ids", expanding=True)),
+    RESOURCE.c.deleted.is_(False),
 )
 
 

@@ -4,8 +4,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from medsvc.fhir import interactions, jsonio
-from medsvc.fhir.registry import OperationCall
+from medsvc.fhir import OperationCall, interactions, jsonio
 from medsvc.security import scopes
 from medsvc.subscriptions.channel import Channel, channel_of
 from medsvc.subscriptions.outbox import STATE, S

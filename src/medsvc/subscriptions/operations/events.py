@@ -8,11 +8,7 @@ from dataclasses import replace
 
 from medsvc import clock
 from medsvc.errors import Invalid
-from medsvc.fhir import jsonio
-from medsvc.fhir.definitions import Definitions
-from medsvc.fhir.interactions import Result
-from medsvc.fhir.operations.parameters import read_inputs
-from medsvc.fhir.registry import Operation, OperationCall
+from medsvc.fhir import Definitions, Operation, OperationCall, Result, jsonio, read_inputs
 from medsvc.subscriptions.channel import CONTENTS
 from medsvc.subscriptions.notification import bundle, events_between, shown
 from medsvc.subscriptions.operations.access import subscription_of
@@ -44,7 +40,7 @@ def events(call: OperationCall) -> Result:
         channel = replace(channel, content=str(content))
     session = call.session
     found = events_between(session, state.subscription_id, first - 1, last, channel.max_events)
-    seen = shown(session, state.organization, found)
+    seen = shown(session, call.server.registry.organization_view, state.organization, found)
     body = bundle(
         session, call.server.base_url, state, channel, "query-event", found, seen, clock.now()
     )

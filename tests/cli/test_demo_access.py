@@ -14,9 +14,9 @@ from medsvc.app import create_app
 from medsvc.cli import demo
 from medsvc.db import Database
 from medsvc.kit import migrate
+from tests.cli.test_main import medsvc
 from tests.conftest import LiveServer, free_port, make_settings
 from tests.factories import observation
-from tests.test_cli import medsvc
 
 
 def test_demo_tokens_work_against_a_running_server(tmp_path: Path) -> None:

@@ -13,9 +13,9 @@ from medsvc.security.accounts import find_account
 from medsvc.security.clients import find_client
 from medsvc.security.passwords import verify_password
 from medsvc.security.tables import Account, OAuthClient
+from tests.cli.test_main import medsvc
 from tests.conftest import Backend
 from tests.factories import FHIR_JSON, patient
-from tests.test_cli import medsvc
 
 PASSWORD = "a long enough passphrase"
 

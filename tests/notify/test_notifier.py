@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import Connection
 
-from medsvc.app import fhir_server
+from medsvc.assembly import fhir_server
 from medsvc.kit.requestlog import KeyValueFormatter
 from medsvc.notify.communications import CommunicationSender
 from medsvc.notify.notifier import LogSender, Notice, Notifier

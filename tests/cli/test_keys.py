@@ -7,8 +7,8 @@ from medsvc import clock
 from medsvc.crypto import data_keys
 from medsvc.crypto.envelope import open_sealed, seal
 from medsvc.crypto.keyring import FileKeyring
+from tests.cli.test_main import medsvc
 from tests.conftest import Backend
-from tests.test_cli import medsvc
 
 PLACE = {"patient": "", "type": "Observation", "id": "o1", "version": "1"}
 

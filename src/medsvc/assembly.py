@@ -1,0 +1,71 @@
+"""The FHIR server with every package plugged in: the one place where the engine, the access
+policy, the notices and the domains meet, for the app, the worker and the CLI alike."""
+
+from collections.abc import Callable
+
+from medsvc.access import organizations
+from medsvc.access.install import install as install_access
+from medsvc.config import ConfigurationError, Settings
+from medsvc.crypto import blind_index
+from medsvc.crypto.keyring import FileKeyring
+from medsvc.db import Database
+from medsvc.fhir import (
+    FhirServer,
+    Registry,
+    everything,
+    get_definitions,
+    limits_from,
+    sealing,
+    validate,
+)
+from medsvc.notify.install import notifier
+from medsvc.results import protection
+from medsvc.results.at_rest import ResultSealer
+from medsvc.results.install import install as install_results
+from medsvc.results.release_rules import parse_rules
+from medsvc.scheduling.install import install as install_scheduling
+from medsvc.scheduling.reminders import reminder_hours
+from medsvc.subscriptions.install import install as install_subscriptions
+
+
+def check_settings(settings: Settings) -> None:
+    """Refuses, naming the setting, what the domains would otherwise find wrong only once
+    running: the service does not start on settings its jobs or hooks cannot use."""
+    parsed_by_domains: dict[str, Callable[[], object]] = {
+        "reminder_hours": lambda: reminder_hours(settings.reminder_hours),
+        "release_rules": lambda: parse_rules(settings.release_rules, settings.release_preliminary),
+    }
+    for field, parse in parsed_by_domains.items():
+        try:
+            parse()
+        except ValueError as error:
+            problem = str(error).removeprefix(f"{field}: ")
+            raise ConfigurationError(f"MEDSVC_{field.upper()}: {problem}") from None
+
+
+def fhir_server(settings: Settings, database: Database | None = None) -> FhirServer:
+    """The FHIR layer with every domain registered: the one place domains are plugged in.
+    Given the database it will run on, its units of work seal and open the results."""
+    check_settings(settings)
+    index = blind_index.load_or_create(settings.kek_directory)
+    sealed = not settings.unsealed_results_for_benchmarks
+    definitions = protection.apply(get_definitions(), index, sealed=sealed)
+    registry = Registry()
+    registry.add_operation(validate.operation(definitions))
+    registry.add_operation(everything.operation(definitions))
+    server = FhirServer(
+        settings.base_url,
+        definitions,
+        registry,
+        settings.default_page_size,
+        settings.max_page_size,
+        limits_from(settings),
+    )
+    if database is not None and sealed:
+        sealer = ResultSealer(FileKeyring(settings.kek_directory), settings.base_url)
+        sealing.install(database, sealer)
+    install_access(server, settings)  # before any domain's hooks: the policy decides first
+    install_scheduling(server, settings, notifier(server, settings), organizations.schedules)
+    install_results(server, settings)
+    install_subscriptions(server, settings)
+    return server

@@ -1,0 +1,16 @@
+"""The notifier the domains are given, by create_app() and the worker."""
+
+from medsvc.config import Settings
+from medsvc.fhir import FhirServer
+from medsvc.notify.communications import CommunicationSender
+from medsvc.notify.notifier import LogSender, Notifier, Sender
+from medsvc.notify.webhook import WebhookSender
+
+
+def notifier(server: FhirServer, settings: Settings) -> Notifier:
+    """How citizens are told things: a Communication in their record, a log line, and the
+    gateway's webhook where one is configured."""
+    senders: list[Sender] = [CommunicationSender(server), LogSender()]
+    if settings.notify_webhook_url:
+        senders.append(WebhookSender())
+    return Notifier(senders)
