@@ -11,21 +11,24 @@ from medsvc.access import (
     self_care,
     write_policy,
 )
-from medsvc.access.care import Care
+from medsvc.access.care import OWN_WORK, Care
 from medsvc.config import Settings
+from medsvc.fhir.registry import ALL_TYPES
 from medsvc.fhir.server import FhirServer
 
 
 def install(server: FhirServer, settings: Settings) -> None:
     """Runs before any domain installs its hooks: the policy decides first."""
     registry = server.registry
+    access = rules.AccessRules(server, Care(settings.care_days_after))
+    own_work = authorship.Authorship(server.base_url)
+    registry.read_filters.append(access.read_filter)
+    registry.identifications.append(organizations.identification)
     # First which roles write which types at all (no query needed), then the compartments
     # and the care relationship.
-    write_policy.install(server)
-    rules.install(server, Care(settings.care_days_after))
-    registry.identifications.append(organizations.identification)
-    registry.before_write.append(care_team.before_write)
-    registry.after_write.append(care_team.after_write)
-    registry.before_write.append(authorship.checker(server.base_url))
-    registry.before_write.append(self_care.before_write)
+    registry.on_write(ALL_TYPES, before=write_policy.before_write)
+    registry.on_write(ALL_TYPES, before=access.before_write, after=access.after_write)
+    registry.on_write(["CareTeam"], before=care_team.before_write, after=care_team.after_write)
+    registry.on_write(OWN_WORK, before=own_work.before_write)
+    registry.on_write(["Appointment"], before=self_care.before_write)
     registry.add_operation(break_glass.operation(server.definitions, settings.break_glass_minutes))

@@ -9,7 +9,6 @@ from medsvc.access.organizations import DIRECTORY  # what hospitals publish
 from medsvc.access.roles import Role, role_of
 from medsvc.errors import Forbidden
 from medsvc.fhir.registry import WriteEvent
-from medsvc.fhir.server import FhirServer
 from medsvc.security.context import AuthContext
 
 CREATE, UPDATE, DELETE = "create", "update", "delete"
@@ -83,6 +82,7 @@ def _a(role: Role) -> str:
 
 
 def before_write(_session: Connection, ctx: AuthContext, event: WriteEvent) -> None:
+    """The before-write hook on every type, before every other: it needs no query."""
     role = role_of(ctx)
     interaction = event.interaction  # a PATCH arrives as the update it makes
     if not allowed(role, event.resource_type, interaction):
@@ -96,8 +96,3 @@ def before_write(_session: Connection, ctx: AuthContext, event: WriteEvent) -> N
         raise Forbidden(f"{_a(role)} writes {event.resource_type} resources only through {named}")
     if role is Role.CITIZEN and event.resource_type == "Patient":
         citizen_patient.check_change(event.previous, event.resource)
-
-
-def install(server: FhirServer) -> None:
-    """Registered before the engine's access hooks and every domain's: it needs no query."""
-    server.registry.before_write.append(before_write)

@@ -4,7 +4,7 @@ registered by create_app()."""
 
 from medsvc.config import Settings
 from medsvc.fhir.server import FhirServer
-from medsvc.subscriptions import capability, channel, outbox
+from medsvc.subscriptions import capability, channel, outbox, topics
 from medsvc.subscriptions.operations import events, status
 
 
@@ -14,8 +14,11 @@ def http_hosts(settings: Settings) -> frozenset[str]:
 
 def install(server: FhirServer, settings: Settings) -> None:
     registry = server.registry
-    registry.before_write.append(channel.SubscriptionRules(http_hosts(settings)))
-    registry.after_write.append(outbox.after_write)
+    subscription_rules = channel.SubscriptionRules(http_hosts(settings))
+    registry.on_write(
+        ["Subscription"], before=subscription_rules.before_write, after=outbox.keep_state
+    )
+    registry.on_write(topics.watched_types(), after=outbox.record_events)
     registry.event_listeners.append(outbox.on_event)
     registry.capability_amendments.append(capability.amend)
     for module in (status, events):

@@ -22,12 +22,10 @@ S = STATE.c
 LIVE = ("requested", "active", "error")  # an error stops delivery, not the numbering
 
 
-def after_write(session: Connection, _ctx: AuthContext, event: WriteEvent, stored: Stored) -> None:
-    """The after_write hook: keeps a Subscription's state, and records the events of the
-    topics that watch the written type."""
-    if event.resource_type == "Subscription":
-        _keep_state(session, event, stored)
-        return
+def record_events(
+    session: Connection, _ctx: AuthContext, event: WriteEvent, stored: Stored
+) -> None:
+    """The after-write hook on the types topics watch: records the events of those topics."""
     watching = topics.of_type(event.resource_type)
     subscribed = _subscribed(session, [topic.url for topic in watching]) if watching else set()
     if not subscribed:
@@ -125,7 +123,8 @@ def _number(session: Connection, subscription_id: str, focus: Focus, now: dateti
     )
 
 
-def _keep_state(session: Connection, event: WriteEvent, stored: Stored) -> None:
+def keep_state(session: Connection, _ctx: AuthContext, event: WriteEvent, stored: Stored) -> None:
+    """The after-write hook on Subscription: its delivery state follows its status."""
     subscription_id = stored.id
     if event.resource is None:
         session.execute(delete(EVENT).where(EVENT.c.subscription_id == subscription_id))
