@@ -28,10 +28,7 @@ from medsvc.errors import (
     Unavailable,
     operation_outcome,
 )
-from medsvc.fhir import (
-    CONTENT_TYPE,
-    jsonio,
-)
+from medsvc.fhir import CONTENT_TYPE, jsonio
 from medsvc.fhir import ROUTES as FHIR_ROUTES
 from medsvc.kit import heap, migrate
 from medsvc.kit.executors import make_executors

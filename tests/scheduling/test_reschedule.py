@@ -58,16 +58,14 @@ def test_a_taken_new_slot_leaves_the_old_booking_intact(
     assert client.get(f"/Slot/{first}").json()["status"] == "busy"
 
 
-class FailAfterBooking:
-    """An after_write hook that fails once the new appointment is booked: between the two
-    steps of a reschedule, after both have written."""
-
-    def __call__(
-        self, _session: Connection, _ctx: AuthContext, event: WriteEvent, _stored: Stored
-    ) -> None:
-        resource: dict[str, Any] = event.resource or {}
-        if event.interaction == "create" and resource.get("status") == "booked":
-            raise RuntimeError("the process failed here")
+def fail_after_booking(
+    _session: Connection, _ctx: AuthContext, event: WriteEvent, _stored: Stored
+) -> None:
+    """An after-write hook on Appointment that fails once the new appointment is booked:
+    between the two steps of a reschedule, after both have written."""
+    resource: dict[str, Any] = event.resource or {}
+    if event.interaction == "create" and resource.get("status") == "booked":
+        raise RuntimeError("the process failed here")
 
 
 @pytest.fixture
@@ -82,7 +80,7 @@ def failing_as(clean: Backend) -> Iterator[Open]:
 
         port = free_port()
         app = create_app(make_settings(clean.url, port), clean.database)
-        app.state.fhir.registry.after_write.append(FailAfterBooking())
+        app.state.fhir.registry.on_write(["Appointment"], after=fail_after_booking)
         app.dependency_overrides[auth_context] = provide
         servers.append(LiveServer(app, port).__enter__())
         clients.append(httpx.Client(base_url=servers[-1].url + "/fhir", timeout=30))

@@ -2,7 +2,7 @@
 performer, interpreter or requester when they create it, never by changing a record that did
 not name them, since that naming is own work they keep after care ends (access/care.py)."""
 
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
@@ -11,8 +11,6 @@ from medsvc.access.care import OWN_WORK
 from medsvc.errors import Forbidden, Issue
 from medsvc.fhir import WriteEvent, references
 from medsvc.security.context import AuthContext
-
-BeforeWrite = Callable[[Connection, AuthContext, WriteEvent], None]
 
 
 def _practitioners_named(resource: dict[str, Any] | None, element: str, base_url: str) -> set[str]:
@@ -38,15 +36,19 @@ def self_added(event: WriteEvent, practitioner_id: str, base_url: str) -> list[s
     ]
 
 
-def checker(base_url: str) -> BeforeWrite:
-    """The before_write hook: a change of a stored record (PUT, PATCH, a Bundle's entry) by
-    a practitioner may not add them to its own-work elements; a create may name anyone."""
+@dataclass(frozen=True)
+class Authorship:
+    """The before-write hook on the types recording own work: a change of a stored record
+    (PUT, PATCH, a Bundle's entry) by a practitioner may not add them to its own-work
+    elements; a create may name anyone."""
 
-    def before_write(_session: Connection, ctx: AuthContext, event: WriteEvent) -> None:
+    base_url: str
+
+    def before_write(self, _session: Connection, ctx: AuthContext, event: WriteEvent) -> None:
         if ctx.unrestricted or not ctx.practitioner or event.previous is None:
             return
         practitioner_id = ctx.practitioner.split("/", 1)[1]
-        added = self_added(event, practitioner_id, base_url)
+        added = self_added(event, practitioner_id, self.base_url)
         if added:
             message = (
                 f"A practitioner may not add themselves to {', '.join(added)} of a record "
@@ -55,5 +57,3 @@ def checker(base_url: str) -> BeforeWrite:
             )
             issue = Issue(message, Forbidden.code, expression=tuple(added))
             raise Forbidden(message, issues=[issue])
-
-    return before_write

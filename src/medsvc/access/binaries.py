@@ -15,14 +15,14 @@ from medsvc.security.context import AuthContext
 
 @dataclass(frozen=True)
 class BinaryPlacement:
-    """The before_write hook on Binary, reading references as the index does and the care
+    """The before-write hook on Binary, reading references as the index does and the care
     relationship as the deployment sets it."""
 
     base_url: str
     care: Care
 
     def before_write(self, session: Connection, ctx: AuthContext, event: WriteEvent) -> None:
-        if event.resource_type != "Binary" or event.resource is None:
+        if event.resource is None:
             return
         reference = event.resource.get("securityContext")
         if not isinstance(reference, dict):

@@ -12,24 +12,27 @@ from medsvc.access import (
     self_care,
     write_policy,
 )
-from medsvc.access.care import Care
+from medsvc.access.care import OWN_WORK, Care
 from medsvc.config import Settings
-from medsvc.fhir import FhirServer
+from medsvc.fhir import ALL_TYPES, FhirServer
 
 
 def install(server: FhirServer, settings: Settings) -> None:
     """Runs before any domain installs its hooks: the policy decides first."""
     registry = server.registry
-    # First which roles write which types at all (no query needed), then the compartments
-    # and the care relationship.
-    write_policy.install(server)
     care = Care(settings.care_days_after)
-    rules.install(server, care)
+    access = rules.AccessRules(server, care)
+    placement = binaries.BinaryPlacement(server.base_url, care)
+    own_work = authorship.Authorship(server.base_url)
+    registry.read_filters.append(access.read_filter)
     registry.identifications.append(organizations.identification)
     registry.organization_view = organizations.seen_by
-    registry.before_write.append(care_team.before_write)
-    registry.after_write.append(care_team.after_write)
-    registry.before_write.append(authorship.checker(server.base_url))
-    registry.before_write.append(self_care.before_write)
-    registry.before_write.append(binaries.BinaryPlacement(server.base_url, care).before_write)
+    # First which roles write which types at all (no query needed), then the compartments
+    # and the care relationship.
+    registry.on_write(ALL_TYPES, before=write_policy.before_write)
+    registry.on_write(ALL_TYPES, before=access.before_write, after=access.after_write)
+    registry.on_write(["CareTeam"], before=care_team.before_write, after=care_team.after_write)
+    registry.on_write(OWN_WORK, before=own_work.before_write)
+    registry.on_write(["Appointment"], before=self_care.before_write)
+    registry.on_write(["Binary"], before=placement.before_write)
     registry.add_operation(break_glass.operation(server.definitions, settings.break_glass_minutes))

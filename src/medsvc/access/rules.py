@@ -123,11 +123,3 @@ def _names_unseen_patient(
     if in_view is not None:
         seen = seen.where(in_view)
     return len(set(session.execute(seen).scalars())) < len(named)
-
-
-def install(server: FhirServer, care: Care) -> AccessRules:
-    rules = AccessRules(server, care)
-    server.registry.read_filters.append(rules.read_filter)
-    server.registry.before_write.append(rules.before_write)
-    server.registry.after_write.append(rules.after_write)
-    return rules

@@ -29,7 +29,7 @@ def _same_care(before: dict[str, Any] | None, after: dict[str, Any]) -> bool:
 def before_write(_session: Connection, ctx: AuthContext, event: WriteEvent) -> None:
     """A practitioner's Appointment write may leave care as it was (a comment, arrived to
     fulfilled), or end it; it may not start care, move it in time, or change whom it is with."""
-    if event.resource_type != "Appointment" or role_of(ctx) is not Role.PRACTITIONER:
+    if role_of(ctx) is not Role.PRACTITIONER:
         return
     written = event.resource
     if written is None or not _gives_care(written) or _same_care(event.previous, written):

@@ -8,7 +8,7 @@ from medsvc.access import citizen_patient
 from medsvc.access.organizations import DIRECTORY  # what hospitals publish
 from medsvc.access.roles import Role, role_of
 from medsvc.errors import Forbidden
-from medsvc.fhir import FhirServer, WriteEvent
+from medsvc.fhir import WriteEvent
 from medsvc.security.context import AuthContext
 
 CREATE, UPDATE, DELETE = "create", "update", "delete"
@@ -82,6 +82,7 @@ def _a(role: Role) -> str:
 
 
 def before_write(_session: Connection, ctx: AuthContext, event: WriteEvent) -> None:
+    """The before-write hook on every type, before every other: it needs no query."""
     role = role_of(ctx)
     interaction = event.interaction  # a PATCH arrives as the update it makes
     if not allowed(role, event.resource_type, interaction):
@@ -95,8 +96,3 @@ def before_write(_session: Connection, ctx: AuthContext, event: WriteEvent) -> N
         raise Forbidden(f"{_a(role)} writes {event.resource_type} resources only through {named}")
     if role is Role.CITIZEN and event.resource_type == "Patient":
         citizen_patient.check_change(event.previous, event.resource)
-
-
-def install(server: FhirServer) -> None:
-    """Registered before the engine's access hooks and every domain's: it needs no query."""
-    server.registry.before_write.append(before_write)

@@ -24,6 +24,7 @@ from medsvc.fhir.operations import everything, validate
 from medsvc.fhir.operations.parameters import Inputs, local_id, read_inputs
 from medsvc.fhir.references import BadReference
 from medsvc.fhir.registry import (
+    ALL_TYPES,
     Operation,
     OperationCall,
     OrganizationView,
@@ -51,6 +52,7 @@ from medsvc.fhir.store import (
 from medsvc.fhir.stored import Stored
 
 __all__ = [
+    "ALL_TYPES",
     "CONTENT_TYPE",
     "PATIENT_COMPARTMENT",
     "ROUTES",

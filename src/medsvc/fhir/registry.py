@@ -1,12 +1,18 @@
 """Where domains plug into the FHIR layer: write hooks, read filters and $operations.
 
 The FHIR layer never imports a domain; create_app() registers each one here explicitly.
+A write hook is registered for the resource types it judges, and for its phase:
+`registry.on_write(("Slot",), before=check, after=record)`, or ALL_TYPES for every type.
+A write runs its own type's hooks only, each phase's in the order they were registered:
+create_app() installs the access policy first, so the policy decides before any domain.
+`registry.write_hooks(type)` lists them, as a write of that type runs them.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from enum import Enum
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Final, Generic, Literal, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, FromClause, and_
 from starlette.requests import Request
@@ -70,6 +76,42 @@ Identification = Callable[
 OrganizationView = Callable[[str, str, FromClause], ColumnElement[bool]]
 
 
+class _Every(Enum):
+    TYPE = "every resource type"
+
+
+ALL_TYPES: Final = _Every.TYPE
+WriteTypes = Collection[str] | Literal[_Every.TYPE]
+Hook = TypeVar("Hook", BeforeWrite, AfterWrite)
+
+
+@dataclass
+class _PhaseHooks(Generic[Hook]):
+    """One phase's hooks, a list per resource type in registration order. Those for every
+    type are kept apart too, to start the list of a type first named after them."""
+
+    every: list[Hook] = field(default_factory=list)
+    by_type: dict[str, list[Hook]] = field(default_factory=dict)
+
+    def add(self, types: WriteTypes, hook: Hook) -> None:
+        if types is ALL_TYPES:
+            self.every.append(hook)
+            for hooks in self.by_type.values():
+                hooks.append(hook)
+            return
+        for resource_type in dict.fromkeys(types):
+            self.by_type.setdefault(resource_type, list(self.every)).append(hook)
+
+    def of(self, resource_type: str) -> list[Hook]:
+        return self.by_type.get(resource_type, self.every)
+
+
+def hook_name(hook: Callable[..., None]) -> str:
+    """Where a hook is defined, as module.qualified_name (a bound method: Class.method)."""
+    qualified = getattr(hook, "__qualname__", type(hook).__qualname__)
+    return f"{hook.__module__}.{qualified}"
+
+
 class RequestAudit(Protocol):
     """Records a FHIR request once answered (or refused); may refuse a write whose record
     cannot be stored. read: the request changes nothing."""
@@ -112,8 +154,8 @@ class Operation:
 
 @dataclass
 class Registry:
-    before_write: list[BeforeWrite] = field(default_factory=list)
-    after_write: list[AfterWrite] = field(default_factory=list)
+    _before_write: _PhaseHooks[BeforeWrite] = field(default_factory=_PhaseHooks)
+    _after_write: _PhaseHooks[AfterWrite] = field(default_factory=_PhaseHooks)
     read_filters: list[ReadFilter] = field(default_factory=list)
     event_listeners: list[EventListener] = field(default_factory=list)
     operations: dict[str, Operation] = field(default_factory=dict)
@@ -135,14 +177,42 @@ class Registry:
             return None
         return operation
 
+    def on_write(
+        self,
+        types: WriteTypes,
+        *,
+        before: BeforeWrite | None = None,
+        after: AfterWrite | None = None,
+    ) -> None:
+        """Registers hooks run on every write of these types (or ALL_TYPES): before, on the
+        content about to be stored; after, once it is stored. Each runs after the hooks of
+        its phase registered before it."""
+        if isinstance(types, str):
+            raise TypeError(f"on_write takes a collection of resource types, not '{types}'")
+        if before is None and after is None:
+            raise TypeError("on_write registers a before hook, an after hook, or both")
+        if before is not None:
+            self._before_write.add(types, before)
+        if after is not None:
+            self._after_write.add(types, after)
+
+    def write_hooks(self, resource_type: str) -> list[tuple[str, str]]:
+        """The hooks a write of this type runs, as (phase, hook name), in the order run."""
+        return [("before", hook_name(h)) for h in self._before_write.of(resource_type)] + [
+            ("after", hook_name(h)) for h in self._after_write.of(resource_type)
+        ]
+
     def run_before_write(self, session: Connection, ctx: AuthContext, event: WriteEvent) -> None:
-        for hook in self.before_write:
+        for hook in self._before_write.of(event.resource_type):
             hook(session, ctx, event)
 
     def run_after_write(
         self, session: Connection, ctx: AuthContext, event: WriteEvent, stored: "Stored"
     ) -> None:
-        for hook in self.after_write:
+        """Runs the after hooks of the event's type on a version just stored. A domain's own
+        follow-on write of a resource (a Slot's shown status, after a booking) calls this
+        too, so that it runs the same after hooks as a client's write of that type."""
+        for hook in self._after_write.of(event.resource_type):
             hook(session, ctx, event, stored)
 
     def identification(

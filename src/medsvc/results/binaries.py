@@ -13,12 +13,12 @@ from medsvc.security.context import AuthContext
 
 @dataclass(frozen=True)
 class BinaryRules:
-    """The before_write hook on Binary, reading references as the index does."""
+    """The before-write hook on Binary, reading references as the index does."""
 
     base_url: str
 
-    def __call__(self, session: Connection, ctx: AuthContext, event: WriteEvent) -> None:
-        if event.resource_type != "Binary" or event.resource is None:
+    def before_write(self, session: Connection, ctx: AuthContext, event: WriteEvent) -> None:
+        if event.resource is None:
             return
         self._check_binary_update(event)
 

@@ -74,16 +74,20 @@ def _check_content(resource: dict[str, Any], base_url: str, outcome: Outcome) ->
 
 @dataclass(frozen=True)
 class Essentials:
-    """The before_write hook on the results' types, reading references as the index does."""
+    """The before-write hooks on the sealed types, reading references as the index does."""
 
     base_url: str
 
-    def __call__(self, session: Connection, _ctx: AuthContext, event: WriteEvent) -> None:
-        if event.resource is None:
-            return
-        if event.resource_type in RESULT_TYPES:
+    def check_result(self, _session: Connection, _ctx: AuthContext, event: WriteEvent) -> None:
+        """On RESULT_TYPES: what a result must say."""
+        if event.resource is not None:
             outcome = Outcome()
             _check_content(event.resource, self.base_url, outcome)
             outcome.raise_if_errors(Unprocessable)
-        elif event.resource_type in NAMING_THEIR_PATIENT:
+
+    def check_patient_named(
+        self, session: Connection, _ctx: AuthContext, event: WriteEvent
+    ) -> None:
+        """On NAMING_THEIR_PATIENT: the patient whose key seals it."""
+        if event.resource is not None:
             at_rest.patient_of(session, event.resource_type, event.resource, self.base_url)

@@ -12,11 +12,15 @@ from medsvc.results.release_rules import parse_rules
 
 def install(server: FhirServer, settings: Settings) -> None:
     registry = server.registry
-    registry.before_write.append(stale_pushes.before_write)
-    registry.before_write.append(essentials.Essentials(server.base_url))
-    registry.before_write.append(binaries.BinaryRules(server.base_url))
+    checks = essentials.Essentials(server.base_url)
+    binary_rules = binaries.BinaryRules(server.base_url)
     rules = parse_rules(settings.release_rules, settings.release_preliminary)
-    registry.after_write.append(release.ReleasePolicy(rules, server.base_url))
+    policy = release.ReleasePolicy(rules, server.base_url)
+    registry.on_write(stale_pushes.ORDERED_TYPES, before=stale_pushes.before_write)
+    registry.on_write(essentials.RESULT_TYPES, before=checks.check_result)
+    registry.on_write(essentials.NAMING_THEIR_PATIENT, before=checks.check_patient_named)
+    registry.on_write(["Binary"], before=binary_rules.before_write)
+    registry.on_write(release.RELEASED_TYPES, after=policy.after_write)
     registry.read_filters.append(release.read_filter)
     for module in (withhold, release_operation, release_choice):
         registry.add_operation(module.operation(server.definitions))

@@ -67,15 +67,16 @@ def release_now(session: Connection, resource_type: str, resource_id: str, by: s
 
 @dataclass(frozen=True)
 class ReleasePolicy:
-    """The after_write hook: a result written is waiting, due, or released at once."""
+    """The after-write hook on RELEASED_TYPES: a result written is waiting, due, or released
+    at once."""
 
     rules: ReleaseRules
     base_url: str
 
-    def __call__(
+    def after_write(
         self, session: Connection, _ctx: AuthContext, event: WriteEvent, stored: Stored
     ) -> None:
-        if event.resource_type not in RELEASED_TYPES or event.resource is None:
+        if event.resource is None:
             return
         key = (REL.resource_type == stored.resource_type, REL.resource_id == stored.id)
         row = session.execute(select(REL.state, REL.due_at, REL.needs_review).where(*key)).first()

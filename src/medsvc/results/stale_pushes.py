@@ -88,10 +88,10 @@ def describe(resource: dict[str, Any]) -> str:
 
 
 def before_write(_session: Connection, _ctx: AuthContext, event: WriteEvent) -> None:
-    """The before_write hook on results: refuses an update that does not follow the stored
+    """The before-write hook on results: refuses an update that does not follow the stored
     version (the request's unit of work then writes nothing of its Bundle)."""
     stored, pushed = event.previous, event.resource
-    if event.resource_type not in ORDERED_TYPES or stored is None or pushed is None:
+    if stored is None or pushed is None:
         return
     element = refused_element(stored, pushed)
     if element is None:

@@ -15,17 +15,16 @@ from medsvc.security.context import AuthContext
 
 
 class BookingLedger:
-    """The after_write hook on Appointment."""
+    """The after-write hook on Appointment: the seats it takes and gives back, and the
+    follow-on writes of the slots whose shown status that changes."""
 
     def __init__(self, server: FhirServer, reminder_hours: Sequence[float]):
         self.server = server
         self.reminder_hours = tuple(reminder_hours)
 
-    def __call__(
+    def after_write(
         self, session: Connection, _ctx: AuthContext, event: WriteEvent, stored: Stored
     ) -> None:
-        if event.resource_type != "Appointment":
-            return
         resource = event.resource
         status = appointments.status_of(resource)
         wanted = appointments.slot_ids(resource, self.server.base_url) if status in ACTIVE else []
@@ -44,7 +43,7 @@ class BookingLedger:
         if status in BOOKED and any(seat.held_until is not None for seat in seats):
             ledger.confirm_seats(session, stored.id)
         for slot_id in touched:
-            slots.refresh_status(self.server, session, slot_id)
+            slots.write_shown_status(self.server, session, slot_id)
         self._remind(session, stored.id, status, patient, resource, new=event.current is None)
 
     def _take(

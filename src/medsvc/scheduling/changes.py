@@ -30,16 +30,16 @@ def changed_by_hospital(previous: dict[str, Any] | None, current: dict[str, Any]
 
 @dataclass(frozen=True)
 class HospitalChanges:
-    """The after_write hook on Appointment: a hospital's system or one of its practitioners
+    """The after-write hook on Appointment: a hospital's system or one of its practitioners
     changed a citizen's booking; the notice is sent in the same unit of work."""
 
     notifier: Notifier
     base_url: str
 
-    def __call__(
+    def after_write(
         self, session: Connection, ctx: AuthContext, event: WriteEvent, stored: Stored
     ) -> None:
-        if event.resource_type != "Appointment" or not (ctx.organization or ctx.practitioner):
+        if not (ctx.organization or ctx.practitioner):
             return
         if not changed_by_hospital(event.previous, event.resource):
             return

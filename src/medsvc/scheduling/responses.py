@@ -65,11 +65,14 @@ def _answer(appointment: dict[str, Any], response: dict[str, Any], base_url: str
 
 
 class ResponseHook:
+    """The hooks on AppointmentResponse: who may answer, and the answer copied to the
+    Appointment (a write of that Appointment, with its own hooks)."""
+
     def __init__(self, server: FhirServer):
         self.server = server
 
     def before_write(self, session: Connection, ctx: AuthContext, event: WriteEvent) -> None:
-        if event.resource_type != "AppointmentResponse" or event.resource is None:
+        if event.resource is None:
             return
         if ctx.unrestricted:  # the platform may record any answer, to any appointment
             return
@@ -101,7 +104,7 @@ class ResponseHook:
     def after_write(
         self, session: Connection, _ctx: AuthContext, event: WriteEvent, _stored: Stored
     ) -> None:
-        if event.resource_type != "AppointmentResponse" or event.resource is None:
+        if event.resource is None:
             return
         appointment_id = _appointment_id(event.resource, self.server.base_url)
         if appointment_id is None:

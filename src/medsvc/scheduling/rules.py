@@ -42,15 +42,13 @@ def _is_citizen(ctx: AuthContext) -> bool:
 
 
 class BookingRules:
-    """The before_write hook on Appointment."""
+    """The before-write hook on Appointment."""
 
     def __init__(self, limits: Limits, base_url: str):
         self.limits = limits
         self.base_url = base_url
 
-    def __call__(self, session: Connection, ctx: AuthContext, event: WriteEvent) -> None:
-        if event.resource_type != "Appointment":
-            return
+    def before_write(self, session: Connection, ctx: AuthContext, event: WriteEvent) -> None:
         content = event.current.content if event.current else None
         before = jsonio.loads_stored(content) if content is not None else None
         if event.resource is None:

@@ -113,8 +113,6 @@ def _refuse_moving_taken(new: LedgerSlot, previous: LedgerSlot) -> None:
 
 
 def before_write(session: Connection, _ctx: AuthContext, event: WriteEvent) -> None:
-    if event.resource_type != "Slot":
-        return
     slot_id = event.current.id if event.current else None
     previous = ledger.read_slots(session, [slot_id]).get(slot_id) if slot_id else None
     if event.resource is None:
@@ -130,7 +128,7 @@ def before_write(session: Connection, _ctx: AuthContext, event: WriteEvent) -> N
 
 
 def after_write(session: Connection, ctx: AuthContext, event: WriteEvent, stored: Stored) -> None:
-    if event.resource_type != "Slot" or ctx is LEDGER_CONTEXT:  # the ledger's own write
+    if ctx is LEDGER_CONTEXT:  # the ledger's own write
         return
     if event.resource is None:
         ledger.remove_slot(session, stored.id)
@@ -150,8 +148,10 @@ def lock_slots(session: Connection, slot_ids: list[str]) -> dict[str, Stored]:
     return locked
 
 
-def refresh_status(server: FhirServer, session: Connection, slot_id: str) -> None:
-    """Writes the slot's next version when the seats taken change what it shows."""
+def write_shown_status(server: FhirServer, session: Connection, slot_id: str) -> None:
+    """Writes the slot's next version when the seats taken change what it shows: the
+    ledger's own follow-on write of a Slot, which runs the Slot's after-write hooks as a
+    client's write of a Slot does (registry.run_after_write)."""
     current = read_current(session, "Slot", slot_id, for_update=True)
     slot = ledger.read_slots(session, [slot_id]).get(slot_id)
     if slot is None or current is None or current.content is None:

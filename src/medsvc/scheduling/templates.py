@@ -157,8 +157,8 @@ def _overlap(a: Template, b: Template) -> bool:
 
 
 def before_write(_session: Connection, _ctx: AuthContext, event: WriteEvent) -> None:
-    """The before_write hook on Schedule: a malformed template is refused with 422."""
-    if event.resource_type == "Schedule" and event.resource is not None:
+    """The before-write hook on Schedule: a malformed template is refused with 422."""
+    if event.resource is not None:
         parse_templates(event.resource)
 
 

@@ -59,14 +59,14 @@ def channel_of(resource: dict[str, Any]) -> Channel:
 
 
 class SubscriptionRules:
-    """The before_write hook on Subscription. Plain http is accepted only to the hosts the
+    """The before-write hook on Subscription. Plain http is accepted only to the hosts the
     operator lists (MEDSVC_SUBSCRIPTION_HTTP_HOSTS: a receiver on the same machine)."""
 
     def __init__(self, http_hosts: frozenset[str]):
         self.http_hosts = http_hosts
 
-    def __call__(self, session: Connection, ctx: AuthContext, event: WriteEvent) -> None:
-        if event.resource_type != "Subscription" or event.resource is None:
+    def before_write(self, session: Connection, ctx: AuthContext, event: WriteEvent) -> None:
+        if event.resource is None:
             return
         previous = event.previous
         if ctx.unrestricted and previous is not None and _only_status(previous, event.resource):

@@ -4,7 +4,7 @@ registered by create_app()."""
 
 from medsvc.config import Settings
 from medsvc.fhir import FhirServer
-from medsvc.subscriptions import capability, channel, outbox
+from medsvc.subscriptions import capability, channel, outbox, topics
 from medsvc.subscriptions.operations import events, status
 
 
@@ -16,8 +16,11 @@ def install(server: FhirServer, settings: Settings) -> None:
     """After the access policy, whose organizations' views decide whom an event reaches."""
     registry = server.registry
     box = outbox.Outbox(registry.organization_view)
-    registry.before_write.append(channel.SubscriptionRules(http_hosts(settings)))
-    registry.after_write.append(box.after_write)
+    subscription_rules = channel.SubscriptionRules(http_hosts(settings))
+    registry.on_write(
+        ["Subscription"], before=subscription_rules.before_write, after=outbox.keep_state
+    )
+    registry.on_write(topics.watched_types(), after=box.record_events)
     registry.event_listeners.append(box.on_event)
     registry.capability_amendments.append(capability.amend)
     for module in (status, events):

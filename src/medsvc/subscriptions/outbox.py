@@ -27,23 +27,20 @@ class Outbox:
 
     view: OrganizationView | None
 
-    def after_write(
-        self, session: Connection, ctx: AuthContext, event: WriteEvent, stored: Stored
+    def record_events(
+        self, session: Connection, _ctx: AuthContext, event: WriteEvent, stored: Stored
     ) -> None:
-        after_write(session, self.view, event, stored)
+        """The after-write hook on the types topics watch: records the events of those
+        topics."""
+        record_events(session, self.view, event, stored)
 
     def on_event(self, session: Connection, event: TopicEvent) -> None:
         on_event(session, self.view, event)
 
 
-def after_write(
+def record_events(
     session: Connection, view: OrganizationView | None, event: WriteEvent, stored: Stored
 ) -> None:
-    """Keeps a Subscription's state, and records the events of the topics that watch the
-    written type."""
-    if event.resource_type == "Subscription":
-        _keep_state(session, event, stored)
-        return
     watching = topics.of_type(event.resource_type)
     subscribed = _subscribed(session, [topic.url for topic in watching]) if watching else set()
     if not subscribed:
@@ -155,7 +152,8 @@ def _number(session: Connection, subscription_id: str, focus: Focus, now: dateti
     )
 
 
-def _keep_state(session: Connection, event: WriteEvent, stored: Stored) -> None:
+def keep_state(session: Connection, _ctx: AuthContext, event: WriteEvent, stored: Stored) -> None:
+    """The after-write hook on Subscription: its delivery state follows its status."""
     subscription_id = stored.id
     if event.resource is None:
         session.execute(delete(EVENT).where(EVENT.c.subscription_id == subscription_id))

@@ -72,5 +72,10 @@ def of_type(resource_type: str) -> list[Topic]:
     return [t for t in topics().values() if t.criteria and t.resource_type == resource_type]
 
 
+def watched_types() -> frozenset[str]:
+    """The types whose writes a topic's resource trigger watches."""
+    return frozenset(t.resource_type for t in topics().values() if t.criteria)
+
+
 def of_event(code: str) -> list[Topic]:
     return [t for t in topics().values() if t.event == code]
