@@ -7,7 +7,6 @@ from medsvc.fhir.interactions import Result
 from medsvc.fhir.registry import Operation, OperationCall
 from medsvc.results import holds
 from medsvc.results.operations.clinician import caller, result_for_clinician
-from medsvc.results.release import RELEASED_TYPES
 
 
 def release(call: OperationCall) -> Result:
@@ -17,11 +16,4 @@ def release(call: OperationCall) -> Result:
 
 
 def operation(definitions: Definitions) -> Operation:
-    return Operation(
-        "release",
-        frozenset({"instance"}),
-        release,
-        definitions.operations["release"],
-        affects_state=True,
-        types=RELEASED_TYPES,
-    )
+    return Operation(definitions.operation("Result-release"), release)

@@ -8,7 +8,6 @@ from medsvc.fhir.operations.parameters import read_inputs
 from medsvc.fhir.registry import Operation, OperationCall
 from medsvc.results import holds
 from medsvc.results.operations.clinician import caller, result_for_clinician
-from medsvc.results.release import RELEASED_TYPES
 
 
 def withhold(call: OperationCall) -> Result:
@@ -21,11 +20,4 @@ def withhold(call: OperationCall) -> Result:
 
 
 def operation(definitions: Definitions) -> Operation:
-    return Operation(
-        "withhold",
-        frozenset({"instance"}),
-        withhold,
-        definitions.operations["withhold"],
-        affects_state=True,
-        types=RELEASED_TYPES,
-    )
+    return Operation(definitions.operation("Result-withhold"), withhold)

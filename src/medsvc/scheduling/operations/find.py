@@ -173,10 +173,4 @@ def find(call: OperationCall) -> Result:
 
 
 def operation(definitions: Definitions) -> Operation:
-    return Operation(
-        "find",
-        frozenset({"type"}),
-        find,
-        definitions.operations["find"],
-        types=frozenset({"Appointment"}),
-    )
+    return Operation(definitions.operation("Appointment-find"), find)
