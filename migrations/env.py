@@ -1,21 +1,14 @@
-"""Alembic environment: the URL comes from Settings unless the caller set one."""
+"""Alembic environment: the URL comes from Settings unless the caller set one; the models
+from medsvc.tables."""
 
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-import medsvc.access.tables
-import medsvc.audit.tables
-import medsvc.crypto.tables
-import medsvc.fhir.tables
-import medsvc.notify.webhook
-import medsvc.results.tables
-import medsvc.scheduling.tables
-import medsvc.security.tables
-import medsvc.subscriptions.tables  # noqa: F401
 from medsvc.config import get_settings
-from medsvc.db import metadata
+from medsvc.tables import all_tables
 
 config = context.config
+metadata = all_tables()
 
 
 def database_url() -> str:

@@ -26,40 +26,16 @@ from medsvc.app import create_app
 from medsvc.audit import trail as audit_trail
 from medsvc.config import Settings
 from medsvc.db import Database
-from medsvc.fhir.tables import INDEX_TABLES
 from medsvc.kit import migrate
 from medsvc.security.context import OPEN_CONTEXT, AuthContext, auth_context
+from medsvc.tables import all_tables
 
 BACKENDS = os.environ.get("MEDSVC_TEST_BACKENDS", "sqlite,postgresql").split(",")
 POSTGRES_ADMIN_URL = os.environ.get(
     "MEDSVC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-TABLES = [t.__tablename__ for t in INDEX_TABLES.values()] + [
-    "subscription_event",
-    "subscription_state",
-    "notice_webhook",
-    "patient_key",
-    "result_release",
-    "release_choice",
-    "release_log",
-    "appointment_reminder",
-    "slot_seat",
-    "slot_ledger",
-    "organization_patient",
-    "break_glass",
-    "used_assertion",
-    "sign_in_throttle",
-    "revoked_grant",
-    "revoked_access_token",
-    "refresh_token",
-    "authorization_code",
-    "oauth_client",
-    "account",
-    "conditional_key",
-    "audit_chain",
-    "resource_version",
-    "resource",
-]
+# Every table of the schema, each after the tables that refer to it: emptied between tests.
+TABLES = [table.name for table in reversed(all_tables().sorted_tables)]
 
 
 KEYS = tempfile.TemporaryDirectory(prefix="medsvc-test-keys-")  # removed when the run ends

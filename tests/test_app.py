@@ -1,14 +1,18 @@
-"""Health endpoints, the error handler of last resort, and who may run in open mode."""
+"""Health endpoints, the error handlers (of last resort, of database errors), and who may run
+in open mode."""
 
 from collections.abc import Iterator
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import exc
+from starlette.requests import Request
 
 from medsvc.app import ConfigurationError, create_app
 from medsvc.config import Settings
 from medsvc.db import Database
+from medsvc.errors import DATABASE_ERRORS, error_status
 from tests.conftest import Backend, LiveServer, free_port, make_settings, platform_app
 
 
@@ -44,6 +48,21 @@ def test_unexpected_errors_are_500_outcomes_without_internals(
     assert outcome["resourceType"] == "OperationOutcome"
     assert "secret" not in response.text
     assert "abc-123" in outcome["issue"][0]["diagnostics"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "status"),
+    [(exc.IntegrityError, 409), (exc.DataError, 400), (exc.OperationalError, 503)],
+)
+def test_a_database_error_is_audited_with_the_status_it_is_answered_with(
+    own_server: tuple[FastAPI, str], kind: type[exc.DBAPIError], status: int
+) -> None:
+    app, _url = own_server
+    assert set(DATABASE_ERRORS) == {exc.IntegrityError, exc.DataError, exc.OperationalError}
+    error = kind("INSERT INTO resource ...", {}, Exception("refused by the database"))
+    answer = app.exception_handlers[kind](Request({"type": "http"}), error)
+    assert answer.status_code == error_status(error) == status
+    assert b"refused by the database" not in answer.body
 
 
 def test_request_id_is_echoed(own_server: tuple[FastAPI, str]) -> None:

@@ -115,7 +115,7 @@ def parameters_of(operation: Operation, samples: dict[str, dict[str, Any]]) -> l
     """Valid Parameters bodies: every input parameter at once, and each one alone."""
     inputs = [
         _input_value(p, samples)
-        for p in operation.definition.get("parameter", [])
+        for p in operation.definition.resource.get("parameter", [])
         if p.get("use") == "in"
     ]
     bodies = [{"resourceType": "Parameters", "parameter": inputs}]

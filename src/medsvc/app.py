@@ -19,13 +19,13 @@ from medsvc.config import ConfigurationError as ConfigurationError  # raised by 
 from medsvc.config import Settings, get_settings
 from medsvc.db import Database, violated_constraint
 from medsvc.errors import (
-    Conflict,
+    DATABASE_ERRORS,
     Invalid,
     Issue,
     MedsvcError,
     MethodNotAllowed,
     NotFound,
-    Unavailable,
+    database_error,
     operation_outcome,
 )
 from medsvc.fhir import CONTENT_TYPE, jsonio
@@ -85,22 +85,19 @@ def _install_error_handlers(app: FastAPI) -> None:
             headers=dict(error.headers or {}),
         )
 
-    @app.exception_handler(exc.IntegrityError)
-    def integrity_error(_request: Request, error: exc.IntegrityError) -> Response:
-        name = violated_constraint(error)
-        return outcome_response(
-            Conflict(CONSTRAINT_MESSAGES.get(name or "", "A concurrent change conflicted; retry"))
-        )
+    for kind in DATABASE_ERRORS:
+        app.add_exception_handler(kind, _database_error)
 
-    @app.exception_handler(exc.DataError)
-    def data_error(_request: Request, error: exc.DataError) -> Response:
-        log.warning("value refused by the database", exc_info=error)
-        return outcome_response(Invalid("The request holds a value the database cannot store"))
 
-    @app.exception_handler(exc.OperationalError)
-    def database_busy(_request: Request, error: exc.OperationalError) -> Response:
+def _database_error(_request: Request, error: Exception) -> Response:
+    answer = database_error(error)
+    assert answer is not None  # installed for the database errors alone
+    if isinstance(error, exc.IntegrityError):
+        message = CONSTRAINT_MESSAGES.get(violated_constraint(error) or "")
+        answer = type(answer)(message) if message else answer
+    else:
         log.warning("database error", exc_info=error)
-        return outcome_response(Unavailable("The database is unavailable; retry shortly"))
+    return outcome_response(answer)
 
 
 def _install_health(app: FastAPI, database: Database) -> None:

@@ -3,6 +3,8 @@
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from sqlalchemy import exc
+
 
 @dataclass(frozen=True)
 class Issue:
@@ -166,19 +168,24 @@ def information(diagnostics: str) -> dict[str, Any]:
     return operation_outcome([Issue(diagnostics, "informational", "information")])
 
 
-# A request whose client hung up before it was read (nginx's "client closed request"): nothing
-# is answered, and the failure is the client's, not the server's.
-CLIENT_CLOSED_REQUEST = 499
-_STATUS_BY_NAME = {
-    "IntegrityError": 409,
-    "DataError": 400,
-    "OperationalError": 503,
-    "ClientDisconnect": CLIENT_CLOSED_REQUEST,
+# What a database error is answered with, whichever statement raised it: a key a concurrent
+# change took first, a value a column cannot store, a database busy or out of reach.
+DATABASE_ERRORS: dict[type[exc.DBAPIError], tuple[type[MedsvcError], str]] = {
+    exc.IntegrityError: (Conflict, "A concurrent change conflicted; retry"),
+    exc.DataError: (Invalid, "The request holds a value the database cannot store"),
+    exc.OperationalError: (Unavailable, "The database is unavailable; retry shortly"),
 }
+
+
+def database_error(error: BaseException) -> MedsvcError | None:
+    """The error a database error is answered with; None for any other error."""
+    for kind, (answer, diagnostics) in DATABASE_ERRORS.items():
+        if isinstance(error, kind):
+            return answer(diagnostics)
+    return None
 
 
 def error_status(error: BaseException) -> int:
     """The HTTP status an error will be answered with (for the audit trail, before it is)."""
-    if isinstance(error, MedsvcError):
-        return error.status
-    return _STATUS_BY_NAME.get(type(error).__name__, 500)
+    answer = error if isinstance(error, MedsvcError) else database_error(error)
+    return answer.status if answer is not None else 500

@@ -89,14 +89,7 @@ def _granted(patient_id: str, expires: Any) -> dict[str, Any]:
 
 
 def operation(definitions: Definitions, minutes: int) -> Operation:
-    return Operation(
-        "break-glass",
-        frozenset({"instance"}),
-        BreakGlassOperation(minutes),
-        definitions.operations["break-glass"],
-        affects_state=True,
-        types=frozenset({"Patient"}),
-    )
+    return Operation(definitions.operation("Patient-break-glass"), BreakGlassOperation(minutes))
 
 
 def mark_accesses(session: Connection, accesses: list[Access]) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from medsvc import clock
-from medsvc.errors import CLIENT_CLOSED_REQUEST
+from medsvc.kit.requestlog import CLIENT_CLOSED_REQUEST
 from medsvc.security.context import AuthContext
 
 GENESIS = "0" * 64

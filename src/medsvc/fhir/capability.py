@@ -50,7 +50,7 @@ def _resource(server: FhirServer, definition: ResourceDefinition) -> dict[str, A
             ),
         ]
     operations = [
-        {"name": op.name, "definition": op.definition["url"]}
+        {"name": op.name, "definition": op.definition.url}
         for op in server.registry.operations.values()
         if "instance" in op.levels or "type" in op.levels
         if op.types is None or definition.type in op.types
@@ -72,7 +72,7 @@ def capability_statement(
     rest["resource"] = [_resource(server, d) for d in server.definitions.resources.values()]
     rest["interaction"] = [{"code": "transaction"}, {"code": "batch"}]
     system_operations = [
-        {"name": op.name, "definition": op.definition["url"]}
+        {"name": op.name, "definition": op.definition.url}
         for op in server.registry.operations.values()
         if "system" in op.levels
     ]

@@ -1,4 +1,5 @@
-"""The conformance artefacts in fhir_profiles/, loaded once: types, search parameters, profiles.
+"""The conformance artefacts in fhir_profiles/, loaded once: types, search parameters, profiles,
+operations.
 
 What is declared there is what the server indexes, validates and advertises.
 """
@@ -95,15 +96,82 @@ class ResourceDefinition:
     sealed: bool = False  # stored only sealed: see sealing.py
 
 
+OPERATION_LEVELS = ("system", "type", "instance")
+
+
+@dataclass(frozen=True)
+class OperationDefinition:
+    """An OperationDefinition as the server runs it: its name, where it is invoked, and
+    whether it changes anything (a GET may invoke only one that does not)."""
+
+    id: str
+    code: str  # the name, without the $
+    url: str
+    levels: frozenset[str]  # system | type | instance
+    types: frozenset[str] | None  # None: every supported type
+    affects_state: bool
+    resource: dict[str, Any] = field(compare=False, repr=False)
+
+
+def _declared(resource: dict[str, Any], key: str, kind: type, name: str) -> Any:
+    value = resource.get(key)
+    if not isinstance(value, kind) or value == "":
+        raise ValueError(f"{name}: {key} must be given, a {kind.__name__}")
+    return value
+
+
+def _operation_definition(resource: dict[str, Any]) -> OperationDefinition:
+    """Refused, naming what is wrong, unless it says how it is invoked: name, levels, types."""
+    name = f"OperationDefinition {resource.get('id') or resource.get('url') or '(no id)'}"
+    levels = frozenset(
+        level for level in OPERATION_LEVELS if _declared(resource, level, bool, name)
+    )
+    if not levels:
+        raise ValueError(f"{name}: none of system, type and instance is true")
+    affects_state = resource.get("affectsState", False)
+    if not isinstance(affects_state, bool):
+        raise ValueError(f"{name}: affectsState must be a bool")
+    return OperationDefinition(
+        id=_declared(resource, "id", str, name),
+        code=_declared(resource, "code", str, name),
+        url=_declared(resource, "url", str, name),
+        levels=levels,
+        types=_operation_types(resource, levels, name),
+        affects_state=affects_state,
+        resource=resource,
+    )
+
+
+def _operation_types(
+    resource: dict[str, Any], levels: frozenset[str], name: str
+) -> frozenset[str] | None:
+    """The types it is invoked on; "Resource" (as in the specification's own definitions)
+    stands for every type."""
+    types = resource.get("resource", [])
+    if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
+        raise ValueError(f"{name}: resource must be a list of type names")
+    if not types and levels != {"system"}:
+        raise ValueError(f"{name}: invoked on a type or an instance, it names no resource")
+    return None if "Resource" in types else frozenset(types)
+
+
 @dataclass(frozen=True)
 class Definitions:
     resources: dict[str, ResourceDefinition]
     value_sets: dict[str, frozenset[str]]
-    operations: dict[str, dict[str, Any]]
+    operations: dict[str, OperationDefinition]  # by the OperationDefinition's id
     capability_source: dict[str, Any]
 
     def resource(self, resource_type: str) -> ResourceDefinition | None:
         return self.resources.get(resource_type)
+
+    def operation(self, definition_id: str) -> OperationDefinition:
+        """The OperationDefinition fhir_profiles/ declares with this id; a handler is
+        registered only for an operation declared there."""
+        found = self.operations.get(definition_id)
+        if found is None:
+            raise KeyError(f"fhir_profiles/ declares no OperationDefinition {definition_id}")
+        return found
 
 
 def _read_folder(folder: Path) -> list[dict[str, Any]]:
@@ -167,7 +235,8 @@ def load_definitions(root: Path) -> Definitions:
             indexed_by=ParamsByElement.of(params),
         )
     value_sets = {vs["url"]: _value_set_codes(vs) for vs in _read_folder(root / "ValueSet")}
-    operations = {op["code"]: op for op in _read_folder(root / "OperationDefinition")}
+    declared = map(_operation_definition, _read_folder(root / "OperationDefinition"))
+    operations = {op.id: op for op in declared}
     capability = orjson.loads((root / "CapabilityStatement-medsvc.json").read_bytes())
     return Definitions(resources, value_sets, operations, capability)
 

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from medsvc.fhir import jsonio
+from medsvc.fhir.definitions import OperationDefinition
 from medsvc.security.context import AuthContext
 
 if TYPE_CHECKING:
@@ -144,12 +145,27 @@ class OperationCall:
 
 @dataclass(frozen=True)
 class Operation:
-    name: str  # without the $
-    levels: frozenset[str]  # system | type | instance
+    """A $operation: its OperationDefinition says its name, levels, types and whether it
+    changes anything; the handler answers it."""
+
+    definition: OperationDefinition
     handler: Callable[[OperationCall], "Result"]
-    definition: dict[str, Any]
-    affects_state: bool = False
-    types: frozenset[str] | None = None  # None: every supported type
+
+    @property
+    def name(self) -> str:  # without the $
+        return self.definition.code
+
+    @property
+    def levels(self) -> frozenset[str]:
+        return self.definition.levels
+
+    @property
+    def types(self) -> frozenset[str] | None:
+        return self.definition.types
+
+    @property
+    def affects_state(self) -> bool:
+        return self.definition.affects_state
 
 
 @dataclass

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import Request, Response
+from starlette.requests import ClientDisconnect
 from starlette.routing import Route
 
 from medsvc.db import Database
@@ -38,6 +39,7 @@ from medsvc.fhir.registry import RequestAudit
 from medsvc.fhir.router import FhirRequest, dispatch, reads_only
 from medsvc.fhir.server import FhirServer
 from medsvc.kit.executors import Kind, in_thread
+from medsvc.kit.requestlog import CLIENT_CLOSED_REQUEST
 from medsvc.security.context import AuthContext, auth_context
 
 CONTENT_TYPE = f"{FHIR_JSON}; charset=utf-8"
@@ -256,10 +258,15 @@ async def fhir_endpoint(request: Request) -> Response:
         body = await read_body(request)
         response = await _respond(request, ctx, body)
     except Exception as error:
-        await _audit(request, ctx, error_status(error), body, None)
+        await _audit(request, ctx, _failure_status(error), body, None)
         raise
     await _audit(request, ctx, response.status_code, body, response)
     return response
+
+
+def _failure_status(error: Exception) -> int:
+    """A client that hung up is answered nothing: its request failed on its side."""
+    return CLIENT_CLOSED_REQUEST if isinstance(error, ClientDisconnect) else error_status(error)
 
 
 async def _audit(

@@ -18,8 +18,8 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("medsvc.request")
-# nginx's status for a request its client gave up on before the answer: logged and audited,
-# never sent.
+# A request whose client hung up before it was read (nginx's "client closed request"): nothing
+# is answered, and the failure is the client's, not the server's; logged and audited as such.
 CLIENT_CLOSED_REQUEST = 499
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
 SLOW_SECONDS = 1.0

@@ -11,37 +11,15 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import Connection, DateTime, Index, Integer, String, insert, select, update
-from sqlmodel import Column, Field, SQLModel
+from sqlalchemy import Connection, insert, select, update
 
 from medsvc.clock import utc
 from medsvc.db import Database
 from medsvc.kit import leases, outbound
 from medsvc.notify.notifier import Notice
+from medsvc.notify.tables import NoticeWebhook
 
 log = logging.getLogger("medsvc.notify")
-
-
-class NoticeWebhook(SQLModel, table=True):
-    """A notice for the gateway: queued with the change that caused it, sent or given up."""
-
-    __tablename__ = "notice_webhook"
-    __table_args__ = (
-        Index("ix_notice_webhook_sent_at_next_attempt_at", "sent_at", "next_attempt_at"),
-    )
-
-    notice_id: str = Field(sa_column=Column(String(36), primary_key=True))
-    patient_id: str = Field(sa_type=String(64))
-    topic: str = Field(sa_type=String(64))
-    text: str = Field(sa_type=String(1000))
-    about: str | None = Field(default=None, sa_type=String(200))
-    created_at: datetime = Field(sa_type=DateTime(timezone=True))
-    attempts: int = Field(sa_type=Integer)
-    next_attempt_at: datetime = Field(sa_type=DateTime(timezone=True))
-    sent_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    given_up_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    leased_until: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    lease_owner: str | None = Field(default=None, sa_type=String(64))
 
 
 QUEUE = NoticeWebhook.__table__  # type: ignore[attr-defined]

@@ -66,10 +66,4 @@ def everything(call: OperationCall) -> Result:
 
 
 def operation(definitions: Definitions) -> Operation:
-    return Operation(
-        "everything",
-        frozenset({"instance"}),
-        everything,
-        definitions.operations["everything"],
-        types=frozenset({"Patient"}),
-    )
+    return Operation(definitions.operation("Patient-everything"), everything)

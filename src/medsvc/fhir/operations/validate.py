@@ -86,6 +86,4 @@ def validate(call: OperationCall) -> Result:
 
 
 def operation(definitions: Definitions) -> Operation:
-    return Operation(
-        "validate", frozenset({"type", "instance"}), validate, definitions.operations["validate"]
-    )
+    return Operation(definitions.operation("Resource-validate"), validate)

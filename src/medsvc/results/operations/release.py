@@ -5,7 +5,6 @@ their hold."""
 from medsvc.fhir import Definitions, Operation, OperationCall, Result
 from medsvc.results import holds
 from medsvc.results.operations.clinician import caller, result_for_clinician
-from medsvc.results.release import RELEASED_TYPES
 
 
 def release(call: OperationCall) -> Result:
@@ -15,11 +14,4 @@ def release(call: OperationCall) -> Result:
 
 
 def operation(definitions: Definitions) -> Operation:
-    return Operation(
-        "release",
-        frozenset({"instance"}),
-        release,
-        definitions.operations["release"],
-        affects_state=True,
-        types=RELEASED_TYPES,
-    )
+    return Operation(definitions.operation("Result-release"), release)

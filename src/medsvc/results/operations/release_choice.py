@@ -43,11 +43,4 @@ def release_choice(call: OperationCall) -> Result:
 
 
 def operation(definitions: Definitions) -> Operation:
-    return Operation(
-        "release-choice",
-        frozenset({"instance"}),
-        release_choice,
-        definitions.operations["release-choice"],
-        affects_state=True,
-        types=frozenset({"Patient"}),
-    )
+    return Operation(definitions.operation("Patient-release-choice"), release_choice)

@@ -5,7 +5,6 @@ from medsvc.errors import Invalid
 from medsvc.fhir import Definitions, Operation, OperationCall, Result, read_inputs
 from medsvc.results import holds
 from medsvc.results.operations.clinician import caller, result_for_clinician
-from medsvc.results.release import RELEASED_TYPES
 
 
 def withhold(call: OperationCall) -> Result:
@@ -18,11 +17,4 @@ def withhold(call: OperationCall) -> Result:
 
 
 def operation(definitions: Definitions) -> Operation:
-    return Operation(
-        "withhold",
-        frozenset({"instance"}),
-        withhold,
-        definitions.operations["withhold"],
-        affects_state=True,
-        types=RELEASED_TYPES,
-    )
+    return Operation(definitions.operation("Result-withhold"), withhold)

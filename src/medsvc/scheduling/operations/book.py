@@ -25,11 +25,4 @@ def book(call: OperationCall) -> Result:
 
 
 def operation(definitions: Definitions) -> Operation:
-    return Operation(
-        "book",
-        frozenset({"type"}),
-        book,
-        definitions.operations["book"],
-        affects_state=True,
-        types=frozenset({"Appointment"}),
-    )
+    return Operation(definitions.operation("Appointment-book"), book)

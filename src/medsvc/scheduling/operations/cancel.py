@@ -54,11 +54,4 @@ def cancel(call: OperationCall) -> Result:
 
 
 def operation(definitions: Definitions) -> Operation:
-    return Operation(
-        "cancel",
-        frozenset({"instance"}),
-        cancel,
-        definitions.operations["cancel"],
-        affects_state=True,
-        types=frozenset({"Appointment"}),
-    )
+    return Operation(definitions.operation("Appointment-cancel"), cancel)

@@ -186,10 +186,4 @@ def find(schedules_of: SchedulesOf, call: OperationCall) -> Result:
 
 
 def operation(definitions: Definitions, schedules_of: SchedulesOf) -> Operation:
-    return Operation(
-        "find",
-        frozenset({"type"}),
-        partial(find, schedules_of),
-        definitions.operations["find"],
-        types=frozenset({"Appointment"}),
-    )
+    return Operation(definitions.operation("Appointment-find"), partial(find, schedules_of))

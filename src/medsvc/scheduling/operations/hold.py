@@ -11,11 +11,4 @@ def hold(call: OperationCall) -> Result:
 
 
 def operation(definitions: Definitions) -> Operation:
-    return Operation(
-        "hold",
-        frozenset({"type"}),
-        hold,
-        definitions.operations["hold"],
-        affects_state=True,
-        types=frozenset({"Appointment"}),
-    )
+    return Operation(definitions.operation("Appointment-hold"), hold)

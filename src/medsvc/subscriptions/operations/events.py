@@ -48,10 +48,4 @@ def events(call: OperationCall) -> Result:
 
 
 def operation(definitions: Definitions) -> Operation:
-    return Operation(
-        "events",
-        frozenset({"instance"}),
-        events,
-        definitions.operations["events"],
-        types=frozenset({"Subscription"}),
-    )
+    return Operation(definitions.operation("Subscription-events"), events)

@@ -28,10 +28,4 @@ def status(call: OperationCall) -> Result:
 
 
 def operation(definitions: Definitions) -> Operation:
-    return Operation(
-        "status",
-        frozenset({"instance"}),
-        status,
-        definitions.operations["status"],
-        types=frozenset({"Subscription"}),
-    )
+    return Operation(definitions.operation("Subscription-status"), status)
