@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from medsvc.config import data_path
+from medsvc.kit.paths import data_path
 from medsvc.fhir.definitions import load_definitions
 
 BOOK = "Appointment-book.json"
