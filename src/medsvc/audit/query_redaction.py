@@ -1,6 +1,6 @@
 """The query a search's audit record keeps: as the caller sent it, except the values of
 blind-indexed parameters (the codes that say what was tested), which it keeps as their index
-tokens, so that the audit trail holds no code the index does not (blinding.py)."""
+tokens, so that the audit trail holds no code the index does not (fhir/blinding.py)."""
 
 from urllib.parse import parse_qsl, quote, urlencode
 

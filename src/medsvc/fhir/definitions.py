@@ -43,7 +43,7 @@ class SearchParam:
     targets: tuple[str, ...]
     extract: Extractor = field(compare=False, repr=False)
     elements: frozenset[str] | None = None  # the top-level elements it reads; None: unknown
-    # A resource has at most one value, an instant (Slot.start): see search/windows.py.
+    # A resource has at most one value, an instant (Slot.start): see fhir/search/windows.py.
     instant: bool = False
     # Indexed and searched as blind index tokens, not codes: see blinding.py.
     blinder: Any = field(default=None, compare=False, repr=False)

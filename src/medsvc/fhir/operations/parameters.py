@@ -91,7 +91,7 @@ def parameters_of(body: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 def local_id(reference: Any, resource_type: str, base_url: str, parameter: str) -> str | None:
     """The id in a reference to a local resource of the type ('Type/id' or '{base}/Type/id');
     None when it names something else or is not a string; 422 naming the parameter when it
-    is a spelling no reference may have (references.py)."""
+    is a spelling no reference may have (fhir/references.py)."""
     if not isinstance(reference, str) or references.ID_PATTERN.fullmatch(reference):
         return None  # a bare id, which the operations that take one read themselves
     try:

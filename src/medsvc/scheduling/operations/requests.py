@@ -84,7 +84,7 @@ def read_contents(
 
 
 def _schedule_of(slot: dict[str, Any]) -> str:
-    # Slot.schedule is stored as Schedule/id only (slots.py)
+    # Slot.schedule is stored as Schedule/id only (scheduling/slots.py)
     target = references.local_target((slot.get("schedule") or {}).get("reference"), None)
     return target.id if target is not None and target.type == "Schedule" else ""
 
