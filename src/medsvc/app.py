@@ -30,7 +30,7 @@ from medsvc.errors import (
     Unavailable,
     operation_outcome,
 )
-from medsvc.fhir import jsonio, sealing
+from medsvc.fhir import jsonio
 from medsvc.fhir.definitions import get_definitions
 from medsvc.fhir.limits import limits_from
 from medsvc.fhir.operations import everything, validate
@@ -154,9 +154,9 @@ def check_settings(settings: Settings) -> None:
             raise ConfigurationError(f"MEDSVC_{field.upper()}: {problem}") from None
 
 
-def fhir_server(settings: Settings, database: Database | None = None) -> FhirServer:
+def fhir_server(settings: Settings) -> FhirServer:
     """The FHIR layer with every domain registered: the one place domains are plugged in.
-    Given the database it will run on, its units of work seal and open the results."""
+    It seals and opens the results with the results' sealer."""
     check_settings(settings)
     index = blind_index.load_or_create(settings.kek_directory)
     sealed = not settings.unsealed_results_for_benchmarks
@@ -164,6 +164,7 @@ def fhir_server(settings: Settings, database: Database | None = None) -> FhirSer
     registry = Registry()
     registry.add_operation(validate.operation(definitions))
     registry.add_operation(everything.operation(definitions))
+    sealer = ResultSealer(FileKeyring(settings.kek_directory), settings.base_url)
     server = FhirServer(
         settings.base_url,
         definitions,
@@ -171,10 +172,8 @@ def fhir_server(settings: Settings, database: Database | None = None) -> FhirSer
         settings.default_page_size,
         settings.max_page_size,
         limits_from(settings),
+        sealer if sealed else None,
     )
-    if database is not None and sealed:
-        sealer = ResultSealer(FileKeyring(settings.kek_directory), settings.base_url)
-        sealing.install(database, sealer)
     install_access(server, settings)  # before any domain's hooks: the policy decides first
     install_scheduling(server, settings, jobs.notifier(server, settings))
     install_results(server, settings)
@@ -233,7 +232,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.database = database
-    app.state.fhir = fhir_server(settings, database)
+    app.state.fhir = fhir_server(settings)
     app.state.audit = install_audit(
         app.state.fhir, database, settings, (break_glass.mark_accesses,), DIRECTORY
     )

@@ -12,9 +12,9 @@ from medsvc.access.tables import REASON_LEN, BreakGlass
 from medsvc.audit.events import Access
 from medsvc.errors import Forbidden, Invalid, NotFound
 from medsvc.fhir import jsonio, store
+from medsvc.fhir.answers import Result
 from medsvc.fhir.datetimes import format_instant
 from medsvc.fhir.definitions import Definitions
-from medsvc.fhir.interactions import Result
 from medsvc.fhir.operations.parameters import read_inputs
 from medsvc.fhir.registry import Operation, OperationCall
 from medsvc.security import scopes
@@ -57,7 +57,7 @@ class BreakGlassOperation:
             raise Forbidden("Only a practitioner breaks the glass, for a patient in need")
         scopes.require(call.ctx, "Patient", "read")
         reason = _reason(call)
-        patient = store.read_current(call.session, "Patient", call.resource_id)
+        patient = store.read_current(call.session, call.server.sealer, "Patient", call.resource_id)
         if patient is None or patient.deleted:
             raise NotFound(f"Patient/{call.resource_id} is not known")
         now = clock.now()

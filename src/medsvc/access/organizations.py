@@ -24,7 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from medsvc.fhir.search.params import Criterion
 from medsvc.fhir.shared_ctes import made_once
-from medsvc.fhir.stored import Stored
+from medsvc.fhir.store import Stored
 from medsvc.fhir.tables import OrganizationPatient, ResourceRow, SearchReference
 from medsvc.security.context import AuthContext
 

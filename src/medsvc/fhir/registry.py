@@ -13,10 +13,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from medsvc.fhir import jsonio
+from medsvc.fhir.answers import Result
 from medsvc.security.context import AuthContext
 
 if TYPE_CHECKING:
-    from medsvc.fhir.interactions import Result
     from medsvc.fhir.search.params import Criterion
     from medsvc.fhir.server import FhirServer
     from medsvc.fhir.store import Stored
@@ -99,7 +99,7 @@ class OperationCall:
 class Operation:
     name: str  # without the $
     levels: frozenset[str]  # system | type | instance
-    handler: Callable[[OperationCall], "Result"]
+    handler: Callable[[OperationCall], Result]
     definition: dict[str, Any]
     affects_state: bool = False
     types: frozenset[str] | None = None  # None: every supported type

@@ -8,7 +8,7 @@ from sqlalchemy import Connection, delete, func, select
 
 from medsvc.crypto import data_keys
 from medsvc.crypto.envelope import FORMAT
-from medsvc.fhir.stored import RESOURCE
+from medsvc.fhir.store import RESOURCE
 from medsvc.fhir.tables import ResourceVersion
 from medsvc.results.at_rest import SEALED
 

@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 from medsvc.errors import Outcome, Unprocessable
 from medsvc.fhir import references
 from medsvc.fhir.registry import WriteEvent
+from medsvc.fhir.sealing import Sealer
 from medsvc.results import at_rest
 from medsvc.security.context import AuthContext
 
@@ -78,6 +79,7 @@ class Essentials:
     """The before_write hook on the results' types, reading references as the index does."""
 
     base_url: str
+    sealer: Sealer | None  # opens the DocumentReference a Binary names
 
     def __call__(self, session: Connection, _ctx: AuthContext, event: WriteEvent) -> None:
         if event.resource is None:
@@ -87,4 +89,6 @@ class Essentials:
             _check_content(event.resource, self.base_url, outcome)
             outcome.raise_if_errors(Unprocessable)
         elif event.resource_type in NAMING_THEIR_PATIENT:
-            at_rest.patient_of(session, event.resource_type, event.resource, self.base_url)
+            at_rest.patient_of(
+                session, self.sealer, event.resource_type, event.resource, self.base_url
+            )

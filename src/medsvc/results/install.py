@@ -14,12 +14,12 @@ from medsvc.results.release_rules import parse_rules
 def install(server: FhirServer, settings: Settings) -> None:
     registry = server.registry
     registry.before_write.append(stale_pushes.before_write)
-    registry.before_write.append(essentials.Essentials(server.base_url))
+    registry.before_write.append(essentials.Essentials(server.base_url, server.sealer))
     registry.before_write.append(
         binaries.BinaryRules(server.base_url, Care(settings.care_days_after))
     )
     rules = parse_rules(settings.release_rules, settings.release_preliminary)
-    registry.after_write.append(release.ReleasePolicy(rules, server.base_url))
+    registry.after_write.append(release.ReleasePolicy(rules, server.base_url, server.sealer))
     registry.read_filters.append(release.read_filter)
     for module in (withhold, release_operation, release_choice):
         registry.add_operation(module.operation(server.definitions))

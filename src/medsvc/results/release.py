@@ -24,6 +24,7 @@ from sqlalchemy import (
 from medsvc import clock
 from medsvc.fhir import references
 from medsvc.fhir.registry import Registry, TopicEvent, WriteEvent
+from medsvc.fhir.sealing import Sealer
 from medsvc.fhir.store import RESOURCE, Stored
 from medsvc.fhir.tables import SearchReference
 from medsvc.notify.notifier import Notice, Notifier
@@ -73,6 +74,7 @@ class ReleasePolicy:
 
     rules: ReleaseRules
     base_url: str
+    sealer: Sealer | None
 
     def __call__(
         self, session: Connection, _ctx: AuthContext, event: WriteEvent, stored: Stored
@@ -91,7 +93,7 @@ class ReleasePolicy:
 
     def _track(self, session: Connection, stored: Stored, resource: dict[str, Any]) -> bool:
         """Starts tracking a result as waiting; returns whether it waits for a review."""
-        patient_id = patient_of(session, stored.resource_type, resource, self.base_url)
+        patient_id = patient_of(session, self.sealer, stored.resource_type, resource, self.base_url)
         review = self.rules.rule_for(resource).review or wants_review(session, patient_id)
         told = False if _told_about(resource, self.base_url) else None
         values = {

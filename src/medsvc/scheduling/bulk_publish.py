@@ -29,7 +29,7 @@ from medsvc.access.organizations import DIRECTORY
 from medsvc.db import Database
 from medsvc.fhir import jsonio
 from medsvc.fhir.datetimes import format_instant, to_micros
-from medsvc.fhir.stored import RESOURCE
+from medsvc.fhir.store import RESOURCE
 from medsvc.fhir.tables import (
     ResourceVersion,
     SearchDate,

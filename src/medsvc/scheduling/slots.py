@@ -134,12 +134,12 @@ def after_write(session: Connection, ctx: AuthContext, event: WriteEvent, stored
     ledger.put_slot(session, ledger_slot(stored.id, stored.pk, event.resource, previous))
 
 
-def lock_slots(session: Connection, slot_ids: list[str]) -> dict[str, Stored]:
+def lock_slots(server: FhirServer, session: Connection, slot_ids: list[str]) -> dict[str, Stored]:
     """The Slot resources, each row locked, in one order so concurrent bookings never
     wait for each other in a circle."""
     locked = {}
     for slot_id in sorted(set(slot_ids)):
-        current = store.read_current(session, "Slot", slot_id, for_update=True)
+        current = store.read_current(session, server.sealer, "Slot", slot_id, for_update=True)
         if current is not None and not current.deleted:
             locked[slot_id] = current
     return locked
@@ -147,7 +147,7 @@ def lock_slots(session: Connection, slot_ids: list[str]) -> dict[str, Stored]:
 
 def refresh_status(server: FhirServer, session: Connection, slot_id: str) -> None:
     """Writes the slot's next version when the seats taken change what it shows."""
-    current = store.read_current(session, "Slot", slot_id, for_update=True)
+    current = store.read_current(session, server.sealer, "Slot", slot_id, for_update=True)
     slot = ledger.read_slots(session, [slot_id]).get(slot_id)
     if slot is None or current is None or current.content is None:
         return
@@ -159,6 +159,8 @@ def refresh_status(server: FhirServer, session: Connection, slot_id: str) -> Non
     # checked when it was written, so the new version is stored as it is.
     definition = server.definition("Slot", "update")
     resource["status"] = status
-    stored = store.add_version(session, definition, current, resource, "PUT", server.base_url)
+    stored = store.add_version(
+        session, server.sealer, definition, current, resource, "PUT", server.base_url
+    )
     event = WriteEvent("update", "Slot", resource, current)
     server.registry.run_after_write(session, LEDGER_CONTEXT, event, stored)

@@ -106,7 +106,7 @@ class Delivery:
 
     def _prepare(self, session: Connection, subscription_id: str, now: datetime) -> Send | None:
         state = session.execute(select(STATE).where(S.subscription_id == subscription_id)).first()
-        current = store.read_current(session, "Subscription", subscription_id)
+        current = store.read_current(session, self.server.sealer, "Subscription", subscription_id)
         if state is None or current is None or current.content is None:
             return None
         channel = channel_of(jsonio.loads_stored(current.content))
@@ -126,9 +126,7 @@ class Delivery:
         seen = notification.shown(session, state.organization, events)
         kind = "handshake" if handshake else "event-notification" if events else "heartbeat"
         body = orjson.dumps(
-            notification.bundle(
-                session, self.server.base_url, state, channel, kind, events, seen, now
-            )
+            notification.bundle(self.server, session, state, channel, kind, events, seen, now)
         )
         through = events[-1].number if events else state.delivered
         timeout = min(channel.timeout_seconds, self.lease.total_seconds() / 2)
@@ -199,7 +197,7 @@ class Delivery:
 
     def _set_status(self, session: Connection, subscription_id: str, status: str) -> None:
         """The Subscription shows what the service made of it (a new version)."""
-        current = store.read_current(session, "Subscription", subscription_id)
+        current = store.read_current(session, self.server.sealer, "Subscription", subscription_id)
         if current is None or current.content is None:
             return
         resource = jsonio.loads_stored(current.content)

@@ -2,8 +2,8 @@
 result (a report with its Observations) to its patient now: after their review, or ending
 their hold."""
 
+from medsvc.fhir.answers import Result
 from medsvc.fhir.definitions import Definitions
-from medsvc.fhir.interactions import Result
 from medsvc.fhir.registry import Operation, OperationCall
 from medsvc.results import holds
 from medsvc.results.operations.clinician import caller, result_for_clinician

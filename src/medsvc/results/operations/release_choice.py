@@ -9,8 +9,8 @@ from sqlalchemy import Connection, delete, insert
 from medsvc import clock
 from medsvc.errors import Forbidden, Invalid
 from medsvc.fhir import interactions
+from medsvc.fhir.answers import Result
 from medsvc.fhir.definitions import Definitions
-from medsvc.fhir.interactions import Result
 from medsvc.fhir.operations.parameters import read_inputs
 from medsvc.fhir.registry import Operation, OperationCall
 from medsvc.results.release import CHOICE, log

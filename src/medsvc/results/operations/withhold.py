@@ -2,8 +2,8 @@
 (a report with its Observations) from its patient, with a reason, until they release it."""
 
 from medsvc.errors import Invalid
+from medsvc.fhir.answers import Result
 from medsvc.fhir.definitions import Definitions
-from medsvc.fhir.interactions import Result
 from medsvc.fhir.operations.parameters import read_inputs
 from medsvc.fhir.registry import Operation, OperationCall
 from medsvc.results import holds

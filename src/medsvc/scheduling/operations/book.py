@@ -3,8 +3,8 @@ reference; with cancelled-appt-id it reschedules: the old appointment is cancell
 new one booked in one transaction, or neither."""
 
 from medsvc.errors import Invalid
+from medsvc.fhir.answers import Result
 from medsvc.fhir.definitions import Definitions
-from medsvc.fhir.interactions import Result
 from medsvc.fhir.operations.parameters import local_id, read_inputs
 from medsvc.fhir.registry import Operation, OperationCall
 from medsvc.scheduling.operations import requests

@@ -5,8 +5,8 @@ from typing import Any
 
 from medsvc.errors import BusinessRule
 from medsvc.fhir import interactions, jsonio, references
+from medsvc.fhir.answers import Result
 from medsvc.fhir.definitions import Definitions
-from medsvc.fhir.interactions import Result
 from medsvc.fhir.operations.parameters import read_inputs
 from medsvc.fhir.registry import Operation, OperationCall
 

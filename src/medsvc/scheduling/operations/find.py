@@ -16,9 +16,9 @@ from medsvc.access.organizations import schedules
 from medsvc.clock import utc
 from medsvc.errors import Invalid
 from medsvc.fhir import jsonio
+from medsvc.fhir.answers import Result
 from medsvc.fhir.datetimes import EPOCH, format_instant, parse_range
 from medsvc.fhir.definitions import Definitions
-from medsvc.fhir.interactions import Result
 from medsvc.fhir.numbers import natural
 from medsvc.fhir.operations.parameters import Inputs, local_id, read_inputs
 from medsvc.fhir.registry import Operation, OperationCall

@@ -8,8 +8,8 @@ from sqlalchemy import Connection, bindparam, select
 
 from medsvc.errors import Conflict, Forbidden, Invalid, NotFound
 from medsvc.fhir import interactions, jsonio, references, store
+from medsvc.fhir.answers import Result
 from medsvc.fhir.datetimes import format_instant, parse_instant
-from medsvc.fhir.interactions import Result
 from medsvc.fhir.operations.parameters import Inputs, local_id
 from medsvc.fhir.references import BadReference
 from medsvc.fhir.registry import OperationCall

@@ -9,8 +9,8 @@ from dataclasses import replace
 from medsvc import clock
 from medsvc.errors import Invalid
 from medsvc.fhir import jsonio
+from medsvc.fhir.answers import Result
 from medsvc.fhir.definitions import Definitions
-from medsvc.fhir.interactions import Result
 from medsvc.fhir.operations.parameters import read_inputs
 from medsvc.fhir.registry import Operation, OperationCall
 from medsvc.subscriptions.channel import CONTENTS
@@ -45,9 +45,7 @@ def events(call: OperationCall) -> Result:
     session = call.session
     found = events_between(session, state.subscription_id, first - 1, last, channel.max_events)
     seen = shown(session, state.organization, found)
-    body = bundle(
-        session, call.server.base_url, state, channel, "query-event", found, seen, clock.now()
-    )
+    body = bundle(call.server, session, state, channel, "query-event", found, seen, clock.now())
     return Result(200, body=jsonio.dumps(body))
 
 

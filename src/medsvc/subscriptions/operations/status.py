@@ -5,8 +5,8 @@ had (a receiver back from downtime compares that with the last number it receive
 import uuid
 
 from medsvc.fhir import jsonio
+from medsvc.fhir.answers import Result
 from medsvc.fhir.definitions import Definitions
-from medsvc.fhir.interactions import Result
 from medsvc.fhir.registry import Operation, OperationCall
 from medsvc.subscriptions.notification import status_resource
 from medsvc.subscriptions.operations.access import subscription_of
