@@ -172,7 +172,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.database = database
-    app.state.fhir = fhir_server(settings, database)
+    app.state.fhir = fhir_server(settings)
     app.state.audit = install_audit(
         app.state.fhir, database, settings, (break_glass.mark_accesses,), DIRECTORY
     )

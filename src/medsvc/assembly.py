@@ -8,16 +8,7 @@ from medsvc.access.install import install as install_access
 from medsvc.config import ConfigurationError, Settings
 from medsvc.crypto import blind_index
 from medsvc.crypto.keyring import FileKeyring
-from medsvc.db import Database
-from medsvc.fhir import (
-    FhirServer,
-    Registry,
-    everything,
-    get_definitions,
-    limits_from,
-    sealing,
-    validate,
-)
+from medsvc.fhir import FhirServer, Registry, everything, get_definitions, limits_from, validate
 from medsvc.notify.install import notifier
 from medsvc.results import protection
 from medsvc.results.at_rest import ResultSealer
@@ -43,9 +34,9 @@ def check_settings(settings: Settings) -> None:
             raise ConfigurationError(f"MEDSVC_{field.upper()}: {problem}") from None
 
 
-def fhir_server(settings: Settings, database: Database | None = None) -> FhirServer:
+def fhir_server(settings: Settings) -> FhirServer:
     """The FHIR layer with every domain registered: the one place domains are plugged in.
-    Given the database it will run on, its units of work seal and open the results."""
+    It seals and opens the results with the results' sealer."""
     check_settings(settings)
     index = blind_index.load_or_create(settings.kek_directory)
     sealed = not settings.unsealed_results_for_benchmarks
@@ -53,6 +44,7 @@ def fhir_server(settings: Settings, database: Database | None = None) -> FhirSer
     registry = Registry()
     registry.add_operation(validate.operation(definitions))
     registry.add_operation(everything.operation(definitions))
+    sealer = ResultSealer(FileKeyring(settings.kek_directory), settings.base_url)
     server = FhirServer(
         settings.base_url,
         definitions,
@@ -60,10 +52,8 @@ def fhir_server(settings: Settings, database: Database | None = None) -> FhirSer
         settings.default_page_size,
         settings.max_page_size,
         limits_from(settings),
+        sealer if sealed else None,
     )
-    if database is not None and sealed:
-        sealer = ResultSealer(FileKeyring(settings.kek_directory), settings.base_url)
-        sealing.install(database, sealer)
     install_access(server, settings)  # before any domain's hooks: the policy decides first
     install_scheduling(server, settings, notifier(server, settings), organizations.schedules)
     install_results(server, settings)

@@ -60,13 +60,14 @@ def _sqlite_engine(url: str, *, write: bool, pool_size: int, wait: float) -> Eng
     return engine
 
 
-UNIT = "medsvc.unit"  # in connection.info: what one unit of work carries (see Database.carried)
+UNIT = "medsvc.unit"  # in connection.info: the caches of one unit of work (see unit_cache)
 
 
-def unit_values(connection: Connection) -> dict[str, Any]:
-    """What the unit of work on this connection carries; empty outside Database.session()."""
-    values: dict[str, Any] = connection.info.get(UNIT, {})
-    return values
+def unit_cache(connection: Connection, name: str) -> dict[Any, Any]:
+    """A cache that lives as long as the unit of work on this connection (data keys made for
+    it, which it may yet roll back); outside Database.session(), one that ends with the call."""
+    caches: dict[str, dict[Any, Any]] = connection.info.get(UNIT, {})
+    return caches.setdefault(name, {})
 
 
 class Database:
@@ -74,9 +75,6 @@ class Database:
 
     def __init__(self, settings: Settings):
         self.url = settings.database_url
-        # Set once when the service is put together (the sealer of stored content); each unit
-        # of work gets a fresh copy, so whatever it caches there ends with it.
-        self.carried: dict[str, Any] = {}
         self.is_sqlite = settings.is_sqlite
         self._idle_readers: deque[Connection] = deque()  # appends and pops are thread-safe
         if self.is_sqlite:
@@ -114,7 +112,7 @@ class Database:
             return
         try:
             with self.writer.connect() as connection, connection.begin():
-                connection.info[UNIT] = dict(self.carried)
+                connection.info[UNIT] = {}
                 yield connection
         except exc.TimeoutError as error:
             raise Unavailable("The database is busy; retry shortly") from error
@@ -135,7 +133,7 @@ class Database:
                 connection = self.reader.connect()
             except exc.TimeoutError as error:
                 raise Unavailable("The database is busy; retry shortly") from error
-        connection.info[UNIT] = dict(self.carried)
+        connection.info[UNIT] = {}
         try:
             yield connection
         finally:

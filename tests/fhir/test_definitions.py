@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from medsvc.kit.paths import data_path
 from medsvc.fhir.definitions import load_definitions
+from medsvc.kit.paths import data_path
 
 BOOK = "Appointment-book.json"
 

@@ -22,7 +22,9 @@ def written_before_blinding(backend: Backend, resource_id: str, code: str) -> No
     definition = get_definitions().resources["Observation"]
     resource = observation("Patient/p1", code=code)
     with backend.database.session(write=True) as session:
-        store.insert_resource(session, definition, resource_id, resource, backend.settings.base_url)
+        store.insert_resource(
+            session, None, definition, resource_id, resource, backend.settings.base_url
+        )
 
 
 def index_codes(backend: Backend) -> set[str]:

@@ -13,18 +13,21 @@ from tests.conftest import Backend
 
 
 def write_patient(backend: Backend, resource_id: str) -> Stored:
-    definition = fhir_server(backend.settings).definition("Patient", "create")
+    server = fhir_server(backend.settings)
+    definition = server.definition("Patient", "create")
     resource = {"resourceType": "Patient", "active": True, "name": [{"family": "Émilie"}]}
     with backend.database.session(write=True) as session:
-        return store.insert_resource(session, definition, resource_id, resource, "http://x/fhir")
+        return store.insert_resource(
+            session, server.sealer, definition, resource_id, resource, "http://x/fhir"
+        )
 
 
 def test_read_by_driver_gives_what_sqlalchemy_gives(clean: Backend) -> None:
     written = write_patient(clean, "driver-1")
     with clean.database.session(write=False) as session:
-        by_driver = store.read_current(session, "Patient", "driver-1")
-        by_sqlalchemy = store.read_current(session, "Patient", "driver-1", visible=true())
-        missing = store.read_current(session, "Patient", "driver-2")
+        by_driver = store.read_current(session, None, "Patient", "driver-1")
+        by_sqlalchemy = store.read_current(session, None, "Patient", "driver-1", visible=true())
+        missing = store.read_current(session, None, "Patient", "driver-2")
     assert by_driver == by_sqlalchemy == written
     assert isinstance(by_driver, Stored)
     assert isinstance(by_driver.content, bytes)
@@ -34,10 +37,10 @@ def test_read_by_driver_gives_what_sqlalchemy_gives(clean: Backend) -> None:
 
 def test_a_read_sees_a_write_committed_after_the_previous_read(clean: Backend) -> None:
     with clean.database.session(write=False) as session:
-        assert store.read_current(session, "Patient", "later") is None
+        assert store.read_current(session, None, "Patient", "later") is None
     write_patient(clean, "later")
     with clean.database.session(write=False) as session:
-        found = store.read_current(session, "Patient", "later")
+        found = store.read_current(session, None, "Patient", "later")
     assert found is not None
     assert found.version_id == 1
 
@@ -49,7 +52,7 @@ def test_reads_in_parallel_threads_each_find_the_resource(clean: Backend) -> Non
     def read() -> None:
         for _ in range(50):
             with clean.database.session(write=False) as session:
-                found.append(store.read_current(session, "Patient", "shared"))
+                found.append(store.read_current(session, None, "Patient", "shared"))
 
     threads = [threading.Thread(target=read) for _ in range(6)]
     for thread in threads:
@@ -64,13 +67,14 @@ def test_read_many_gives_the_current_rows_not_deleted(clean: Backend) -> None:
     first, second, gone = (write_patient(clean, f"many-{n}") for n in range(3))
     definition = fhir_server(clean.settings).definition("Patient", "delete")
     with clean.database.session(write=True) as session:
-        store.add_version(session, definition, gone, None, "DELETE", "http://x/fhir")
+        store.add_version(session, None, definition, gone, None, "DELETE", "http://x/fhir")
     with clean.database.session(write=False) as session:
-        found = store.read_many(session, [second.pk, first.pk, gone.pk, 10**9])
+        found = store.read_many(session, None, [second.pk, first.pk, gone.pk, 10**9])
         by_sqlalchemy = [
-            store.read_current(session, "Patient", s.id, visible=true()) for s in (first, second)
+            store.read_current(session, None, "Patient", s.id, visible=true())
+            for s in (first, second)
         ]
-        assert store.read_many(session, []) == {}
+        assert store.read_many(session, None, []) == {}
     assert found == {first.pk: first, second.pk: second}
     assert by_sqlalchemy == [first, second]
 
@@ -91,7 +95,7 @@ def fresh_index(backend: Backend, pk: int) -> list[tuple[object, ...]]:
     """The rows a fresh indexing of the current content gives, written to an empty copy."""
     definition = fhir_server(backend.settings).definition("Patient", "create")
     with backend.database.session(write=True) as session:
-        current = store.read_current(session, "Patient", "indexed", visible=true())
+        current = store.read_current(session, None, "Patient", "indexed", visible=true())
         assert current is not None
         assert current.content is not None
         content = jsonio.loads_stored(current.content)
@@ -115,12 +119,18 @@ def test_an_update_leaves_the_index_a_fresh_indexing_would_write(clean: Backend)
     definition = server.definition("Patient", "update")
     with clean.database.session(write=True) as session:
         current = store.insert_resource(
-            session, definition, "indexed", {"resourceType": "Patient"}, "http://x/fhir"
+            session,
+            server.sealer,
+            definition,
+            "indexed",
+            {"resourceType": "Patient"},
+            "http://x/fhir",
         )
     for elements in PATIENT_VERSIONS:
         with clean.database.session(write=True) as session:
             current = store.add_version(
                 session,
+                server.sealer,
                 definition,
                 current,
                 {"resourceType": "Patient", **elements},
@@ -131,11 +141,14 @@ def test_an_update_leaves_the_index_a_fresh_indexing_would_write(clean: Backend)
         assert after_update == fresh_index(clean, current.pk)
         assert any(row[2] == "_lastUpdated" for row in after_update)
     with clean.database.session(write=True) as session:
-        deleted = store.add_version(session, definition, current, None, "DELETE", "http://x/fhir")
+        deleted = store.add_version(
+            session, server.sealer, definition, current, None, "DELETE", "http://x/fhir"
+        )
     assert stored_index(clean, current.pk) == []
     with clean.database.session(write=True) as session:
         store.add_version(
             session,
+            server.sealer,
             definition,
             deleted,
             {"resourceType": "Patient", **PATIENT_VERSIONS[0]},

@@ -18,11 +18,13 @@ from hypothesis import strategies as st
 from sqlalchemy import select, update
 from sqlalchemy.engine import make_url
 
+from medsvc.app import fhir_server
 from medsvc.cli import patients as cli_patients
 from medsvc.crypto import envelope
 from medsvc.crypto.envelope import SealBroken
 from medsvc.crypto.keyring import FileKeyring
-from medsvc.fhir.sealing import Place
+from medsvc.fhir import store
+from medsvc.fhir.sealing import NoSealer, Place
 from medsvc.fhir.tables import ResourceRow, ResourceVersion
 from medsvc.results.at_rest import Binding, ResultSealer
 from tests.cli.test_main import medsvc
@@ -266,6 +268,20 @@ def test_a_search_of_several_patients_opens_each_record_under_its_own_key(
         # p-b's record moved to the place of one of p-a's does not open, nor does the search.
         with pytest.raises(SealBroken):
             sealer.open_all(session, [sealed[2], (sealed[3][0], sealed[4][1]), sealed[0]])
+
+
+def test_the_database_alone_neither_opens_nor_seals_a_result(
+    client: httpx.Client, clean: Backend
+) -> None:
+    """The sealer is the server's, not the database's: a unit of work on the service's own
+    database, given no sealer, opens no result and stores none in plaintext."""
+    text = pushed(client, "190190-999J")["urn:uuid:o-text"]
+    definition = fhir_server(clean.settings).definition("Observation", "create")
+    with clean.database.session(write=False) as session, pytest.raises(SealBroken):
+        store.read_current(session, None, "Observation", text)
+    resource = observation("Patient/p1")
+    with clean.database.session(write=True) as session, pytest.raises(NoSealer):
+        store.insert_resource(session, None, definition, "o-1", resource, clean.settings.base_url)
 
 
 def test_a_changed_history_version_fails_closed(client: httpx.Client, clean: Backend) -> None:

@@ -113,7 +113,7 @@ NEITHER = {"Observation": False, "DiagnosticReport": False}
 def release_job(backend: Backend, now: datetime | None = None) -> int:
     job = next(
         j
-        for j in jobs(fhir_server(backend.settings, backend.database), backend.settings)
+        for j in jobs(fhir_server(backend.settings), backend.settings)
         if j.name == "release-results"
     )
     return run_once(backend.database, job, now)

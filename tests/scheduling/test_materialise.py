@@ -290,10 +290,14 @@ def test_a_schedule_whose_slots_cannot_be_written_is_skipped_alone(
     broken["serviceType"] = [{"text": 5}]  # stored around the validation: slots refuse it
     server = fhir_server(clean.settings)
     with clean.database.session(write=True) as session:
-        current = store.read_current(session, "Schedule", clinic.schedule, for_update=True)
+        current = store.read_current(
+            session, server.sealer, "Schedule", clinic.schedule, for_update=True
+        )
         assert current is not None
         definition = server.definition("Schedule", "update")
-        store.add_version(session, definition, current, broken, "PUT", server.base_url)
+        store.add_version(
+            session, server.sealer, definition, current, broken, "PUT", server.base_url
+        )
     assert run(clean) == 2 * 3
     after = slots(clean)
     mine = f"Schedule/{clinic.schedule}"

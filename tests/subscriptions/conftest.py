@@ -81,7 +81,7 @@ def deliver(clean: Backend) -> Callable[..., int]:
     """Runs the delivery job once, as a worker process does (at `now`, by default the clock's);
     each run is a worker of its own."""
     settings = clean.settings.model_copy(update={"subscription_http_hosts": "127.0.0.1"})
-    server = fhir_server(settings, clean.database)
+    server = fhir_server(settings)
 
     def run(now: datetime | None = None) -> int:
         job = jobs.delivery_job(server, settings)

@@ -61,7 +61,7 @@ class BreakGlassOperation:
             raise Forbidden("Only a practitioner breaks the glass, for a patient in need")
         scopes.require(call.ctx, "Patient", "read")
         reason = _reason(call)
-        patient = read_current(call.session, "Patient", call.resource_id)
+        patient = read_current(call.session, call.server.sealer, "Patient", call.resource_id)
         if patient is None or patient.deleted:
             raise NotFound(f"Patient/{call.resource_id} is not known")
         now = clock.now()

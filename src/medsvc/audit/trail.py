@@ -59,7 +59,9 @@ def append(
     with pending.batched(session):  # versions and index rows: one statement per table
         for access in accesses:
             event = audit.audit_event(access, recorded, server.base_url)
-            stored = insert_resource(session, definition, new_id(), event, server.base_url)
+            stored = insert_resource(
+                session, server.sealer, definition, new_id(), event, server.base_url
+            )
             assert stored.content is not None
             digest = audit.chain_hash(previous, stored.content)
             links.append({"resource_pk": stored.pk, "previous": previous, "hash": digest})

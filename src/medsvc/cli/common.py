@@ -51,9 +51,11 @@ def writing() -> Iterator[Connection]:
 
 
 def existing_reference(connection: Connection, reference: str, resource_type: str) -> str:
+    """The reference, when it names a stored resource of the type: an Organization, a Patient
+    or a Practitioner, none of them sealed, so read without a sealer."""
     target = references.local_target(reference, None)
     current = (
-        read_current(connection, resource_type, target.id)
+        read_current(connection, None, resource_type, target.id)
         if target is not None and target.type == resource_type and target.version is None
         else None
     )

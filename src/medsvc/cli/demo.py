@@ -154,7 +154,7 @@ def load(settings: Settings) -> dict[str, Any]:
     entries = _directory() + _citizens() + _slots(today)
     body = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
     database = Database(settings)
-    server = fhir_server(settings, database)
+    server = fhir_server(settings)
     try:
         _kind, parsed = parse_bundle(body, settings.base_url)
         with database.session(write=True) as session:

@@ -75,7 +75,7 @@ def _worker(_args: argparse.Namespace) -> int:
     migrate.upgrade(settings.database_url)
     database = Database(settings)
     scheduler = BlockingScheduler(timezone="UTC")
-    jobs.schedule(scheduler, database, jobs.jobs(fhir_server(settings, database), settings))
+    jobs.schedule(scheduler, database, jobs.jobs(fhir_server(settings), settings))
     for stopping in (signal.SIGINT, signal.SIGTERM):  # SIGINT too where it came ignored,
         signal.signal(stopping, _stop)  # as a shell's background job inherits it
     print("medsvc: worker running the periodic jobs; Ctrl-C or SIGTERM stops it", file=sys.stderr)
@@ -116,7 +116,7 @@ def _db_reindex(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     database = Database(settings)
-    server = fhir_server(settings, database)
+    server = fhir_server(settings)
     types = args.type or sorted(SEALED - {"Binary"})
     unknown = [t for t in types if server.definitions.resource(t) is None]
     if unknown:

@@ -33,7 +33,10 @@ def _patients_erase(args: argparse.Namespace) -> dict[str, Any]:
     server, erasure = audit_server(), _erasure(patient_id)
     with writing() as connection:
         deleted = erase_results(connection, patient_id)
-        if deleted is None and read_current(connection, "Patient", patient_id) is None:
+        if (
+            deleted is None
+            and read_current(connection, server.sealer, "Patient", patient_id) is None
+        ):
             raise UnknownTarget(f"{args.patient} is not a patient on this server")
         if deleted is not None:  # in the same transaction: no erasure without its record
             audit_trail.append(connection, server, [erasure])

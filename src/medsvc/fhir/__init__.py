@@ -8,6 +8,7 @@ datetimes (FHIR instants and ranges), references (the one reference parser), int
 """
 
 from medsvc.fhir import datetimes, index, interactions, jsonio, pending, references
+from medsvc.fhir.answers import Result
 from medsvc.fhir.blinding import Blinder, blinded
 from medsvc.fhir.bundle import parse_bundle, run_transaction
 from medsvc.fhir.compartments import PATIENT_COMPARTMENT, in_compartment
@@ -17,7 +18,7 @@ from medsvc.fhir.definitions import (
     ResourceDefinition,
     get_definitions,
 )
-from medsvc.fhir.interactions import Result, new_id
+from medsvc.fhir.interactions import new_id
 from medsvc.fhir.limits import Limits, limits_from
 from medsvc.fhir.numbers import natural
 from medsvc.fhir.operations import everything, validate
@@ -36,20 +37,20 @@ from medsvc.fhir.registry import (
 from medsvc.fhir.reindex import reindex_batch
 from medsvc.fhir.router import interaction as interaction_of
 from medsvc.fhir.routes import CONTENT_TYPE, ROUTES
-from medsvc.fhir.sealing import Place, Sealer, unit_cache
+from medsvc.fhir.sealing import Place, Sealer
 from medsvc.fhir.search.params import Criterion, QueryParser
 from medsvc.fhir.search.sql import Compiler
 from medsvc.fhir.search.values import token_value
 from medsvc.fhir.server import FhirServer
 from medsvc.fhir.shared_ctes import made_once
 from medsvc.fhir.store import (
+    Stored,
     add_version,
     erase_sealed,
     insert_resource,
     read_current,
     read_version,
 )
-from medsvc.fhir.stored import Stored
 
 __all__ = [
     "ALL_TYPES",
@@ -104,6 +105,5 @@ __all__ = [
     "reindex_batch",
     "run_transaction",
     "token_value",
-    "unit_cache",
     "validate",
 ]

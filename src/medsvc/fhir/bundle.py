@@ -24,8 +24,8 @@ from medsvc.fhir import (
     references,
     validation,
 )
+from medsvc.fhir.answers import Result
 from medsvc.fhir.datetimes import format_instant
-from medsvc.fhir.interactions import Result
 from medsvc.fhir.limits import Limits
 from medsvc.fhir.router import FhirRequest, dispatch
 from medsvc.fhir.search.run import find_matches

@@ -17,8 +17,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from medsvc.errors import ConcurrentMatch, Conflict, Invalid, MultipleMatches
 from medsvc.fhir import interactions, store, validation
+from medsvc.fhir.answers import Result
 from medsvc.fhir.definitions import ResourceDefinition
-from medsvc.fhir.interactions import Result
 from medsvc.fhir.search.run import find_matches
 from medsvc.fhir.server import FhirServer
 from medsvc.fhir.store import Stored
@@ -141,7 +141,9 @@ def update_matching(
                 f"The resource id '{body_id}' differs from the matching {resource_type}/{match.id}",
                 expression="id",
             )
-        current = store.read_current(session, resource_type, match.id, for_update=True)
+        current = store.read_current(
+            session, server.sealer, resource_type, match.id, for_update=True
+        )
         assert current is not None
         return interactions.write_version(
             server,
@@ -159,7 +161,7 @@ def update_matching(
     if body_id is not None:
         if not interactions.ID_PATTERN.match(str(body_id)):
             raise Invalid(f"'{body_id}' is not a valid id", expression="id")
-        if store.read_current(session, resource_type, body_id) is not None:
+        if store.read_current(session, server.sealer, resource_type, body_id) is not None:
             raise Conflict(f"{resource_type}/{body_id} exists but does not match the condition")
     result = create_unique(server, session, ctx, definition, resource, pairs, body_id or create_id)
     if create_id is not None and (result.stored is None or result.stored.id != create_id):
@@ -176,6 +178,6 @@ def delete_matching(
     match = single_match(server, session, ctx, resource_type, parse_condition(condition))
     if match is None:
         return Result(204)
-    current = store.read_current(session, resource_type, match.id, for_update=True)
+    current = store.read_current(session, server.sealer, resource_type, match.id, for_update=True)
     assert current is not None
     return interactions.delete_current(server, session, ctx, definition, current)

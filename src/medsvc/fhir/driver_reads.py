@@ -9,42 +9,37 @@ of keys.
 import json
 from typing import Any
 
-from sqlalchemy import Connection, false, select
+from sqlalchemy import Connection, Select
 
-from medsvc.fhir.stored import (
-    BY_TYPE_AND_ID,
-    CURRENT_COLUMNS,
-    R,
-    Stored,
-    from_driver_row,
-    from_driver_rows,
-)
-
-_NOT_DELETED = select(*CURRENT_COLUMNS).where(R.deleted == false())
 # The primary keys as one parameter: a JSON array on SQLite, an array on PostgreSQL.
 _KEY_LIST = {
     "sqlite": " AND resource.pk IN (SELECT value FROM json_each(?))",
     "postgresql": " AND resource.pk = ANY(%(pks)s)",
 }
-_COMPILED: dict[tuple[str, str], tuple[str, bool]] = {}
+_COMPILED: dict[tuple[str, Select[Any], str], tuple[str, bool]] = {}
 
 
-def read_current(session: Connection, resource_type: str, resource_id: str) -> Stored | None:
-    sql, positional = _compiled(session, "by_id")
+def rows_by_id(
+    session: Connection, statement: Select[Any], resource_type: str, resource_id: str
+) -> list[tuple[Any, ...]]:
+    """The rows of a statement that binds resource_type and resource_id, as the driver gives
+    them."""
+    sql, positional = _compiled(session, statement, "")
     params: Any = (
         (resource_type, resource_id)
         if positional
         else {"resource_type": resource_type, "resource_id": resource_id}
     )
-    rows = _fetch(session, sql, params)
-    return from_driver_row(session, rows[0]) if rows else None
+    return _fetch(session, sql, params)
 
 
-def read_many(session: Connection, pks: list[int]) -> dict[int, Stored]:
-    """The current, not deleted versions of these rows."""
-    sql, positional = _compiled(session, "by_pks")
+def rows_by_keys(
+    session: Connection, statement: Select[Any], pks: list[int]
+) -> list[tuple[Any, ...]]:
+    """The rows of a statement on the resource table whose primary key is one of pks."""
+    sql, positional = _compiled(session, statement, _KEY_LIST[session.dialect.name])
     params: Any = (json.dumps(pks),) if positional else {"pks": pks}
-    return {stored.pk: stored for stored in from_driver_rows(session, _fetch(session, sql, params))}
+    return _fetch(session, sql, params)
 
 
 def _fetch(session: Connection, sql: str, params: Any) -> list[tuple[Any, ...]]:
@@ -56,14 +51,11 @@ def _fetch(session: Connection, sql: str, params: Any) -> list[tuple[Any, ...]]:
         cursor.close()
 
 
-def _compiled(session: Connection, name: str) -> tuple[str, bool]:
+def _compiled(session: Connection, statement: Select[Any], suffix: str) -> tuple[str, bool]:
     """The SQL text of a statement for this database, and whether it binds by position."""
     dialect = session.dialect
-    key = (dialect.name, name)
+    key = (dialect.name, statement, suffix)
     if key not in _COMPILED:
-        statement, suffix = (
-            (BY_TYPE_AND_ID, "") if name == "by_id" else (_NOT_DELETED, _KEY_LIST[dialect.name])
-        )
         compiled = statement.compile(dialect=dialect)
         _COMPILED[key] = (str(compiled) + suffix, compiled.positional)
     return _COMPILED[key]

@@ -12,8 +12,8 @@ from sqlalchemy import Connection, func, select
 from medsvc import clock
 from medsvc.errors import NotFound
 from medsvc.fhir import jsonio, pending
+from medsvc.fhir.answers import Result
 from medsvc.fhir.datetimes import format_instant, parse_instant
-from medsvc.fhir.interactions import Result
 from medsvc.fhir.search.params import parse_count, parse_cursor
 from medsvc.fhir.server import FhirServer
 from medsvc.fhir.store import RESOURCE, VERSION, VERSION_COLUMNS, V, from_row
@@ -45,7 +45,7 @@ def _paging(server: FhirServer, pairs: list[tuple[str, str]]) -> HistoryPage:
 
 
 def _entry(server: FhirServer, session: Connection, row: Any) -> dict[str, Any]:
-    stored = from_row(session, row)
+    stored = from_row(session, server.sealer, row)
     entry: dict[str, Any] = {"fullUrl": stored.url(server.base_url)}
     if stored.content is not None:
         entry["resource"] = jsonio.raw(stored.content)

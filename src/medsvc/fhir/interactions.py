@@ -5,7 +5,6 @@ HTTP-free: the REST routes and the entries of transaction and batch Bundles both
 
 import re
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import jsonpatch
@@ -21,6 +20,7 @@ from medsvc.errors import (
     Unprocessable,
 )
 from medsvc.fhir import jsonio, limits, references, store, validation
+from medsvc.fhir.answers import Result
 from medsvc.fhir.definitions import ResourceDefinition
 from medsvc.fhir.numbers import natural
 from medsvc.fhir.registry import WriteEvent
@@ -30,15 +30,6 @@ from medsvc.security import scopes
 from medsvc.security.context import AuthContext
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
-
-
-@dataclass
-class Result:
-    """What an interaction produced: a stored version, or a ready body (Bundle, outcome)."""
-
-    status: int
-    stored: Stored | None = None
-    body: bytes | None = None
 
 
 def new_id() -> str:
@@ -68,7 +59,7 @@ def visible_current(
     """The current row if the caller may see it; denied and unknown both give 404."""
     visible = server.registry.read_filter(ctx, resource_type, store.RESOURCE)
     current = store.read_current(
-        session, resource_type, resource_id, for_update=for_update, visible=visible
+        session, server.sealer, resource_type, resource_id, for_update=for_update, visible=visible
     )
     if current is None:
         raise NotFound(f"{resource_type}/{resource_id} is not known")
@@ -98,7 +89,9 @@ def vread(
     scopes.require(ctx, resource_type, "read")
     current = visible_current(server, session, ctx, resource_type, resource_id)
     number = natural(version)
-    stored = store.read_version(session, current, number) if number is not None else None
+    stored = (
+        store.read_version(session, server.sealer, current, number) if number is not None else None
+    )
     if stored is None:
         raise NotFound(f"{resource_type}/{resource_id} has no version '{version}'")
     if stored.deleted:
@@ -133,7 +126,13 @@ def insert(
 ) -> Result:
     """Stores a new resource (already prepared) under a new or client-chosen id."""
     stored = store.insert_resource(
-        session, definition, resource_id or new_id(), resource, server.base_url, ctx.organization
+        session,
+        server.sealer,
+        definition,
+        resource_id or new_id(),
+        resource,
+        server.base_url,
+        ctx.organization,
     )
     server.registry.run_after_write(
         session, ctx, WriteEvent("create", definition.type, resource, None), stored
@@ -172,7 +171,9 @@ def update(
     if not ID_PATTERN.match(resource_id):
         raise Invalid(f"'{resource_id}' is not a valid id", expression="id")
     expected = parse_version(if_match)
-    current = store.read_current(session, resource_type, resource_id, for_update=True)
+    current = store.read_current(
+        session, server.sealer, resource_type, resource_id, for_update=True
+    )
     if current is None and not ctx.unrestricted:
         # Only the platform chooses ids: to anyone else, an id they cannot see and an id
         # that does not exist must look the same.
@@ -206,7 +207,9 @@ def write_version(
     prepare(server, session, ctx, "update", resource, current)
     if not current.deleted and store.same_content(current, resource):
         return Result(200, current)
-    stored = store.add_version(session, definition, current, resource, method, server.base_url)
+    stored = store.add_version(
+        session, server.sealer, definition, current, resource, method, server.base_url
+    )
     server.registry.run_after_write(
         session, ctx, WriteEvent("update", definition.type, resource, current), stored
     )
@@ -287,6 +290,8 @@ def delete_current(
         return Result(204, current)
     event = WriteEvent("delete", definition.type, None, current)
     server.registry.run_before_write(session, ctx, event)
-    stored = store.add_version(session, definition, current, None, "DELETE", server.base_url)
+    stored = store.add_version(
+        session, server.sealer, definition, current, None, "DELETE", server.base_url
+    )
     server.registry.run_after_write(session, ctx, event, stored)
     return Result(204, stored)

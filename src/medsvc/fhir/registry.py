@@ -19,11 +19,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from medsvc.fhir import jsonio
+from medsvc.fhir.answers import Result
 from medsvc.fhir.definitions import OperationDefinition
 from medsvc.security.context import AuthContext
 
 if TYPE_CHECKING:
-    from medsvc.fhir.interactions import Result
     from medsvc.fhir.search.params import Criterion
     from medsvc.fhir.server import FhirServer
     from medsvc.fhir.store import Stored

@@ -10,8 +10,9 @@ from sqlalchemy import Connection, false, select, update
 from medsvc.fhir import jsonio, sealing
 from medsvc.fhir.definitions import ResourceDefinition
 from medsvc.fhir.indexing import replace_index
+from medsvc.fhir.sealing import Sealer
 from medsvc.fhir.server import FhirServer
-from medsvc.fhir.stored import RESOURCE
+from medsvc.fhir.store import RESOURCE
 from medsvc.fhir.tables import ResourceVersion
 
 R = RESOURCE.c
@@ -34,17 +35,19 @@ def reindex_batch(
         .limit(batch)
     ).all()
     for row in rows:
-        content = jsonio.loads_stored(_current_json(session, definition, row))
+        content = jsonio.loads_stored(_current_json(session, server.sealer, definition, row))
         replace_index(session, definition, row.pk, content, server.base_url, existing=True)
     return [row.pk for row in rows]
 
 
-def _current_json(session: Connection, definition: ResourceDefinition, row: Any) -> bytes:
+def _current_json(
+    session: Connection, sealer: Sealer | None, definition: ResourceDefinition, row: Any
+) -> bytes:
     stored = bytes(row.content)
     place = sealing.Place(definition.type, row.id, row.version_id)
     if not definition.sealed or sealing.is_sealed(stored):
-        return sealing.opened(session, place, stored)
-    sealed_now = _seal_versions(session, definition, row.pk)
+        return sealing.opened(session, sealer, place, stored)
+    sealed_now = _seal_versions(session, sealer, definition, row.pk)
     session.execute(
         update(RESOURCE).where(R.pk == row.pk).values(content=sealed_now[row.version_id])
     )
@@ -52,7 +55,7 @@ def _current_json(session: Connection, definition: ResourceDefinition, row: Any)
 
 
 def _seal_versions(
-    session: Connection, definition: ResourceDefinition, resource_pk: int
+    session: Connection, sealer: Sealer | None, definition: ResourceDefinition, resource_pk: int
 ) -> dict[int, bytes]:
     """Seals the resource's versions stored in plaintext; returns every version's sealed bytes."""
     rows = session.execute(
@@ -68,7 +71,7 @@ def _seal_versions(
             continue
         place = sealing.Place(definition.type, row.id, row.version_id)
         resource = jsonio.loads_stored(content)
-        sealed[row.version_id] = sealing.seal(session, definition, place, resource, content)
+        sealed[row.version_id] = sealing.seal(session, sealer, definition, place, resource, content)
         session.execute(
             update(VERSION).where(V.pk == row.pk).values(content=sealed[row.version_id])
         )

@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 
 from medsvc.errors import Invalid, MethodNotAllowed, NotFound
 from medsvc.fhir import conditional, history, interactions
-from medsvc.fhir.interactions import Result
+from medsvc.fhir.answers import Result
 from medsvc.fhir.registry import Operation, OperationCall
 from medsvc.fhir.search import run as search_run
 from medsvc.fhir.search import searchset
@@ -77,7 +77,7 @@ def _search(c: Call) -> Result:
     return Result(200, body=searchset.render(c.server.base_url, parsed, page))
 
 
-def _get_two(c: Call) -> Result:
+def _read_or_type_history(c: Call) -> Result:
     resource_type, second = c.segments
     if second == "_history":
         return history.history(c.server, c.session, c.ctx, resource_type, None, c.request.query)
@@ -100,24 +100,24 @@ def _conditional_read(request: FhirRequest, result: Result) -> Result:
     return result
 
 
-def _history_segment(c: Call, position: int) -> None:
+def _require_history(c: Call, position: int) -> None:
     if c.segments[position] != "_history":
         raise NotFound(f"Unknown path '{c.request.path}'")
 
 
-def _get_three(c: Call) -> Result:
-    _history_segment(c, 2)
+def _instance_history(c: Call) -> Result:
+    _require_history(c, 2)
     resource_type, resource_id, _ = c.segments
     return history.history(c.server, c.session, c.ctx, resource_type, resource_id, c.request.query)
 
 
 def _vread(c: Call) -> Result:
-    _history_segment(c, 2)
+    _require_history(c, 2)
     resource_type, resource_id, _, version = c.segments
     return interactions.vread(c.server, c.session, c.ctx, resource_type, resource_id, version)
 
 
-def _post_type(c: Call) -> Result:
+def _create(c: Call) -> Result:
     resource_type, body = c.segments[0], c.request.body
     if c.request.if_none_exist:
         return conditional.create(
@@ -126,7 +126,7 @@ def _post_type(c: Call) -> Result:
     return interactions.create(c.server, c.session, c.ctx, resource_type, body)
 
 
-def _post_two(c: Call) -> Result:
+def _search_by_post(c: Call) -> Result:
     if c.segments[1] != "_search":
         raise MethodNotAllowed(f"POST is not supported on '{c.request.path}'")
     return _search(c)
@@ -139,14 +139,14 @@ def _condition(c: Call, method: str) -> str:
     return urlencode(c.request.query)
 
 
-def _put_type(c: Call) -> Result:
+def _update_matching(c: Call) -> Result:
     condition = _condition(c, "PUT")
     return conditional.update_matching(
         c.server, c.session, c.ctx, c.segments[0], condition, c.request.body, c.request.if_match
     )
 
 
-def _put(c: Call) -> Result:
+def _update(c: Call) -> Result:
     return _write_instance(c, interactions.update)
 
 
@@ -167,7 +167,7 @@ def _delete(c: Call) -> Result:
     return interactions.delete(c.server, c.session, c.ctx, resource_type, resource_id)
 
 
-def _delete_type(c: Call) -> Result:
+def _delete_matching(c: Call) -> Result:
     condition = _condition(c, "DELETE")
     return conditional.delete_matching(c.server, c.session, c.ctx, c.segments[0], condition)
 
@@ -227,15 +227,15 @@ def _search_all(_c: Call) -> Result:
 _ROUTES: dict[tuple[str, int], tuple[Handler, str]] = {
     ("GET", 0): (_search_all, "search-system"),
     ("GET", 1): (_search, "search-type"),
-    ("GET", 2): (_get_two, "read"),
-    ("GET", 3): (_get_three, "history-instance"),
+    ("GET", 2): (_read_or_type_history, "read"),
+    ("GET", 3): (_instance_history, "history-instance"),
     ("GET", 4): (_vread, "vread"),
-    ("POST", 1): (_post_type, "create"),
-    ("POST", 2): (_post_two, "search-type"),
-    ("PUT", 1): (_put_type, "update"),
-    ("PUT", 2): (_put, "update"),
+    ("POST", 1): (_create, "create"),
+    ("POST", 2): (_search_by_post, "search-type"),
+    ("PUT", 1): (_update_matching, "update"),
+    ("PUT", 2): (_update, "update"),
     ("PATCH", 2): (_patch, "patch"),
-    ("DELETE", 1): (_delete_type, "delete"),
+    ("DELETE", 1): (_delete_matching, "delete"),
     ("DELETE", 2): (_delete, "delete"),
 }
 

@@ -24,8 +24,8 @@ from medsvc.errors import (
     information,
 )
 from medsvc.fhir import binary, bundle, jsonio, limits
+from medsvc.fhir.answers import Result
 from medsvc.fhir.capability import capability_statement
-from medsvc.fhir.interactions import Result
 from medsvc.fhir.negotiation import (
     FHIR_JSON,
     Prefer,
@@ -161,7 +161,7 @@ def _metadata(request: Request) -> Response:
     return Response(jsonio.dumps(statement), media_type=CONTENT_TYPE)
 
 
-def _bundle(request: Request, body: bytes, ctx: AuthContext) -> Response:
+def _transaction_or_batch(request: Request, body: bytes, ctx: AuthContext) -> Response:
     require_json_body(body_kind(request.headers.get("content-type")))
     server: FhirServer = request.app.state.fhir
     prefer = parse_prefer(request.headers.get("prefer"))
@@ -209,7 +209,7 @@ def handle(request: Request, body: bytes, ctx: AuthContext | None) -> Response:
     if ctx is None:  # only the CapabilityStatement is public
         raise Unauthorized()
     if path == "" and request.method == "POST":
-        return _bundle(request, body, ctx)
+        return _transaction_or_batch(request, body, ctx)
     return _interaction(request, path, body, ctx, explicit_json)
 
 

@@ -1,5 +1,5 @@
 """Sealed content at the store's edge: versions of the sealed types are sealed as they are
-written and opened as they are read, by the sealer the unit of work carries.
+written and opened as they are read, by the sealer the engine runs with (FhirServer.sealer).
 
 The FHIR layer only decides where; a domain marks the sealed types' definitions and supplies
 the sealer (whose key, the cryptography). Without one, a sealed type is neither written nor
@@ -12,10 +12,8 @@ from typing import Any, NamedTuple, Protocol
 from sqlalchemy import Connection
 
 from medsvc.crypto.envelope import FORMAT, SealBroken
-from medsvc.db import Database, unit_values
 from medsvc.fhir.definitions import ResourceDefinition
 
-_KEY = "sealer"
 _SEALED_MARK = bytes([FORMAT])  # stored JSON starts with "{"; a sealed record with its format
 
 
@@ -42,21 +40,12 @@ class Sealer(Protocol):
 
 
 class NoSealer(RuntimeError):
-    """A sealed type was written by a unit of work that carries no sealer."""
-
-
-def install(database: Database, sealer: Sealer) -> None:
-    """Every unit of work of this database seals and opens with this sealer."""
-    database.carried[_KEY] = sealer
-
-
-def _sealer(session: Connection) -> Sealer | None:
-    sealer: Sealer | None = unit_values(session).get(_KEY)
-    return sealer
+    """A sealed type was written without a sealer."""
 
 
 def seal(
     session: Connection,
+    sealer: Sealer | None,
     definition: ResourceDefinition,
     place: Place,
     resource: dict[str, Any],
@@ -65,7 +54,6 @@ def seal(
     """What the store writes for this version: sealed bytes for a sealed type, else as given."""
     if not definition.sealed:
         return plaintext
-    sealer = _sealer(session)
     if sealer is None or place.resource_type not in sealer.types:
         raise NoSealer(f"{place.resource_type} is stored sealed, and no sealer is installed")
     return sealer.seal(session, place, resource, plaintext)
@@ -75,16 +63,17 @@ def is_sealed(content: bytes) -> bool:
     return content[:1] == _SEALED_MARK
 
 
-def opened(session: Connection, place: Place, content: bytes) -> bytes:
+def opened(session: Connection, sealer: Sealer | None, place: Place, content: bytes) -> bytes:
     """The JSON of a stored version. A sealed record that does not open, or a sealed type
     stored in plaintext, raises SealBroken: never data from the wrong place."""
-    return opened_all(session, [(place, content)])[0]
+    return opened_all(session, sealer, [(place, content)])[0]
 
 
-def opened_all(session: Connection, records: Sequence[tuple[Place, bytes]]) -> list[bytes]:
+def opened_all(
+    session: Connection, sealer: Sealer | None, records: Sequence[tuple[Place, bytes]]
+) -> list[bytes]:
     """The JSON of stored versions, in order; the sealed ones opened together (a search opens
     tens of one patient's records, under one key)."""
-    sealer = _sealer(session)
     sealed_at = _sealed_positions(sealer, records)
     if sealer is None or not sealed_at:
         return [content for _place, content in records]
@@ -110,10 +99,3 @@ def _sealed_positions(sealer: Sealer | None, records: Sequence[tuple[Place, byte
         elif place.resource_type in sealed_types:
             raise SealBroken(f"a {place.resource_type} version is stored without its seal")
     return positions
-
-
-def unit_cache(session: Connection, name: str) -> dict[Any, Any]:
-    """A cache that lives as long as the unit of work (data keys unwrapped for it)."""
-    values = unit_values(session)
-    cache: dict[Any, Any] = values.setdefault(name, {})
-    return cache

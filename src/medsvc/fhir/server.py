@@ -1,5 +1,5 @@
 """What the FHIR interactions run with: the public base URL, the definitions, the registry,
-the limits on what one request may hold."""
+the limits on what one request may hold, and the sealer of the sealed types' versions."""
 
 from dataclasses import dataclass, field
 from functools import partial
@@ -8,6 +8,7 @@ from medsvc.errors import MethodNotAllowed, NotFound
 from medsvc.fhir.definitions import Definitions, ResourceDefinition
 from medsvc.fhir.limits import Limits
 from medsvc.fhir.registry import Registry
+from medsvc.fhir.sealing import Sealer
 from medsvc.fhir.search.sql import Compiler
 from medsvc.security.context import AuthContext
 
@@ -20,6 +21,7 @@ class FhirServer:
     default_page_size: int = 20
     max_page_size: int = 1000
     limits: Limits = field(default_factory=Limits)
+    sealer: Sealer | None = None  # without one, no sealed type is written or read
 
     def definition(self, resource_type: str, interaction: str) -> ResourceDefinition:
         """The definition of a supported type, or 404; 405 when it lacks the interaction."""

@@ -1,34 +1,42 @@
-"""The versioned resource store: the current row, every version, and the search index in step.
-
-Services here only execute statements; the unit of work around them commits.
+"""The versioned resource store: a version as it holds it (Stored), read by id, by version or
+by primary keys, and written with the current row, every version and the search index in step.
+Reads and writes take the engine's sealer; services here only execute statements.
 """
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    bindparam,
+    delete,
+    false,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from medsvc import clock
+from medsvc.clock import utc
 from medsvc.fhir import driver_reads, jsonio, pending, sealing
 from medsvc.fhir.datetimes import format_instant
 from medsvc.fhir.definitions import ResourceDefinition
 from medsvc.fhir.indexing import replace_index
-from medsvc.fhir.stored import (
-    BY_TYPE_AND_ID,
-    CURRENT_COLUMNS,
-    RESOURCE,
-    Stored,
-    from_row,
-    from_rows,
-)
-from medsvc.fhir.tables import ResourceVersion
+from medsvc.fhir.sealing import Place, Sealer
+from medsvc.fhir.tables import ResourceRow, ResourceVersion
 
-# importable from here too
-__all__ = ["CURRENT_COLUMNS", "RESOURCE", "Stored", "from_row", "from_rows"]
-
-
+RESOURCE = ResourceRow.__table__  # type: ignore[attr-defined]
 R = RESOURCE.c
+CURRENT_COLUMNS = (R.pk, R.resource_type, R.id, R.version_id, R.last_updated, R.deleted, R.content)
+# The reads by id and by keys, built once: they are on the hot path of every read.
+BY_TYPE_AND_ID = select(*CURRENT_COLUMNS).where(
+    R.resource_type == bindparam("resource_type"), R.id == bindparam("resource_id")
+)
+_NOT_DELETED = select(*CURRENT_COLUMNS).where(R.deleted == false())
 VERSION = ResourceVersion.__table__  # type: ignore[attr-defined]
 V = VERSION.c
 VERSION_COLUMNS = (
@@ -42,8 +50,95 @@ VERSION_COLUMNS = (
 )
 
 
+@dataclass(frozen=True)
+class Stored:
+    """One version of a resource; content (its JSON, opened if stored sealed) is None for a
+    delete."""
+
+    pk: int
+    resource_type: str
+    id: str
+    version_id: int
+    last_updated: datetime
+    deleted: bool
+    content: bytes | None
+
+    @property
+    def etag(self) -> str:
+        return f'W/"{self.version_id}"'
+
+    def url(self, base_url: str) -> str:
+        return f"{base_url}/{self.resource_type}/{self.id}"
+
+    def location(self, base_url: str) -> str:
+        return f"{self.url(base_url)}/_history/{self.version_id}"
+
+
+# A row's columns in CURRENT_COLUMNS' order, the instant aware and the content as stored.
+_Fields = tuple[int, str, str, int, datetime, bool, bytes | None]
+
+
+def _made(session: Connection, sealer: Sealer | None, rows: list[_Fields]) -> list[Stored]:
+    """Versions from their rows, the sealed contents opened together (a search opens tens of
+    one patient's records)."""
+    stored = [(Place(r[1], r[2], r[3]), r[6]) for r in rows if r[6] is not None]
+    contents = iter(sealing.opened_all(session, sealer, stored))
+    return [Stored(*r[:6], None if r[6] is None else next(contents)) for r in rows]
+
+
+def _as_bytes(content: Any) -> bytes | None:
+    return content.tobytes() if isinstance(content, memoryview) else content
+
+
+def from_rows(session: Connection, sealer: Sealer | None, rows: Sequence[Any]) -> list[Stored]:
+    """Versions from rows of CURRENT_COLUMNS or VERSION_COLUMNS."""
+    return _made(
+        session,
+        sealer,
+        [
+            (
+                r.pk,
+                r.resource_type,
+                r.id,
+                r.version_id,
+                utc(r.last_updated),
+                r.deleted,
+                _as_bytes(r.content),
+            )
+            for r in rows
+        ],
+    )
+
+
+def from_row(session: Connection, sealer: Sealer | None, row: Any) -> Stored:
+    return from_rows(session, sealer, [row])[0]
+
+
+def _from_driver_rows(
+    session: Connection, sealer: Sealer | None, rows: Sequence[tuple[Any, ...]]
+) -> list[Stored]:
+    """Rows of CURRENT_COLUMNS as the DBAPI driver gives them, without SQLAlchemy's types."""
+    return _made(session, sealer, [_driver_fields(row) for row in rows])
+
+
+def _driver_fields(row: tuple[Any, ...]) -> _Fields:
+    pk, resource_type, resource_id, version_id, last_updated, deleted, content = row
+    if isinstance(last_updated, str):  # SQLite keeps instants as ISO text
+        last_updated = datetime.fromisoformat(last_updated)
+    return (
+        pk,
+        resource_type,
+        resource_id,
+        version_id,
+        utc(last_updated),
+        bool(deleted),
+        _as_bytes(content),
+    )
+
+
 def read_current(
     session: Connection,
+    sealer: Sealer | None,
     resource_type: str,
     resource_id: str,
     *,
@@ -51,7 +146,8 @@ def read_current(
     for_update: bool = False,
 ) -> Stored | None:
     if visible is None and not for_update:
-        return driver_reads.read_current(session, resource_type, resource_id)
+        rows = driver_reads.rows_by_id(session, BY_TYPE_AND_ID, resource_type, resource_id)
+        return _from_driver_rows(session, sealer, rows)[0] if rows else None
     query = BY_TYPE_AND_ID
     if visible is not None:
         query = query.where(visible)
@@ -59,21 +155,26 @@ def read_current(
         query = query.with_for_update()
     params = {"resource_type": resource_type, "resource_id": resource_id}
     row = session.execute(query, params).first()
-    return from_row(session, row) if row else None
+    return from_row(session, sealer, row) if row else None
 
 
-def read_version(session: Connection, current: Stored, version_id: int) -> Stored | None:
+def read_version(
+    session: Connection, sealer: Sealer | None, current: Stored, version_id: int
+) -> Stored | None:
     pending.flush(session)
     row = session.execute(
         select(*VERSION_COLUMNS).where(V.resource_pk == current.pk, V.version_id == version_id)
     ).first()
-    return from_row(session, row) if row else None
+    return from_row(session, sealer, row) if row else None
 
 
-def read_many(session: Connection, pks: list[int]) -> dict[int, Stored]:
+def read_many(session: Connection, sealer: Sealer | None, pks: list[int]) -> dict[int, Stored]:
     """The current versions of these rows that are not deleted (one may have been deleted
     since the caller found it: reads do not hold one snapshot on every database)."""
-    return driver_reads.read_many(session, pks) if pks else {}
+    if not pks:
+        return {}
+    rows = driver_reads.rows_by_keys(session, _NOT_DELETED, pks)
+    return {stored.pk: stored for stored in _from_driver_rows(session, sealer, rows)}
 
 
 def stamp(
@@ -118,6 +219,7 @@ def _record_version(
 
 def insert_resource(
     session: Connection,
+    sealer: Sealer | None,
     definition: ResourceDefinition,
     resource_id: str,
     resource: dict[str, Any],
@@ -127,8 +229,8 @@ def insert_resource(
     now = clock.now()
     stamped = stamp(resource, resource_id, 1, now)
     content = jsonio.dumps(stamped)
-    place = sealing.Place(definition.type, resource_id, 1)
-    written = sealing.seal(session, definition, place, stamped, content)
+    place = Place(definition.type, resource_id, 1)
+    written = sealing.seal(session, sealer, definition, place, stamped, content)
     row = {
         "resource_type": definition.type,
         "id": resource_id,
@@ -147,6 +249,7 @@ def insert_resource(
 
 def add_version(
     session: Connection,
+    sealer: Sealer | None,
     definition: ResourceDefinition,
     current: Stored,
     resource: dict[str, Any] | None,
@@ -160,8 +263,8 @@ def add_version(
     content = jsonio.dumps(stamped) if stamped is not None else None
     written = None
     if stamped is not None and content is not None:
-        place = sealing.Place(current.resource_type, current.id, version_id)
-        written = sealing.seal(session, definition, place, stamped, content)
+        place = Place(current.resource_type, current.id, version_id)
+        written = sealing.seal(session, sealer, definition, place, stamped, content)
     values = {
         "current_pk": current.pk,
         "version_id": version_id,

@@ -13,8 +13,9 @@ from sqlalchemy import Connection
 from medsvc import clock
 from medsvc.crypto import data_keys, envelope
 from medsvc.crypto.keyring import KeyEncryptionKeys
+from medsvc.db import unit_cache
 from medsvc.errors import Unprocessable
-from medsvc.fhir import Place, jsonio, read_current, references, unit_cache
+from medsvc.fhir import Place, Sealer, jsonio, read_current, references
 
 OPENING_KEY_SECONDS = 300.0
 OPENING_KEYS_HELD = 10_000
@@ -35,7 +36,11 @@ def unpatiented(resource_type: str, element: str) -> Unprocessable:
 
 
 def patient_of(
-    session: Connection, resource_type: str, resource: dict[str, Any], base_url: str
+    session: Connection,
+    sealer: Sealer | None,
+    resource_type: str,
+    resource: dict[str, Any],
+    base_url: str,
 ) -> str:
     """The id of the Patient whose key seals this resource; 422 when it names none."""
     element = _PATIENT_ELEMENT.get(resource_type, "subject")
@@ -48,10 +53,10 @@ def patient_of(
     if target is not None and target.type == "Patient":
         return target.id
     if resource_type == "Binary" and target is not None and target.type == "DocumentReference":
-        document = read_current(session, "DocumentReference", target.id)
+        document = read_current(session, sealer, "DocumentReference", target.id)
         if document is not None and document.content is not None:
             content = jsonio.loads_stored(document.content)
-            return patient_of(session, "DocumentReference", content, base_url)
+            return patient_of(session, sealer, "DocumentReference", content, base_url)
     raise unpatiented(resource_type, element)
 
 
@@ -127,7 +132,7 @@ class ResultSealer:
     def seal(
         self, session: Connection, place: Place, resource: dict[str, Any], plaintext: bytes
     ) -> bytes:
-        patient_id = patient_of(session, place.resource_type, resource, self.base_url)
+        patient_id = patient_of(session, self, place.resource_type, resource, self.base_url)
         keys = unit_cache(session, "sealing keys")
         found = keys.get(patient_id)
         if found is None:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from medsvc.errors import Outcome, Unprocessable
-from medsvc.fhir import WriteEvent, references
+from medsvc.fhir import Sealer, WriteEvent, references
 from medsvc.results import at_rest
 from medsvc.security.context import AuthContext
 
@@ -77,6 +77,7 @@ class Essentials:
     """The before-write hooks on the sealed types, reading references as the index does."""
 
     base_url: str
+    sealer: Sealer | None  # opens the DocumentReference a Binary names
 
     def check_result(self, _session: Connection, _ctx: AuthContext, event: WriteEvent) -> None:
         """On RESULT_TYPES: what a result must say."""
@@ -90,4 +91,6 @@ class Essentials:
     ) -> None:
         """On NAMING_THEIR_PATIENT: the patient whose key seals it."""
         if event.resource is not None:
-            at_rest.patient_of(session, event.resource_type, event.resource, self.base_url)
+            at_rest.patient_of(
+                session, self.sealer, event.resource_type, event.resource, self.base_url
+            )

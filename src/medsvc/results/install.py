@@ -12,10 +12,10 @@ from medsvc.results.release_rules import parse_rules
 
 def install(server: FhirServer, settings: Settings) -> None:
     registry = server.registry
-    checks = essentials.Essentials(server.base_url)
+    checks = essentials.Essentials(server.base_url, server.sealer)
     binary_rules = binaries.BinaryRules(server.base_url)
     rules = parse_rules(settings.release_rules, settings.release_preliminary)
-    policy = release.ReleasePolicy(rules, server.base_url)
+    policy = release.ReleasePolicy(rules, server.base_url, server.sealer)
     registry.on_write(stale_pushes.ORDERED_TYPES, before=stale_pushes.before_write)
     registry.on_write(essentials.RESULT_TYPES, before=checks.check_result)
     registry.on_write(essentials.NAMING_THEIR_PATIENT, before=checks.check_patient_named)

@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 
 from medsvc import clock
-from medsvc.fhir import Registry, Stored, TopicEvent, WriteEvent, index, references
+from medsvc.fhir import Registry, Sealer, Stored, TopicEvent, WriteEvent, index, references
 from medsvc.fhir.index import RESOURCE
 from medsvc.notify.notifier import Notice, Notifier
 from medsvc.results.at_rest import patient_of
@@ -72,6 +72,7 @@ class ReleasePolicy:
 
     rules: ReleaseRules
     base_url: str
+    sealer: Sealer | None
 
     def after_write(
         self, session: Connection, _ctx: AuthContext, event: WriteEvent, stored: Stored
@@ -90,7 +91,7 @@ class ReleasePolicy:
 
     def _track(self, session: Connection, stored: Stored, resource: dict[str, Any]) -> bool:
         """Starts tracking a result as waiting; returns whether it waits for a review."""
-        patient_id = patient_of(session, stored.resource_type, resource, self.base_url)
+        patient_id = patient_of(session, self.sealer, stored.resource_type, resource, self.base_url)
         review = self.rules.rule_for(resource).review or wants_review(session, patient_id)
         told = False if _told_about(resource, self.base_url) else None
         values = {

@@ -31,7 +31,7 @@ class BookingLedger:
         seats = ledger.seats_of(session, stored.id) if event.current is not None else []
         have = {seat.slot_id for seat in seats}
         touched = sorted(have | set(wanted))
-        locked = slots.lock_slots(session, touched)
+        locked = slots.lock_slots(self.server, session, touched)
         missing = [s for s in wanted if s not in locked]
         if missing:
             raise SlotUnavailable(f"Slot/{missing[0]} is no longer available")

@@ -40,7 +40,7 @@ def release_hold(
     seats = ledger.seats_of(session, appointment_id)
     if not any(s.held_until is not None and s.held_until <= now for s in seats):
         return False
-    current = read_current(session, "Appointment", appointment_id)
+    current = read_current(session, server.sealer, "Appointment", appointment_id)
     if current is None or current.content is None:
         ledger.give_back(session, appointment_id, [s.slot_id for s in seats])
         return True

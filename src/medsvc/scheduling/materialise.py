@@ -323,7 +323,7 @@ def _apply(server: FhirServer, session: Connection, write: Write) -> int:
         interactions.prepare(server, session, CONTEXT, "create", wanted, None)
         interactions.insert(server, session, CONTEXT, definition, wanted, write.slot_id)
         return 1
-    current = read_current(session, "Slot", write.slot_id, for_update=True)
+    current = read_current(session, server.sealer, "Slot", write.slot_id, for_update=True)
     if current is None or (current.content is None and write.slot is None):
         return 0
     if current.content is None:  # deleted: made again while its template gives it

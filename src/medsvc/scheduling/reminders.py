@@ -156,7 +156,7 @@ def _still_booked(
     session: Connection, row: Any, now: datetime, base_url: str | None
 ) -> dict[str, Any] | None:
     """The appointment as it is now, if the reminder still applies to it."""
-    current = read_current(session, "Appointment", row.appointment_id)
+    current = read_current(session, None, "Appointment", row.appointment_id)  # never sealed
     if current is None or current.content is None:
         return None
     appointment: dict[str, Any] = jsonio.loads_stored(current.content)

@@ -109,7 +109,9 @@ class ResponseHook:
         appointment_id = _appointment_id(event.resource, self.server.base_url)
         if appointment_id is None:
             return
-        current = read_current(session, "Appointment", appointment_id, for_update=True)
+        current = read_current(
+            session, self.server.sealer, "Appointment", appointment_id, for_update=True
+        )
         if current is None or current.content is None:
             return
         appointment = jsonio.loads_stored(current.content)

@@ -186,4 +186,4 @@ def _same_instants(given: tuple[Any, Any], expected: tuple[str, str]) -> bool:
 def _lock_patient(session: Connection, patient: str) -> None:
     """Bookings of one patient are checked one at a time: the overlap and per-service rules
     read the patient's seats, and two bookings must not both pass on the same reading."""
-    read_current(session, "Patient", patient, for_update=True)
+    read_current(session, None, "Patient", patient, for_update=True)  # never sealed

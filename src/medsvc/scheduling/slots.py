@@ -137,12 +137,12 @@ def after_write(session: Connection, ctx: AuthContext, event: WriteEvent, stored
     ledger.put_slot(session, ledger_slot(stored.id, stored.pk, event.resource, previous))
 
 
-def lock_slots(session: Connection, slot_ids: list[str]) -> dict[str, Stored]:
+def lock_slots(server: FhirServer, session: Connection, slot_ids: list[str]) -> dict[str, Stored]:
     """The Slot resources, each row locked, in one order so concurrent bookings never
     wait for each other in a circle."""
     locked = {}
     for slot_id in sorted(set(slot_ids)):
-        current = read_current(session, "Slot", slot_id, for_update=True)
+        current = read_current(session, server.sealer, "Slot", slot_id, for_update=True)
         if current is not None and not current.deleted:
             locked[slot_id] = current
     return locked
@@ -152,7 +152,7 @@ def write_shown_status(server: FhirServer, session: Connection, slot_id: str) ->
     """Writes the slot's next version when the seats taken change what it shows: the
     ledger's own follow-on write of a Slot, which runs the Slot's after-write hooks as a
     client's write of a Slot does (registry.run_after_write)."""
-    current = read_current(session, "Slot", slot_id, for_update=True)
+    current = read_current(session, server.sealer, "Slot", slot_id, for_update=True)
     slot = ledger.read_slots(session, [slot_id]).get(slot_id)
     if slot is None or current is None or current.content is None:
         return
@@ -164,6 +164,8 @@ def write_shown_status(server: FhirServer, session: Connection, slot_id: str) ->
     # checked when it was written, so the new version is stored as it is.
     definition = server.definition("Slot", "update")
     resource["status"] = status
-    stored = add_version(session, definition, current, resource, "PUT", server.base_url)
+    stored = add_version(
+        session, server.sealer, definition, current, resource, "PUT", server.base_url
+    )
     event = WriteEvent("update", "Slot", resource, current)
     server.registry.run_after_write(session, LEDGER_CONTEXT, event, stored)

@@ -52,7 +52,7 @@ def has_nul(params: dict[str, str]) -> bool:
     return any("\x00" in name or "\x00" in value for name, value in params.items())
 
 
-def _basic(request: Request) -> tuple[str, str] | None:
+def _basic_credentials(request: Request) -> tuple[str, str] | None:
     """Client id and secret from HTTP Basic, each form-encoded (RFC 6749 section 2.3.1)."""
     kind, _, encoded = request.headers.get("authorization", "").partition(" ")
     if kind.lower() != "basic":
@@ -104,7 +104,7 @@ def _throttle(request: Request) -> None:
 
 async def _token_request(request: Request) -> TokenRequest:
     _throttle(request)
-    return TokenRequest(await _form(request), _basic(request))
+    return TokenRequest(await _form(request), _basic_credentials(request))
 
 
 async def token_endpoint(request: Request) -> Response:

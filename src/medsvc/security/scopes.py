@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import parse_qsl
 
 from medsvc.errors import Forbidden
-
-if TYPE_CHECKING:
-    from medsvc.security.context import AuthContext
 
 PERMISSION_ORDER = "cruds"
 # SMART v2 permissions by FHIR interaction (SMART App Launch 2.x, "Scopes for requesting
@@ -135,7 +132,14 @@ def resource_scopes(scopes: frozenset[str]) -> tuple[ResourceScope, ...]:
     return tuple(parse_resource_scope(s) for s in sorted(scopes) if s not in IDENTITY_SCOPES)
 
 
-def require(ctx: AuthContext, resource_type: str, interaction: str) -> None:
+class Granted(Protocol):
+    """What a caller was granted (an AuthContext): all that require() reads of one."""
+
+    @property
+    def grants(self) -> tuple[ResourceScope, ...]: ...
+
+
+def require(ctx: Granted, resource_type: str, interaction: str) -> None:
     """Raises 403 unless a granted scope allows the interaction on the type. Which resources
     of the type the caller may reach is the compartments' concern (access/compartments.py)."""
     permission = PERMISSION[interaction]

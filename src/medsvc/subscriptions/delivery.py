@@ -105,7 +105,7 @@ class Delivery:
 
     def _prepare(self, session: Connection, subscription_id: str, now: datetime) -> Send | None:
         state = session.execute(select(STATE).where(S.subscription_id == subscription_id)).first()
-        current = read_current(session, "Subscription", subscription_id)
+        current = read_current(session, self.server.sealer, "Subscription", subscription_id)
         if state is None or current is None or current.content is None:
             return None
         channel = channel_of(jsonio.loads_stored(current.content))
@@ -127,9 +127,7 @@ class Delivery:
         )
         kind = "handshake" if handshake else "event-notification" if events else "heartbeat"
         body = orjson.dumps(
-            notification.bundle(
-                session, self.server.base_url, state, channel, kind, events, seen, now
-            )
+            notification.bundle(self.server, session, state, channel, kind, events, seen, now)
         )
         through = events[-1].number if events else state.delivered
         timeout = min(channel.timeout_seconds, self.lease.total_seconds() / 2)
@@ -200,7 +198,7 @@ class Delivery:
 
     def _set_status(self, session: Connection, subscription_id: str, status: str) -> None:
         """The Subscription shows what the service made of it (a new version)."""
-        current = read_current(session, "Subscription", subscription_id)
+        current = read_current(session, self.server.sealer, "Subscription", subscription_id)
         if current is None or current.content is None:
             return
         resource = jsonio.loads_stored(current.content)

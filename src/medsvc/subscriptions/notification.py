@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from medsvc.fhir import OrganizationView, jsonio, read_current, read_version
+from medsvc.fhir import FhirServer, OrganizationView, Sealer, jsonio, read_current, read_version
 from medsvc.fhir.datetimes import format_instant
 from medsvc.subscriptions.channel import Channel
 from medsvc.subscriptions.outbox import sees
@@ -88,8 +88,8 @@ def _notification_event(event: Event, shown: bool) -> dict[str, Any]:
 
 
 def bundle(
+    server: FhirServer,
     session: Connection,
-    base_url: str,
     state: SubscriptionState | Any,
     channel: Channel,
     kind: str,
@@ -97,11 +97,11 @@ def bundle(
     seen: set[int],
     now: datetime,
 ) -> dict[str, Any]:
-    status = status_resource(base_url, state, kind, events, seen)
+    status = status_resource(server.base_url, state, kind, events, seen)
     entries: list[dict[str, Any]] = [{"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": status}]
     if channel.content != "empty":
         shown = [e for e in events if e.number in seen]
-        entries += [_focus_entry(session, base_url, e, channel.content) for e in shown]
+        entries += [_focus_entry(server, session, e, channel.content) for e in shown]
     return {
         "resourceType": "Bundle",
         "id": str(uuid.uuid4()),
@@ -111,29 +111,31 @@ def bundle(
     }
 
 
-def _focus_entry(session: Connection, base_url: str, event: Event, content: str) -> dict[str, Any]:
+def _focus_entry(
+    server: FhirServer, session: Connection, event: Event, content: str
+) -> dict[str, Any]:
     url = f"{event.focus_type}/{event.focus_id}"
     entry: dict[str, Any] = {
-        "fullUrl": f"{base_url}/{url}",
+        "fullUrl": f"{server.base_url}/{url}",
         "request": {"method": "PUT", "url": url},
         "response": {"status": "200", "etag": f'W/"{event.focus_version}"'},
     }
     if content == "full-resource":
-        version = _version(session, event)
+        version = _version(session, server.sealer, event)
         if version is not None:
             entry["resource"] = jsonio.raw(version)
     return entry
 
 
-def _version(session: Connection, event: Event) -> bytes | None:
+def _version(session: Connection, sealer: Sealer | None, event: Event) -> bytes | None:
     """The focus as it was at the event (its version then), read through the store, which
     opens it when sealed."""
-    current = read_current(session, event.focus_type, event.focus_id)
+    current = read_current(session, sealer, event.focus_type, event.focus_id)
     if current is None:
         return None
     at_event = (
         current
         if current.version_id == event.focus_version
-        else read_version(session, current, event.focus_version)
+        else read_version(session, sealer, current, event.focus_version)
     )
     return at_event.content if at_event is not None else None

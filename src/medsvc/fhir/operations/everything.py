@@ -7,11 +7,11 @@ from typing import Any
 from sqlalchemy import false, select
 
 from medsvc.fhir import compartments, interactions, jsonio, pending, store
+from medsvc.fhir.answers import Result
 from medsvc.fhir.definitions import Definitions
-from medsvc.fhir.interactions import Result
 from medsvc.fhir.registry import Operation, OperationCall
 from medsvc.fhir.search.sql import RESOURCE
-from medsvc.fhir.stored import Stored
+from medsvc.fhir.store import Stored
 from medsvc.security import scopes
 
 # The compartment's types, and the Binaries (reports' PDFs) that follow them.
@@ -32,7 +32,7 @@ def _of_type(call: OperationCall, resource_type: str, patient_id: str, limit: in
     pks = call.session.execute(
         select(RESOURCE.c.pk).where(*conditions).order_by(RESOURCE.c.pk).limit(limit)
     ).scalars()
-    found = store.read_many(call.session, list(pks))
+    found = store.read_many(call.session, call.server.sealer, list(pks))
     return list(found.values())
 
 

@@ -8,8 +8,9 @@ from typing import Any
 
 from medsvc.errors import Invalid, Issue, MedsvcError, NotFound, information, operation_outcome
 from medsvc.fhir import jsonio, references, validation
+from medsvc.fhir.answers import Result
 from medsvc.fhir.definitions import Definitions
-from medsvc.fhir.interactions import Result, visible_current
+from medsvc.fhir.interactions import visible_current
 from medsvc.fhir.operations.parameters import parameters_of
 from medsvc.fhir.registry import Operation, OperationCall, WriteEvent
 from medsvc.fhir.store import Stored

@@ -76,7 +76,7 @@ def run(server: FhirServer, session: Connection, ctx: AuthContext, request: Sear
     ).all()
     has_next = len(rows) > request.count
     total = rows[0].total if rows else _count(session, where)
-    found = store.read_many(session, [row.pk for row in rows[: request.count]])
+    found = store.read_many(session, server.sealer, [row.pk for row in rows[: request.count]])
     matches = [found[row.pk] for row in rows[: request.count] if row.pk in found]
     page = Page(
         matches, total=total if request.total else None, has_next=has_next, snapshot=snapshot
@@ -122,7 +122,7 @@ def find_matches(
     rows = session.execute(
         select(*store.CURRENT_COLUMNS).where(*where).order_by(RESOURCE.c.pk).limit(limit)
     ).all()
-    found = store.from_rows(session, rows)
+    found = store.from_rows(session, server.sealer, rows)
     if identified is not None and len(found) == 1:
         identified(session, found[0])
     return found
@@ -207,7 +207,8 @@ def _forward(
             _visible(server, ctx, _targets(server, include)),
         )
     )
-    return list(store.read_many(session, list(session.execute(targets).scalars())).values())
+    found = store.read_many(session, server.sealer, list(session.execute(targets).scalars()))
+    return list(found.values())
 
 
 def _reverse(
@@ -237,5 +238,6 @@ def _reverse(
                 _visible(server, ctx, [include.source_type]),
             )
         )
-        found += store.read_many(session, list(session.execute(sources).scalars())).values()
+        keys = list(session.execute(sources).scalars())
+        found += store.read_many(session, server.sealer, keys).values()
     return found

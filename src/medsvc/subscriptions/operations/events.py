@@ -41,9 +41,7 @@ def events(call: OperationCall) -> Result:
     session = call.session
     found = events_between(session, state.subscription_id, first - 1, last, channel.max_events)
     seen = shown(session, call.server.registry.organization_view, state.organization, found)
-    body = bundle(
-        session, call.server.base_url, state, channel, "query-event", found, seen, clock.now()
-    )
+    body = bundle(call.server, session, state, channel, "query-event", found, seen, clock.now())
     return Result(200, body=jsonio.dumps(body))
 
 
