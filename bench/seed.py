@@ -111,6 +111,11 @@ def patient_body() -> bytes:
     ).encode()
 
 
+# What a lab's push must say of each Observation (docs/results.md): its category and when it
+# was released.
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+
+
 def transaction_body() -> bytes:
     """A lab pushing a panel: one new Patient and 49 Observations pointing at it by urn:uuid."""
     patient = f"urn:uuid:{uuid.UUID(int=1)}"
@@ -121,6 +126,16 @@ def transaction_body() -> bytes:
                 {
                     "resourceType": "Observation",
                     "status": "final",
+                    "category": [
+                        {
+                            "coding": [
+                                {
+                                    "system": OBSERVATION_CATEGORY,
+                                    "code": "laboratory",
+                                }
+                            ]
+                        }
+                    ],
                     "code": {
                         "coding": [
                             {
@@ -132,6 +147,7 @@ def transaction_body() -> bytes:
                     },
                     "subject": {"reference": patient},
                     "effectiveDateTime": f"2030-01-07T08:{n:02d}:00Z",
+                    "issued": "2030-01-07T13:00:00Z",
                     "valueQuantity": {
                         "value": 130 + n % 20,
                         "unit": "g/L",
