@@ -23,10 +23,11 @@ from medsvc.fhir.answers import Result
 from medsvc.fhir.definitions import OperationDefinition
 from medsvc.security.context import AuthContext
 
-if TYPE_CHECKING:
-    from medsvc.fhir.search.params import Criterion
+from medsvc.fhir.search.params import Criterion
+from medsvc.fhir.store import Stored
+
+if TYPE_CHECKING:  # a server holds its registry, whose operation calls carry the server
     from medsvc.fhir.server import FhirServer
-    from medsvc.fhir.store import Stored
 
 
 @dataclass
@@ -36,7 +37,7 @@ class WriteEvent:
     interaction: str  # create | update | delete (a PATCH is the update it makes)
     resource_type: str
     resource: dict[str, Any] | None
-    current: "Stored | None"
+    current: Stored | None
 
     @cached_property
     def previous(self) -> dict[str, Any] | None:
@@ -60,7 +61,7 @@ class TopicEvent:
 
 
 BeforeWrite = Callable[[Connection, AuthContext, WriteEvent], None]
-AfterWrite = Callable[[Connection, AuthContext, WriteEvent, "Stored"], None]
+AfterWrite = Callable[[Connection, AuthContext, WriteEvent, Stored], None]
 ReadFilter = Callable[[AuthContext, str, FromClause], ColumnElement[bool] | None]
 EventListener = Callable[[Connection, TopicEvent], None]
 CapabilityAmendment = Callable[[dict[str, Any]], None]  # amends CapabilityStatement.rest
@@ -68,7 +69,7 @@ CapabilityAmendment = Callable[[dict[str, Any]], None]  # amends CapabilityState
 # that may be found outside its read filters: returns what to do with the one match (join it
 # to the caller's view), or None when the caller's filters apply as usual.
 Identification = Callable[
-    [AuthContext, str, "list[Criterion]"], Callable[[Connection, "Stored"], None] | None
+    [AuthContext, str, list[Criterion]], Callable[[Connection, Stored], None] | None
 ]
 
 
@@ -223,7 +224,7 @@ class Registry:
             hook(session, ctx, event)
 
     def run_after_write(
-        self, session: Connection, ctx: AuthContext, event: WriteEvent, stored: "Stored"
+        self, session: Connection, ctx: AuthContext, event: WriteEvent, stored: Stored
     ) -> None:
         """Runs the after hooks of the event's type on a version just stored. A domain's own
         follow-on write of a resource (a Slot's shown status, after a booking) calls this
@@ -232,8 +233,8 @@ class Registry:
             hook(session, ctx, event, stored)
 
     def identification(
-        self, ctx: AuthContext, resource_type: str, criteria: "list[Criterion]"
-    ) -> Callable[[Connection, "Stored"], None] | None:
+        self, ctx: AuthContext, resource_type: str, criteria: list[Criterion]
+    ) -> Callable[[Connection, Stored], None] | None:
         """What to do with a match found by exact identifier outside the caller's filters."""
         for identify in self.identifications:
             if (found := identify(ctx, resource_type, criteria)) is not None:
