@@ -32,6 +32,8 @@ class RequestRecorder:
         *,
         read: bool,
     ) -> None:
+        if request.app.state.settings.auth_mode == "open":
+            return  # a local trial: no one to attribute anything to
         access = access_of(request, ctx, status, body, response, self.directory)
         if access is None:
             return
@@ -48,9 +50,8 @@ def install(
     amendments: Sequence[Amendment],
     directory: frozenset[str],
 ) -> AuditTrail:
-    """The trail the app closes on shutdown. An open-mode trial records nothing: there is
-    no one to attribute anything to."""
+    """The trail the app closes on shutdown. Whether the app runs in open mode is read per
+    request, from the app's settings, as the caller's context is."""
     trail = AuditTrail(server, database, settings.audit_max_backlog, amendments)
-    if settings.auth_mode != "open":
-        server.registry.request_audit = RequestRecorder(trail, directory)
+    server.registry.request_audit = RequestRecorder(trail, directory)
     return trail

@@ -21,10 +21,9 @@ from starlette.responses import Response
 from medsvc.fhir import jsonio
 from medsvc.fhir.answers import Result
 from medsvc.fhir.definitions import OperationDefinition
-from medsvc.security.context import AuthContext
-
 from medsvc.fhir.search.params import Criterion
 from medsvc.fhir.store import Stored
+from medsvc.security.context import AuthContext
 
 if TYPE_CHECKING:  # a server holds its registry, whose operation calls carry the server
     from medsvc.fhir.server import FhirServer
