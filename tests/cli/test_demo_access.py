@@ -72,8 +72,10 @@ def citizen_app_books_and_reads_results(
     """What the demo's citizen token is for: $find, $book and $cancel, and reading a result
     the hospital pushed; writing a result is refused."""
     citizen = {"Authorization": f"Bearer {person['access_token']}"}
-    today = datetime.now(UTC).date()
-    window = {"start": str(today), "end": str(today + timedelta(days=14))}
+    # From the day after tomorrow: the appointment is cancellable (until 24 hours before it)
+    # whatever the time of day the test runs at.
+    first_day = datetime.now(UTC).date() + timedelta(days=2)
+    window = {"start": str(first_day), "end": str(first_day + timedelta(days=14))}
     found = http.get("/Appointment/$find", params=window, headers=citizen)
     assert found.status_code == 200, found.text
     proposal = found.json()["entry"][0]["resource"]
