@@ -86,6 +86,16 @@ def test_find_narrows_by_practitioner_organization_location_and_codes(
     assert find(client, specialty="http://snomed.info/sct|394579002")["total"] == 0
 
 
+def test_find_reads_codes_in_token_syntax(client: httpx.Client, city: dict[str, Any]) -> None:
+    """code, system|code, system| (any code of it) and |code (a code without a system), as
+    the search of the same parameter reads them."""
+    assert find(client, service_type="394579002")["total"] == 8
+    assert find(client, service_type="http://snomed.info/sct|")["total"] == 8
+    assert find(client, service_type="|394579002")["total"] == 0
+    assert find(client, service_type="http://loinc.org|")["total"] == 0
+    assert find(client, service_type=["http://loinc.org|1", "394579002"])["total"] == 8
+
+
 def test_find_never_offers_held_or_booked_time(
     client: httpx.Client, city: dict[str, Any], acting_as: Open
 ) -> None:

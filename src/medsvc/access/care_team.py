@@ -9,8 +9,6 @@ from medsvc.errors import Forbidden, Unprocessable
 from medsvc.fhir import Stored, WriteEvent, index, pending
 from medsvc.security.context import AuthContext
 
-REF = index.REFERENCE
-
 
 def before_write(session: Connection, ctx: AuthContext, event: WriteEvent) -> None:
     if ctx.unrestricted:
@@ -34,11 +32,7 @@ def after_write(session: Connection, ctx: AuthContext, event: WriteEvent, stored
         return
     assert ctx.organization is not None  # before_write let no one else through
     pending.flush(session)
-    named = select(REF.c.target_id).where(
-        REF.c.resource_pk == stored.pk,
-        REF.c.param == "participant",
-        REF.c.target_type == "Practitioner",
-    )
+    named = index.referred(stored.pk, "participant", "Practitioner")
     if set(session.execute(named).scalars()) - _members(session, ctx.organization):
         raise Forbidden("A hospital records care by its own practitioners only")
 

@@ -179,15 +179,13 @@ def _through_released_document(binary: FromClause) -> ColumnElement[bool]:
     """A Binary (a report's PDF) whose security context is a released DocumentReference
     (binary.html)."""
     context, document = _SECURITY_CONTEXT, _CONTEXT_DOCUMENT
-    return exists().where(
-        context.c.resource_pk == binary.c.pk,
-        context.c.param == "securitycontext",
-        context.c.target_type == "DocumentReference",
+    documents = index.referred(binary.c.pk, "securitycontext", "DocumentReference", context)
+    return documents.where(
         _released("DocumentReference", context.c.target_id, _DOCUMENT_RELEASE),
         document.c.resource_type == "DocumentReference",
         document.c.id == context.c.target_id,
         ~_related_to_unreleased_report(document.c.pk, _CONTEXT_RELATED, _CONTEXT_RELATED_RELEASE),
-    )
+    ).exists()
 
 
 def _related_to_unreleased_report(
@@ -195,24 +193,17 @@ def _related_to_unreleased_report(
 ) -> ColumnElement[bool]:
     """A report's PDF (a DocumentReference naming the report in context.related) waits for
     the report: its rule, review or hold covers the PDF, as it covers its Observations."""
-    return exists().where(
-        related.c.resource_pk == document_pk,
-        related.c.param == "related",
-        related.c.target_type == "DiagnosticReport",
-        ~_released("DiagnosticReport", related.c.target_id, release),
-    )
+    reports = index.referred(document_pk, "related", "DiagnosticReport", related)
+    return reports.where(~_released("DiagnosticReport", related.c.target_id, release)).exists()
 
 
 def _listed_by_unreleased_report(result: FromClause) -> ColumnElement[bool]:
     listing, report = _LISTING, _LISTING_REPORT
-    return exists().where(
-        listing.c.target_type == "Observation",
-        listing.c.target_id == result.c.id,
-        listing.c.resource_type == "DiagnosticReport",
-        listing.c.param == "result",
+    reports = index.referring("DiagnosticReport", ("result",), "Observation", result.c.id, listing)
+    return reports.where(
         report.c.pk == listing.c.resource_pk,
         ~_released("DiagnosticReport", report.c.id, _REPORT_RELEASE),
-    )
+    ).exists()
 
 
 def _claimed(session: Connection, query: Select[Any]) -> list[Any]:

@@ -56,40 +56,25 @@ PUBLIC_ACTOR_TYPES = (
 )
 
 
-def _indexed(
-    table: Any, resource: FromClause, param: str, match: Callable[[Any], ColumnElement[bool]]
-) -> ColumnElement[bool]:
-    """The resource has a value of the search parameter that matches: a probe of the
-    (resource_pk, param, ...) index for one row. As a scalar subquery it runs for each row
-    it is asked about, where PostgreSQL would turn an EXISTS into a hash of every matching
-    row of the table. Each probe has its own alias, so none correlates to another."""
-    row = table.alias()
-    found = (
-        select(literal(1))
-        .where(row.c.resource_pk == resource.c.pk, row.c.param == param, match(row.c))
-        .limit(1)
-        .scalar_subquery()
-    )
-    return found.is_not(None)
-
-
 def _current(resource: FromClause, resource_type: str) -> Conditions:
     return [resource.c.resource_type == resource_type, resource.c.deleted == false()]
 
 
 def published_locations(location: FromClause, _now: int = 0) -> Conditions:
     # A suspended or inactive location takes no appointments; one without a status is open.
-    closed = _indexed(TOKEN, location, "status", lambda t: t.code.in_(("suspended", "inactive")))
+    closed = index.probe(
+        TOKEN, location.c.pk, "status", lambda t: t.code.in_(("suspended", "inactive"))
+    )
     return [*_current(location, "Location"), ~closed]
 
 
 def published_schedules(schedule: FromClause, _now: int = 0) -> Conditions:
     """Schedules in use whose actors are all public directory entries: a schedule naming a
     patient, a device or a reference we cannot resolve would put it in a public file."""
-    retired = _indexed(TOKEN, schedule, "active", lambda t: t.code == "false")
-    private = _indexed(
+    retired = index.probe(TOKEN, schedule.c.pk, "active", lambda t: t.code == "false")
+    private = index.probe(
         REF,
-        schedule,
+        schedule.c.pk,
         "actor",
         lambda a: or_(a.target_type.is_(None), a.target_type.not_in(PUBLIC_ACTOR_TYPES)),
     )
@@ -102,8 +87,8 @@ def published_slots(slot: FromClause, now: int) -> Conditions:
     published too: see File.parent."""
     return [
         *_current(slot, "Slot"),
-        _indexed(DATE, slot, "start", lambda d: d.low >= now),
-        ~_indexed(TOKEN, slot, "status", lambda t: t.code == "entered-in-error"),
+        index.probe(DATE, slot.c.pk, "start", lambda d: d.low >= now),
+        ~index.probe(TOKEN, slot.c.pk, "status", lambda t: t.code == "entered-in-error"),
     ]
 
 

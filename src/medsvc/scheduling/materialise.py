@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, Select, and_, exists, false, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, false, select
 from sqlalchemy.exc import IntegrityError
 
 from medsvc.clock import utc
@@ -39,7 +39,6 @@ BATCH = 5000
 COPIED = ("serviceCategory", "serviceType", "specialty")
 OWNED = ("identifier", "schedule", *COPIED, "start", "end")
 R, L = RESOURCE.c, LEDGER.c
-TOKEN = index.TOKEN
 
 
 @dataclass(frozen=True)
@@ -157,11 +156,7 @@ def _current_schedules(session: Connection) -> dict[str, dict[str, Any]]:
 
 def _is_template_slot_row() -> ColumnElement[bool]:
     """The resource row (R) is a slot with the template identifier, by its search index."""
-    return exists().where(
-        TOKEN.c.resource_pk == R.pk,
-        TOKEN.c.param == "identifier",
-        TOKEN.c.system == TEMPLATE_SLOT_SYSTEM,
-    )
+    return index.has_token(R.pk, "identifier", [f"{TEMPLATE_SLOT_SYSTEM}|"])
 
 
 def _slot_rows(*columns: Any) -> Select[Any]:

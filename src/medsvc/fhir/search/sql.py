@@ -17,7 +17,6 @@ from sqlalchemy import (
     func,
     or_,
     select,
-    true,
 )
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 
@@ -25,6 +24,7 @@ from medsvc import clock
 from medsvc.errors import Invalid
 from medsvc.fhir import references
 from medsvc.fhir.datetimes import MAX_BOUND, to_micros
+from medsvc.fhir.index import token_match
 from medsvc.fhir.indexing import normalize
 from medsvc.fhir.search import values as v
 from medsvc.fhir.search.params import Criterion, unescape
@@ -69,18 +69,6 @@ def _date_match(table: Columns, raw: str) -> ColumnElement[bool]:
 
 def _number_match(column: Any, s: v.Ranged) -> ColumnElement[bool]:
     return _range_match(s.prefix, column, column, s)
-
-
-def _token_match(table: Columns, raw: str) -> ColumnElement[bool]:
-    token = v.token_value(raw)
-    conditions = []
-    if token.code is not None:
-        conditions.append(table.code == token.code)
-    if token.system == "":
-        conditions.append(table.system.is_(None))
-    elif token.system is not None:
-        conditions.append(table.system == token.system)
-    return and_(*conditions) if conditions else true()
 
 
 def _string_match(table: Columns, raw: str, modifier: str | None) -> ColumnElement[bool]:
@@ -174,7 +162,7 @@ class Compiler:
             raise Invalid(f"The parameter '{c.param.code}' has an empty value")
         if kind == "token":
             blinder = c.param.blinder
-            return _token_match(table, blinder.query_value(raw) if blinder is not None else raw)
+            return token_match(table, blinder.query_value(raw) if blinder is not None else raw)
         if kind == "string":
             return _string_match(table, raw, c.modifier)
         if kind == "date":

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import CTE, ColumnElement, Connection, Select, and_, exists, func, or_, select
+from sqlalchemy import CTE, ColumnElement, Connection, Select, func, or_, select
 
 from medsvc import clock
 from medsvc.clock import utc
@@ -27,7 +27,6 @@ from medsvc.fhir import (
     local_id,
     natural,
     read_inputs,
-    token_value,
 )
 from medsvc.fhir.datetimes import EPOCH, format_instant, parse_range
 from medsvc.fhir.index import RESOURCE
@@ -35,8 +34,6 @@ from medsvc.scheduling.ledger import LEDGER
 from medsvc.scheduling.operations import requests
 from medsvc.security import scopes
 
-TOKEN = index.TOKEN
-REF = index.REFERENCE
 L = LEDGER.c
 MAX_WINDOW = timedelta(days=93)
 
@@ -51,49 +48,22 @@ def _moment(inputs: Inputs, name: str) -> datetime:
     return EPOCH + timedelta(microseconds=low)
 
 
-def _token_match(tokens: list[str]) -> ColumnElement[bool]:
-    matches = []
-    for raw in tokens:
-        token = token_value(raw)
-        condition = TOKEN.c.code == token.code
-        if token.system:
-            condition = and_(condition, TOKEN.c.system == token.system)
-        matches.append(condition)
-    return or_(*matches)
-
-
 def _schedules_coded(session: Connection, param: str, tokens: list[str]) -> list[str]:
     """The Schedules carrying one of the codes themselves."""
-    query = (
-        select(RESOURCE.c.id)
-        .join(TOKEN, TOKEN.c.resource_pk == RESOURCE.c.pk)
-        .where(TOKEN.c.resource_type == "Schedule", TOKEN.c.param == param, _token_match(tokens))
-    )
+    query = select(RESOURCE.c.id).where(RESOURCE.c.pk.in_(index.coded("Schedule", param, tokens)))
     return list(session.execute(query).scalars())
 
 
 def _coded(session: Connection, param: str, tokens: list[str]) -> ColumnElement[bool]:
     """The slot, or its schedule, has one of the codes."""
-    on_slot = exists(
-        select(TOKEN.c.pk).where(
-            TOKEN.c.resource_pk == L.slot_pk, TOKEN.c.param == param, _token_match(tokens)
-        )
-    )
+    on_slot = index.has_token(L.slot_pk, param, tokens)
     return or_(L.schedule_id.in_(_schedules_coded(session, param, tokens)), on_slot)
 
 
 def _acted_by(session: Connection, kind: str, ids: list[str]) -> set[str]:
     """The Schedules with one of these actors."""
-    query = (
-        select(RESOURCE.c.id)
-        .join(REF, REF.c.resource_pk == RESOURCE.c.pk)
-        .where(
-            REF.c.resource_type == "Schedule",
-            REF.c.param == "actor",
-            REF.c.target_type == kind,
-            REF.c.target_id.in_(ids),
-        )
-    )
+    actors = index.referring("Schedule", ("actor",), kind, ids)
+    query = select(RESOURCE.c.id).where(RESOURCE.c.pk.in_(actors))
     return set(session.execute(query).scalars())
 
 
