@@ -3,6 +3,7 @@
 import httpx
 
 from medsvc.fhir.definitions import get_definitions
+from tests.factories import FHIR_JSON
 
 IN_SCOPE = {
     "Patient",
@@ -71,6 +72,34 @@ def test_metadata_lists_types_interactions_and_parameters(
         "update",
     }
     assert {i["code"] for i in rest["interaction"]} == {"transaction", "batch"}
+
+
+def test_types_listed_in_the_source_statement_keep_only_their_interactions(
+    client: httpx.Client,
+) -> None:
+    """fhir_profiles/CapabilityStatement-medsvc.json limits AuditEvent to reads: the server
+    records them itself. What it lists is what /metadata advertises and what the API does."""
+    resources = {r["type"]: r for r in client.get("/metadata").json()["rest"][0]["resource"]}
+    audit = resources["AuditEvent"]
+    assert {i["code"] for i in audit["interaction"]} == {
+        "read",
+        "vread",
+        "history-instance",
+        "history-type",
+        "search-type",
+    }
+    assert "only read" in audit["documentation"]
+    assert "documentation" not in resources["Slot"]
+    event = {"resourceType": "AuditEvent", "id": "x", "recorded": "2026-01-01T00:00:00Z"}
+    writes = [
+        client.post("/AuditEvent", json=event, headers=FHIR_JSON),
+        client.put("/AuditEvent/x", json=event, headers=FHIR_JSON),
+        client.delete("/AuditEvent/x"),
+        client.get("/Binary", params={"_id": "x"}),
+    ]
+    for response in writes:
+        assert response.status_code == 405, response.text
+        assert response.json()["resourceType"] == "OperationOutcome"
 
 
 def test_every_advertised_parameter_is_searchable(client: httpx.Client) -> None:

@@ -24,6 +24,8 @@ def _resource(server: FhirServer, definition: ResourceDefinition) -> dict[str, A
         "conditionalDelete": "single" if searchable and writable else "not-supported",
         "referencePolicy": ["literal", "logical"],
     }
+    if definition.documentation:
+        entry["documentation"] = definition.documentation
     if searchable:
         references = sorted(p.code for p in definition.params.values() if p.type == "reference")
         entry["searchInclude"] = [f"{definition.type}:{code}" for code in references]

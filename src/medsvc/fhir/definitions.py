@@ -14,12 +14,7 @@ import orjson
 from medsvc.fhir.fhirpath import Extractor, compile_expression, elements_read
 from medsvc.kit.paths import data_path
 
-# Binary carries opaque content: it is created, read and updated, never searched (its
-# security context is indexed for the access rules, and for a conditional update such as
-# PUT Binary?securitycontext:DocumentReference.identifier=…, which matches a report's PDF).
-BINARY_INTERACTIONS = ("create", "read", "vread", "update")
-# The server records AuditEvents itself; through the API they are only read.
-RECORD_INTERACTIONS = ("read", "vread", "history-instance", "history-type", "search-type")
+# What a type supports unless the CapabilityStatement in fhir_profiles/ lists it with fewer.
 ALL_INTERACTIONS = (
     "read",
     "vread",
@@ -94,6 +89,7 @@ class ResourceDefinition:
     interactions: tuple[str, ...]
     indexed_by: ParamsByElement = field(compare=False, repr=False)
     sealed: bool = False  # stored only sealed: see sealing.py
+    documentation: str = ""  # what the CapabilityStatement in fhir_profiles/ says of it
 
 
 OPERATION_LEVELS = ("system", "type", "instance")
@@ -218,26 +214,36 @@ def _value_set_codes(value_set: dict[str, Any]) -> frozenset[str]:
     return frozenset(c["code"] for c in value_set.get("expansion", {}).get("contains", []))
 
 
-INTERACTIONS = {"Binary": BINARY_INTERACTIONS, "AuditEvent": RECORD_INTERACTIONS}
+def _listed_types(capability: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The entries of the types the CapabilityStatement lists, by type."""
+    return {
+        entry["type"]: entry
+        for rest in capability.get("rest", [])
+        for entry in rest.get("resource", [])
+    }
 
 
 def load_definitions(root: Path) -> Definitions:
     declared_params = _read_folder(root / "SearchParameter")
+    capability = orjson.loads((root / "CapabilityStatement-medsvc.json").read_bytes())
+    listed = _listed_types(capability)
     resources = {}
     for structure in _read_folder(root / "StructureDefinition"):
         name = structure["type"]
         params = _params_for(name, declared_params, structure)
+        entry = listed.get(name, {})
+        interactions = tuple(i["code"] for i in entry.get("interaction", []))
         resources[name] = ResourceDefinition(
             type=name,
             structure=structure,
             params=params,
-            interactions=INTERACTIONS.get(name, ALL_INTERACTIONS),
+            interactions=interactions or ALL_INTERACTIONS,
             indexed_by=ParamsByElement.of(params),
+            documentation=entry.get("documentation", ""),
         )
     value_sets = {vs["url"]: _value_set_codes(vs) for vs in _read_folder(root / "ValueSet")}
     declared = map(_operation_definition, _read_folder(root / "OperationDefinition"))
     operations = {op.id: op for op in declared}
-    capability = orjson.loads((root / "CapabilityStatement-medsvc.json").read_bytes())
     return Definitions(resources, value_sets, operations, capability)
 
 
