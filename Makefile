@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 run: export MEDSVC_BASE_URL ?= http://$(HOST):$(PORT)/fhir
 
-.PHONY: run test lint demo bench bench-booking bench-results bench-subscriptions bench-checks clean
+.PHONY: run test chromium screenshots lint messages demo bench bench-booking bench-results bench-subscriptions bench-checks clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -24,14 +24,36 @@ run: $(STAMP)
 	$(BIN)/medsvc demo load
 	$(BIN)/medsvc serve --host $(HOST) --port $(PORT)
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
+
+# The app's browser tests drive Debian's Chromium through Playwright (which downloads no
+# browser); the Chinese pages need a CJK font to be drawn and pictured.
+chromium:
+	@command -v chromium >/dev/null && fc-list :lang=zh | grep -q . || { \
+		apt-get update -q || true; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+			chromium fonts-noto-cjk; }
+
+# Phone-sized pictures of the app's pages in both languages, taken by its browser tests.
+screenshots: $(STAMP) chromium
+	MEDSVC_TEST_BACKENDS=sqlite MEDSVC_SCREENSHOTS=docs/screenshots \
+		$(BIN)/pytest -p no:cacheprovider -n 0 tests/web/test_browser.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+# The app's translation catalogues: new and changed messages from the templates and views,
+# merged into both languages' .po files for translating (tests/web/test_i18n.py checks them).
+CATALOGUES := src/medsvc/web/locale
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg --no-location --omit-header --sort-output \
+		-o $(CATALOGUES)/messages.pot .
+	$(BIN)/pybabel update -i $(CATALOGUES)/messages.pot -d $(CATALOGUES) \
+		--no-fuzzy-matching --ignore-obsolete --width 100
 
 bench: $(STAMP)
 	$(BIN)/python bench/http_bench.py

@@ -249,7 +249,7 @@ def problem(http: httpx.Client, case: Case) -> str | None:
         return f"{status} for {case.describe()}: {response.text[:300]}"
     if status < 400:
         return None
-    if case.url.startswith("/auth/authorize"):  # a page for the person's browser
+    if case.url.startswith(("/auth/authorize", "/app/")):  # a page for the person's browser
         clean = kind.startswith("text/html")
     elif case.url.startswith("/auth/"):
         clean = kind.startswith("application/json") and "error" in response.json()

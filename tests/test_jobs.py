@@ -43,7 +43,9 @@ def test_a_job_runs_batch_after_batch_until_one_leaves_nothing(clean: Backend) -
     assert empty.calls == 1
 
 
-def test_the_service_runs_deliveries_holds_releases_reminders_and_templates(clean: Backend) -> None:
+def test_the_service_runs_deliveries_holds_releases_reminders_templates_and_clean_ups(
+    clean: Backend,
+) -> None:
     listed = jobs.jobs(fhir_server(clean.settings), clean.settings)
     assert [j.name for j in listed] == [
         "deliver-notifications",
@@ -52,6 +54,7 @@ def test_the_service_runs_deliveries_holds_releases_reminders_and_templates(clea
         "send-reminders",
         "materialise-templates",
         "forget-sign-in-failures",
+        "end-app-sessions",
     ]
     for job in listed:
         assert jobs.run_once(clean.database, job) == 0  # nothing to do in an empty database
@@ -62,6 +65,7 @@ def test_the_in_process_scheduler_runs_every_job(clean: Backend) -> None:
     try:
         assert sorted(job.id for job in scheduler.get_jobs()) == [
             "deliver-notifications",
+            "end-app-sessions",
             "expire-holds",
             "forget-sign-in-failures",
             "materialise-templates",

@@ -43,6 +43,7 @@ from medsvc.security.signin_routes import ROUTES as SIGNIN_ROUTES
 from medsvc.security.signing import SigningKeys
 from medsvc.security.tokens import Issuer, TokenService
 from medsvc.subscriptions.routes import ROUTES as SUBSCRIPTION_ROUTES
+from medsvc.web.install import install as install_web
 
 log = logging.getLogger("medsvc.app")
 
@@ -183,6 +184,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.router.routes.extend(
         SECURITY_ROUTES + SIGNIN_ROUTES + SUBSCRIPTION_ROUTES + PUBLISH_ROUTES + FHIR_ROUTES
     )
+    install_web(app, settings)
     app.add_middleware(RequestLogMiddleware)
     return app
 

@@ -24,6 +24,7 @@ from medsvc.results import release
 from medsvc.scheduling import holds, materialise, reminders
 from medsvc.security import signin_throttle
 from medsvc.subscriptions import delivery, signature
+from medsvc.web import sessions as web_sessions
 
 log = logging.getLogger("medsvc.jobs")
 
@@ -119,6 +120,7 @@ def jobs(server: FhirServer, settings: Settings) -> list[Job | DatabaseJob]:
             3600,
             signin_throttle.FORGET_BATCH,
         ),
+        Job("end-app-sessions", web_sessions.delete_expired, 600, web_sessions.BATCH),
     ]
 
 

@@ -13,6 +13,7 @@ from medsvc.results import tables as results_tables
 from medsvc.scheduling import tables as scheduling_tables
 from medsvc.security import tables as security_tables
 from medsvc.subscriptions import tables as subscriptions_tables
+from medsvc.web import tables as web_tables
 
 TABLE_MODULES = (
     access_tables,
@@ -24,6 +25,7 @@ TABLE_MODULES = (
     scheduling_tables,
     security_tables,
     subscriptions_tables,
+    web_tables,
 )
 
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -96,6 +97,13 @@ def test_serve_migrates_then_serves_with_workers(tmp_path: Path) -> None:
                 f"medsvc: listening on http://127.0.0.1:{port}, FHIR base {env['MEDSVC_BASE_URL']}"
             )
             assert listening in log.read_text()
+            assert f"the app at http://127.0.0.1:{port}/app/" in log.read_text()
+            # Both workers sign people in to the app as one client, from one key file.
+            starts = [httpx.get(f"http://127.0.0.1:{port}/app/signin") for _ in range(4)]
+            clients = {
+                parse_qs(urlsplit(s.headers["location"]).query)["client_id"][0] for s in starts
+            }
+            assert len(clients) == 1
             assert medsvc("demo", "load", cwd=tmp_path, env=env).returncode == 0
             token = json.loads(medsvc("demo", "token", "--system", cwd=tmp_path, env=env).stdout)
             bearer = {"Authorization": f"Bearer {token['access_token']}"}

@@ -184,6 +184,7 @@ def how_to(settings: Settings, state: dict[str, Any]) -> str:
     """What `make run` prints for someone trying the service."""
     lines = [
         f"medsvc demo: the service answers at {_origin(settings)} (FHIR base {settings.base_url})",
+        f"  the app for citizens and doctors, on a phone or here: {_origin(settings)}/app/",
         f"  people (username and password; kept in {DEMO_DIR / STATE}):",
     ]
     lines += [f"    {u}  {p}" for u, p in state["passwords"].items()]

@@ -47,7 +47,8 @@ def _serve(args: argparse.Namespace) -> int:
         )
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(
-        f"medsvc: listening on http://{host}:{args.port}, FHIR base {settings.base_url}",
+        f"medsvc: listening on http://{host}:{args.port}, FHIR base {settings.base_url}, "
+        f"the app at {settings.base_url.removesuffix('/fhir')}/app/",
         file=sys.stderr,
     )
     uvicorn.run(

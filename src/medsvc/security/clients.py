@@ -142,12 +142,17 @@ def add_app(
     redirect_uris: list[str],
     scope: str | None = None,
     confidential: bool = False,
+    known: Registered | None = None,
 ) -> Registered:
+    """Registers an app under a new id (and secret, if confidential), or under the id and
+    secret it already holds (known: the server's own app, whose secret lives in a key file)."""
     if not redirect_uris:
         raise InvalidRegistration("an app needs at least one redirect URI")
     uris = [_check_redirect_uri(u) for u in redirect_uris]
     secret = secrets.token_urlsafe(32) if confidential else None
     client_id = str(uuid.uuid4())
+    if known is not None:
+        client_id, secret = known.client_id, known.client_secret
     connection.execute(
         insert(OAuthClient).values(
             client_id=client_id,

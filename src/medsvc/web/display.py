@@ -1,0 +1,105 @@
+"""FHIR data as people read it: names (Chinese ones without a space), a resource's display
+text, and an appointment as a row of a list."""
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def instant(moment: datetime) -> str:
+    """A FHIR instant in UTC, to the second."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def human_name(names: Any) -> str:
+    """The first usable HumanName: its text, else family and given names in the order of
+    their script (Chinese: family first, no space)."""
+    for name in names if isinstance(names, list) else []:
+        if not isinstance(name, dict):
+            continue
+        if isinstance(name.get("text"), str) and name["text"].strip():
+            return str(name["text"]).strip()
+        family = str(name["family"]) if isinstance(name.get("family"), str) else ""
+        given = [g for g in name.get("given") or [] if isinstance(g, str)]
+        if CJK.search(family + "".join(given)):
+            return family + "".join(given)
+        if family or given:
+            return " ".join([*given, family]).strip()
+    return ""
+
+
+def resource_name(resource: dict[str, Any] | None) -> str:
+    if not resource:
+        return ""
+    if resource.get("resourceType") in ("Patient", "Practitioner", "RelatedPerson"):
+        return human_name(resource.get("name"))
+    name = resource.get("name")
+    return name if isinstance(name, str) else ""
+
+
+def concept_text(concepts: Any) -> str:
+    """A CodeableConcept's (or the first of a list's) text, else its first coding's display."""
+    for concept in concepts if isinstance(concepts, list) else [concepts]:
+        if not isinstance(concept, dict):
+            continue
+        if isinstance(concept.get("text"), str):
+            return str(concept["text"])
+        for coding in concept.get("coding") or []:
+            if isinstance(coding, dict) and isinstance(coding.get("display"), str):
+                return str(coding["display"])
+    return ""
+
+
+def included(bundle: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The Bundle's resources by "Type/id", for resolving the references of its matches."""
+    found = {}
+    for entry in bundle.get("entry") or []:
+        resource = entry.get("resource") or {}
+        found[f"{resource.get('resourceType')}/{resource.get('id')}"] = resource
+    return found
+
+
+def matches(bundle: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        entry["resource"]
+        for entry in bundle.get("entry") or []
+        if (entry.get("search") or {}).get("mode", "match") == "match" and "resource" in entry
+    ]
+
+
+@dataclass(frozen=True)
+class AppointmentRow:
+    id: str
+    start: str
+    end: str
+    status: str
+    service: str
+    doctor: str
+    place: str
+    patient: str
+
+
+def appointment_row(
+    appointment: dict[str, Any], others: dict[str, dict[str, Any]]
+) -> AppointmentRow:
+    named = {"Practitioner": "", "Location": "", "Patient": ""}
+    for participant in appointment.get("participant") or []:
+        reference = ((participant or {}).get("actor") or {}).get("reference", "")
+        kind = reference.partition("/")[0]
+        if kind in named and not named[kind]:
+            actor = participant.get("actor") or {}
+            named[kind] = resource_name(others.get(reference)) or str(actor.get("display", ""))
+    return AppointmentRow(
+        id=str(appointment.get("id", "")),
+        start=str(appointment.get("start", "")),
+        end=str(appointment.get("end", "")),
+        status=str(appointment.get("status", "")),
+        service=concept_text(appointment.get("serviceType"))
+        or concept_text(appointment.get("specialty")),
+        doctor=named["Practitioner"],
+        place=named["Location"],
+        patient=named["Patient"],
+    )

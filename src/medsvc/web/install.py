@@ -1,0 +1,28 @@
+"""The app's routes, static files and error page, installed by create_app beside the API."""
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from medsvc.config import Settings
+from medsvc.web import client, signin
+from medsvc.web.errors import PageError, render_page_error
+from medsvc.web.pages.home import home
+from medsvc.web.pages.language import choose_language
+
+STATIC = Path(__file__).parent / "static"
+
+ROUTES = [
+    Route("/app/", home, methods=["GET"]),
+    Route("/app/language", choose_language, methods=["GET"]),
+    *signin.ROUTES,
+    Mount("/app/static", StaticFiles(directory=STATIC), name="static"),
+]
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    app.state.web = client.load(settings.keys_dir, settings.base_url)
+    app.add_exception_handler(PageError, render_page_error)
+    app.router.routes.extend(ROUTES)

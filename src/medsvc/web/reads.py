@@ -1,0 +1,21 @@
+"""What the app reads from the FHIR API as the person, turned into page errors when it is
+refused: 404 for what they may not see (the API answers the same for denied and absent)."""
+
+from typing import Any
+
+from medsvc.web.errors import PageError
+from medsvc.web.person import Person
+
+
+async def fhir_json(
+    person: Person, path: str, params: dict[str, str] | None = None
+) -> dict[str, Any]:
+    response = await person.api.fhir("GET", path, person.token, params=params)
+    if response.status_code == 200:
+        body: dict[str, Any] = response.json()
+        return body
+    if response.status_code == 401:
+        raise PageError(401, "signed-out")
+    if response.status_code in (403, 404, 410):
+        raise PageError(404, "not-found")
+    raise PageError(503, "unavailable")

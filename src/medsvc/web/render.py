@@ -1,0 +1,91 @@
+"""Pages from Jinja2 templates in the person's language, with the headers every page of the
+app carries: a strict Content-Security-Policy and no caching of health data."""
+
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime, format_time
+from babel.numbers import format_decimal
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from medsvc.web import i18n
+
+# No inline script or style, nothing from elsewhere, no framing, forms only to this site
+# (the sign-in form posts to the authorization endpoint, on this origin too).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "Cache-Control": "no-store",  # pages carry health data: no browser or proxy keeps them
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+class Formats:
+    """Dates, times and numbers for one locale in the deployment's time zone, the zone named."""
+
+    def __init__(self, locale: str, timezone: str):
+        self.locale, self.timezone = locale, ZoneInfo(timezone)
+
+    def _local(self, moment: datetime | str) -> datetime:
+        if isinstance(moment, str):
+            moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+        return moment.astimezone(self.timezone)
+
+    def date(self, moment: datetime | str) -> str:
+        return format_date(self._local(moment), "full", locale=self.locale)
+
+    def time(self, moment: datetime | str) -> str:
+        return format_time(self._local(moment), "short", locale=self.locale)
+
+    def date_time(self, moment: datetime | str) -> str:
+        return format_datetime(self._local(moment), "medium", locale=self.locale)
+
+    def zone(self, moment: datetime | str) -> str:
+        """The zone's name at that moment (standard or summer time), as the locale says it."""
+        return format_datetime(self._local(moment), "zzzz", locale=self.locale)
+
+    def number(self, value: float) -> str:
+        return format_decimal(value, locale=self.locale)
+
+
+@lru_cache(maxsize=len(i18n.LOCALES))
+def environment(locale: str) -> Environment:
+    """One environment per language, its catalogue installed once (environments are safe to
+    share between threads once set up)."""
+    env = Environment(
+        loader=PackageLoader("medsvc.web", "templates"),
+        autoescape=select_autoescape(default=True),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(i18n.translations(locale), newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+def page(
+    request: Request,
+    template: str,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    **values: Any,
+) -> HTMLResponse:
+    locale = i18n.chosen(request)
+    settings = request.app.state.settings
+    context = {
+        "lang": i18n.TAGS[locale],
+        "locale": locale,
+        "formats": Formats(locale, settings.timezone),
+        "path": request.url.path,
+        **values,
+    }
+    html = environment(locale).get_template(template).render(context)
+    return HTMLResponse(html, status_code=status, headers={**HEADERS, **(headers or {})})

@@ -1,0 +1,60 @@
+"""The app's calls to this server's token and revocation endpoints (RFC 6749 4.1.3 and 6,
+RFC 7009), authenticated as the confidential client it is (HTTP Basic)."""
+
+import time
+from typing import Any
+
+from medsvc.web.api import Api
+from medsvc.web.client import AppClient
+
+EARLY = 30  # seconds before its expiry at which an access token is refreshed
+
+
+def _kept(body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "access_token": body["access_token"],
+        "refresh_token": body.get("refresh_token"),
+        "access_expires": time.time() + int(body.get("expires_in", 0)),
+    }
+
+
+def fresh(tokens: dict[str, Any]) -> bool:
+    return float(tokens.get("access_expires", 0)) - EARLY > time.time()
+
+
+async def _token_call(api: Api, client: AppClient, form: dict[str, str]) -> dict[str, Any] | None:
+    response = await api.call(
+        "POST", "/auth/token", data=form, auth=(client.client_id, client.secret)
+    )
+    if response.status_code != 200:
+        return None
+    body: dict[str, Any] = response.json()
+    return body if isinstance(body.get("access_token"), str) else None
+
+
+async def exchange(
+    api: Api, client: AppClient, code: str, verifier: str
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The tokens to keep, and the response's context (fhirUser, patient), for a code."""
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": client.redirect_uri,
+        "code_verifier": verifier,
+    }
+    body = await _token_call(api, client, form)
+    return (_kept(body), body) if body is not None else None
+
+
+async def refresh(api: Api, client: AppClient, refresh_token: str) -> dict[str, Any] | None:
+    body = await _token_call(
+        api, client, {"grant_type": "refresh_token", "refresh_token": refresh_token}
+    )
+    return _kept(body) if body is not None else None
+
+
+async def revoke(api: Api, client: AppClient, token: str) -> None:
+    """Revoking the refresh token revokes the whole grant, its access tokens included."""
+    await api.call(
+        "POST", "/auth/revoke", data={"token": token}, auth=(client.client_id, client.secret)
+    )

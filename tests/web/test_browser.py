@@ -1,0 +1,129 @@
+"""The app in a real browser on a phone-sized screen, in both languages: signing in through
+the server's page, the home page, the language switch and signing out; every page checked
+with axe-core (no serious or critical WCAG 2.1 AA violation) and pictured on request."""
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.conftest import LiveServer
+from tests.scheduling.clinic import (
+    Open,
+    add_slots,
+    booked,
+    citizen_context,
+    open_clinic,
+    parameters,
+)
+from tests.security.conftest import PASSWORD
+from tests.web.conftest import People
+from tests.web.phone import PHONE, chromium, picture, serious_violations
+
+LANGUAGES = {"zh": "zh-CN", "en": "en-GB"}
+
+
+@pytest.fixture
+def chromium_browser() -> Iterator[Browser]:
+    """One per test: Playwright's synchronous API holds an event loop on this thread while
+    it runs, which other tests of the worker (asyncio.run) must not find."""
+    with chromium() as browser:
+        yield browser
+
+
+def phone(browser: Browser, language: str) -> Page:
+    context = browser.new_context(
+        viewport=PHONE,
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale=LANGUAGES[language],
+        timezone_id="Asia/Shanghai",
+    )
+    return context.new_page()
+
+
+def accessible(page: Page, name: str) -> None:
+    assert serious_violations(page) == [], name
+    picture(page, name)
+
+
+def sign_in(page: Page, username: str) -> None:
+    page.get_by_role("link", name=re.compile("^(登录|Sign in)$")).click()
+    expect(page).to_have_url(re.compile("/auth/authorize"))
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/app/")
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_a_visitor_is_welcomed_in_their_language(
+    chromium_browser: Browser, smart_server: LiveServer, people: People, language: str
+) -> None:
+    page = phone(chromium_browser, language)
+    page.goto(f"{smart_server.url}/app/")
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_contain_text(
+        "预约挂号" if language == "zh" else "Book hospital appointments"
+    )
+    accessible(page, f"welcome-{language}")
+    page.context.close()
+
+
+def test_a_citizen_signs_in_sees_their_booking_switches_language_and_signs_out(
+    chromium_browser: Browser,
+    smart_server: LiveServer,
+    client: httpx.Client,
+    people: People,
+    acting_as: Open,
+) -> None:
+    clinic = open_clinic(client, "北区医院")
+    [slot] = add_slots(client, clinic.schedule, 1)
+    me = acting_as(citizen_context(people.citizen))
+    booked(me.post("/Appointment/$book", json=parameters(slot=f"Slot/{slot}")))
+    page = phone(chromium_browser, "zh")
+    page.goto(f"{smart_server.url}/app/")
+    sign_in(page, "mei")
+    expect(page.get_by_role("heading", level=1)).to_have_text("待就诊的预约")
+    expect(page.locator(".card")).to_have_count(1)
+    expect(page.locator(".card")).to_contain_text("北区医院 outpatients")
+    expect(page.locator(".card")).to_contain_text("协调世界时")  # the tests' zone is UTC
+    expect(page.locator(".card")).to_contain_text("医生：Mikko Korhonen")
+    accessible(page, "home-zh")
+    page.get_by_role("link", name="English").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your coming appointments")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    accessible(page, "home-en")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("link", name="Sign in")).to_be_visible()
+    page.goto(f"{smart_server.url}/app/")
+    expect(page.locator(".card")).to_have_count(0)
+    page.context.close()
+
+
+def test_the_keyboard_reaches_the_content_first(
+    chromium_browser: Browser, smart_server: LiveServer, people: People
+) -> None:
+    page = phone(chromium_browser, "en")
+    page.goto(f"{smart_server.url}/app/")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.textContent")
+    assert focused == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    page.context.close()
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_a_failed_sign_in_says_so_in_the_persons_language(
+    chromium_browser: Browser, smart_server: LiveServer, people: People, language: str
+) -> None:
+    page = phone(chromium_browser, language)
+    page.goto(f"{smart_server.url}/app/callback?state=forged&code=stolen")
+    expected = "登录未完成" if language == "zh" else "Sign-in did not finish"
+    expect(page.get_by_role("heading", level=1)).to_have_text(expected)
+    accessible(page, f"signin-failed-{language}")
+    page.context.close()
