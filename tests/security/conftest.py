@@ -134,7 +134,9 @@ class App:
 
 @pytest.fixture
 def http(smart_server: LiveServer, clean: Backend) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=smart_server.url, timeout=30) as client:
+    # The sign-in pages speak the browser's language: these tests read them in English.
+    english = {"Accept-Language": "en"}
+    with httpx.Client(base_url=smart_server.url, timeout=30, headers=english) as client:
         yield client
 
 

@@ -37,7 +37,8 @@ def server(backend: Backend, **settings: object) -> Iterator[str]:
 def browser(url: str, address: str) -> httpx.Client:
     """A browser on its own address: the socket is bound to another loopback address."""
     transport = httpx.HTTPTransport(local_address=address)
-    return httpx.Client(base_url=url, transport=transport, timeout=30)
+    english = {"Accept-Language": "en"}  # the tests read the pages in English
+    return httpx.Client(base_url=url, transport=transport, timeout=30, headers=english)
 
 
 @pytest.fixture

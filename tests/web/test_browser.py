@@ -53,9 +53,9 @@ def accessible(page: Page, name: str) -> None:
 def sign_in(page: Page, username: str) -> None:
     page.get_by_role("link", name=re.compile("^(登录|Sign in)$")).click()
     expect(page).to_have_url(re.compile("/auth/authorize"))
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label(re.compile("^(用户名|Username)$")).fill(username)
+    page.get_by_label(re.compile("^(密码|Password)$")).fill(PASSWORD)
+    page.get_by_role("button", name=re.compile("^(登录|Sign in)$")).click()
     page.wait_for_url("**/app/")
 
 
@@ -126,4 +126,29 @@ def test_a_failed_sign_in_says_so_in_the_persons_language(
     expected = "登录未完成" if language == "zh" else "Sign-in did not finish"
     expect(page.get_by_role("heading", level=1)).to_have_text(expected)
     accessible(page, f"signin-failed-{language}")
+    page.context.close()
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_the_sign_in_page_is_the_apps_in_the_persons_language(
+    chromium_browser: Browser, smart_server: LiveServer, people: People, language: str
+) -> None:
+    page = phone(chromium_browser, language)
+    page.goto(f"{smart_server.url}/app/signin")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "登录" if language == "zh" else "Sign in"
+    )
+    accessible(page, f"signin-{language}")
+    page.get_by_label("用户名" if language == "zh" else "Username").fill("mei")
+    page.get_by_label("密码" if language == "zh" else "Password").fill("not the password")
+    page.get_by_role("button", name="登录" if language == "zh" else "Sign in").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    accessible(page, f"signin-wrong-{language}")
+    other = "English" if language == "zh" else "中文"
+    page.get_by_role("link", name=other).click()  # the switch keeps the sign-in going
+    expect(page).to_have_url(re.compile("/auth/authorize"))
+    page.get_by_label("Username" if language == "zh" else "用户名").fill("mei")
+    page.get_by_label("Password" if language == "zh" else "密码").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in" if language == "zh" else "登录").click()
+    page.wait_for_url("**/app/")
     page.context.close()

@@ -90,6 +90,9 @@ def test_the_chosen_language_is_remembered_over_accept_language(
         "/fhir/Patient",
         "javascript:alert(1)",
         "/app/%0d%0aSet-Cookie:x=y",
+        "/auth/authorizex",
+        "/auth/token",
+        "/auth/authorize?x=<script>",
         "",
     ],
 )
@@ -140,3 +143,21 @@ def test_static_files_are_served_and_nothing_outside_them(
     assert css.headers["content-type"].startswith("text/css")
     for path in ("/app/static/../tables.py", "/app/static/%2e%2e/tables.py", "/app/static/"):
         assert browser.get(path).status_code == 404
+
+
+def test_the_sign_in_page_speaks_the_persons_language_and_keeps_its_request(
+    browser: httpx.Client, people: People
+) -> None:
+    start = browser.get("/app/signin")
+    form = browser.get(start.headers["location"])
+    assert form.status_code == 200
+    assert '<html lang="zh-CN">' in form.text
+    assert "用户名" in form.text
+    assert form.headers["content-security-policy"] == CSP
+    assert form.headers["x-frame-options"] == "DENY"
+    here = start.headers["location"]
+    switched = browser.get("/app/language", params={"to": "en", "next": here})
+    assert switched.headers["location"] == here
+    english = browser.get(here)
+    assert '<html lang="en">' in english.text
+    assert "Username" in english.text

@@ -15,13 +15,17 @@ from medsvc.kit.executors import in_thread
 from medsvc.security import authorize, signin, signin_csrf
 from medsvc.security.routes import MAX_FORM_BYTES, has_nul, retry_after
 from medsvc.security.signin_page import (
+    FORGED,
     REQUEST_FIELDS,
-    error_page,
-    forged_page,
-    sign_in_page,
-    throttled_page,
+    THROTTLED,
+    UNKNOWN_APP,
+    UNREADABLE,
+    Refusal,
+    SignInForm,
+    pages_of,
 )
 from medsvc.security.signin_throttle import Caller, Limits, MustWait, wait_before
+from medsvc.security.tables import OAuthClient
 
 
 def _redirect(location: str) -> Response:
@@ -35,7 +39,7 @@ def _checked(request: Request, params: dict[str, str]) -> authorize.AuthorizeReq
         try:
             checked = authorize.parse_request(connection, params)
         except authorize.PageError as error:
-            return error_page(str(error))
+            return _refused(request, Refusal(UNKNOWN_APP, 400, str(error)))
     try:
         authorize.validate(checked, params, request.app.state.settings.base_url)
     except authorize.RedirectError as error:
@@ -43,14 +47,25 @@ def _checked(request: Request, params: dict[str, str]) -> authorize.AuthorizeReq
     return checked
 
 
+def _refused(request: Request, refusal: Refusal) -> Response:
+    return pages_of(request).refusal(request, refusal)
+
+
+def _throttled(request: Request, seconds: int) -> Response:
+    """429 with Retry-After (RFC 6585 section 4), and the same in words for the person."""
+    return _refused(request, Refusal(THROTTLED, 429, retry_after=seconds))
+
+
 def _form_page(
-    request: Request, app_name: str, params: dict[str, str], error: str | None = None
+    request: Request, client: OAuthClient, params: dict[str, str], failed: bool = False
 ) -> Response:
     """The sign-in form, its token keyed by this browser's secret (set now if it had none)."""
     secret = signin_csrf.browser_secret(request)
     carried = {name: params[name] for name in REQUEST_FIELDS if name in params}
     token = signin_csrf.form_token(secret, carried)
-    page = sign_in_page(request.app.state.auth_urls.authorize, app_name, carried, token, error)
+    action = request.app.state.auth_urls.authorize
+    form = SignInForm(action, client.name, client.client_id, carried, token, failed)
+    page = pages_of(request).form(request, form)
     signin_csrf.set_secret(page, secret, request.app.state.settings.base_url)
     return page
 
@@ -59,13 +74,13 @@ def _show(request: Request, params: dict[str, str]) -> Response:
     checked = _checked(request, params)
     if isinstance(checked, Response):
         return checked
-    return _form_page(request, checked.client.name, params)
+    return _form_page(request, checked.client, params)
 
 
 async def authorize_page(request: Request) -> Response:
     params = dict(request.query_params)
     if has_nul(params):
-        return error_page("The sign-in request could not be read.")
+        return _refused(request, Refusal(UNREADABLE, 400))
     return await in_thread(request, "read", _show, request, params)
 
 
@@ -90,7 +105,7 @@ def _check_password(request: Request, form: dict[str, str]) -> Checked | Respons
     with database.session(write=False) as connection:
         wait = wait_before(connection, caller, now)
         if wait is not None:
-            return throttled_page(wait, now)
+            return _throttled(request, wait)
         attempt = signin.check_password(connection, caller, form.get("password", ""))
     return checked, attempt
 
@@ -129,12 +144,12 @@ def _forged(request: Request, form: dict[str, str]) -> bool:
 async def authorize_submit(request: Request) -> Response:
     wait = retry_after(request)  # a flood from one address is refused before any work
     if wait is not None:
-        return throttled_page(wait, clock.now())
+        return _throttled(request, wait)
     form = await _posted_form(request)
     if form is None:
-        return error_page("The sign-in form could not be read.")
+        return _refused(request, Refusal(UNREADABLE, 400))
     if _forged(request, form):
-        return forged_page()
+        return _refused(request, Refusal(FORGED, 403))
     checked = await in_thread(request, "read", _check_password, request, form)
     if isinstance(checked, Response):
         return checked
@@ -147,9 +162,9 @@ async def authorize_submit(request: Request) -> Response:
         location = auth_request.redirect(error=error.error, error_description=error.description)
         return _redirect(location)
     except MustWait as waiting:
-        return throttled_page(waiting.seconds, clock.now())
+        return _throttled(request, waiting.seconds)
     if code is None:
-        return _form_page(request, auth_request.client.name, form, signin.GENERIC_FAILURE)
+        return _form_page(request, auth_request.client, form, failed=True)
     return _redirect(auth_request.redirect(code=code))
 
 

@@ -11,6 +11,7 @@ from medsvc.web import client, signin
 from medsvc.web.errors import PageError, render_page_error
 from medsvc.web.pages.home import home
 from medsvc.web.pages.language import choose_language
+from medsvc.web.signin_pages import AppSignInPages
 
 STATIC = Path(__file__).parent / "static"
 
@@ -24,5 +25,6 @@ ROUTES = [
 
 def install(app: FastAPI, settings: Settings) -> None:
     app.state.web = client.load(settings.keys_dir, settings.base_url)
+    app.state.sign_in_pages = AppSignInPages()
     app.add_exception_handler(PageError, render_page_error)
     app.router.routes.extend(ROUTES)

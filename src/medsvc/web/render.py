@@ -23,6 +23,9 @@ CONTENT_SECURITY_POLICY = (
 HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "Cache-Control": "no-store",  # pages carry health data: no browser or proxy keeps them
+    # Not "no-referrer": with it, browsers send "Origin: null" with a form's POST (Fetch
+    # standard, "append a request Origin header"), and the Origin checks of the sign-in
+    # form and the app's forms could not tell our forms from another site's.
     "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
 }
@@ -85,6 +88,8 @@ def page(
         "locale": locale,
         "formats": Formats(locale, settings.timezone),
         "path": request.url.path,
+        # Where the language links return to: this page, its query included.
+        "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
         **values,
     }
     html = environment(locale).get_template(template).render(context)

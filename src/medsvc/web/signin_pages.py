@@ -1,0 +1,35 @@
+"""The authorization endpoint's pages drawn as the app's: its style and the person's language
+(installed on the app for security/signin_routes.py to use)."""
+
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from medsvc.security.signin_page import Refusal, SignInForm
+from medsvc.web.render import page
+
+# Beside the app's headers: no framing by browsers that predate frame-ancestors.
+HEADERS = {"X-Frame-Options": "DENY", "Pragma": "no-cache"}
+
+
+class AppSignInPages:
+    def form(self, request: Request, form: SignInForm) -> Response:
+        own_app = form.client_id == request.app.state.web.client_id
+        # The language links return to this request's form, also after a failed POST.
+        here = f"{request.url.path}?{urlencode(form.params)}"
+        return page(request, "signin.html", 200, HEADERS, form=form, own_app=own_app, here=here)
+
+    def refusal(self, request: Request, refusal: Refusal) -> Response:
+        headers = dict(HEADERS)
+        if refusal.retry_after:
+            headers["Retry-After"] = str(refusal.retry_after)
+        minutes = -(-(refusal.retry_after or 0) // 60)
+        return page(
+            request,
+            "signin_refused.html",
+            refusal.status,
+            headers,
+            refusal=refusal,
+            minutes=minutes,
+        )
