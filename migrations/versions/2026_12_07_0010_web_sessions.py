@@ -1,4 +1,4 @@
-"""the app's server-side sessions
+"""the app's server-side sessions, and the results each person has opened
 
 Revision ID: 0010
 Revises: 0009
@@ -28,9 +28,16 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('web_session', schema=None) as batch_op:
         batch_op.create_index('ix_web_session_expires_at', ['expires_at'], unique=False)
+    op.create_table('web_seen_result',
+    sa.Column('fhir_user', sa.String(length=200), nullable=False),
+    sa.Column('resource', sa.String(length=200), nullable=False),
+    sa.Column('seen_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('fhir_user', 'resource', name=op.f('pk_web_seen_result'))
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('web_seen_result')
     with op.batch_alter_table('web_session', schema=None) as batch_op:
         batch_op.drop_index('ix_web_session_expires_at')
     op.drop_table('web_session')

@@ -21,6 +21,7 @@ from tests.scheduling.clinic import (
 from tests.security.conftest import PASSWORD
 from tests.web.conftest import People
 from tests.web.phone import PHONE, chromium, picture, serious_violations
+from tests.web.results import push_results
 
 LANGUAGES = {"zh": "zh-CN", "en": "en-GB"}
 
@@ -151,4 +152,28 @@ def test_the_sign_in_page_is_the_apps_in_the_persons_language(
     page.get_by_label("Password" if language == "zh" else "密码").fill(PASSWORD)
     page.get_by_role("button", name="Sign in" if language == "zh" else "登录").click()
     page.wait_for_url("**/app/")
+    page.context.close()
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_a_citizen_reads_their_results_in_a_table_that_needs_no_colour(
+    chromium_browser: Browser,
+    smart_server: LiveServer,
+    client: httpx.Client,
+    people: People,
+    acting_as: Open,
+    language: str,
+) -> None:
+    push_results(client, acting_as, "m-1", "R-1")
+    page = phone(chromium_browser, language)
+    page.goto(f"{smart_server.url}/app/")
+    sign_in(page, "mei")
+    page.get_by_role("link", name="报告" if language == "zh" else "Results").click()
+    expect(page.locator(".badge")).to_have_text("新" if language == "zh" else "New")
+    accessible(page, f"results-{language}")
+    page.locator(".card-link").first.click()
+    high = page.get_by_role("row").filter(has_text="Creatinine")
+    expect(high).to_contain_text("↑ 偏高" if language == "zh" else "↑ High")
+    expect(high).to_contain_text("0.6 - 1.2")
+    accessible(page, f"report-{language}")
     page.context.close()

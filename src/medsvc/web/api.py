@@ -20,6 +20,14 @@ class Api:
         ) as client:
             return await client.request(method, path, **options)
 
-    async def fhir(self, method: str, path: str, token: str, **options: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"}
-        return await self.call(method, f"/fhir/{path}", headers=headers, **options)
+    async def fhir(
+        self,
+        method: str,
+        path: str,
+        token: str,
+        headers: dict[str, str] | None = None,
+        **options: Any,
+    ) -> httpx.Response:
+        sent = {"Accept": "application/fhir+json", **(headers or {})}
+        sent["Authorization"] = f"Bearer {token}"
+        return await self.call(method, f"/fhir/{path}", headers=sent, **options)

@@ -9,6 +9,7 @@ from starlette.staticfiles import StaticFiles
 from medsvc.config import Settings
 from medsvc.web import client, signin
 from medsvc.web.errors import PageError, render_page_error
+from medsvc.web.pages import results
 from medsvc.web.pages.home import home
 from medsvc.web.pages.language import choose_language
 from medsvc.web.signin_pages import AppSignInPages
@@ -18,6 +19,9 @@ STATIC = Path(__file__).parent / "static"
 ROUTES = [
     Route("/app/", home, methods=["GET"]),
     Route("/app/language", choose_language, methods=["GET"]),
+    Route("/app/results", results.results_list, methods=["GET"]),
+    Route("/app/results/{report_id}", results.report_page, methods=["GET"]),
+    Route("/app/results/{report_id}/pdf", results.report_pdf, methods=["GET"]),
     *signin.ROUTES,
     Mount("/app/static", StaticFiles(directory=STATIC), name="static"),
 ]

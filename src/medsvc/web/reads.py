@@ -6,10 +6,10 @@ from typing import Any
 from medsvc.web.errors import PageError
 from medsvc.web.person import Person
 
+Params = dict[str, str] | dict[str, str | list[str]]
 
-async def fhir_json(
-    person: Person, path: str, params: dict[str, str] | None = None
-) -> dict[str, Any]:
+
+async def fhir_json(person: Person, path: str, params: Params | None = None) -> dict[str, Any]:
     response = await person.api.fhir("GET", path, person.token, params=params)
     if response.status_code == 200:
         body: dict[str, Any] = response.json()

@@ -1,5 +1,6 @@
-"""The app's sessions: the browser holds only an opaque cookie; its tokens stay here, sealed
-with a key derived from that cookie, so the table alone opens none of them."""
+"""The app's own tables: its sessions (the browser holds only an opaque cookie; its tokens stay
+here, sealed with a key derived from that cookie, so the table alone opens none of them), and
+which results each person has opened (the list's "new")."""
 
 from datetime import datetime
 
@@ -27,3 +28,13 @@ class WebSession(SQLModel, table=True):
     # AES-GCM under the cookie's key: {"state", "verifier"} while signing in, then
     # {"access_token", "refresh_token", "access_expires"}.
     sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class WebSeenResult(SQLModel, table=True):
+    """A report the person has opened in the app: it is no longer new to them."""
+
+    __tablename__ = "web_seen_result"
+
+    fhir_user: str = Field(sa_column=Column(String(200), primary_key=True))
+    resource: str = Field(sa_column=Column(String(200), primary_key=True))
+    seen_at: datetime = Field(sa_type=DateTime(timezone=True))

@@ -1,0 +1,119 @@
+"""A citizen's results: the list of their reports (newest first, unread ones marked "new"), a
+report with its observations, and the report's PDF. What the API does not release to the
+person is not in its answers, so the app never shows it."""
+
+import re
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from medsvc import clock
+from medsvc.kit.executors import in_thread
+from medsvc.web import display, seen
+from medsvc.web.errors import PageError
+from medsvc.web.person import Person, signed_in
+from medsvc.web.reads import fhir_json
+from medsvc.web.render import page
+from medsvc.web.results_view import observation_row, report_line
+
+LISTED = 50
+# A FHIR id (datatypes.html#id): anything else in the path is refused before any call.
+FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+BINARY_REFERENCE = re.compile(r"(?:.*/)?Binary/([A-Za-z0-9\-.]{1,64})")
+
+
+async def citizen(request: Request) -> Person:
+    person = await signed_in(request)
+    if person is None:
+        raise PageError(401, "signed-out")
+    if person.kind != "Patient":
+        raise PageError(404, "not-found")
+    return person
+
+
+def _seen_among(request: Request, person: Person, resources: list[str]) -> set[str]:
+    with request.app.state.database.session(write=False) as connection:
+        return seen.seen_among(connection, person.fhir_user, resources)
+
+
+def _mark_seen(request: Request, person: Person, resource: str) -> None:
+    with request.app.state.database.session(write=True) as connection:
+        seen.mark_seen(connection, person.fhir_user, resource, clock.now())
+
+
+async def results_list(request: Request) -> Response:
+    person = await citizen(request)
+    params = {
+        "patient": person.fhir_user,
+        "_sort": "-date",
+        "_count": str(LISTED),
+        "_include": "DiagnosticReport:performer",
+    }
+    bundle = await fhir_json(person, "DiagnosticReport", params)
+    reports = display.matches(bundle)
+    keys = [f"DiagnosticReport/{r.get('id')}" for r in reports]
+    opened = await in_thread(request, "read", _seen_among, request, person, keys)
+    others = display.included(bundle)
+    lines = [report_line(r, others, opened) for r in reports]
+    return page(request, "results.html", person=person, lines=lines)
+
+
+def _report_id(request: Request) -> str:
+    report_id = str(request.path_params["report_id"])
+    if not FHIR_ID.fullmatch(report_id):
+        raise PageError(404, "not-found")
+    return report_id
+
+
+Resource = dict[str, Any]
+
+
+async def _report(person: Person, report_id: str) -> tuple[Resource, dict[str, Resource]]:
+    params: dict[str, str | list[str]] = {
+        "_id": report_id,
+        "_include": ["DiagnosticReport:result", "DiagnosticReport:performer"],
+    }
+    bundle = await fhir_json(person, "DiagnosticReport", params)
+    found = display.matches(bundle)
+    if not found:
+        raise PageError(404, "not-found")
+    return found[0], display.included(bundle)
+
+
+async def report_page(request: Request) -> Response:
+    person = await citizen(request)
+    report_id = _report_id(request)
+    report, others = await _report(person, report_id)
+    listed = [str((r or {}).get("reference", "")) for r in report.get("result") or []]
+    rows = [observation_row(others[key]) for key in listed if key in others]
+    await in_thread(request, "write", _mark_seen, request, person, f"DiagnosticReport/{report_id}")
+    line = report_line(report, others, {f"DiagnosticReport/{report_id}"})
+    conclusion = report.get("conclusion") if isinstance(report.get("conclusion"), str) else ""
+    return page(request, "report.html", person=person, line=line, rows=rows, conclusion=conclusion)
+
+
+async def report_pdf(request: Request) -> Response:
+    """The report's PDF (the DocumentReference naming it in context.related), downloaded:
+    never drawn in the app's origin."""
+    person = await citizen(request)
+    report_id = _report_id(request)
+    params = {"related": f"DiagnosticReport/{report_id}", "_count": "1"}
+    documents = display.matches(await fhir_json(person, "DocumentReference", params))
+    content = (documents[0].get("content") or [{}]) if documents else [{}]
+    url = str(((content[0] or {}).get("attachment") or {}).get("url", ""))
+    binary = BINARY_REFERENCE.fullmatch(url)
+    if binary is None:
+        raise PageError(404, "not-found")
+    response = await person.api.fhir(
+        "GET", f"Binary/{binary.group(1)}", person.token, headers={"Accept": "application/pdf"}
+    )
+    if response.status_code != 200 or response.headers.get("content-type") != "application/pdf":
+        raise PageError(404, "not-found")
+    headers = {
+        "Content-Disposition": f'attachment; filename="report-{report_id}.pdf"',
+        "Content-Security-Policy": "sandbox",
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+    }
+    return Response(response.content, media_type="application/pdf", headers=headers)
