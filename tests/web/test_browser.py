@@ -19,6 +19,7 @@ from tests.scheduling.clinic import (
     parameters,
 )
 from tests.security.conftest import PASSWORD
+from tests.web.clinic import book_visits, day_after_tomorrow, doctors_schedule
 from tests.web.conftest import People
 from tests.web.phone import PHONE, chromium, picture, serious_violations
 from tests.web.results import push_results
@@ -176,4 +177,79 @@ def test_a_citizen_reads_their_results_in_a_table_that_needs_no_colour(
     expect(high).to_contain_text("↑ 偏高" if language == "zh" else "↑ High")
     expect(high).to_contain_text("0.6 - 1.2")
     accessible(page, f"report-{language}")
+    page.context.close()
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_a_doctor_sees_their_day_and_marks_a_patient_arrived(
+    chromium_browser: Browser,
+    smart_server: LiveServer,
+    client: httpx.Client,
+    people: People,
+    acting_as: Open,
+    language: str,
+) -> None:
+    schedule_id = doctors_schedule(client, people.doctor)
+    day = day_after_tomorrow()
+    book_visits(client, acting_as, schedule_id, [people.citizen, people.other], day)
+    page = phone(chromium_browser, language)
+    page.goto(f"{smart_server.url}/app/")
+    sign_in(page, "dr-wang")
+    page.goto(f"{smart_server.url}/app/day?date={day.date().isoformat()}")
+    visits = page.locator(".card")
+    expect(visits).to_have_count(2)
+    expect(visits.first).to_contain_text("李梅")
+    accessible(page, f"doctor-day-{language}")
+    arrived = "标记为已到诊" if language == "zh" else "Mark arrived"
+    visits.first.get_by_role("button", name=arrived).click()
+    expect(page.locator(".card").first).to_contain_text("已到诊" if language == "zh" else "Arrived")
+    page.context.close()
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_a_citizen_finds_a_doctor_by_hospital_books_and_a_second_citizen_finds_it_taken(
+    chromium_browser: Browser,
+    smart_server: LiveServer,
+    client: httpx.Client,
+    people: People,
+    language: str,
+) -> None:
+    schedule_id = doctors_schedule(client, people.doctor)
+    add_slots(client, schedule_id, 4, first=day_after_tomorrow())
+    page = phone(chromium_browser, language)
+    page.goto(f"{smart_server.url}/app/")
+    sign_in(page, "mei")
+    page.get_by_role(
+        "link", name="预约挂号" if language == "zh" else "Find care", exact=True
+    ).first.click()
+    page.wait_for_url("**/app/find")
+    accessible(page, f"find-{language}")
+    page.get_by_role("link", name="北区医院").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("北区医院")
+    accessible(page, f"hospital-{language}")
+    page.get_by_role("link", name=re.compile("Mikko Wang")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mikko Wang")
+    accessible(page, f"doctor-times-{language}")
+    first_time = page.locator(".times button").first
+    slot = page.locator(".times input[name=slot]").first.get_attribute("value")
+    first_time.click()
+    expect(page.get_by_role("timer")).to_contain_text(re.compile(r"\d+:\d\d"))  # the countdown
+    accessible(page, f"hold-{language}")
+    page.get_by_role(
+        "button", name="确认预约" if language == "zh" else "Confirm the booking"
+    ).click()
+    expect(page.locator(".card")).to_contain_text("已预约" if language == "zh" else "Booked")
+    accessible(page, f"booked-{language}")
+    # A second citizen, on the same doctor's page before the first held it, tries that time.
+    other = phone(chromium_browser, language)
+    other.goto(f"{smart_server.url}/app/")
+    sign_in(other, "lei")
+    other.goto(f"{smart_server.url}/app/find/doctors/{people.doctor}")
+    other.evaluate("slot => document.querySelector('.times input[name=slot]').value = slot", slot)
+    other.locator(".times button").first.click()
+    expect(other.get_by_role("heading", level=1)).to_have_text(
+        "该时间已被约满" if language == "zh" else "That time was just taken"
+    )
+    accessible(other, f"taken-{language}")
+    other.context.close()
     page.context.close()

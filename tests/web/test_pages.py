@@ -128,10 +128,10 @@ def test_a_citizen_sees_their_coming_appointments_and_no_one_elses(
     assert "China Standard Time" in page.text or "Coordinated Universal Time" in page.text
 
 
-def test_a_doctor_signs_in_to_their_own_home(browser: httpx.Client, people: People) -> None:
+def test_a_doctor_signs_in_to_their_day(browser: httpx.Client, people: People) -> None:
     signed_in(browser, "dr-wang")
     page = browser.get("/app/", headers={"Accept-Language": "en"})
-    assert "Welcome, doctor" in page.text
+    assert "<h1>Your day" in page.text
     assert 'action="/app/signout"' in page.text
 
 

@@ -22,9 +22,12 @@ NAME = "medsvc"
 SUFFIX = ".client.json"
 # What the app asks for (SMART App Launch 2.x): who signed in, their record's context, a
 # refresh token for as long as the session (online_access), a citizen's app's scopes, and a
-# doctor's reads of their schedule and patients' records; the server grants each role only
-# what it may hold.
-SCOPE = f"openid fhirUser launch/patient online_access {clients.CITIZEN_APP_SCOPES} user/*.rs"
+# doctor's reads of their schedule and patients' records and their marking of a visit
+# (arrived, fulfilled, no-show); the server grants each role only what it may hold.
+SCOPE = (
+    f"openid fhirUser launch/patient online_access {clients.CITIZEN_APP_SCOPES} "
+    "user/*.rs user/Appointment.u"
+)
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,8 @@ def load(keys_dir: Path, fhir_base: str) -> AppClient:
 
 
 def ensure_registered(connection: Connection, client: AppClient, now: datetime) -> None:
-    """Registers the app, or points its redirect URI at the current public address."""
+    """Registers the app, or brings its registration up to date: the redirect URI at the
+    current public address, the scopes this version asks for."""
     found = clients.find_client(connection, client.client_id)
     uris = json.dumps([client.redirect_uri])
     if found is None:
@@ -69,11 +73,11 @@ def ensure_registered(connection: Connection, client: AppClient, now: datetime) 
             confidential=True,
             known=known,
         )
-    elif found.redirect_uris != uris:
+    elif found.redirect_uris != uris or found.scopes != SCOPE:
         connection.execute(
             update(OAuthClient)
             .where(OAuthClient.client_id == client.client_id)  # type: ignore[arg-type]
-            .values(redirect_uris=uris)
+            .values(redirect_uris=uris, scopes=SCOPE)
         )
 
 

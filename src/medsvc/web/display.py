@@ -7,6 +7,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+# A FHIR id (datatypes.html#id): a path segment that is anything else is refused before any call.
+FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+
+
+def parse_instant(text: str) -> datetime | None:
+    """A FHIR instant as a datetime in UTC, or None when it is not one."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo else None
 
 
 def instant(moment: datetime) -> str:
@@ -80,18 +91,22 @@ class AppointmentRow:
     doctor: str
     place: str
     patient: str
+    patient_id: str
+    reason: str
 
 
 def appointment_row(
     appointment: dict[str, Any], others: dict[str, dict[str, Any]]
 ) -> AppointmentRow:
     named = {"Practitioner": "", "Location": "", "Patient": ""}
+    patient_id = ""
     for participant in appointment.get("participant") or []:
-        reference = ((participant or {}).get("actor") or {}).get("reference", "")
-        kind = reference.partition("/")[0]
+        reference = str(((participant or {}).get("actor") or {}).get("reference", ""))
+        kind, _, actor_id = reference.partition("/")
         if kind in named and not named[kind]:
             actor = participant.get("actor") or {}
             named[kind] = resource_name(others.get(reference)) or str(actor.get("display", ""))
+            patient_id = actor_id if kind == "Patient" else patient_id
     return AppointmentRow(
         id=str(appointment.get("id", "")),
         start=str(appointment.get("start", "")),
@@ -102,4 +117,7 @@ def appointment_row(
         doctor=named["Practitioner"],
         place=named["Location"],
         patient=named["Patient"],
+        patient_id=patient_id,
+        reason=concept_text(appointment.get("reasonCode"))
+        or str(appointment.get("description") or appointment.get("comment") or ""),
     )

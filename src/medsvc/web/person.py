@@ -10,6 +10,7 @@ from medsvc import clock
 from medsvc.kit.executors import in_thread
 from medsvc.web import cookies, sessions, tokens
 from medsvc.web.api import Api
+from medsvc.web.errors import PageError
 from medsvc.web.sessions import Session
 
 WAIT_FOR_REFRESH = 5.0  # seconds a request waits for another one's refresh
@@ -96,3 +97,14 @@ async def signed_in(request: Request) -> Person | None:
         if session is None or not session.signed_in:
             return None
     return Person(session, session.secrets["access_token"], api)
+
+
+async def signed_in_as(request: Request, *kinds: str) -> Person:
+    """The signed-in person if they are one of kinds (Patient, Practitioner); a page for
+    someone else is not found, and a visitor is asked to sign in."""
+    person = await signed_in(request)
+    if person is None:
+        raise PageError(401, "signed-out")
+    if person.kind not in kinds:
+        raise PageError(404, "not-found")
+    return person

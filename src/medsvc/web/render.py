@@ -1,7 +1,7 @@
 """Pages from Jinja2 templates in the person's language, with the headers every page of the
 app carries: a strict Content-Security-Policy and no caching of health data."""
 
-from datetime import datetime
+import datetime as dt
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -37,21 +37,28 @@ class Formats:
     def __init__(self, locale: str, timezone: str):
         self.locale, self.timezone = locale, ZoneInfo(timezone)
 
-    def _local(self, moment: datetime | str) -> datetime:
+    def _local(self, moment: dt.datetime | str) -> dt.datetime:
         if isinstance(moment, str):
-            moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+            moment = dt.datetime.fromisoformat(moment.replace("Z", "+00:00"))
         return moment.astimezone(self.timezone)
 
-    def date(self, moment: datetime | str) -> str:
+    def date(self, moment: dt.datetime | str) -> str:
         return format_date(self._local(moment), "full", locale=self.locale)
 
-    def time(self, moment: datetime | str) -> str:
+    def day(self, calendar_day: dt.date) -> str:
+        return format_date(calendar_day, "full", locale=self.locale)
+
+    def weekday(self, calendar_day: dt.date) -> str:
+        """A short day name and date, for a week's links: "Mon 7" or "周一 7"."""
+        return f"{format_date(calendar_day, 'EEE', locale=self.locale)} {calendar_day.day}"
+
+    def time(self, moment: dt.datetime | str) -> str:
         return format_time(self._local(moment), "short", locale=self.locale)
 
-    def date_time(self, moment: datetime | str) -> str:
+    def date_time(self, moment: dt.datetime | str) -> str:
         return format_datetime(self._local(moment), "medium", locale=self.locale)
 
-    def zone(self, moment: datetime | str) -> str:
+    def zone(self, moment: dt.datetime | str) -> str:
         """The zone's name at that moment (standard or summer time), as the locale says it."""
         return format_datetime(self._local(moment), "zzzz", locale=self.locale)
 

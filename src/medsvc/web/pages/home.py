@@ -1,11 +1,12 @@
 """The app's front page: a welcome with the sign-in for a visitor; for a citizen, their coming
-appointments; for a doctor, the link to their day."""
+appointments; for a doctor, their day."""
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from medsvc import clock
 from medsvc.web import display
+from medsvc.web.pages.doctor import doctor_day
 from medsvc.web.person import Person, signed_in
 from medsvc.web.reads import fhir_json
 from medsvc.web.render import page
@@ -31,5 +32,6 @@ async def home(request: Request) -> Response:
     person = await signed_in(request)
     if person is None:
         return page(request, "welcome.html")
-    rows = await upcoming(person) if person.kind == "Patient" else []
-    return page(request, "home.html", person=person, upcoming=rows)
+    if person.kind == "Practitioner":
+        return await doctor_day(request, person)
+    return page(request, "home.html", person=person, upcoming=await upcoming(person))

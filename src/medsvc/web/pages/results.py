@@ -1,6 +1,7 @@
-"""A citizen's results: the list of their reports (newest first, unread ones marked "new"), a
-report with its observations, and the report's PDF. What the API does not release to the
-person is not in its answers, so the app never shows it."""
+"""Results: a citizen's list of their reports (newest first, unread ones marked "new"), a
+doctor's list of a patient's, a report with its observations, and the report's PDF. What the
+API does not let the person see (not released to a citizen; a patient not in a doctor's
+care) is not in its answers, so the app never shows it."""
 
 import re
 from typing import Any
@@ -12,24 +13,13 @@ from medsvc import clock
 from medsvc.kit.executors import in_thread
 from medsvc.web import display, seen
 from medsvc.web.errors import PageError
-from medsvc.web.person import Person, signed_in
+from medsvc.web.person import Person, signed_in_as
 from medsvc.web.reads import fhir_json
 from medsvc.web.render import page
 from medsvc.web.results_view import observation_row, report_line
 
 LISTED = 50
-# A FHIR id (datatypes.html#id): anything else in the path is refused before any call.
-FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 BINARY_REFERENCE = re.compile(r"(?:.*/)?Binary/([A-Za-z0-9\-.]{1,64})")
-
-
-async def citizen(request: Request) -> Person:
-    person = await signed_in(request)
-    if person is None:
-        raise PageError(401, "signed-out")
-    if person.kind != "Patient":
-        raise PageError(404, "not-found")
-    return person
 
 
 def _seen_among(request: Request, person: Person, resources: list[str]) -> set[str]:
@@ -42,10 +32,9 @@ def _mark_seen(request: Request, person: Person, resource: str) -> None:
         seen.mark_seen(connection, person.fhir_user, resource, clock.now())
 
 
-async def results_list(request: Request) -> Response:
-    person = await citizen(request)
+async def _listed(request: Request, person: Person, patient: str) -> Response:
     params = {
-        "patient": person.fhir_user,
+        "patient": patient,
         "_sort": "-date",
         "_count": str(LISTED),
         "_include": "DiagnosticReport:performer",
@@ -53,15 +42,33 @@ async def results_list(request: Request) -> Response:
     bundle = await fhir_json(person, "DiagnosticReport", params)
     reports = display.matches(bundle)
     keys = [f"DiagnosticReport/{r.get('id')}" for r in reports]
-    opened = await in_thread(request, "read", _seen_among, request, person, keys)
+    opened = (
+        await in_thread(request, "read", _seen_among, request, person, keys)
+        if person.kind == "Patient"
+        else set(keys)  # "new" is the citizen's alone
+    )
     others = display.included(bundle)
     lines = [report_line(r, others, opened) for r in reports]
-    return page(request, "results.html", person=person, lines=lines)
+    return page(request, "results.html", person=person, lines=lines, patient=patient)
+
+
+async def results_list(request: Request) -> Response:
+    person = await signed_in_as(request, "Patient")
+    return await _listed(request, person, person.fhir_user)
+
+
+async def patient_results(request: Request) -> Response:
+    """A doctor's list of a patient's reports: the API answers under the care relationship."""
+    person = await signed_in_as(request, "Practitioner")
+    patient_id = str(request.path_params["patient_id"])
+    if not display.FHIR_ID.fullmatch(patient_id):
+        raise PageError(404, "not-found")
+    return await _listed(request, person, f"Patient/{patient_id}")
 
 
 def _report_id(request: Request) -> str:
     report_id = str(request.path_params["report_id"])
-    if not FHIR_ID.fullmatch(report_id):
+    if not display.FHIR_ID.fullmatch(report_id):
         raise PageError(404, "not-found")
     return report_id
 
@@ -82,12 +89,14 @@ async def _report(person: Person, report_id: str) -> tuple[Resource, dict[str, R
 
 
 async def report_page(request: Request) -> Response:
-    person = await citizen(request)
+    person = await signed_in_as(request, "Patient", "Practitioner")
     report_id = _report_id(request)
     report, others = await _report(person, report_id)
     listed = [str((r or {}).get("reference", "")) for r in report.get("result") or []]
     rows = [observation_row(others[key]) for key in listed if key in others]
-    await in_thread(request, "write", _mark_seen, request, person, f"DiagnosticReport/{report_id}")
+    if person.kind == "Patient":  # "new" is the citizen's: a doctor's reading changes nothing
+        key = f"DiagnosticReport/{report_id}"
+        await in_thread(request, "write", _mark_seen, request, person, key)
     line = report_line(report, others, {f"DiagnosticReport/{report_id}"})
     conclusion = report.get("conclusion") if isinstance(report.get("conclusion"), str) else ""
     return page(request, "report.html", person=person, line=line, rows=rows, conclusion=conclusion)
@@ -96,7 +105,7 @@ async def report_page(request: Request) -> Response:
 async def report_pdf(request: Request) -> Response:
     """The report's PDF (the DocumentReference naming it in context.related), downloaded:
     never drawn in the app's origin."""
-    person = await citizen(request)
+    person = await signed_in_as(request, "Patient", "Practitioner")
     report_id = _report_id(request)
     params = {"related": f"DiagnosticReport/{report_id}", "_count": "1"}
     documents = display.matches(await fhir_json(person, "DocumentReference", params))

@@ -1,0 +1,75 @@
+"""The city's directory as the app reads it from the API: names of practitioners, places and
+hospitals by reference, and free times from Appointment/$find grouped for a page."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from medsvc.web import display
+from medsvc.web.person import Person
+from medsvc.web.reads import fhir_json
+
+WINDOW_DAYS = 14  # how far ahead the app offers times
+MOST_OFFERED = 1000  # $find's answer is bounded (the server's largest page)
+
+
+@dataclass(frozen=True)
+class FreeTime:
+    slot: str  # Slot/id
+    start: str
+    doctor: str  # Practitioner/id
+    service: str
+
+
+def free_times(bundle: dict[str, Any]) -> list[FreeTime]:
+    found = []
+    for proposal in display.matches(bundle):
+        slots = proposal.get("slot") or [{}]
+        actors = [
+            str(((p or {}).get("actor") or {}).get("reference", ""))
+            for p in proposal.get("participant") or []
+        ]
+        doctor = next((a for a in actors if a.startswith("Practitioner/")), "")
+        service = display.concept_text(proposal.get("serviceType")) or display.concept_text(
+            proposal.get("specialty")
+        )
+        found.append(
+            FreeTime(
+                str(slots[0].get("reference", "")), str(proposal.get("start", "")), doctor, service
+            )
+        )
+    return found
+
+
+async def find(person: Person, start: datetime, end: datetime, **narrowed: str) -> list[FreeTime]:
+    """Free times from $find as the person: a read, never holding anything."""
+    params = {
+        "start": display.instant(start),
+        "end": display.instant(end),
+        "_count": str(MOST_OFFERED),
+        **narrowed,
+    }
+    response = await person.api.fhir("GET", "Appointment/$find", person.token, params=params)
+    if response.status_code != 200:
+        return []
+    return free_times(response.json())
+
+
+async def names(person: Person, kind: str, references: set[str]) -> dict[str, str]:
+    """Display names of resources of a type, by "Type/id", in one search."""
+    ids = sorted(r.partition("/")[2] for r in references if r.startswith(f"{kind}/"))
+    ids = [i for i in ids if display.FHIR_ID.fullmatch(i)]
+    if not ids:
+        return {}
+    bundle = await fhir_json(person, kind, {"_id": ",".join(ids), "_count": str(len(ids))})
+    return {f"{kind}/{r.get('id')}": display.resource_name(r) for r in display.matches(bundle)}
+
+
+def by_day(times: list[FreeTime], zone: ZoneInfo) -> dict[date, list[FreeTime]]:
+    days: dict[date, list[FreeTime]] = defaultdict(list)
+    for time in times:
+        local = datetime.fromisoformat(time.start.replace("Z", "+00:00")).astimezone(zone)
+        days[local.date()].append(time)
+    return dict(sorted(days.items()))

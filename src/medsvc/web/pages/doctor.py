@@ -1,0 +1,94 @@
+"""A doctor's pages: their day (and the week around it) of appointments with each patient's
+name, status and reason, and marking a visit arrived, fulfilled or no-show."""
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from medsvc import clock
+from medsvc.web import display, forms
+from medsvc.web.errors import PageError
+from medsvc.web.person import Person, signed_in_as
+from medsvc.web.reads import fhir_json
+from medsvc.web.render import page
+
+DAY_LIMIT = 200  # a day's appointments for one doctor: far more than a clinic holds
+# What a doctor marks, from which status (Appointment.status, R4B appointmentstatus).
+MARKS = {
+    "arrived": ("booked",),
+    "fulfilled": ("booked", "arrived", "checked-in"),
+    "noshow": ("booked",),
+}
+
+
+def _day(request: Request, zone: ZoneInfo) -> date:
+    asked = request.query_params.get("date", "")
+    try:
+        return date.fromisoformat(asked) if asked else clock.now().astimezone(zone).date()
+    except ValueError as error:
+        raise PageError(404, "not-found") from error
+
+
+def _bounds(day: date, zone: ZoneInfo) -> tuple[str, str]:
+    start = datetime.combine(day, time(0), zone).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time(0), zone).astimezone(UTC)
+    return display.instant(start), display.instant(end)
+
+
+async def doctor_day(request: Request, person: Person | None = None) -> Response:
+    person = person or await signed_in_as(request, "Practitioner")
+    zone = ZoneInfo(request.app.state.settings.timezone)
+    day = _day(request, zone)
+    start, end = _bounds(day, zone)
+    params: dict[str, str | list[str]] = {
+        "practitioner": person.fhir_user,
+        "date": [f"ge{start}", f"lt{end}"],
+        "_include": "Appointment:patient",
+        "_sort": "date",
+        "_count": str(DAY_LIMIT),
+    }
+    bundle = await fhir_json(person, "Appointment", params)
+    others = display.included(bundle)
+    rows = [display.appointment_row(a, others) for a in display.matches(bundle)]
+    monday = day - timedelta(days=day.weekday())
+    week = [monday + timedelta(days=i) for i in range(7)]
+    return page(
+        request, "doctor_day.html", person=person, day=day, rows=rows, week=week, marks=MARKS
+    )
+
+
+async def mark(request: Request) -> Response:
+    """A visit marked from the day's page: a JSON Patch of the status, as the doctor."""
+    person = await signed_in_as(request, "Practitioner")
+    form = await forms.posted(request, person.session)
+    if form is None:
+        return page(request, "refused.html", 403, person=person)
+    appointment_id = str(request.path_params["appointment_id"])
+    status = form.get("status", "")
+    if status not in MARKS or not display.FHIR_ID.fullmatch(appointment_id):
+        raise PageError(404, "not-found")
+    patch = [{"op": "replace", "path": "/status", "value": status}]
+    response = await person.api.fhir(
+        "PATCH",
+        f"Appointment/{appointment_id}",
+        person.token,
+        headers={"Content-Type": "application/json-patch+json"},
+        json=patch,
+    )
+    if response.status_code in (403, 404, 410):
+        raise PageError(404, "not-found")
+    if response.status_code != 200:
+        raise PageError(409, "not-changed")
+    day = form.get("date", "")
+    back = f"/app/day?date={day}" if _is_date(day) else "/app/day"
+    return RedirectResponse(back, status_code=303, headers={"Cache-Control": "no-store"})
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return len(text) == 10

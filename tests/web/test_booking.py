@@ -1,0 +1,132 @@
+"""A citizen finds care and books in the app: by hospital and by name (Chinese included), a
+doctor's free times by day, holding and confirming, a time lost to someone faster, their
+appointment's page and cancelling; and what the app refuses."""
+
+import re
+
+import httpx
+import pytest
+
+from tests.conftest import Backend
+from tests.scheduling.clinic import add_slots, created
+from tests.web.clinic import day_after_tomorrow, doctors_schedule
+from tests.web.conftest import People, origin_of, signed_in
+from tests.web.test_signin import cookie_of, session_of
+
+EN = {"Accept-Language": "en"}
+
+
+@pytest.fixture
+def times(client: httpx.Client, people: People) -> list[str]:
+    schedule_id = doctors_schedule(client, people.doctor)
+    return add_slots(client, schedule_id, 3, first=day_after_tomorrow())
+
+
+def post(browser: httpx.Client, backend: Backend, path: str, **fields: str) -> httpx.Response:
+    session = session_of(backend, cookie_of(browser))
+    assert session is not None
+    form = {"csrf_token": session.csrf, **fields}
+    return browser.post(path, data=form, headers={"Origin": origin_of(browser), **EN})
+
+
+def hold(browser: httpx.Client, backend: Backend, slot: str, doctor: str) -> httpx.Response:
+    return post(browser, backend, "/app/book", slot=f"Slot/{slot}", practitioner=doctor)
+
+
+def test_a_citizen_finds_a_doctor_by_hospital_and_sees_free_times_by_day(
+    browser: httpx.Client, people: People, times: list[str]
+) -> None:
+    signed_in(browser, "mei")
+    found = browser.get("/app/find", headers=EN)
+    assert "北区医院" in found.text
+    organization = re.search(r'href="/app/find/hospitals/([^"]+)"', found.text)
+    assert organization is not None
+    hospital = browser.get(f"/app/find/hospitals/{organization.group(1)}", headers=EN)
+    assert "Mikko Wang" in hospital.text
+    assert "3 free times in the next two weeks" in hospital.text
+    doctor = browser.get(f"/app/find/doctors/{people.doctor}", headers=EN)
+    assert doctor.text.count('action="/app/book"') == 3
+    assert "3 free" in doctor.text
+
+
+@pytest.mark.parametrize("typed", ["Wang", "wan", "张", "张伟"])
+def test_a_citizen_finds_a_doctor_by_name(
+    browser: httpx.Client, client: httpx.Client, people: People, typed: str
+) -> None:
+    created(client, {"resourceType": "Practitioner", "name": [{"family": "张", "given": ["伟"]}]})
+    signed_in(browser, "mei")
+    found = browser.get("/app/find", params={"q": typed}, headers=EN)
+    assert found.status_code == 200
+    expected = "Mikko Wang" if typed.lower().startswith("wan") else "张伟"
+    assert expected in found.text
+
+
+def test_a_citizen_holds_confirms_and_cancels_a_time(
+    browser: httpx.Client, people: People, times: list[str], clean: Backend
+) -> None:
+    signed_in(browser, "mei")
+    held = hold(browser, clean, times[0], f"Practitioner/{people.doctor}")
+    assert held.status_code == 303, held.text
+    appointment = held.headers["location"]
+    page = browser.get(appointment, headers=EN)
+    assert "Confirm your appointment" in page.text
+    assert "This time is held for you until" in page.text
+    assert 'src="/app/static/countdown.js"' in page.text
+    confirmed = post(browser, clean, f"{appointment}/book")
+    assert confirmed.status_code == 303, confirmed.text
+    page = browser.get(appointment, headers=EN)
+    assert "Status: Booked" in page.text
+    assert "You can cancel until" in page.text
+    assert "门诊楼" in page.text
+    assert appointment in browser.get("/app/", headers=EN).text
+    cancelled = post(browser, clean, f"{appointment}/cancel")
+    assert cancelled.status_code == 303, cancelled.text
+    assert "Status: Cancelled" in browser.get(appointment, headers=EN).text
+    assert appointment not in browser.get("/app/", headers=EN).text
+
+
+def test_a_time_taken_first_by_another_citizen_offers_the_next_times(
+    browser: httpx.Client, people: People, times: list[str], clean: Backend
+) -> None:
+    signed_in(browser, "lei")
+    assert hold(browser, clean, times[0], f"Practitioner/{people.doctor}").status_code == 303
+    browser.cookies.clear()
+    signed_in(browser, "mei")
+    lost = hold(browser, clean, times[0], f"Practitioner/{people.doctor}")
+    assert lost.status_code == 409
+    assert "That time was just taken" in lost.text
+    assert lost.text.count('action="/app/book"') == 2  # the doctor's other free times
+    assert f"Slot/{times[0]}" not in lost.text
+
+
+def test_booking_forms_are_checked_before_any_call(
+    browser: httpx.Client, people: People, times: list[str], clean: Backend
+) -> None:
+    signed_in(browser, "mei")
+    forged = browser.post(
+        "/app/book",
+        data={"csrf_token": "x", "slot": f"Slot/{times[0]}"},
+        headers={"Origin": origin_of(browser)},
+    )
+    assert forged.status_code == 403
+    for slot in ("Patient/1", f"Slot/{times[0]}/x", "Slot/", "Slot/../x", "", "Slot/" + "a" * 65):
+        assert post(browser, clean, "/app/book", slot=slot).status_code == 404
+
+
+def test_another_citizens_appointment_is_not_found(
+    browser: httpx.Client, people: People, times: list[str], clean: Backend
+) -> None:
+    signed_in(browser, "lei")
+    appointment = hold(browser, clean, times[0], "").headers["location"]
+    browser.cookies.clear()
+    signed_in(browser, "mei")
+    assert browser.get(appointment, headers=EN).status_code == 404
+    assert post(browser, clean, f"{appointment}/book").status_code == 404
+    assert post(browser, clean, f"{appointment}/cancel").status_code == 404
+
+
+def test_finding_and_booking_are_for_citizens(browser: httpx.Client, people: People) -> None:
+    assert browser.get("/app/find", headers=EN).status_code == 401
+    signed_in(browser, "dr-wang")
+    assert browser.get("/app/find", headers=EN).status_code == 404
+    assert browser.get(f"/app/find/doctors/{people.doctor}", headers=EN).status_code == 404
