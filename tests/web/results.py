@@ -15,11 +15,21 @@ CREATININE = {
 }
 INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 HIGH = [{"coding": [{"system": INTERPRETATION, "code": "H"}]}]
+LOW = [{"coding": [{"system": INTERPRETATION, "code": "L"}]}]
+NORMAL = [{"coding": [{"system": INTERPRETATION, "code": "N"}]}]
 UCUM = {"unit": "mg/dL", "system": "http://unitsofmeasure.org", "code": "mg/dL"}
 RANGE = [{"low": {"value": 0.6, **UCUM}, "high": {"value": 1.2, **UCUM}}]
 
 
-def push_results(client: httpx.Client, acting_as: Open, national_id: str, report_id: str) -> None:
+def push_results(
+    client: httpx.Client,
+    acting_as: Open,
+    national_id: str,
+    report_id: str,
+    creatinine: float = 1.5,
+    effective: str = "2026-11-02T08:30:00+02:00",
+) -> None:
+    """The push of one report; creatinine and effective set its creatinine's value and time."""
     organization = client.post(
         "/Organization",
         json={"resourceType": "Organization", "name": "City Lab"},
@@ -30,8 +40,10 @@ def push_results(client: httpx.Client, acting_as: Open, national_id: str, report
         lab_bundle(national_id, report_id),
         "Observation",
         code=CREATININE,
-        interpretation=HIGH,
         referenceRange=RANGE,
+        interpretation=HIGH if creatinine > 1.2 else LOW if creatinine < 0.6 else NORMAL,
+        effectiveDateTime=effective,
+        valueQuantity={"value": creatinine, **UCUM},
     )
     pushed = hospital.post("/", json=bundle, headers=FHIR_JSON)
     assert pushed.status_code == 200, pushed.text

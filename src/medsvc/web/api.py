@@ -7,12 +7,15 @@ from typing import Any
 import httpx
 from starlette.requests import Request
 
+from medsvc.web import i18n
+
 
 class Api:
     def __init__(self, request: Request):
         address = request.client.host if request.client else "127.0.0.1"
         self._transport = httpx.ASGITransport(app=request.app, client=(address, 0))
         self._origin = request.app.state.web.origin
+        self.language = i18n.TAGS[i18n.chosen(request)]  # for what the pages show
 
     async def call(self, method: str, path: str, **options: Any) -> httpx.Response:
         async with httpx.AsyncClient(

@@ -54,7 +54,7 @@ async def find(person: Person, start: datetime, end: datetime, **narrowed: str) 
     response = await person.api.fhir("GET", "Appointment/$find", person.token, params=params)
     if response.status_code != 200:
         return []
-    return free_times(response.json())
+    return free_times(display.localised(response.json(), person.api.language))
 
 
 async def names(person: Person, kind: str, references: set[str]) -> dict[str, str]:

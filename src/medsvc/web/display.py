@@ -11,6 +11,43 @@ CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 
 
+TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation"
+
+
+def _translation(element: Any, language: str) -> str:
+    """The content of a translation extension (on a primitive's `_name` sibling) into the
+    language (a BCP 47 tag: "en" matches "en-GB", and "zh-CN" matches "zh")."""
+    wanted = language.lower().split("-", 1)[0]
+    extensions = element.get("extension") if isinstance(element, dict) else None
+    for extension in extensions if isinstance(extensions, list) else []:
+        if not isinstance(extension, dict) or extension.get("url") != TRANSLATION:
+            continue
+        parts = {
+            str(part.get("url")): part
+            for part in extension.get("extension") or []
+            if isinstance(part, dict)
+        }
+        lang = str((parts.get("lang") or {}).get("valueCode", "")).lower()
+        content = (parts.get("content") or {}).get("valueString")
+        if lang.split("-", 1)[0] == wanted and isinstance(content, str) and content.strip():
+            return content
+    return ""
+
+
+def localised(value: Any, language: str) -> Any:
+    """The JSON with each string that carries a translation into the language (FHIR's
+    translation extension) replaced by it: names of hospitals, places and departments."""
+    if isinstance(value, list):
+        return [localised(item, language) for item in value]
+    if not isinstance(value, dict):
+        return value
+    result = {key: localised(item, language) for key, item in value.items()}
+    for key, item in value.items():
+        if key.startswith("_") and isinstance(result.get(key[1:]), str):
+            result[key[1:]] = _translation(item, language) or result[key[1:]]
+    return result
+
+
 def parse_instant(text: str) -> datetime | None:
     """A FHIR instant as a datetime in UTC, or None when it is not one."""
     try:

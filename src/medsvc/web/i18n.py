@@ -2,13 +2,11 @@
 cookie), else by Accept-Language; gettext catalogues read from locale/ when first needed."""
 
 import gettext
-from functools import lru_cache
-from io import BytesIO
 from pathlib import Path
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from starlette.requests import Request
+
+from medsvc.kit import catalogues
 
 CATALOGUES = Path(__file__).parent / "locale"
 DEFAULT = "zh_Hans_CN"
@@ -21,15 +19,9 @@ TAGS = {DEFAULT: "zh-CN", "en": "en"}
 SHORT = {"zh": DEFAULT, "en": "en"}
 
 
-@lru_cache(maxsize=len(LOCALES))
 def translations(locale: str) -> gettext.GNUTranslations:
     """The catalogue of a locale, compiled in memory from its .po file (no build step)."""
-    with (CATALOGUES / locale / "LC_MESSAGES" / "messages.po").open("rb") as po:
-        catalog = read_po(po, locale=locale)
-    compiled = BytesIO()
-    write_mo(compiled, catalog)
-    compiled.seek(0)
-    return gettext.GNUTranslations(compiled)
+    return catalogues.translations(CATALOGUES, "messages", locale)
 
 
 def _accepted(header: str) -> list[str]:

@@ -9,7 +9,7 @@ from starlette.staticfiles import StaticFiles
 from medsvc.config import Settings
 from medsvc.web import client, signin
 from medsvc.web.errors import PageError, render_page_error
-from medsvc.web.pages import book, doctor, find, results
+from medsvc.web.pages import appointments, book, doctor, find, results, trend
 from medsvc.web.pages.home import home
 from medsvc.web.pages.language import choose_language
 from medsvc.web.signin_pages import AppSignInPages
@@ -22,10 +22,15 @@ ROUTES = [
     Route("/app/results", results.results_list, methods=["GET"]),
     Route("/app/results/{report_id}", results.report_page, methods=["GET"]),
     Route("/app/results/{report_id}/pdf", results.report_pdf, methods=["GET"]),
+    Route("/app/trend", trend.own_trend, methods=["GET"]),
+    Route("/app/patients/{patient_id}/trend", trend.patient_trend, methods=["GET"]),
     Route("/app/find", find.find_care, methods=["GET"]),
     Route("/app/find/hospitals/{organization_id}", find.hospital, methods=["GET"]),
     Route("/app/find/doctors/{practitioner_id}", find.doctor, methods=["GET"]),
     Route("/app/book", book.hold, methods=["POST"]),
+    Route("/app/appointments", appointments.appointments, methods=["GET"]),
+    Route("/app/appointments/{appointment_id}/reschedule", appointments.new_times, methods=["GET"]),
+    Route("/app/appointments/{appointment_id}/reschedule", appointments.move, methods=["POST"]),
     Route("/app/appointments/{appointment_id}", book.appointment_page, methods=["GET"]),
     Route("/app/appointments/{appointment_id}/book", book.confirm, methods=["POST"]),
     Route("/app/appointments/{appointment_id}/cancel", book.cancel, methods=["POST"]),

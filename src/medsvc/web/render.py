@@ -6,7 +6,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime, format_time
+from babel.dates import format_date, format_datetime, format_skeleton, format_time
 from babel.numbers import format_decimal
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.requests import Request
@@ -47,6 +47,10 @@ class Formats:
 
     def day(self, calendar_day: dt.date) -> str:
         return format_date(calendar_day, "full", locale=self.locale)
+
+    def short_date(self, moment: dt.datetime | str) -> str:
+        """A date without its weekday, for a chart's axis: "Dec 7, 2026" or "2026年12月7日"."""
+        return format_skeleton("yMMMd", self._local(moment), locale=self.locale)
 
     def weekday(self, calendar_day: dt.date) -> str:
         """A short day name and date, for a week's links: "Mon 7" or "周一 7"."""

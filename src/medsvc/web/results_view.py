@@ -67,6 +67,20 @@ def _range(ranges: Any) -> str:
     return ""
 
 
+def _bound(quantity: Any) -> float | None:
+    value = quantity.get("value") if isinstance(quantity, dict) else None
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def range_bounds(observation: dict[str, Any]) -> tuple[float | None, float | None]:
+    """The first reference range's low and high as numbers, for a chart's band."""
+    ranges = observation.get("referenceRange")
+    for found in ranges if isinstance(ranges, list) else []:
+        if isinstance(found, dict) and ("low" in found or "high" in found):
+            return _bound(found.get("low")), _bound(found.get("high"))
+    return None, None
+
+
 def _flag(interpretations: Any) -> str:
     for concept in interpretations if isinstance(interpretations, list) else []:
         for coding in (concept or {}).get("coding") or []:
@@ -96,7 +110,6 @@ def observation_row(observation: dict[str, Any]) -> ObservationRow:
     value, unit = _value(observation)
     code = observation.get("code")
     quantity = observation.get("valueQuantity")
-    number = quantity.get("value") if isinstance(quantity, dict) else None
     return ObservationRow(
         name=concept_text(code) or _first_code(code).partition("|")[2],
         value=value,
@@ -104,7 +117,7 @@ def observation_row(observation: dict[str, Any]) -> ObservationRow:
         range=_range(observation.get("referenceRange")),
         flag=_flag(observation.get("interpretation")),
         code=_first_code(code),
-        number=float(number) if isinstance(number, int | float) else None,
+        number=_bound(quantity),
     )
 
 

@@ -27,11 +27,11 @@ def _parameters(**values: str) -> dict[str, Any]:
     }
 
 
-def _see(location: str) -> RedirectResponse:
+def see(location: str) -> RedirectResponse:
     return RedirectResponse(location, status_code=303, headers={"Cache-Control": "no-store"})
 
 
-async def _operation(person: Person, path: str, **values: str) -> tuple[int, dict[str, Any]]:
+async def operation(person: Person, path: str, **values: str) -> tuple[int, dict[str, Any]]:
     response = await person.api.fhir(
         "POST",
         path,
@@ -43,13 +43,16 @@ async def _operation(person: Person, path: str, **values: str) -> tuple[int, dic
     return response.status_code, body
 
 
-def _booked(body: dict[str, Any]) -> dict[str, Any]:
+def booked(body: dict[str, Any]) -> dict[str, Any]:
     found = display.matches(body)
     return found[0] if found else {}
 
 
-async def _taken(request: Request, person: Person, practitioner: str) -> Response:
-    """409: the time went to someone else; the doctor's next free times instead."""
+async def taken(
+    request: Request, person: Person, practitioner: str, replaces: str = ""
+) -> Response:
+    """409: the time went to someone else; the doctor's next free times instead (each moving
+    the appointment replaces to it, when rescheduling)."""
     start = clock.now()
     times = (
         await directory.find(
@@ -60,7 +63,8 @@ async def _taken(request: Request, person: Person, practitioner: str) -> Respons
     )
     zone = ZoneInfo(request.app.state.settings.timezone)
     days = directory.by_day(times[:NEXT_OFFERED], zone)
-    return page(request, "taken.html", 409, person=person, days=days, practitioner=practitioner)
+    values = {"days": days, "practitioner": practitioner, "replaces": replaces}
+    return page(request, "taken.html", 409, person=person, **values)
 
 
 async def hold(request: Request) -> Response:
@@ -74,25 +78,25 @@ async def hold(request: Request) -> Response:
         raise PageError(404, "not-found")
     if practitioner and not practitioner.startswith("Practitioner/"):
         practitioner = ""
-    status, body = await _operation(person, "Appointment/$hold", slot=slot)
+    status, body = await operation(person, "Appointment/$hold", slot=slot)
     if status == 409:
-        return await _taken(request, person, practitioner)
+        return await taken(request, person, practitioner)
     if status == 422:
-        return page(request, "not_allowed.html", 422, person=person, outcome=_diagnostics(body))
-    held = _booked(body)
+        return page(request, "not_allowed.html", 422, person=person, outcome=diagnostics(body))
+    held = booked(body)
     if status != 200 or not held.get("id"):
         raise PageError(
             404 if status == 404 else 503, "not-found" if status == 404 else "unavailable"
         )
-    return _see(f"/app/appointments/{held['id']}")
+    return see(f"/app/appointments/{held['id']}")
 
 
-def _diagnostics(outcome: dict[str, Any]) -> str:
+def diagnostics(outcome: dict[str, Any]) -> str:
     issues = outcome.get("issue") or [{}]
     return str((issues[0] or {}).get("diagnostics", ""))
 
 
-async def _appointment(
+async def appointment_of(
     person: Person, appointment_id: str
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     bundle = await fhir_json(
@@ -116,7 +120,7 @@ async def appointment_page(request: Request) -> Response:
     appointment_id = str(request.path_params["appointment_id"])
     if not display.FHIR_ID.fullmatch(appointment_id):
         raise PageError(404, "not-found")
-    appointment, others = await _appointment(person, appointment_id)
+    appointment, others = await appointment_of(person, appointment_id)
     row = display.appointment_row(appointment, others)
     cutoff = timedelta(hours=request.app.state.settings.citizen_cancel_cutoff_hours)
     start = display.parse_instant(row.start)
@@ -128,12 +132,12 @@ async def appointment_page(request: Request) -> Response:
         row=row,
         hold_ends=_hold_ends(appointment),
         cancel_until=display.instant(cancel_until) if cancel_until else "",
-        cancellable=bool(cancel_until and cancel_until > clock.now()),
-        practitioner=_doctor(appointment),
+        cancellable=bool(row.status == "booked" and cancel_until and cancel_until > clock.now()),
+        practitioner=doctor_of(appointment),
     )
 
 
-def _doctor(appointment: dict[str, Any]) -> str:
+def doctor_of(appointment: dict[str, Any]) -> str:
     for participant in appointment.get("participant") or []:
         reference = str(((participant or {}).get("actor") or {}).get("reference", ""))
         if reference.startswith("Practitioner/"):
@@ -141,7 +145,7 @@ def _doctor(appointment: dict[str, Any]) -> str:
     return ""
 
 
-async def _act(request: Request, operation: str) -> Response:
+async def _act(request: Request, action: str) -> Response:
     person = await signed_in_as(request, "Patient")
     form = await forms.posted(request, person.session)
     if form is None:
@@ -149,24 +153,24 @@ async def _act(request: Request, operation: str) -> Response:
     appointment_id = str(request.path_params["appointment_id"])
     if not display.FHIR_ID.fullmatch(appointment_id):
         raise PageError(404, "not-found")
-    if operation == "book":
-        status, body = await _operation(
+    if action == "book":
+        status, body = await operation(
             person, "Appointment/$book", appt_id=f"Appointment/{appointment_id}"
         )
     else:
         reason = form.get("reason", "")[:200] or "Cancelled by the patient in the app"
-        status, body = await _operation(
+        status, body = await operation(
             person, f"Appointment/{appointment_id}/$cancel", reason=reason
         )
     if status == 409:
-        return await _taken(request, person, form.get("practitioner", ""))
+        return await taken(request, person, form.get("practitioner", ""))
     if status == 422:
-        return page(request, "not_allowed.html", 422, person=person, outcome=_diagnostics(body))
+        return page(request, "not_allowed.html", 422, person=person, outcome=diagnostics(body))
     if status in (403, 404, 410):
         raise PageError(404, "not-found")
     if status != 200:
         raise PageError(503, "unavailable")
-    return _see(f"/app/appointments/{appointment_id}")
+    return see(f"/app/appointments/{appointment_id}")
 
 
 async def confirm(request: Request) -> Response:

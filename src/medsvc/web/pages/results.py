@@ -99,7 +99,26 @@ async def report_page(request: Request) -> Response:
         await in_thread(request, "write", _mark_seen, request, person, key)
     line = report_line(report, others, {f"DiagnosticReport/{report_id}"})
     conclusion = report.get("conclusion") if isinstance(report.get("conclusion"), str) else ""
-    return page(request, "report.html", person=person, line=line, rows=rows, conclusion=conclusion)
+    return page(
+        request,
+        "report.html",
+        person=person,
+        line=line,
+        rows=rows,
+        conclusion=conclusion,
+        trend_base=_trend_base(person, report),
+    )
+
+
+def _trend_base(person: Person, report: Resource) -> str:
+    """Where a row's trend is: the citizen's own, or this report's patient's for a doctor."""
+    if person.kind == "Patient":
+        return "/app/trend"
+    subject = str((report.get("subject") or {}).get("reference", ""))
+    kind, _, patient_id = subject.partition("/")
+    if kind != "Patient" or not display.FHIR_ID.fullmatch(patient_id):
+        return ""
+    return f"/app/patients/{patient_id}/trend"
 
 
 async def report_pdf(request: Request) -> Response:

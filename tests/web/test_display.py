@@ -1,0 +1,90 @@
+"""FHIR data as the app shows it: names translated with FHIR's translation extension into the
+person's language, and the original kept when the translation is missing or malformed."""
+
+from typing import Any
+
+import httpx
+import pytest
+
+from medsvc.web.display import TRANSLATION, localised
+from tests.factories import FHIR_JSON
+from tests.web.conftest import People, signed_in
+
+
+def translated(**contents: str) -> dict[str, Any]:
+    return {
+        "extension": [
+            {
+                "url": TRANSLATION,
+                "extension": [
+                    {"url": "lang", "valueCode": lang},
+                    {"url": "content", "valueString": content},
+                ],
+            }
+            for lang, content in contents.items()
+        ]
+    }
+
+
+HOSPITAL = {
+    "resourceType": "Organization",
+    "name": "市第一人民医院",
+    "_name": translated(en="City First Hospital"),
+}
+
+
+@pytest.mark.parametrize(
+    ("language", "name"),
+    [("en", "City First Hospital"), ("en-GB", "City First Hospital"), ("zh-CN", "市第一人民医院")],
+)
+def test_a_name_is_shown_in_the_persons_language(language: str, name: str) -> None:
+    assert localised(HOSPITAL, language)["name"] == name
+
+
+def test_translations_are_found_inside_lists_and_concepts() -> None:
+    concept = {"text": "心内科", "_text": translated(en="Cardiology")}
+    bundle = {"entry": [{"resource": {"serviceType": [concept]}}]}
+    shown = localised(bundle, "en")
+    assert shown["entry"][0]["resource"]["serviceType"][0]["text"] == "Cardiology"
+    assert bundle["entry"][0]["resource"]["serviceType"][0]["text"] == "心内科"  # not changed
+
+
+@pytest.mark.parametrize(
+    "element",
+    [
+        "not an element",
+        {"extension": "not a list"},
+        {"extension": [None, 3, {"url": TRANSLATION}]},
+        {"extension": [{"url": TRANSLATION, "extension": [{"url": "lang", "valueCode": "en"}]}]},
+        {"extension": [{"url": "urn:other", "extension": translated(en="X")["extension"]}]},
+        translated(en="   "),
+        translated(fr="Hôpital"),
+        {
+            "extension": [
+                {
+                    "url": TRANSLATION,
+                    "extension": [
+                        {"url": "lang", "valueCode": "en"},
+                        {"url": "content", "valueString": ["a list"]},
+                    ],
+                }
+            ]
+        },
+    ],
+)
+def test_a_missing_or_malformed_translation_keeps_the_name(element: Any) -> None:
+    assert localised({"name": "市第一人民医院", "_name": element}, "en")["name"] == "市第一人民医院"
+
+
+def test_the_find_page_names_hospitals_in_the_chosen_language(
+    browser: httpx.Client, client: httpx.Client, people: People
+) -> None:
+    created = client.post("/Organization", json=HOSPITAL, headers=FHIR_JSON)
+    assert created.status_code == 201
+    signed_in(browser, "mei")
+    english = browser.get("/app/find", headers={"Accept-Language": "en"}).text
+    chinese = browser.get("/app/find", headers={"Accept-Language": "zh-CN"}).text
+    assert "City First Hospital" in english
+    assert "市第一人民医院" not in english
+    assert "市第一人民医院" in chinese
+    assert "City First Hospital" not in chinese
