@@ -46,13 +46,20 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-# The app's translation catalogues: new and changed messages from the templates and views,
-# merged into both languages' .po files for translating (tests/web/test_i18n.py checks them).
+# The translation catalogues: new and changed messages merged into both languages' .po files
+# for translating. The app's (domain "messages") come from its templates and views (babel.cfg;
+# tests/web/test_i18n.py checks them); the notices' to citizens (domain "notices") from the
+# Python of src/medsvc/notify (tests/notify/test_texts.py checks them).
 CATALOGUES := src/medsvc/web/locale
+NOTICES := src/medsvc/notify/locale
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg --no-location --omit-header --sort-output \
 		-o $(CATALOGUES)/messages.pot .
 	$(BIN)/pybabel update -i $(CATALOGUES)/messages.pot -d $(CATALOGUES) \
+		--no-fuzzy-matching --ignore-obsolete --width 100
+	$(BIN)/pybabel extract --no-location --omit-header --sort-output \
+		-o $(NOTICES)/notices.pot src/medsvc/notify
+	$(BIN)/pybabel update -D notices -i $(NOTICES)/notices.pot -d $(NOTICES) \
 		--no-fuzzy-matching --ignore-obsolete --width 100
 
 bench: $(STAMP)

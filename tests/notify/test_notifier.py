@@ -118,9 +118,25 @@ def test_a_communication_records_the_notice_for_the_patient(
     assert sent["about"] == [{"reference": "Appointment/a1"}]
     assert sent["sent"] == "2026-11-30T09:00:00.000Z"
     assert sent["payload"] == [{"contentString": TEXT}]
+    assert "language" not in sent  # the notice did not say
     by_patient = client.get("/Communication", params={"patient": patient_id}).json()
     assert [e["resource"]["id"] for e in by_patient["entry"]] == [sent["id"]]
     assert client.get("/Communication", params={"subject": f"Patient/{other}"}).json()["total"] == 0
+
+
+@pytest.mark.parametrize(("language", "text"), [("zh-CN", "您有新消息。"), ("en", "News.")])
+def test_a_communication_says_the_language_of_its_text(
+    client: httpx.Client, clean: Backend, language: str, text: str
+) -> None:
+    patient_id = add_patient(client)
+    sender = CommunicationSender(fhir_server(clean.settings))
+    with clean.database.session(write=True) as session:
+        sender.send(session, Notice(patient_id, "service-news", text, None, language), NOW)
+    [entry] = client.get("/Communication", params={"subject": f"Patient/{patient_id}"}).json()[
+        "entry"
+    ]
+    assert entry["resource"]["language"] == language
+    assert entry["resource"]["payload"] == [{"contentString": text}]
 
 
 def test_a_notice_about_nothing_in_particular_is_a_notification(

@@ -36,13 +36,17 @@ def gateway() -> Any:
     found.down()
 
 
-def book_and_cancel(client: httpx.Client, hospital: httpx.Client, clinic: Clinic) -> str:
+def book_and_cancel(
+    client: httpx.Client, hospital: httpx.Client, clinic: Clinic, **patient_extra: Any
+) -> str:
     [slot] = add_slots(client, clinic.schedule, 1)
     telecom = [
         {"system": "sms", "value": "+358401234567"},
         {"system": "email", "value": "old@example.org", "period": {"end": "2020-01-01"}},
     ]
-    created = client.post("/Patient", json=patient("1", telecom=telecom), headers=FHIR_JSON)
+    created = client.post(
+        "/Patient", json=patient("1", telecom=telecom, **patient_extra), headers=FHIR_JSON
+    )
     patient_id = created.json()["id"]
     body = parameters(slot=f"Slot/{slot}", patient_id=f"Patient/{patient_id}")
     appointment = booked(client.post("/Appointment/$book", json=body, headers=FHIR_JSON))["id"]
@@ -77,6 +81,34 @@ def test_a_notice_reaches_the_gateway_signed_and_without_clinical_content(
     keys = KeySet.import_key_set(httpx.get(f"{live_server.url}/auth/notification-keys").json())
     assert signature.verify(keys, received.body, received.headers[signature.HEADER])
     assert run_notices(clean, gateway.url) == 0  # sent once
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        (None, "医院已更改您的一项预约，请登录查看。"),
+        ("en", "The hospital has changed one of your appointments. Sign in to see it."),
+    ],
+)
+def test_the_gateway_gets_the_text_of_the_communication_in_the_citizens_language(
+    client: httpx.Client,
+    clean: Backend,
+    acting_as: Callable[..., httpx.Client],
+    gateway: Receiver,
+    language: str | None,
+    text: str,
+) -> None:
+    clinic = open_clinic(client)
+    hospital = acting_as(hospital_context(clinic.organization), notify_webhook_url=gateway.url)
+    chosen = {"system": "urn:ietf:bcp:47", "code": language}
+    extra = {"communication": [{"language": {"coding": [chosen]}}]} if language else {}
+    patient_id = book_and_cancel(client, hospital, clinic, **extra)
+    assert run_notices(clean, gateway.url) == 1
+    [received] = gateway.received
+    assert json.loads(received.body)["text"] == text
+    found = client.get("/Communication", params={"subject": f"Patient/{patient_id}"}).json()
+    [recorded] = [e["resource"] for e in found["entry"]]
+    assert recorded["payload"] == [{"contentString": text}]
 
 
 def test_a_gateway_down_is_retried_then_given_up(

@@ -14,7 +14,7 @@ from sqlalchemy import exc, select, text
 from medsvc import clock
 from medsvc.assembly import fhir_server
 from medsvc.jobs import jobs, run_once
-from medsvc.results.release import LOG, RELEASED_TEXT
+from medsvc.results.release import LOG
 from medsvc.security.context import platform_context
 from tests.conftest import Backend, free_port, make_settings
 from tests.factories import FHIR_JSON, REPORT_ESSENTIALS, appointment, observation, patient
@@ -23,6 +23,8 @@ from tests.scheduling.clinic import citizen_context, practitioner_context
 
 NATIONAL_ID = "urn:oid:1.2.246.21"
 LAB = "urn:lab:release"
+IN_CHINESE = "您有一份新的检查结果已出，请登录查看。"
+IN_ENGLISH = "A new result is ready for you. Sign in to read it."
 
 
 Opener = Callable[..., httpx.Client]  # acting_as (tests/security/conftest.py)
@@ -141,7 +143,8 @@ def test_a_final_result_is_released_at_once_and_its_patient_told_once(
     assert release_job(clean) == 1
     told = notices(client, clinic.patient_id)
     assert len(told) == 1
-    assert told[0]["payload"] == [{"contentString": RELEASED_TEXT}]
+    assert told[0]["payload"] == [{"contentString": IN_CHINESE}]  # the city's default
+    assert told[0]["language"] == "zh-CN"
     assert "24323-8" not in str(told[0])
     assert "2160-0" not in str(told[0])
     assert release_job(clean) == 0
@@ -150,6 +153,21 @@ def test_a_final_result_is_released_at_once_and_its_patient_told_once(
         ("released", f"Observation/{ids['Observation']}"),
         ("released", f"DiagnosticReport/{ids['DiagnosticReport']}"),
     ]
+
+
+def test_a_patient_who_chose_english_is_told_in_english(
+    client: httpx.Client, clean: Backend, acting_as: Opener
+) -> None:
+    clinic = Clinic(client, acting_as)
+    english = [{"language": {"coding": [{"system": "urn:ietf:bcp:47", "code": "en-GB"}]}}]
+    chosen = {**patient(clinic.national_id), "id": clinic.patient_id, "communication": english}
+    response = clinic.citizen.put(f"/Patient/{clinic.patient_id}", json=chosen, headers=FHIR_JSON)
+    assert response.status_code == 200, response.text
+    clinic.push("R-EN")
+    assert release_job(clean) == 1
+    [told] = notices(client, clinic.patient_id)
+    assert told["payload"] == [{"contentString": IN_ENGLISH}]
+    assert told["language"] == "en"
 
 
 def test_a_preliminary_result_waits_for_final_and_others_see_it_meanwhile(

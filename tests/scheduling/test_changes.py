@@ -1,11 +1,12 @@
 """A citizen is told when the hospital changes their appointment (cancels or moves it), in the
-same transaction, with no detail of it; not when they change it themselves."""
+same transaction, with no detail of it, in the language they chose; not when they change it
+themselves."""
 
 from typing import Any
 
 import httpx
 
-from tests.factories import FHIR_JSON
+from tests.factories import FHIR_JSON, patient
 from tests.scheduling.clinic import (
     Clinic,
     Open,
@@ -18,6 +19,8 @@ from tests.scheduling.clinic import (
 )
 
 CHANGED = "urn:medsvc:notice-topic"
+IN_CHINESE = "医院已更改您的一项预约，请登录查看。"
+IN_ENGLISH = "The hospital has changed one of your appointments. Sign in to see it."
 
 
 def notices(client: httpx.Client, patient_id: str) -> list[dict[str, Any]]:
@@ -48,7 +51,32 @@ def test_the_hospital_cancelling_tells_the_citizen_without_details(
     assert "ill" not in text
     assert "Slot" not in text
     assert "doctor" not in text
-    assert "Sign in" in text
+    assert text == IN_CHINESE  # no language chosen: the city's default
+    assert notice["language"] == "zh-CN"
+
+
+def test_a_citizen_who_chose_english_is_told_in_english(
+    client: httpx.Client, clinic: Clinic, acting_as: Open
+) -> None:
+    [slot] = add_slots(client, clinic.schedule, 1)
+    patient_id = add_patient(client, "1")
+    citizen = acting_as(citizen_context(patient_id))
+    english = [{"language": {"coding": [{"system": "urn:ietf:bcp:47", "code": "en"}]}}]
+    chosen = {**patient(mrn="1"), "id": patient_id, "communication": english}
+    response = citizen.put(f"/Patient/{patient_id}", json=chosen, headers=FHIR_JSON)
+    assert response.status_code == 200, response.text
+    appointment = booked(
+        citizen.post("/Appointment/$book", json=parameters(slot=f"Slot/{slot}"), headers=FHIR_JSON)
+    )
+    hospital = acting_as(hospital_context(clinic.organization))
+    reason = parameters(reason="The doctor is ill")
+    response = hospital.post(
+        f"/Appointment/{appointment['id']}/$cancel", json=reason, headers=FHIR_JSON
+    )
+    assert response.status_code == 200, response.text
+    [notice] = notices(client, patient_id)
+    assert notice["payload"] == [{"contentString": IN_ENGLISH}]
+    assert notice["language"] == "en"
 
 
 def test_the_hospital_moving_a_booking_tells_the_citizen_once(

@@ -1,6 +1,6 @@
 """Appointment reminders on both databases: planned 24 h and 2 h ahead, sent once when due
-(also with two workers, and after a failed run), never for a cancelled appointment, and
-saying nothing clinical."""
+(also with two workers, and after a failed run), never for a cancelled appointment, saying
+nothing clinical, in the patient's language and the city's time zone."""
 
 import logging
 import threading
@@ -78,10 +78,12 @@ def appointment(patient_id: str, start: datetime = START, **changes: Any) -> dic
     }
 
 
-def book(client: httpx.Client, backend: Backend, start: datetime = START) -> tuple[str, str]:
+def book(
+    client: httpx.Client, backend: Backend, start: datetime = START, **patient_extra: Any
+) -> tuple[str, str]:
     """A new patient and their booked appointment, (patient id, appointment id), with no
     reminders yet: each test plans its own, whatever the booking hooks planned."""
-    response = client.post("/Patient", json=patient(), headers=FHIR_JSON)
+    response = client.post("/Patient", json=patient(**patient_extra), headers=FHIR_JSON)
     assert response.status_code == 201, response.text
     patient_id = response.json()["id"]
     response = client.post("/Appointment", json=appointment(patient_id, start), headers=FHIR_JSON)
@@ -189,22 +191,83 @@ def test_each_reminder_is_sent_once_when_due(client: httpx.Client, clean: Backen
     ]
 
 
+def speaking(code: str) -> list[dict[str, Any]]:
+    """A Patient.communication: the language the citizen chose in the app."""
+    language = {"coding": [{"system": "urn:ietf:bcp:47", "code": code}]}
+    return [{"language": language, "preferred": True}]
+
+
 def test_the_message_says_when_and_where_and_nothing_clinical(
     client: httpx.Client, clean: Backend
 ) -> None:
+    """In Chinese, the city's default, for a patient who has not said which language."""
     patient_id, appointment_id = book(client, clean)
     plan(clean, patient_id, appointment_id, START - timedelta(days=3))
     assert run(clean, DAY_BEFORE, zone="Europe/Helsinki") == 1
     [sent] = communications(client, subject=f"Patient/{patient_id}")
     text = sent["payload"][0]["contentString"]
     assert text == (
-        "Reminder: you have an appointment on Tuesday 1 December 2026 at 11:00 "
-        "at Kallio Health Centre."
+        "提醒：您在2026年12月1日星期二 11:00（东欧标准时间）在Kallio Health Centre有预约。"
     )
+    assert sent["language"] == "zh-CN"
     assert sent["about"] == [{"reference": f"Appointment/{appointment_id}"}]
     assert sent["category"][0]["coding"][0]["code"] == "reminder"
     assert sent["status"] == "completed"
     assert not [word for word in CLINICAL if word.lower() in str(sent).lower()]
+
+
+@pytest.mark.parametrize(
+    ("language", "zone", "text"),
+    [
+        (
+            "en",
+            "Europe/Helsinki",
+            "Reminder: you have an appointment on Tuesday, December 1, 2026 at 11:00\u202fAM "
+            "(Eastern European Standard Time) at Kallio Health Centre.",
+        ),
+        (
+            "en-GB",
+            "Asia/Shanghai",
+            "Reminder: you have an appointment on Tuesday, December 1, 2026 at 5:00\u202fPM "
+            "(China Standard Time) at Kallio Health Centre.",
+        ),
+        (
+            "zh-CN",
+            "Asia/Shanghai",
+            "提醒：您在2026年12月1日星期二 17:00（中国标准时间）在Kallio Health Centre有预约。",
+        ),
+        (
+            "zh",
+            "Pacific/Honolulu",  # still the day before there
+            "提醒：您在2026年11月30日星期一 23:00（夏威夷-阿留申标准时）"
+            "在Kallio Health Centre有预约。",
+        ),
+    ],
+)
+def test_the_message_is_in_the_patients_language_and_the_citys_zone(
+    client: httpx.Client, clean: Backend, language: str, zone: str, text: str
+) -> None:
+    patient_id, appointment_id = book(client, clean, communication=speaking(language))
+    plan(clean, patient_id, appointment_id, START - timedelta(days=3))
+    assert run(clean, DAY_BEFORE, zone=zone) == 1
+    [sent] = communications(client, subject=f"Patient/{patient_id}")
+    assert sent["payload"] == [{"contentString": text}]
+    assert sent["language"] == ("en" if language.startswith("en") else "zh-CN")
+    assert not [word for word in CLINICAL if word.lower() in str(sent).lower()]
+
+
+def test_each_patient_gets_their_own_language_in_one_run(
+    client: httpx.Client, clean: Backend
+) -> None:
+    english = book(client, clean, communication=speaking("en"))
+    chinese = book(client, clean)
+    for patient_id, appointment_id in (english, chinese):
+        plan(clean, patient_id, appointment_id, START - timedelta(days=3))
+    assert run(clean, DAY_BEFORE) == 2
+    [to_english] = communications(client, subject=f"Patient/{english[0]}")
+    [to_chinese] = communications(client, subject=f"Patient/{chinese[0]}")
+    assert to_english["payload"][0]["contentString"].startswith("Reminder: ")
+    assert to_chinese["payload"][0]["contentString"].startswith("提醒：")
 
 
 def test_the_reminder_is_in_the_patients_compartment_only(
@@ -243,7 +306,7 @@ def test_the_log_line_holds_no_patient_data(
     [line] = [KeyValueFormatter().format(r) for r in caplog.records if r.name == "medsvc.notify"]
     assert "topic=appointment-reminder" in line
     assert f"about=Appointment/{appointment_id}" in line
-    for private in (patient_id, "Reminder", "December", "Kallio", *CLINICAL):
+    for private in (patient_id, "Reminder", "提醒", "December", "12月", "Kallio", *CLINICAL):
         assert private not in line
 
 

@@ -37,6 +37,8 @@ def communication(notice: Notice, now: datetime) -> dict[str, Any]:
     }
     if notice.about is not None:
         resource["about"] = [{"reference": notice.about}]
+    if notice.language is not None:
+        resource["language"] = notice.language  # so an app can tell what it is reading
     return resource
 
 

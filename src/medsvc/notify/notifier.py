@@ -18,12 +18,14 @@ log = logging.getLogger("medsvc.notify")
 @dataclass(frozen=True)
 class Notice:
     """A message to one citizen. topic names its kind ("appointment-reminder"); about is a
-    reference such as "Appointment/123", never clinical content."""
+    reference such as "Appointment/123", never clinical content; language is the text's
+    (BCP 47, "zh-CN" or "en": see language.py)."""
 
     patient_id: str
     topic: str
     text: str
     about: str | None = None
+    language: str | None = None
 
 
 class Sender(Protocol):

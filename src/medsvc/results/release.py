@@ -24,6 +24,8 @@ from sqlalchemy import (
 from medsvc import clock
 from medsvc.fhir import Registry, Sealer, Stored, TopicEvent, WriteEvent, index, references
 from medsvc.fhir.index import RESOURCE
+from medsvc.notify import texts
+from medsvc.notify.language import TAGS, recipient_locale
 from medsvc.notify.notifier import Notice, Notifier
 from medsvc.results.at_rest import patient_of
 from medsvc.results.release_rules import ReleaseRules
@@ -228,9 +230,6 @@ def release_due(session: Connection, now: datetime, batch: int) -> int:
     return len(rows)
 
 
-RELEASED_TEXT = "A new result is ready for you. Sign in to read it."
-
-
 def notify_released(
     session: Connection, notifier: Notifier, registry: Registry, now: datetime, batch: int
 ) -> int:
@@ -246,7 +245,10 @@ def notify_released(
     rows = _claimed(session, query)
     for row in rows:
         about = f"{row.resource_type}/{row.resource_id}"
-        notifier.send(session, Notice(row.patient_id, "result-released", RELEASED_TEXT, about), now)
+        locale = recipient_locale(session, row.patient_id)
+        text = texts.text(locale, texts.RESULT_RELEASED)
+        notice = Notice(row.patient_id, "result-released", text, about, TAGS[locale])
+        notifier.send(session, notice, now)
         registry.emit(session, TopicEvent("result-released", row.resource_type, row.resource_id))
         session.execute(
             update(RELEASE)

@@ -9,13 +9,14 @@ from sqlalchemy import Connection
 
 from medsvc import clock
 from medsvc.fhir import Stored, WriteEvent
+from medsvc.notify import texts
+from medsvc.notify.language import TAGS, recipient_locale
 from medsvc.notify.notifier import Notice, Notifier
 from medsvc.scheduling import appointments
 from medsvc.scheduling.appointments import BOOKED, BOOKING_ELEMENTS
 from medsvc.security.context import AuthContext
 
 TOPIC = "appointment-changed"
-CHANGED_TEXT = "The hospital has changed one of your appointments. Sign in to see it."
 
 
 def changed_by_hospital(previous: dict[str, Any] | None, current: dict[str, Any] | None) -> bool:
@@ -45,6 +46,8 @@ class HospitalChanges:
             return
         patient_id = appointments.patient_id(event.resource, self.base_url)
         if patient_id is not None:
+            locale = recipient_locale(session, patient_id)
+            text = texts.text(locale, texts.APPOINTMENT_CHANGED)
             about = f"Appointment/{stored.id}"
-            notice = Notice(patient_id, TOPIC, CHANGED_TEXT, about)
+            notice = Notice(patient_id, TOPIC, text, about, TAGS[locale])
             self.notifier.send(session, notice, clock.now())

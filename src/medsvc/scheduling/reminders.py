@@ -16,6 +16,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from medsvc.clock import utc
 from medsvc.fhir import jsonio, read_current, references
 from medsvc.fhir.datetimes import parse_instant
+from medsvc.notify import texts
+from medsvc.notify.language import TAGS, recipient_locale
 from medsvc.notify.notifier import Notice, Notifier
 from medsvc.scheduling.tables import AppointmentReminder
 
@@ -128,9 +130,10 @@ def send_due_reminders(
         if appointment is None:
             dropped.append(row.pk)
             continue
-        text = reminder_text(appointment, zone, base_url)
-        notice = Notice(row.patient_id, TOPIC, text, f"Appointment/{row.appointment_id}")
-        notifier.send(session, notice, now)
+        locale = recipient_locale(session, row.patient_id)
+        text = reminder_text(appointment, locale, zone, base_url)
+        about = f"Appointment/{row.appointment_id}"
+        notifier.send(session, Notice(row.patient_id, TOPIC, text, about, TAGS[locale]), now)
         sent.append(row.pk)
     if dropped:
         session.execute(delete(REMINDER).where(M.pk.in_(dropped)))
@@ -182,11 +185,12 @@ def _actors(
     return found
 
 
-def reminder_text(appointment: dict[str, Any], zone: ZoneInfo, base_url: str | None) -> str:
-    """The message: when and where, in the city's time zone. Nothing clinical (no service,
-    specialty, reason or practitioner), since it may be read on a locked phone screen."""
-    start = parse_instant(appointment["start"]).astimezone(zone)
-    when = f"{start:%A} {start.day} {start:%B %Y} at {start:%H:%M}"
+def reminder_text(
+    appointment: dict[str, Any], locale: str, zone: ZoneInfo, base_url: str | None
+) -> str:
+    """The message in the recipient's locale: when and where, in the city's time zone.
+    Nothing clinical (no service, specialty, reason or practitioner), since it may be read
+    on a locked phone screen."""
     places = [name for name in _actors(appointment, "Location", base_url).values() if name]
-    where = f" at {places[0]}" if places else ""
-    return f"Reminder: you have an appointment on {when}{where}."
+    start = parse_instant(appointment["start"])
+    return texts.reminder(locale, start, zone, places[0] if places else None)

@@ -1,0 +1,51 @@
+"""The texts of citizens' notices in each locale, from the gettext catalogues in locale/
+(domain "notices"; `make messages` extracts the messages marked here). Nothing clinical
+goes into them: a notice may be read on a locked phone screen."""
+
+import gettext
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime, format_time
+
+from medsvc.kit import catalogues
+
+CATALOGUES = Path(__file__).parent / "locale"
+DOMAIN = "notices"
+
+
+def _(message: str) -> str:
+    """Marks a message for extraction; it is translated when a notice is written."""
+    return message
+
+
+REMINDER = _("Reminder: you have an appointment on %(date)s at %(time)s (%(zone)s).")
+REMINDER_AT = _(
+    "Reminder: you have an appointment on %(date)s at %(time)s (%(zone)s) at %(place)s."
+)
+APPOINTMENT_CHANGED = _("The hospital has changed one of your appointments. Sign in to see it.")
+RESULT_RELEASED = _("A new result is ready for you. Sign in to read it.")
+
+
+def translations(locale: str) -> gettext.GNUTranslations:
+    return catalogues.translations(CATALOGUES, DOMAIN, locale)
+
+
+def text(locale: str, message: str, **values: str) -> str:
+    """A message in a locale, its placeholders filled in."""
+    translated = translations(locale).gettext(message)
+    return translated % values if values else translated
+
+
+def reminder(locale: str, start: datetime, zone: ZoneInfo, place: str | None) -> str:
+    """When (in the deployment's zone, the zone named) and where (a place's name)."""
+    local = start.astimezone(zone)
+    when = {
+        "date": format_date(local, "full", locale=locale),
+        "time": format_time(local, "short", locale=locale),
+        "zone": format_datetime(local, "zzzz", locale=locale),
+    }
+    if place:
+        return text(locale, REMINDER_AT, place=place, **when)
+    return text(locale, REMINDER, **when)
