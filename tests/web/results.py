@@ -28,14 +28,16 @@ def push_results(
     report_id: str,
     creatinine: float = 1.5,
     effective: str = "2026-11-02T08:30:00+02:00",
+    **settings: str,
 ) -> None:
-    """The push of one report; creatinine and effective set its creatinine's value and time."""
+    """The push of one report; creatinine and effective set its creatinine's value and time,
+    settings the server's that receives it (release_rules)."""
     organization = client.post(
         "/Organization",
         json={"resourceType": "Organization", "name": "City Lab"},
         headers=FHIR_JSON,
     ).json()["id"]
-    hospital = acting_as(hospital_context(organization))
+    hospital = acting_as(hospital_context(organization), **settings)
     bundle: dict[str, Any] = with_entry(
         lab_bundle(national_id, report_id),
         "Observation",

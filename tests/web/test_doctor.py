@@ -1,6 +1,8 @@
 """A doctor in the app: their day with each patient's name, status and reason; marking a
 visit arrived, seen or a no-show; a patient's results under the care relationship."""
 
+from datetime import timedelta
+
 import httpx
 import pytest
 
@@ -140,4 +142,29 @@ def test_the_doctors_pages_are_for_doctors(browser: httpx.Client, people: People
     assert browser.get("/app/day", headers=EN).status_code == 404
     assert browser.get(f"/app/patients/{people.other}/results", headers=EN).status_code == 404
     signed_in(browser, "dr-wang")
-    assert browser.get("/app/day", params={"date": "not-a-day"}).status_code == 404
+    for hostile in ("not-a-day", "0001-01-01", "9999-12-31", "2026-02-30", "2026-1-1x"):
+        assert browser.get("/app/day", params={"date": hostile}).status_code == 404
+
+
+def test_a_doctor_sees_the_week_by_day(
+    browser: httpx.Client, people: People, visits: list[str]
+) -> None:
+    signed_in(browser, "dr-wang")
+    day = day_after_tomorrow().date()
+    week = browser.get("/app/week", params={"date": day.isoformat()}, headers=EN)
+    assert week.status_code == 200, week.text
+    assert week.text.count("<h2>") == 7
+    assert week.text.count('class="card"') == 2
+    assert "2 appointments" in week.text
+    assert f'href="/app/day?date={day.isoformat()}"' in week.text
+    assert f'href="/app/patients/{people.citizen}/results"' in week.text
+    assert "Next week" in week.text
+    later = browser.get(
+        "/app/week", params={"date": (day + timedelta(days=7)).isoformat()}, headers=EN
+    )
+    assert 'class="card"' not in later.text
+    for hostile in ("not-a-day", "2026-13-01", "0000-01-01", "9999-12-31"):
+        assert browser.get("/app/week", params={"date": hostile}).status_code == 404
+    browser.cookies.clear()
+    signed_in(browser, "mei")
+    assert browser.get("/app/week", headers=EN).status_code == 404

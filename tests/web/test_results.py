@@ -86,3 +86,18 @@ def test_results_are_for_signed_in_citizens(browser: httpx.Client, people: Peopl
     assert browser.get("/app/results", headers=EN).status_code == 401
     signed_in(browser, "dr-wang")
     assert browser.get("/app/results", headers=EN).status_code == 404
+
+
+def test_a_result_waiting_for_review_is_told_not_shown(
+    browser: httpx.Client, client: httpx.Client, people: People, acting_as: Open
+) -> None:
+    push_results(client, acting_as, "m-1", "R-1")
+    review = "http://terminology.hl7.org/CodeSystem/v2-0074|LAB=review"
+    push_results(client, acting_as, "m-1", "R-2", creatinine=3.0, release_rules=review)
+    signed_in(browser, "mei")
+    listed = browser.get("/app/results", headers=EN).text
+    assert listed.count('class="card"') == 1  # the released one only
+    assert "1 result is waiting for a doctor's review" in listed
+    assert "3.0" not in listed
+    chinese = browser.get("/app/results", headers={"Accept-Language": "zh-CN"}).text
+    assert "1 项结果正在等待医生审核" in chinese

@@ -6,7 +6,7 @@ from medsvc.config import Settings
 from medsvc.fhir import FhirServer
 from medsvc.results import binaries, essentials, release, stale_pushes
 from medsvc.results.operations import release as release_operation
-from medsvc.results.operations import release_choice, withhold
+from medsvc.results.operations import release_choice, waiting_results, withhold
 from medsvc.results.release_rules import parse_rules
 
 
@@ -22,5 +22,5 @@ def install(server: FhirServer, settings: Settings) -> None:
     registry.on_write(["Binary"], before=binary_rules.before_write)
     registry.on_write(release.RELEASED_TYPES, after=policy.after_write)
     registry.read_filters.append(release.read_filter)
-    for module in (withhold, release_operation, release_choice):
+    for module in (withhold, release_operation, release_choice, waiting_results):
         registry.add_operation(module.operation(server.definitions))

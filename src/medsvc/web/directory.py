@@ -70,6 +70,7 @@ async def names(person: Person, kind: str, references: set[str]) -> dict[str, st
 def by_day(times: list[FreeTime], zone: ZoneInfo) -> dict[date, list[FreeTime]]:
     days: dict[date, list[FreeTime]] = defaultdict(list)
     for time in times:
-        local = datetime.fromisoformat(time.start.replace("Z", "+00:00")).astimezone(zone)
-        days[local.date()].append(time)
+        start = display.parse_instant(time.start)
+        if start is not None:
+            days[start.astimezone(zone).date()].append(time)
     return dict(sorted(days.items()))

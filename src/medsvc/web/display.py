@@ -52,9 +52,9 @@ def parse_instant(text: str) -> datetime | None:
     """A FHIR instant as a datetime in UTC, or None when it is not one."""
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        return moment.astimezone(UTC) if moment.tzinfo else None
+    except (ValueError, OverflowError):  # not an instant, or beyond the calendar in UTC
         return None
-    return moment.astimezone(UTC) if moment.tzinfo else None
 
 
 def instant(moment: datetime) -> str:

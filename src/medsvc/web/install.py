@@ -8,8 +8,9 @@ from starlette.staticfiles import StaticFiles
 
 from medsvc.config import Settings
 from medsvc.web import client, signin
+from medsvc.web.error_pages import ErrorPages
 from medsvc.web.errors import PageError, render_page_error
-from medsvc.web.pages import appointments, book, doctor, find, results, trend
+from medsvc.web.pages import appointments, book, doctor, find, notices, preferences, results, trend
 from medsvc.web.pages.home import home
 from medsvc.web.pages.language import choose_language
 from medsvc.web.signin_pages import AppSignInPages
@@ -22,6 +23,9 @@ ROUTES = [
     Route("/app/results", results.results_list, methods=["GET"]),
     Route("/app/results/{report_id}", results.report_page, methods=["GET"]),
     Route("/app/results/{report_id}/pdf", results.report_pdf, methods=["GET"]),
+    Route("/app/notices", notices.notices, methods=["GET"]),
+    Route("/app/settings", preferences.settings_page, methods=["GET"]),
+    Route("/app/settings", preferences.save_settings, methods=["POST"]),
     Route("/app/trend", trend.own_trend, methods=["GET"]),
     Route("/app/patients/{patient_id}/trend", trend.patient_trend, methods=["GET"]),
     Route("/app/find", find.find_care, methods=["GET"]),
@@ -35,6 +39,7 @@ ROUTES = [
     Route("/app/appointments/{appointment_id}/book", book.confirm, methods=["POST"]),
     Route("/app/appointments/{appointment_id}/cancel", book.cancel, methods=["POST"]),
     Route("/app/day", doctor.doctor_day, methods=["GET"]),
+    Route("/app/week", doctor.doctor_week, methods=["GET"]),
     Route("/app/appointments/{appointment_id}/status", doctor.mark, methods=["POST"]),
     Route("/app/patients/{patient_id}/results", results.patient_results, methods=["GET"]),
     *signin.ROUTES,
@@ -46,4 +51,5 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.state.web = client.load(settings.keys_dir, settings.base_url)
     app.state.sign_in_pages = AppSignInPages()
     app.add_exception_handler(PageError, render_page_error)
+    app.add_middleware(ErrorPages)
     app.router.routes.extend(ROUTES)

@@ -2,6 +2,7 @@
 app carries: a strict Content-Security-Policy and no caching of health data."""
 
 import datetime as dt
+import re
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,6 +21,8 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
+# A FHIR date (datatypes.html#date): a year, a year and month, or a full date.
+PARTIAL_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "Cache-Control": "no-store",  # pages carry health data: no browser or proxy keeps them
@@ -37,34 +40,75 @@ class Formats:
     def __init__(self, locale: str, timezone: str):
         self.locale, self.timezone = locale, ZoneInfo(timezone)
 
-    def _local(self, moment: dt.datetime | str) -> dt.datetime:
+    def _local(self, moment: dt.datetime | str) -> dt.datetime | None:
+        """A FHIR dateTime with its time in the deployment's zone; None for a date without a
+        time (year, month or day precision) or a moment the calendar cannot hold here."""
         if isinstance(moment, str):
-            moment = dt.datetime.fromisoformat(moment.replace("Z", "+00:00"))
-        return moment.astimezone(self.timezone)
+            if "T" not in moment:
+                return None
+            try:
+                moment = dt.datetime.fromisoformat(moment.replace("Z", "+00:00"))
+            except ValueError:
+                return None
+        if moment.tzinfo is None:  # FHIR gives a zone with every time
+            return None
+        try:
+            return moment.astimezone(self.timezone)
+        except OverflowError:
+            return None
+
+    def _calendar(self, moment: dt.datetime | str, full: bool) -> str:
+        """A date of year, month or day precision as the locale writes it, else as given."""
+        text = moment if isinstance(moment, str) else ""
+        found = PARTIAL_DATE.fullmatch(text)
+        if found is None:
+            return text
+        year, month, day = (int(part) if part else 0 for part in found.groups())
+        try:
+            if day and full:
+                return format_date(dt.date(year, month, day), "full", locale=self.locale)
+            if day:
+                return format_skeleton("yMMMd", dt.date(year, month, day), locale=self.locale)
+            if month:
+                return format_skeleton("yMMM", dt.date(year, month, 1), locale=self.locale)
+            return format_skeleton("y", dt.date(year, 1, 1), locale=self.locale)
+        except ValueError:
+            return text
 
     def date(self, moment: dt.datetime | str) -> str:
-        return format_date(self._local(moment), "full", locale=self.locale)
+        local = self._local(moment)
+        if local is None:
+            return self._calendar(moment, full=True)
+        return format_date(local, "full", locale=self.locale)
 
     def day(self, calendar_day: dt.date) -> str:
         return format_date(calendar_day, "full", locale=self.locale)
 
     def short_date(self, moment: dt.datetime | str) -> str:
         """A date without its weekday, for a chart's axis: "Dec 7, 2026" or "2026年12月7日"."""
-        return format_skeleton("yMMMd", self._local(moment), locale=self.locale)
+        local = self._local(moment)
+        if local is None:
+            return self._calendar(moment, full=False)
+        return format_skeleton("yMMMd", local, locale=self.locale)
 
     def weekday(self, calendar_day: dt.date) -> str:
         """A short day name and date, for a week's links: "Mon 7" or "周一 7"."""
         return f"{format_date(calendar_day, 'EEE', locale=self.locale)} {calendar_day.day}"
 
     def time(self, moment: dt.datetime | str) -> str:
-        return format_time(self._local(moment), "short", locale=self.locale)
+        local = self._local(moment)
+        return "" if local is None else format_time(local, "short", locale=self.locale)
 
     def date_time(self, moment: dt.datetime | str) -> str:
-        return format_datetime(self._local(moment), "medium", locale=self.locale)
+        local = self._local(moment)
+        if local is None:
+            return self._calendar(moment, full=False)
+        return format_datetime(local, "medium", locale=self.locale)
 
     def zone(self, moment: dt.datetime | str) -> str:
         """The zone's name at that moment (standard or summer time), as the locale says it."""
-        return format_datetime(self._local(moment), "zzzz", locale=self.locale)
+        local = self._local(moment)
+        return "" if local is None else format_datetime(local, "zzzz", locale=self.locale)
 
     def number(self, value: float) -> str:
         return format_decimal(value, locale=self.locale)

@@ -63,8 +63,15 @@ async def taken(
     )
     zone = ZoneInfo(request.app.state.settings.timezone)
     days = directory.by_day(times[:NEXT_OFFERED], zone)
-    values = {"days": days, "practitioner": practitioner, "replaces": replaces}
-    return page(request, "taken.html", 409, person=person, **values)
+    return page(
+        request,
+        "taken.html",
+        409,
+        person=person,
+        days=days,
+        practitioner=practitioner,
+        replaces=replaces,
+    )
 
 
 async def hold(request: Request) -> Response:

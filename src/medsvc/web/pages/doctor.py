@@ -15,6 +15,8 @@ from medsvc.web.reads import fhir_json
 from medsvc.web.render import page
 
 DAY_LIMIT = 200  # a day's appointments for one doctor: far more than a clinic holds
+YEARS_AROUND = 10  # how far from today a doctor's day or week may be asked for
+LARGEST_PAGE = 1000  # the API's largest page (MEDSVC_MAX_PAGE_SIZE's default)
 # What a doctor marks, from which status (Appointment.status, R4B appointmentstatus).
 MARKS = {
     "arrived": ("booked",),
@@ -24,38 +26,82 @@ MARKS = {
 
 
 def _day(request: Request, zone: ZoneInfo) -> date:
+    """The day asked for (today by default), within YEARS_AROUND years of today: a day far
+    off is no one's schedule, and the calendar's ends overflow a week's arithmetic."""
+    today = clock.now().astimezone(zone).date()
     asked = request.query_params.get("date", "")
     try:
-        return date.fromisoformat(asked) if asked else clock.now().astimezone(zone).date()
+        day = date.fromisoformat(asked) if asked else today
     except ValueError as error:
         raise PageError(404, "not-found") from error
+    if abs(day.year - today.year) > YEARS_AROUND:
+        raise PageError(404, "not-found")
+    return day
 
 
-def _bounds(day: date, zone: ZoneInfo) -> tuple[str, str]:
-    start = datetime.combine(day, time(0), zone).astimezone(UTC)
-    end = datetime.combine(day + timedelta(days=1), time(0), zone).astimezone(UTC)
+def _bounds(first: date, days: int, zone: ZoneInfo) -> tuple[str, str]:
+    start = datetime.combine(first, time(0), zone).astimezone(UTC)
+    end = datetime.combine(first + timedelta(days=days), time(0), zone).astimezone(UTC)
     return display.instant(start), display.instant(end)
+
+
+async def _appointments(
+    person: Person, first: date, days: int, zone: ZoneInfo
+) -> list[display.AppointmentRow]:
+    """The doctor's appointments on the local days from first, in time order."""
+    start, end = _bounds(first, days, zone)
+    params: dict[str, str | list[str]] = {
+        "practitioner": person.fhir_user,
+        "date": [f"ge{start}", f"lt{end}"],
+        "_include": "Appointment:patient",
+        "_sort": "date",
+        "_count": str(min(DAY_LIMIT * days, LARGEST_PAGE)),
+    }
+    bundle = await fhir_json(person, "Appointment", params)
+    others = display.included(bundle)
+    return [display.appointment_row(a, others) for a in display.matches(bundle)]
+
+
+def _week_of(day: date) -> list[date]:
+    monday = day - timedelta(days=day.weekday())
+    return [monday + timedelta(days=i) for i in range(7)]
 
 
 async def doctor_day(request: Request, person: Person | None = None) -> Response:
     person = person or await signed_in_as(request, "Practitioner")
     zone = ZoneInfo(request.app.state.settings.timezone)
     day = _day(request, zone)
-    start, end = _bounds(day, zone)
-    params: dict[str, str | list[str]] = {
-        "practitioner": person.fhir_user,
-        "date": [f"ge{start}", f"lt{end}"],
-        "_include": "Appointment:patient",
-        "_sort": "date",
-        "_count": str(DAY_LIMIT),
-    }
-    bundle = await fhir_json(person, "Appointment", params)
-    others = display.included(bundle)
-    rows = [display.appointment_row(a, others) for a in display.matches(bundle)]
-    monday = day - timedelta(days=day.weekday())
-    week = [monday + timedelta(days=i) for i in range(7)]
+    rows = await _appointments(person, day, 1, zone)
     return page(
-        request, "doctor_day.html", person=person, day=day, rows=rows, week=week, marks=MARKS
+        request,
+        "doctor_day.html",
+        person=person,
+        day=day,
+        rows=rows,
+        week=_week_of(day),
+        marks=MARKS,
+    )
+
+
+async def doctor_week(request: Request) -> Response:
+    """The week around a day (Monday to Sunday), its appointments by day."""
+    person = await signed_in_as(request, "Practitioner")
+    zone = ZoneInfo(request.app.state.settings.timezone)
+    week = _week_of(_day(request, zone))
+    rows = await _appointments(person, week[0], 7, zone)
+    by_day: dict[date, list[display.AppointmentRow]] = {d: [] for d in week}
+    for row in rows:
+        start = display.parse_instant(row.start)
+        if start is not None and start.astimezone(zone).date() in by_day:
+            by_day[start.astimezone(zone).date()].append(row)
+    return page(
+        request,
+        "doctor_week.html",
+        person=person,
+        week=week,
+        by_day=by_day,
+        previous=week[0] - timedelta(days=7),
+        following=week[0] + timedelta(days=7),
     )
 
 

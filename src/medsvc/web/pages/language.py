@@ -28,14 +28,13 @@ async def choose_language(request: Request) -> Response:
         headers={"Cache-Control": "no-store"},
     )
     if locale is not None:
-        secure = bool(request.app.state.web.origin.startswith("https://"))
-        response.set_cookie(
-            i18n.COOKIE,
-            request.query_params["to"],
-            max_age=YEAR,
-            path="/",
-            secure=secure,
-            httponly=True,
-            samesite="lax",
-        )
+        remember(request, response, request.query_params["to"])
     return response
+
+
+def remember(request: Request, response: Response, short: str) -> None:
+    """The browser keeps the language ("zh" or "en") for a year."""
+    secure = bool(request.app.state.web.origin.startswith("https://"))
+    response.set_cookie(
+        i18n.COOKIE, short, max_age=YEAR, path="/", secure=secure, httponly=True, samesite="lax"
+    )

@@ -49,7 +49,23 @@ async def _listed(request: Request, person: Person, patient: str) -> Response:
     )
     others = display.included(bundle)
     lines = [report_line(r, others, opened) for r in reports]
-    return page(request, "results.html", person=person, lines=lines, patient=patient)
+    waiting = await _waiting(person) if person.kind == "Patient" else {}
+    return page(
+        request, "results.html", person=person, lines=lines, patient=patient, waiting=waiting
+    )
+
+
+async def _waiting(person: Person) -> dict[str, Any]:
+    """How many of the citizen's results are not released yet ($waiting-results): told, not
+    shown. Without an answer the list is shown without it."""
+    response = await person.api.fhir("GET", f"{person.fhir_user}/$waiting-results", person.token)
+    if response.status_code != 200:
+        return {}
+    return {
+        str(p.get("name")): next((v for k, v in p.items() if k.startswith("value")), None)
+        for p in response.json().get("parameter") or []
+        if isinstance(p, dict)
+    }
 
 
 async def results_list(request: Request) -> Response:
