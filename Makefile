@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 run: export MEDSVC_BASE_URL ?= http://$(HOST):$(PORT)/fhir
 
-.PHONY: run test chromium screenshots lint messages demo bench bench-booking bench-results bench-subscriptions bench-checks clean
+.PHONY: run test chromium screenshots lint messages demo bench bench-booking bench-results bench-subscriptions bench-checks bench-app clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -76,6 +76,11 @@ bench-subscriptions: $(STAMP)
 
 bench-checks: $(STAMP)
 	$(BIN)/python bench/checks_bench.py
+
+# The app's pages beside the FHIR calls they make; py-spy profiles each page after the rounds.
+bench-app: $(STAMP)
+	$(BIN)/pip install --quiet py-spy
+	$(BIN)/python bench/app_bench.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -10,6 +10,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from servers import BENCH_DIR, Server
 
@@ -30,22 +31,33 @@ class Scenario:
     authorization: str = ""  # the Authorization header of every request, if any
 
 
-def run_wrk(server: Server, scenario: Scenario, seconds: int) -> dict[str, float]:
+def run_wrk(
+    server: Server,
+    scenario: Scenario,
+    seconds: int,
+    *,
+    script: Path = LUA,
+    threads: int = WRK_THREADS,
+    env: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """One wrk run. Another script may take more of the environment (env) and add figures of
+    its own to its summary line ("extra"), which are returned beside the usual ones."""
     env = {
         **os.environ,
         "BENCH_METHOD": scenario.method,
         "BENCH_BODY": str(scenario.body) if scenario.body else "",
         "BENCH_AUTHORIZATION": scenario.authorization,
+        **(env or {}),
     }
     command = [
         "wrk",
-        f"-t{min(WRK_THREADS, scenario.clients)}",
+        f"-t{min(threads, scenario.clients)}",
         f"-c{scenario.clients}",
         f"-d{seconds}s",
         "--timeout",
         "60s",
         "-s",
-        str(LUA),
+        str(script),
         server.url + scenario.path,
     ]
     server_cpu = server.cpu_seconds()
@@ -65,6 +77,7 @@ def run_wrk(server: Server, scenario: Scenario, seconds: int) -> dict[str, float
         # CPU share of one core, to see who was saturated on the shared machine.
         "server_cpu": (server.cpu_seconds() - server_cpu) / wall,
         "wrk_cpu": (after.ru_utime + after.ru_stime - own.ru_utime - own.ru_stime) / wall,
+        **raw.get("extra", {}),
     }
 
 

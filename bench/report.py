@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import tables
+from app_report import END as APP_END
+from app_report import START as APP_START
 from booking_report import END as BOOKING_END
 from booking_report import START as BOOKING_START
 from results_report import END as RESULTS_END
@@ -83,15 +85,16 @@ PAGE = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 
 
 def kept_section(page: Path) -> list[str]:
-    """The booking, results and subscriptions benchmarks' sections of the page (written by
-    bench/booking_bench.py, results_bench.py and subscriptions_bench.py between their
-    markers), kept as they are when this report rewrites the page."""
+    """The booking, results, subscriptions and app benchmarks' sections of the page (written
+    by bench/booking_bench.py, results_bench.py, subscriptions_bench.py and app_bench.py
+    between their markers), kept as they are when this report rewrites the page."""
     text = page.read_text() if page.exists() else ""
     kept = []
     sections = (
         (BOOKING_START, BOOKING_END),
         (RESULTS_START, RESULTS_END),
         (SUBSCRIPTIONS_START, SUBSCRIPTIONS_END),
+        (APP_START, APP_END),
     )
     for start, end in sections:
         if start in text and end in text:

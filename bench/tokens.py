@@ -16,15 +16,16 @@ def _service(keys_dir: Path, base_url: str) -> TokenService:
     return TokenService(SigningKeys(keys_dir / "signing"), AuthUrls(base_url).issuer, base_url)
 
 
-def citizen(keys_dir: Path, base_url: str, patient_id: str) -> str:
-    """The claims a citizen's sign-in through the city's app gives (user_grants.py)."""
+def citizen(keys_dir: Path, base_url: str, patient_id: str, scope: str = CITIZEN_SCOPES) -> str:
+    """The claims a citizen's sign-in through the city's app gives (user_grants.py); scope:
+    what it granted, by default their results to read."""
     claims = {
         "sub": f"bench-citizen-{patient_id}",
         "client_id": "city-app",
         "patient": patient_id,
         "fhirUser": f"Patient/{patient_id}",
         "role": "patient",
-        "scope": CITIZEN_SCOPES,
+        "scope": scope,
     }
     return "Bearer " + _service(keys_dir, base_url).issue(claims, LIFETIME)
 
