@@ -152,6 +152,7 @@ def pages(seeded: app_seed.Seeded, hospital_doctors: list[str]) -> list[Page]:
                         "_include": "DiagnosticReport:performer",
                     },
                 ),
+                f"/fhir/{patient}/$waiting-results",  # results.py's _waiting
             ),
         ),
         Page(
