@@ -22,6 +22,7 @@ REGISTERED = {
     ("release", INSTANCE, RESULT_TYPES, True),
     ("withhold", INSTANCE, RESULT_TYPES, True),
     ("release-choice", INSTANCE, frozenset({"Patient"}), True),
+    ("waiting-results", INSTANCE, frozenset({"Patient"}), False),
     ("status", INSTANCE, frozenset({"Subscription"}), False),
     ("events", INSTANCE, frozenset({"Subscription"}), False),
 }

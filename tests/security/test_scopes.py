@@ -73,6 +73,7 @@ def requests(patient_id: str) -> list[tuple[str, str, dict]]:
         ("DELETE", "/Patient?identifier=urn:oid:1.2.246.21|12345", {}),
         ("POST", "/Patient/$validate", {"json": patient(), "headers": FHIR_JSON}),
         ("POST", f"{url}/$validate", {"headers": FHIR_JSON}),
+        ("GET", f"{url}/$waiting-results", {}),
     ]
 
 
