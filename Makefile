@@ -5,10 +5,12 @@ BIN := $(VENV)/bin
 # Test processes: each database's tests run in a worker of their own.
 TEST_WORKERS ?= 2
 STAMP := $(VENV)/.installed
-# `make run PORT=8001`: the FHIR base follows the port unless MEDSVC_BASE_URL is set.
+# `make run PORT=8001`: the FHIR base follows the port unless MEDSVC_BASE_URL is set; the
+# demo city's clinic hours and days are Shanghai's unless MEDSVC_TIMEZONE is set.
 HOST ?= 127.0.0.1
 PORT ?= 8000
 run: export MEDSVC_BASE_URL ?= http://$(HOST):$(PORT)/fhir
+run: export MEDSVC_TIMEZONE ?= Asia/Shanghai
 
 .PHONY: run test chromium screenshots lint messages demo bench bench-booking bench-results bench-subscriptions bench-checks bench-app clean
 
@@ -38,7 +40,7 @@ chromium:
 # Phone-sized pictures of the app's pages in both languages, taken by its browser tests.
 screenshots: $(STAMP) chromium
 	MEDSVC_TEST_BACKENDS=sqlite MEDSVC_SCREENSHOTS=docs/screenshots \
-		$(BIN)/pytest -p no:cacheprovider -n 0 tests/web/test_browser.py
+		$(BIN)/pytest -p no:cacheprovider -n 0 tests/web/test_browser.py tests/web/test_browser_changes.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
