@@ -126,6 +126,44 @@ def targets(results: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+API = PARTS[2][0]
+
+
+def reading(saved: dict[str, Any]) -> list[str]:
+    """What the figures say, per backend: how much more a page costs than its calls, and
+    where a profiled page's extra time goes."""
+    lines = []
+    for b in saved["results"]:
+        cpu = {p["name"]: p["clients"]["1"]["ratio"]["cpu"] for p in b["pages"]}
+        cheapest, dearest = min(cpu, key=cpu.__getitem__), max(cpu, key=cpu.__getitem__)
+        met = [p["name"] for p in b["pages"] if _met(p)]
+        line = (
+            f"- {b['backend']}: with one client a page costs from {_x(cpu[cheapest])} "
+            f"({cheapest}) to {_x(cpu[dearest])} ({dearest}) the CPU of the FHIR calls it "
+            f"makes; the target is met by {', '.join(met) if met else 'no page'}."
+        )
+        for found in b.get("profiles", []):
+            page = next(p for p in b["pages"] if p["name"] == found["page"])
+            mine, calls = (
+                page["clients"]["1"]["page"]["cpu_ms"],
+                page["clients"]["1"]["fhir"]["cpu_ms"],
+            )
+            extra = [
+                f"{part.split(':')[0]} {ms(share * mine)} ms"
+                for part, share in found["parts"].items()
+                if part != API and share * mine >= 0.05 * mine
+            ]
+            api = found["parts"].get(API, 0) * mine
+            line += (
+                f" The {found['page']} page: the API's work for its calls {ms(api)} ms of its "
+                f"{ms(mine)} ms (the calls over HTTP: {ms(calls)} ms); besides it, "
+                + (", ".join(extra) or "nothing over 5% of it")
+                + "."
+            )
+        lines.append(line)
+    return lines
+
+
 def _profiles(saved: dict[str, Any]) -> list[str]:
     out = []
     for b in saved["results"]:
@@ -322,6 +360,7 @@ def render(saved: dict[str, Any]) -> str:
             *_latency(b),
             "",
         ]
+    out += ["### Reading the numbers", "", *reading(saved), ""]
     out += [
         f"### Target: a page costs at most {TARGET}x the FHIR calls it makes",
         "",
