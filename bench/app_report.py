@@ -242,6 +242,22 @@ def _other_load(b: dict[str, Any]) -> str:
     return line + (", then gave up waiting and measured anyway" if quiet["gave_up"] else "")
 
 
+BUSY_LOAD = 0.8  # a load average at a backend's start above which the run says it was busy
+
+
+def _busy(results: list[dict[str, Any]]) -> list[str]:
+    busy = [b for b in results if b["load_before"] >= BUSY_LOAD or b["quiet"]["gave_up"]]
+    if not busy:
+        return []
+    return [
+        f"**This run was on a busy machine** ({', '.join(b['backend'] for b in busy)}): "
+        "other work shared its two cores, so pages/s and latencies are lower and noisier "
+        "than on a quiet one; CPU a page and a sequence, and the page/FHIR ratios of pairs "
+        "measured back to back, are what carry over.",
+        "",
+    ]
+
+
 def _method(saved: dict[str, Any]) -> list[str]:
     args, b = saved["args"], saved["results"][0]
     seeded = b["seeded"]
@@ -348,6 +364,7 @@ def render(saved: dict[str, Any]) -> str:
         "",
         *(_other_load(b) for b in results),
         "",
+        *_busy(results),
     ]
     for b in results:
         out += [
