@@ -1,6 +1,7 @@
 """A doctor in the app: their day with each patient's name, status and reason; marking a
 visit arrived, seen or a no-show; a patient's results under the care relationship."""
 
+import re
 from datetime import timedelta
 
 import httpx
@@ -38,11 +39,14 @@ def csrf_of(browser: httpx.Client, backend: Backend) -> str:
     return session.csrf
 
 
-def mark(browser: httpx.Client, backend: Backend, appointment: str, status: str) -> httpx.Response:
+def mark(
+    browser: httpx.Client, backend: Backend, appointment: str, status: str, version: str = ""
+) -> httpx.Response:
     form = {
         "csrf_token": csrf_of(browser, backend),
         "status": status,
         "date": day_after_tomorrow().date().isoformat(),
+        "version": version,
     }
     return browser.post(
         f"/app/appointments/{appointment}/status", data=form, headers={"Origin": origin_of(browser)}
@@ -168,3 +172,28 @@ def test_a_doctor_sees_the_week_by_day(
     browser.cookies.clear()
     signed_in(browser, "mei")
     assert browser.get("/app/week", headers=EN).status_code == 404
+
+
+def test_a_visit_changed_meanwhile_is_not_marked_and_says_so(
+    browser: httpx.Client, client: httpx.Client, people: People, visits: list[str], clean: Backend
+) -> None:
+    signed_in(browser, "dr-wang")
+    seen = re.search(
+        rf'action="/app/appointments/{visits[0]}/status">.*?name="version" value="(\d+)"',
+        day_page(browser),
+        re.DOTALL,
+    )
+    assert seen is not None
+    changed = client.patch(
+        f"/Appointment/{visits[0]}",
+        json=[{"op": "add", "path": "/comment", "value": "Moved to room 3"}],
+        headers={"Content-Type": "application/json-patch+json"},
+    )
+    assert changed.status_code == 200, changed.text
+    refused = mark(browser, clean, visits[0], "arrived", version=seen.group(1))
+    assert refused.status_code == 409
+    assert "未更改" in refused.text  # "Not changed", in the default language
+    assert client.get(f"/Appointment/{visits[0]}").json()["status"] == "booked"
+    current = client.get(f"/Appointment/{visits[0]}").json()["meta"]["versionId"]
+    assert mark(browser, clean, visits[0], "arrived", version=current).status_code == 303
+    assert client.get(f"/Appointment/{visits[0]}").json()["status"] == "arrived"

@@ -130,6 +130,7 @@ class AppointmentRow:
     patient: str
     patient_id: str
     reason: str
+    version: str  # meta.versionId: a change is made only to the version the person saw
 
 
 def appointment_row(
@@ -157,4 +158,5 @@ def appointment_row(
         patient_id=patient_id,
         reason=concept_text(appointment.get("reasonCode"))
         or str(appointment.get("description") or appointment.get("comment") or ""),
+        version=str((appointment.get("meta") or {}).get("versionId", "")),
     )

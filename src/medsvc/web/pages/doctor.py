@@ -1,6 +1,7 @@
 """A doctor's pages: their day (and the week around it) of appointments with each patient's
 name, status and reason, and marking a visit arrived, fulfilled or no-show."""
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,6 +16,7 @@ from medsvc.web.reads import fhir_json
 from medsvc.web.render import page
 
 DAY_LIMIT = 200  # a day's appointments for one doctor: far more than a clinic holds
+VERSION = re.compile(r"[0-9]{1,18}")
 YEARS_AROUND = 10  # how far from today a doctor's day or week may be asked for
 LARGEST_PAGE = 1000  # the API's largest page (MEDSVC_MAX_PAGE_SIZE's default)
 # What a doctor marks, from which status (Appointment.status, R4B appointmentstatus).
@@ -116,12 +118,12 @@ async def mark(request: Request) -> Response:
     if status not in MARKS or not display.FHIR_ID.fullmatch(appointment_id):
         raise PageError(404, "not-found")
     patch = [{"op": "replace", "path": "/status", "value": status}]
+    headers = {"Content-Type": "application/json-patch+json"}
+    version = form.get("version", "")
+    if VERSION.fullmatch(version):  # the visit as the doctor saw it, or 412
+        headers["If-Match"] = f'W/"{version}"'
     response = await person.api.fhir(
-        "PATCH",
-        f"Appointment/{appointment_id}",
-        person.token,
-        headers={"Content-Type": "application/json-patch+json"},
-        json=patch,
+        "PATCH", f"Appointment/{appointment_id}", person.token, headers=headers, json=patch
     )
     if response.status_code in (403, 404, 410):
         raise PageError(404, "not-found")
