@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from medsvc.app import create_app
-from medsvc.cli import demo
+from medsvc.cli.demo_bundle import SYSTEM
 from medsvc.db import Database
 from medsvc.kit import migrate
 from tests.cli.test_main import medsvc
@@ -33,7 +33,7 @@ def test_demo_tokens_work_against_a_running_server(tmp_path: Path) -> None:
     state_file = tmp_path / "var" / "demo" / "access.json"
     assert stat.S_IMODE(os.stat(state_file).st_mode) == 0o600
     state = json.loads(state_file.read_text())
-    assert set(state["passwords"]) == {"aino", "eero", "dr.laine", "dr.koski"}
+    assert set(state["passwords"]) == {"mei", "jian", "dr.wang", "dr.chen", "dr.zhang"}
     again = medsvc("demo", "load", cwd=tmp_path, env=env)
     assert json.loads(again.stdout)["created"] == 0
     assert json.loads(state_file.read_text()) == state  # the same people and clients
@@ -53,13 +53,13 @@ def test_demo_tokens_work_against_a_running_server(tmp_path: Path) -> None:
         )
         assert slots.json()["total"] > 0
         person = json.loads(
-            medsvc("demo", "token", "--username", "aino", cwd=tmp_path, env=env).stdout
+            medsvc("demo", "token", "--username", "mei", cwd=tmp_path, env=env).stdout
         )
         own = http.get(
             f"/Patient/{person['patient']}",
             headers={"Authorization": f"Bearer {person['access_token']}"},
         )
-        assert own.json()["name"][0]["given"] == ["Aino"]
+        assert own.json()["name"][0]["given"] == ["梅"]
         others = http.get("/Patient", headers={"Authorization": f"Bearer {person['access_token']}"})
         assert others.json()["total"] == 1
         citizen_app_books_and_reads_results(http, system, person)
@@ -88,7 +88,7 @@ def citizen_app_books_and_reads_results(
     )
     assert cancelled.status_code == 200, cancelled.text
     hospital = {"Authorization": f"Bearer {system['access_token']}"}
-    subject = f"Patient?identifier={demo.SYSTEM}|pat-aino"
+    subject = f"Patient?identifier={SYSTEM}|pat-mei"
     entry = {"resource": observation(subject), "request": {"method": "POST", "url": "Observation"}}
     bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [entry]}
     pushed = http.post("", json=bundle, headers=hospital)

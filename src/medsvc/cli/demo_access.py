@@ -44,30 +44,36 @@ def load_state(directory: Path = DEMO_DIR) -> dict[str, Any] | None:
     return dict(json.loads(path.read_text())) if path.exists() else None
 
 
-def ensure(
-    connection: Connection, people: dict[str, str], organization: str, directory: Path = DEMO_DIR
-) -> dict[str, Any]:
-    """The demo's accounts and clients, made on the first load and reused after it.
+# Who signs in to the demo: the demo key of the resource they sign in as, and who they are.
+PEOPLE = {
+    "mei": ("pat-mei", "李梅, a citizen: visits past and coming, results (HbA1c's trend, a PDF)"),
+    "jian": ("pat-jian", "李建国, her father: a visit coming"),
+    "dr.wang": ("dr-wang", "王芳, 心内科 (Cardiology), 市第一人民医院: a full day today"),
+    "dr.chen": ("dr-chen", "陈静, 内分泌科 (Endocrinology), 市中心医院: Li Mei's diabetes"),
+    "dr.zhang": ("dr-zhang", "张伟, 皮肤科 (Dermatology), 市第一人民医院: slots from a template"),
+}
 
-    people maps a username to the Patient/… or Practitioner/… it signs in as.
-    """
-    state = load_state(directory)
-    if state is not None and clients.find_client(connection, state["app"]) is not None:
-        return state
-    now = clock.now()
+
+def _add_accounts(connection: Connection, people: dict[str, str]) -> dict[str, str]:
+    """Accounts for the people who have none; returns their new passwords."""
     passwords = {}
     for username, fhir_user in people.items():
-        role = "patient" if fhir_user.startswith("Patient/") else "practitioner"
-        if accounts.find_account(connection, username) is None:
-            passwords[username] = secrets.token_urlsafe(12)
-            accounts.add_account(
-                connection,
-                now,
-                role=role,
-                username=username,
-                password=passwords[username],
-                fhir_user=fhir_user,
-            )
+        if accounts.find_account(connection, username) is not None:
+            continue
+        passwords[username] = secrets.token_urlsafe(12)
+        accounts.add_account(
+            connection,
+            clock.now(),
+            role="patient" if fhir_user.startswith("Patient/") else "practitioner",
+            username=username,
+            password=passwords[username],
+            fhir_user=fhir_user,
+        )
+    return passwords
+
+
+def _add_clients(connection: Connection, organization: str) -> dict[str, Any]:
+    now = clock.now()
     app = clients.add_app(
         connection, now, name="medsvc demo app", redirect_uris=[REDIRECT_URI], scope=APP_SCOPE
     )
@@ -76,18 +82,34 @@ def ensure(
     system = clients.add_system(
         connection,
         now,
-        name="City Hospital integration engine",
+        name="City First People's Hospital integration engine",
         organization=organization,
         jwks=public,
     )
-    state = {
+    return {
         "app": app.client_id,
         "redirect_uri": REDIRECT_URI,
-        "passwords": passwords,
+        "passwords": {},
         "system": system.client_id,
         "system_key": {**key.as_dict(private=True), "kid": key.kid},
     }
-    _save(directory, STATE, state)
+
+
+def ensure(
+    connection: Connection, people: dict[str, str], organization: str, directory: Path = DEMO_DIR
+) -> dict[str, Any]:
+    """The demo's accounts and clients, made on the first load and reused after it; a person
+    added to the demo since gets an account on the next load.
+
+    people maps a username to the Patient/… or Practitioner/… it signs in as.
+    """
+    saved = load_state(directory)
+    fresh = saved is None or clients.find_client(connection, saved["app"]) is None
+    state = _add_clients(connection, organization) if fresh or saved is None else saved
+    added = _add_accounts(connection, people)
+    if fresh or added:
+        state["passwords"] = {**state["passwords"], **added}
+        _save(directory, STATE, state)
     return state
 
 
@@ -182,14 +204,19 @@ def person_token(
 
 def how_to(settings: Settings, state: dict[str, Any]) -> str:
     """What `make run` prints for someone trying the service."""
+    origin = _origin(settings)
+    width = max(map(len, state["passwords"]), default=0)
     lines = [
-        f"medsvc demo: the service answers at {_origin(settings)} (FHIR base {settings.base_url})",
-        f"  the app for citizens and doctors, on a phone or here: {_origin(settings)}/app/",
-        f"  people (username and password; kept in {DEMO_DIR / STATE}):",
+        f"medsvc demo: the app for citizens and doctors, on a phone or here: {origin}/app/",
+        f"  sign in as (username, password: kept in {DEMO_DIR / STATE}):",
     ]
-    lines += [f"    {u}  {p}" for u, p in state["passwords"].items()]
+    for username, password in state["passwords"].items():
+        who = PEOPLE[username][1] if username in PEOPLE else ""
+        lines.append(f"    {username:<{width}}  {password}  {who}".rstrip())
     lines += [
-        "  sign in as a person and get tokens:  .venv/bin/medsvc demo token --username aino",
+        f"  times are the city's, in {settings.timezone} (MEDSVC_TIMEZONE)",
+        f"  the FHIR API: {settings.base_url}",
+        "  sign in as a person and get tokens:  .venv/bin/medsvc demo token --username mei",
         "  get the hospital system's token:      .venv/bin/medsvc demo token --system",
         '  then: curl -H "Authorization: Bearer $TOKEN" '
         f"'{settings.base_url}/Slot?status=free&_count=5'",
