@@ -4,7 +4,9 @@ observations (value, unit, range, flag in words), its PDF; and what the app refu
 import httpx
 import pytest
 
-from tests.scheduling.clinic import Open
+from tests.factories import FHIR_JSON
+from tests.results.lab_push import lab_bundle
+from tests.scheduling.clinic import Open, hospital_context
 from tests.web.conftest import People, signed_in
 from tests.web.results import PDF, push_results
 
@@ -37,6 +39,7 @@ def test_a_citizen_reads_a_new_report_and_it_is_new_no_more(
     assert "0.6 - 1.2" in report.text
     assert "718-7" in report.text  # a result with no name is shown by its code
     assert report.text.count("<tr") == 3  # the header and two observations
+    assert f'href="/app/results/{report_id}/pdf"' in report.text
     assert ">New<" not in browser.get("/app/results", headers=EN).text
 
 
@@ -101,3 +104,26 @@ def test_a_result_waiting_for_review_is_told_not_shown(
     assert "3.0" not in listed
     chinese = browser.get("/app/results", headers={"Accept-Language": "zh-CN"}).text
     assert "1 项结果正在等待医生审核" in chinese
+
+
+def test_a_report_without_a_pdf_offers_none(
+    browser: httpx.Client, client: httpx.Client, people: People, acting_as: Open
+) -> None:
+    organization = client.post(
+        "/Organization",
+        json={"resourceType": "Organization", "name": "City Lab"},
+        headers=FHIR_JSON,
+    ).json()["id"]
+    bundle = lab_bundle("m-1", "R-5")
+    bundle["entry"] = [
+        e
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] not in ("DocumentReference", "Binary")
+    ]
+    hospital = acting_as(hospital_context(organization))
+    assert hospital.post("/", json=bundle, headers=FHIR_JSON).status_code == 200
+    signed_in(browser, "mei")
+    report_id = report_id_of(browser.get("/app/results").text)
+    report = browser.get(f"/app/results/{report_id}", headers=EN)
+    assert report.status_code == 200
+    assert "/pdf" not in report.text

@@ -96,6 +96,7 @@ async def _report(person: Person, report_id: str) -> tuple[Resource, dict[str, R
     params: dict[str, str | list[str]] = {
         "_id": report_id,
         "_include": ["DiagnosticReport:result", "DiagnosticReport:performer"],
+        "_revinclude": "DocumentReference:related",  # its PDF, when it has one
     }
     bundle = await fhir_json(person, "DiagnosticReport", params)
     found = display.matches(bundle)
@@ -123,6 +124,7 @@ async def report_page(request: Request) -> Response:
         rows=rows,
         conclusion=conclusion,
         trend_base=_trend_base(person, report),
+        has_pdf=any(key.startswith("DocumentReference/") for key in others),
     )
 
 
