@@ -249,11 +249,13 @@ def _busy(results: list[dict[str, Any]]) -> list[str]:
     busy = [b for b in results if b["load_before"] >= BUSY_LOAD or b["quiet"]["gave_up"]]
     if not busy:
         return []
+    named = ", ".join(f"{b['backend']}, load average {b['load_before']:.2f}" for b in busy)
     return [
-        f"**This run was on a busy machine** ({', '.join(b['backend'] for b in busy)}): "
-        "other work shared its two cores, so pages/s and latencies are lower and noisier "
-        "than on a quiet one; CPU a page and a sequence, and the page/FHIR ratios of pairs "
-        "measured back to back, are what carry over.",
+        f"**This run was on a busy machine** ({named} at its start): other work shared its "
+        "two cores, and a pair of samples is measured again only when it used more than 0.3 "
+        "cores, so pages/s and latencies are lower and noisier than on a quiet machine; CPU "
+        "a page and a sequence, and the page/FHIR ratios of pairs measured back to back, "
+        "are what carry over.",
         "",
     ]
 
