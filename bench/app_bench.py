@@ -165,6 +165,7 @@ def pages(seeded: app_seed.Seeded, hospital_doctors: list[str]) -> list[Page]:
                     {
                         "_id": seeded.panel,
                         "_include": ["DiagnosticReport:result", "DiagnosticReport:performer"],
+                        "_revinclude": "DocumentReference:related",
                     },
                 ),
             ),
