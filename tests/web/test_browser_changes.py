@@ -4,6 +4,7 @@ and their settings, a doctor's week, and another citizen's result that is not fo
 checked with axe-core and pictured on request."""
 
 import re
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -216,4 +217,66 @@ def test_another_citizens_result_is_not_found_and_signing_out_ends_access(
     )
     expect(page.locator("main")).not_to_contain_text("Creatinine")
     accessible(page, f"not-found-{language}")
+    page.context.close()
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_the_pages_that_refuse_are_accessible(
+    chromium_browser: Browser,
+    smart_server: LiveServer,
+    client: httpx.Client,
+    people: People,
+    language: str,
+) -> None:
+    schedule_id = doctors_schedule(client, people.doctor)
+    add_slots(client, schedule_id, 2, first=day_after_tomorrow())
+    [started] = add_slots(client, schedule_id, 1, first=day_after_tomorrow() - timedelta(days=3))
+    page = phone(chromium_browser, language)
+    page.goto(f"{smart_server.url}/app/")
+    sign_in(page, "mei")
+    page.goto(f"{smart_server.url}/app/find/doctors/{people.doctor}")
+    page.evaluate("() => document.querySelector('.times input[name=csrf_token]').value = 'x'")
+    page.locator(".times button").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        words(language, "该表单已失效", "This form has expired")
+    )
+    accessible(page, f"refused-{language}")
+    page.goto(f"{smart_server.url}/app/find/doctors/{people.doctor}")
+    page.evaluate(
+        "slot => document.querySelector('.times input[name=slot]').value = slot", f"Slot/{started}"
+    )
+    page.locator(".times button").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        words(language, "无法完成此操作", "This cannot be done")
+    )
+    accessible(page, f"not-allowed-{language}")
+    page.context.close()
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_a_doctor_reads_a_patients_results_and_trend(
+    chromium_browser: Browser,
+    smart_server: LiveServer,
+    client: httpx.Client,
+    people: People,
+    acting_as: Open,
+    language: str,
+) -> None:
+    schedule_id = doctors_schedule(client, people.doctor)
+    book_visits(client, acting_as, schedule_id, [people.citizen], day_after_tomorrow())
+    for month, value in ((9, 1.4), (10, 0.9)):
+        when = f"2026-{month:02d}-03T08:00:00+08:00"
+        push_results(client, acting_as, "m-1", f"R-{month}", creatinine=value, effective=when)
+    page = phone(chromium_browser, language)
+    page.goto(f"{smart_server.url}/app/")
+    sign_in(page, "dr-wang")
+    page.goto(f"{smart_server.url}/app/patients/{people.citizen}/results")
+    expect(page.locator(".card")).to_have_count(2)
+    accessible(page, f"patient-results-{language}")
+    page.locator(".card-link").first.click()
+    page.get_by_role(
+        "link", name=words(language, "Creatinine的趋势", "Trend of Creatinine")
+    ).click()
+    expect(page.locator("svg .mark")).to_have_count(2)
+    accessible(page, f"patient-trend-{language}")
     page.context.close()
