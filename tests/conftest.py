@@ -154,6 +154,18 @@ class LiveServer:
     def __exit__(self, *_exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+        self._release_app()
+
+    def _release_app(self) -> None:
+        """What the app's lifespan would end (it is off here, so that a test's database
+        outlives its servers): the read and write threads and the audit trail's writer, or
+        every app a test opens keeps its threads to the end of the run."""
+        state = getattr(self.server.config.app, "state", None)
+        for executor in getattr(state, "executors", {}).values():
+            executor.shutdown(wait=False)
+        audit = getattr(state, "audit", None)
+        if audit is not None:
+            audit.close()
 
     @property
     def url(self) -> str:
