@@ -101,10 +101,9 @@ def _names_call(kind: str, ids: list[str]) -> str:
     return _fhir(kind, {"_id": ",".join(sorted(ids)), "_count": str(len(ids))})
 
 
-def pages(seeded: app_seed.Seeded, hospital_doctors: list[str]) -> list[Page]:
+def pages(seeded: app_seed.Seeded) -> list[Page]:
     """The pages measured and the FHIR calls each makes (read from web/pages/find.py,
-    results.py and trend.py, web/directory.py and web/reads.py). hospital_doctors: the
-    doctors with free times in the hospital's $find answer, whom its page names."""
+    results.py and trend.py, web/directory.py and web/reads.py)."""
     patient, typed = f"Patient/{seeded.citizen}", app_seed.SEARCHED
     listed = str(find.MOST_LISTED)
     doctor, hospital = seeded.searched, seeded.hospital
@@ -134,8 +133,14 @@ def pages(seeded: app_seed.Seeded, hospital_doctors: list[str]) -> list[Page]:
             f"/app/find/hospitals/{hospital}",
             (
                 _names_call("Organization", [hospital]),
-                _find_call(organization=f"Organization/{hospital}"),
-                _names_call("Practitioner", hospital_doctors),
+                _fhir(
+                    "PractitionerRole",
+                    {
+                        "organization": f"Organization/{hospital}",
+                        "_include": "PractitionerRole:practitioner",
+                        "_count": str(directory.MOST_OFFERED),
+                    },
+                ),
             ),
         ),
         Page(
@@ -254,11 +259,16 @@ def _counts(body: dict[str, Any]) -> dict[str, int]:
 def _expected(page: str, seeded: app_seed.Seeded) -> dict[int, dict[str, int]]:
     """What some calls must answer, by call: the seeded data, seen by the citizen."""
     per_doctor = app_seed.DAYS * app_seed.SLOTS_PER_DAY
-    offered = min(seeded.slots, directory.MOST_OFFERED)
     return {
         "find": {1: {"Practitioner match": 1}},
         "doctor": {0: {"Practitioner match": 1}, 1: {"Appointment match": per_doctor}},
-        "hospital": {0: {"Organization match": 1}, 1: {"Appointment match": offered}},
+        "hospital": {
+            0: {"Organization match": 1},
+            1: {
+                "PractitionerRole match": len(seeded.doctors),
+                "Practitioner include": len(seeded.doctors),
+            },
+        },
         "results": {0: {"DiagnosticReport match": app_seed.REPORTS, "Organization include": 1}},
         "report": {
             0: {
@@ -301,23 +311,12 @@ def check_page(server: Server, cookie: str, page: Page, seeded: app_seed.Seeded)
         "results": [f"/app/results/{r}" for r in seeded.reports],
         "report": [code for code, _unit, _typical in app_seed.TESTS],
         "find": [f"/app/find/doctors/{seeded.searched}"],
+        "hospital": [f"/app/find/doctors/{doctor}" for doctor in seeded.doctors],
     }.get(page.name, [])
     missing = [text for text in shown if text not in response.text]
     if missing:
         raise RuntimeError(f"{page.name}: the page does not show {missing[:5]}")
     return 200
-
-
-def hospital_doctors(server: Server, token: str, hospital: str) -> list[str]:
-    """The doctors the hospital's page names: those with times in its $find answer."""
-    response = httpx.get(
-        server.url + _find_call(organization=f"Organization/{hospital}"),
-        headers={"Authorization": token, "Accept": ACCEPT["fhir"]},
-        timeout=60,
-    )
-    response.raise_for_status()
-    doctors = {t.doctor for t in directory.free_times(response.json())}
-    return sorted(d.partition("/")[2] for d in doctors if d.startswith("Practitioner/"))
 
 
 # --- measuring ------------------------------------------------------------------------------
@@ -491,7 +490,7 @@ def checked_pages(
     """The pages to measure (the trend's only if the app has it), what their calls answer,
     and the pages left out with their status."""
     measured, answers, absent = [], {}, {}
-    for page in pages(seeded, hospital_doctors(server, token, seeded.hospital)):
+    for page in pages(seeded):
         status = check_page(server, cookie, page, seeded)
         if status != 200:
             if page.name != "trend":

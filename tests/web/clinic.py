@@ -30,6 +30,7 @@ def doctors_schedule(client: httpx.Client, doctor: str, hospital: str = "北区�
         "resourceType": "PractitionerRole",
         "practitioner": {"reference": f"Practitioner/{doctor}"},
         "organization": {"reference": f"Organization/{organization}"},
+        "specialty": [{**CARDIOLOGY, "text": "心内科"}],
     }
     created(client, role)
     resource = schedule(f"Practitioner/{doctor}")

@@ -42,11 +42,51 @@ def test_a_citizen_finds_a_doctor_by_hospital_and_sees_free_times_by_day(
     organization = re.search(r'href="/app/find/hospitals/([^"]+)"', found.text)
     assert organization is not None
     hospital = browser.get(f"/app/find/hospitals/{organization.group(1)}", headers=EN)
+    assert "<h2>心内科</h2>" in hospital.text
+    assert f'href="/app/find/doctors/{people.doctor}"' in hospital.text
     assert "Mikko Wang" in hospital.text
-    assert "3 free times in the next two weeks" in hospital.text
     doctor = browser.get(f"/app/find/doctors/{people.doctor}", headers=EN)
     assert doctor.text.count('action="/app/book"') == 3
     assert "3 free" in doctor.text
+
+
+def test_a_hospitals_page_lists_its_doctors_by_department_from_their_roles(
+    browser: httpx.Client, client: httpx.Client, people: People
+) -> None:
+    """Each active role at the hospital puts its doctor under the role's specialty, whether or
+    not they have free times; ended roles and other hospitals' doctors are not listed."""
+    doctors_schedule(client, people.doctor)
+    signed_in(browser, "mei")
+    found = browser.get("/app/find", headers=EN)
+    hospital = re.search(r'href="/app/find/hospitals/([^"]+)"', found.text)
+    assert hospital is not None
+    at = {"reference": f"Organization/{hospital.group(1)}"}
+    elsewhere = created(client, {"resourceType": "Organization", "name": "南区医院"})
+
+    def role(family: str, organization: dict[str, str], **more: object) -> str:
+        doctor = created(client, {"resourceType": "Practitioner", "name": [{"family": family}]})
+        created(
+            client,
+            {
+                "resourceType": "PractitionerRole",
+                "practitioner": {"reference": f"Practitioner/{doctor}"},
+                "organization": organization,
+                **more,
+            },
+        )
+        return doctor
+
+    ortho = role("Okafor", at, specialty=[{"text": "骨科"}])
+    general = role("Berg", at)
+    role("Retired", at, active=False, specialty=[{"text": "骨科"}])
+    role("Elsewhere", {"reference": f"Organization/{elsewhere}"}, specialty=[{"text": "眼科"}])
+    page = browser.get(f"/app/find/hospitals/{hospital.group(1)}", headers=EN).text
+    headings = re.findall(r"<h2>([^<]+)</h2>", page)
+    assert headings == ["心内科", "骨科", "General"]
+    for doctor in (people.doctor, ortho, general):
+        assert f'href="/app/find/doctors/{doctor}"' in page
+    for not_listed in ("Retired", "Elsewhere", "眼科"):
+        assert not_listed not in page
 
 
 @pytest.mark.parametrize("typed", ["Wang", "wan", "张", "张伟"])

@@ -4,9 +4,10 @@ person's language, and the original kept when the translation is missing or malf
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
-from medsvc.web.display import TRANSLATION, localised
+from medsvc.web.display import TRANSLATION, read_json
 from tests.factories import FHIR_JSON
 from tests.web.conftest import People, signed_in
 
@@ -38,15 +39,20 @@ HOSPITAL = {
     [("en", "City First Hospital"), ("en-GB", "City First Hospital"), ("zh-CN", "市第一人民医院")],
 )
 def test_a_name_is_shown_in_the_persons_language(language: str, name: str) -> None:
-    assert localised(HOSPITAL, language)["name"] == name
+    assert read_json(orjson.dumps(HOSPITAL), language)["name"] == name
 
 
 def test_translations_are_found_inside_lists_and_concepts() -> None:
     concept = {"text": "心内科", "_text": translated(en="Cardiology")}
     bundle = {"entry": [{"resource": {"serviceType": [concept]}}]}
-    shown = localised(bundle, "en")
+    shown = read_json(orjson.dumps(bundle), "en")
     assert shown["entry"][0]["resource"]["serviceType"][0]["text"] == "Cardiology"
-    assert bundle["entry"][0]["resource"]["serviceType"][0]["text"] == "心内科"  # not changed
+    assert shown["entry"][0]["resource"]["serviceType"][0]["_text"] == concept["_text"]
+
+
+def test_an_answer_without_translations_is_read_as_it_is() -> None:
+    bundle = {"entry": [{"resource": {"name": "市第一人民医院", "_name": {"id": "n"}}}]}
+    assert read_json(orjson.dumps(bundle), "en") == bundle
 
 
 @pytest.mark.parametrize(
@@ -73,7 +79,8 @@ def test_translations_are_found_inside_lists_and_concepts() -> None:
     ],
 )
 def test_a_missing_or_malformed_translation_keeps_the_name(element: Any) -> None:
-    assert localised({"name": "市第一人民医院", "_name": element}, "en")["name"] == "市第一人民医院"
+    named = {"name": "市第一人民医院", "_name": element}
+    assert read_json(orjson.dumps(named), "en")["name"] == "市第一人民医院"
 
 
 def test_the_find_page_names_hospitals_in_the_chosen_language(

@@ -2,6 +2,8 @@
 and the FHIR dates of lesser precision or beyond the calendar written as well as they can be,
 never failing the page."""
 
+from datetime import date
+
 import pytest
 
 from medsvc.web.render import Formats
@@ -54,3 +56,15 @@ def test_a_moment_that_cannot_be_placed_never_fails(moment: str) -> None:
         assert isinstance(formats.date(moment), str)
         assert isinstance(formats.short_date(moment), str)
         assert isinstance(formats.date_time(moment), str)
+
+
+def test_times_and_days_formatted_once_are_still_each_moments_own() -> None:
+    """A page formats each time of day and each day once: the same clock time on another day,
+    or another time on the same day, is still written as its own."""
+    formats = Formats("en", "Europe/Berlin")  # a zone with summer time
+    assert formats.time("2026-03-28T08:30:00Z") == "9:30\u202fAM"  # CET, +01:00
+    assert formats.time("2026-03-29T07:30:00Z") == "9:30\u202fAM"  # CEST, +02:00
+    assert formats.time("2026-03-29T07:45:00Z") == "9:45\u202fAM"
+    assert formats.date("2026-03-28T23:30:00Z") == "Sunday, March 29, 2026"  # local midnight past
+    assert formats.date("2026-03-28T22:30:00Z") == "Saturday, March 28, 2026"
+    assert formats.day(date(2026, 3, 29)) == "Sunday, March 29, 2026"

@@ -54,7 +54,26 @@ async def find(person: Person, start: datetime, end: datetime, **narrowed: str) 
     response = await person.api.fhir("GET", "Appointment/$find", person.token, params=params)
     if response.status_code != 200:
         return []
-    return free_times(display.localised(response.json(), person.api.language))
+    return free_times(display.read_json(response.content, person.api.language))
+
+
+def departments(roles: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """A PractitionerRole search's active roles as departments (the role's specialty, FHIR's
+    "specific specialty of the practitioner" in that organization), each with its doctors'
+    ids and names, both in alphabetical order; a role without a specialty is under ""."""
+    doctors = display.included(roles)
+    found: dict[str, dict[str, str]] = defaultdict(dict)
+    for role in display.matches(roles):
+        reference = str((role.get("practitioner") or {}).get("reference", ""))
+        kind, _, doctor_id = reference.partition("/")
+        if role.get("active") is False or kind != "Practitioner" or doctor_id == "":
+            continue
+        named = display.resource_name(doctors.get(reference))
+        found[display.concept_text(role.get("specialty"))][doctor_id] = named
+    return [
+        (department, sorted(people.items(), key=lambda person: (person[1], person[0])))
+        for department, people in sorted(found.items(), key=lambda item: (not item[0], item[0]))
+    ]
 
 
 async def names(person: Person, kind: str, references: set[str]) -> dict[str, str]:

@@ -6,12 +6,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # A FHIR id (datatypes.html#id): a path segment that is anything else is refused before any call.
 FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 
 
 TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation"
+TRANSLATION_BYTES = TRANSLATION.encode()
 
 
 def _translation(element: Any, language: str) -> str:
@@ -35,17 +38,26 @@ def _translation(element: Any, language: str) -> str:
 
 
 def localised(value: Any, language: str) -> Any:
-    """The JSON with each string that carries a translation into the language (FHIR's
-    translation extension) replaced by it: names of hospitals, places and departments."""
-    if isinstance(value, list):
-        return [localised(item, language) for item in value]
-    if not isinstance(value, dict):
-        return value
-    result = {key: localised(item, language) for key, item in value.items()}
-    for key, item in value.items():
-        if key.startswith("_") and isinstance(result.get(key[1:]), str):
-            result[key[1:]] = _translation(item, language) or result[key[1:]]
-    return result
+    """The JSON, changed in place: each string that carries a translation into the language
+    (FHIR's translation extension) replaced by it: names of hospitals, places and departments."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        children = item.values() if isinstance(item, dict) else item
+        pending.extend(child for child in children if isinstance(child, dict | list))
+        if not isinstance(item, dict):
+            continue
+        for key in [key for key in item if key.startswith("_")]:
+            if isinstance(item.get(key[1:]), str):
+                item[key[1:]] = _translation(item[key], language) or item[key[1:]]
+    return value
+
+
+def read_json(content: bytes, language: str) -> Any:
+    """An API answer's JSON in the page's language. Most answers carry no translation, and
+    then the walk through them (thousands of elements in a day's free times) is skipped."""
+    value = orjson.loads(content)
+    return localised(value, language) if TRANSLATION_BYTES in content else value
 
 
 def parse_instant(text: str) -> datetime | None:
@@ -108,6 +120,14 @@ def included(bundle: dict[str, Any]) -> dict[str, dict[str, Any]]:
         resource = entry.get("resource") or {}
         found[f"{resource.get('resourceType')}/{resource.get('id')}"] = resource
     return found
+
+
+def has_next(bundle: dict[str, Any]) -> bool:
+    """Whether a search's Bundle has a further page."""
+    return any(
+        isinstance(link, dict) and link.get("relation") == "next"
+        for link in bundle.get("link") or []
+    )
 
 
 def matches(bundle: dict[str, Any]) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ Params = dict[str, str] | dict[str, str | list[str]]
 async def fhir_json(person: Person, path: str, params: Params | None = None) -> dict[str, Any]:
     response = await person.api.fhir("GET", path, person.token, params=params)
     if response.status_code == 200:
-        body: dict[str, Any] = display.localised(response.json(), person.api.language)
+        body: dict[str, Any] = display.read_json(response.content, person.api.language)
         return body
     if response.status_code == 401:
         raise PageError(401, "signed-out")

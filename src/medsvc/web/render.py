@@ -39,6 +39,10 @@ class Formats:
 
     def __init__(self, locale: str, timezone: str):
         self.locale, self.timezone = locale, ZoneInfo(timezone)
+        # A page of free times shows hundreds of times on a few days: each day and each time
+        # of day is formatted once (Babel's formatting is most of such a page's drawing).
+        self._days: dict[dt.date, str] = {}
+        self._times: dict[tuple[int, int], str] = {}
 
     def _local(self, moment: dt.datetime | str) -> dt.datetime | None:
         """A FHIR dateTime with its time in the deployment's zone; None for a date without a
@@ -79,10 +83,12 @@ class Formats:
         local = self._local(moment)
         if local is None:
             return self._calendar(moment, full=True)
-        return format_date(local, "full", locale=self.locale)
+        return self.day(local.date())
 
     def day(self, calendar_day: dt.date) -> str:
-        return format_date(calendar_day, "full", locale=self.locale)
+        if calendar_day not in self._days:
+            self._days[calendar_day] = format_date(calendar_day, "full", locale=self.locale)
+        return self._days[calendar_day]
 
     def short_date(self, moment: dt.datetime | str) -> str:
         """A date without its weekday, for a chart's axis: "Dec 7, 2026" or "2026年12月7日"."""
@@ -97,7 +103,12 @@ class Formats:
 
     def time(self, moment: dt.datetime | str) -> str:
         local = self._local(moment)
-        return "" if local is None else format_time(local, "short", locale=self.locale)
+        if local is None:
+            return ""
+        of_day = (local.hour, local.minute)  # the short time shows neither seconds nor zone
+        if of_day not in self._times:
+            self._times[of_day] = format_time(local, "short", locale=self.locale)
+        return self._times[of_day]
 
     def date_time(self, moment: dt.datetime | str) -> str:
         local = self._local(moment)

@@ -54,27 +54,30 @@ def _id(request: Request, name: str) -> str:
 
 
 async def hospital(request: Request) -> Response:
-    """A hospital's departments (the service of each free time) and, in each, its doctors with
-    how many free times they have in the window."""
+    """A hospital's departments (the specialty of each doctor's role there) and their doctors,
+    from the directory: one search, whatever the number of free times, each doctor linking to
+    their free times by day."""
     person = await signed_in_as(request, "Patient")
-    organization = _id(request, "organization_id")
-    name = await directory.names(person, "Organization", {f"Organization/{organization}"})
+    organization = f"Organization/{_id(request, 'organization_id')}"
+    name = await directory.names(person, "Organization", {organization})
     if not name:
         raise PageError(404, "not-found")
-    start, end = _window()
-    times = await directory.find(person, start, end, organization=f"Organization/{organization}")
-    doctors = await directory.names(person, "Practitioner", {t.doctor for t in times})
-    departments: dict[str, dict[str, int]] = {}
-    for time in times:
-        counted = departments.setdefault(time.service or "", {})
-        counted[time.doctor] = counted.get(time.doctor, 0) + 1
+    roles = await fhir_json(
+        person,
+        "PractitionerRole",
+        {
+            "organization": organization,
+            "_include": "PractitionerRole:practitioner",
+            "_count": str(directory.MOST_OFFERED),
+        },
+    )
     return page(
         request,
         "hospital.html",
         person=person,
-        name=name[f"Organization/{organization}"],
-        departments=sorted(departments.items()),
-        doctors=doctors,
+        name=name[organization],
+        departments=directory.departments(roles),
+        more=display.has_next(roles),
     )
 
 
