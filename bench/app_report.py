@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import app_seed
-from page import ms, rate, verdict, write_marked
+from page import NEEDS_WRK_AND_POSTGRES, ms, rate, raw_runs, reproducing, verdict, write_marked
 
 START, END = "<!-- app-bench:start -->", "<!-- app-bench:end -->"
 TARGET = 1.5  # a page costs at most 1.5 times the FHIR calls it makes
@@ -403,23 +403,15 @@ def render(saved: dict[str, Any]) -> str:
             "",
             *profiled,
         ]
-    out += ["### Raw runs", ""]
-    for b in results:
-        out += [f"{b['backend']}:", "", *_runs(b), ""]
-    out += [
-        "### Reproducing",
-        "",
-        "```sh",
-        "make bench-app                                   # both backends, into this page",
-        ".venv/bin/python bench/app_bench.py --quick      # smoke test, prints the section",
-        ".venv/bin/python bench/app_bench.py --backend sqlite --profile doctor results",
-        "```",
-        "",
-        "Needs `wrk` and, for PostgreSQL, a server at 127.0.0.1:5432 (user `postgres`, "
-        "trust; `MEDSVC_BENCH_POSTGRES_URL` points elsewhere); `--profile` needs py-spy "
-        "(`make bench-app` installs it). Raw samples of the last run: "
-        "`bench/results/app-latest.json`; `--render` rewrites this section from it.",
-        "",
+    out += raw_runs(results, _runs)
+    out += reproducing(
+        [
+            "make bench-app                                   # both backends, into this page",
+            ".venv/bin/python bench/app_bench.py --quick      # smoke test, prints the section",
+            ".venv/bin/python bench/app_bench.py --backend sqlite --profile doctor results",
+        ],
+        f"{NEEDS_WRK_AND_POSTGRES}; `--profile` needs py-spy (`make bench-app` installs it)",
+        "app",
         END,
-    ]
+    )
     return "\n".join(out)

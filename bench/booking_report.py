@@ -8,7 +8,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from page import verdict, write_marked
+from page import NEEDS_WRK_AND_POSTGRES, reproducing, verdict, write_marked
 
 START, END = "<!-- booking-bench:start -->", "<!-- booking-bench:end -->"
 BOOKING_RATIO = 0.5  # medsvc books at least half the bare endpoint's rate
@@ -454,22 +454,16 @@ def render(saved: dict[str, Any]) -> str:
             out += [f"Booking, {b['backend']}:", "", *_booking_runs(b), ""]
         if "search" in b:
             out += [f"Slot search, {b['backend']}:", "", *_search_runs(b), ""]
-    out += [
-        "### Reproducing",
-        "",
-        "```sh",
-        "make bench-booking                                  # both backends, full size",
-        ".venv/bin/python bench/booking_bench.py --quick     # smoke test, prints it",
-        ".venv/bin/python bench/booking_bench.py --backend sqlite --scenario booking",
-        "```",
-        "",
-        "Needs `wrk` and, for PostgreSQL, a server at 127.0.0.1:5432 (user `postgres`, "
-        "trust; `MEDSVC_BENCH_POSTGRES_URL` points elsewhere). Raw samples of the last "
-        "run: `bench/results/booking-latest.json`; `--render` rewrites this section from "
-        "it.",
-        "",
+    out += reproducing(
+        [
+            "make bench-booking                                  # both backends, full size",
+            ".venv/bin/python bench/booking_bench.py --quick     # smoke test, prints it",
+            ".venv/bin/python bench/booking_bench.py --backend sqlite --scenario booking",
+        ],
+        NEEDS_WRK_AND_POSTGRES,
+        "booking",
         END,
-    ]
+    )
     return "\n".join(out)
 
 

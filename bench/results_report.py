@@ -6,7 +6,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from page import ms, rate, verdict, write_marked
+from page import NEEDS_WRK_AND_POSTGRES, ms, rate, raw_runs, reproducing, verdict, write_marked
 
 START, END = "<!-- results-bench:start -->", "<!-- results-bench:end -->"
 TARGET = 0.10  # sealing costs at most 10% of ingest and fetch time
@@ -338,23 +338,15 @@ def render(saved: dict[str, Any]) -> str:
         *targets(results),
         "",
     ]
-    out += ["### Raw runs", ""]
-    for b in results:
-        out += [f"{b['backend']}:", "", *_runs(b), ""]
-    out += [
-        "### Reproducing",
-        "",
-        "```sh",
-        "make bench-results                                 # both backends",
-        ".venv/bin/python bench/results_bench.py --quick    # smoke test, prints it",
-        ".venv/bin/python bench/results_bench.py --backend sqlite --runs 3",
-        "```",
-        "",
-        "Needs `wrk` and, for PostgreSQL, a server at 127.0.0.1:5432 (user `postgres`, "
-        "trust; `MEDSVC_BENCH_POSTGRES_URL` points elsewhere). Raw samples of the last "
-        "run: `bench/results/results-latest.json`; `--render` rewrites this section from "
-        "it.",
-        "",
+    out += raw_runs(results, _runs)
+    out += reproducing(
+        [
+            "make bench-results                                 # both backends",
+            ".venv/bin/python bench/results_bench.py --quick    # smoke test, prints it",
+            ".venv/bin/python bench/results_bench.py --backend sqlite --runs 3",
+        ],
+        NEEDS_WRK_AND_POSTGRES,
+        "results",
         END,
-    ]
+    )
     return "\n".join(out)

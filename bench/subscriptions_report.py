@@ -6,7 +6,7 @@ between its own markers, leaving the rest of the page as it is."""
 from pathlib import Path
 from typing import Any
 
-from page import ms, rate, write_marked
+from page import ms, rate, raw_runs, reproducing, write_marked
 
 START, END = "<!-- subscriptions-bench:start -->", "<!-- subscriptions-bench:end -->"
 MAX_PER_POST = 100  # events per notification: the benchmark's channel asks for the most
@@ -242,22 +242,16 @@ def render(saved: dict[str, Any]) -> str:
         out += [f"### {b['backend']}", "", *_table(b), ""]
     out += ["### How delivery kept up", "", *_observations(results), ""]
     out += ["### Irregularities", "", *_irregularities(results), ""]
-    out += ["### Raw runs", ""]
-    for b in results:
-        out += [f"{b['backend']}:", "", *_runs(b), ""]
-    out += [
-        "### Reproducing",
-        "",
-        "```sh",
-        "make bench-subscriptions                                  # both backends",
-        ".venv/bin/python bench/subscriptions_bench.py --quick     # smoke test, prints it",
-        ".venv/bin/python bench/subscriptions_bench.py --backend sqlite --runs 3 --polls 2,0.1",
-        "```",
-        "",
+    out += raw_runs(results, _runs)
+    out += reproducing(
+        [
+            "make bench-subscriptions                                  # both backends",
+            ".venv/bin/python bench/subscriptions_bench.py --quick     # smoke test, prints it",
+            ".venv/bin/python bench/subscriptions_bench.py --backend sqlite --runs 3 --polls 2,0.1",
+        ],
         "For PostgreSQL, needs a server at 127.0.0.1:5432 (user `postgres`, trust; "
-        "`MEDSVC_BENCH_POSTGRES_URL` points elsewhere). Raw samples of the last run: "
-        "`bench/results/subscriptions-latest.json`; `--render` rewrites this section from it.",
-        "",
+        "`MEDSVC_BENCH_POSTGRES_URL` points elsewhere)",
+        "subscriptions",
         END,
-    ]
+    )
     return "\n".join(out)
