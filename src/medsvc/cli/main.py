@@ -9,7 +9,6 @@ import signal
 import sys
 import tempfile
 from collections.abc import Sequence
-from typing import NoReturn
 
 import httpx
 import uvicorn
@@ -27,6 +26,10 @@ from medsvc.kit import migrate
 from medsvc.security.context import open_mode_refusal
 
 log = logging.getLogger("medsvc.cli")
+
+
+# The signals that stop `medsvc worker`: Ctrl-C, and a supervisor's stop.
+STOPPING = {signal.SIGINT, signal.SIGTERM}
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -65,33 +68,32 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _worker(_args: argparse.Namespace) -> int:
-    from apscheduler.schedulers.blocking import BlockingScheduler
+    from apscheduler.schedulers.background import BackgroundScheduler
 
     from medsvc import jobs
     from medsvc.assembly import check_settings, fhir_server
     from medsvc.db import Database
 
+    # Blocked before any thread starts, so that every thread inherits the mask and the
+    # signals wait for sigwait below: a handler raising in the main thread could land inside
+    # the scheduler's own code, which swallows it (and a blocked SIGINT is kept even where a
+    # shell's background job inherited it ignored).
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING)
     settings = get_settings()
     check_settings(settings)
     migrate.upgrade(settings.database_url)
     database = Database(settings)
-    scheduler = BlockingScheduler(timezone="UTC")
+    scheduler = BackgroundScheduler(timezone="UTC")
     jobs.schedule(scheduler, database, jobs.jobs(fhir_server(settings), settings))
-    for stopping in (signal.SIGINT, signal.SIGTERM):  # SIGINT too where it came ignored,
-        signal.signal(stopping, _stop)  # as a shell's background job inherits it
+    scheduler.start()
     print("medsvc: worker running the periodic jobs; Ctrl-C or SIGTERM stops it", file=sys.stderr)
     try:
-        scheduler.start()
-    except KeyboardInterrupt:
-        scheduler.shutdown(wait=True)  # a job still running finishes its unit of work
+        signal.sigwait(STOPPING)
     finally:
+        scheduler.shutdown(wait=True)  # a job still running finishes its unit of work
         database.dispose()
     print("medsvc: worker stopped", file=sys.stderr)
     return 0
-
-
-def _stop(_signum: int, _frame: object) -> NoReturn:
-    raise KeyboardInterrupt  # a supervisor's SIGTERM stops the worker as Ctrl-C does
 
 
 def _db_upgrade(_args: argparse.Namespace) -> int:
