@@ -2,7 +2,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Test processes: each database's tests run in a worker of their own.
+# Test processes: each takes whole test files (each file's tests on both databases), builds
+# its own database of each kind once, and keeps them to the end of the run.
 TEST_WORKERS ?= 2
 STAMP := $(VENV)/.installed
 # `make run PORT=8001`: the FHIR base follows the port unless MEDSVC_BASE_URL is set; the
@@ -12,7 +13,7 @@ PORT ?= 8000
 run: export MEDSVC_BASE_URL ?= http://$(HOST):$(PORT)/fhir
 run: export MEDSVC_TIMEZONE ?= Asia/Shanghai
 
-.PHONY: run test chromium screenshots lint messages demo bench bench-booking bench-results bench-subscriptions bench-checks bench-app clean
+.PHONY: run test chromium wrk screenshots lint messages demo bench bench-booking bench-results bench-subscriptions bench-checks bench-app clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -27,7 +28,7 @@ run: $(STAMP)
 	$(BIN)/medsvc serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP) chromium
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The app's browser tests drive Debian's Chromium through Playwright (which downloads no
 # browser); the Chinese pages need a CJK font to be drawn and pictured.
@@ -64,13 +65,19 @@ messages: $(STAMP)
 	$(BIN)/pybabel update -D notices -i $(NOTICES)/notices.pot -d $(NOTICES) \
 		--no-fuzzy-matching --ignore-obsolete --width 100
 
-bench: $(STAMP)
+# The HTTP benchmarks drive the server with wrk, from Debian's packages.
+wrk:
+	@command -v wrk >/dev/null || { \
+		apt-get update -q || true; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wrk; }
+
+bench: $(STAMP) wrk
 	$(BIN)/python bench/http_bench.py
 
-bench-booking: $(STAMP)
+bench-booking: $(STAMP) wrk
 	$(BIN)/python bench/booking_bench.py
 
-bench-results: $(STAMP)
+bench-results: $(STAMP) wrk
 	$(BIN)/python bench/results_bench.py
 
 bench-subscriptions: $(STAMP)
@@ -80,7 +87,7 @@ bench-checks: $(STAMP)
 	$(BIN)/python bench/checks_bench.py
 
 # The app's pages beside the FHIR calls they make; py-spy profiles each page after the rounds.
-bench-app: $(STAMP)
+bench-app: $(STAMP) wrk
 	$(BIN)/pip install --quiet py-spy
 	$(BIN)/python bench/app_bench.py
 

@@ -65,8 +65,8 @@ SIDES = ("page", "fhir")
 PAGES = ("find", "doctor", "hospital", "results", "report", "trend")
 COOKIE = "medsvc_session"  # web/cookies.py, over http
 ACCEPT = {"page": "text/html,application/xhtml+xml", "fhir": "application/fhir+json"}
-# The longest sample: a hospital's page at 16 clients takes seconds, so ten of them per
-# connection would take minutes, three rounds of it on each database.
+# The longest sample: the slowest page at 16 clients takes a second or more, so ten of them
+# per connection would take minutes, three rounds of it on each database.
 LONGEST = 30
 TREND_POINTS = 20  # web/pages/trend.py's POINTS: the latest values drawn
 

@@ -32,7 +32,7 @@ PARTS = (
     ("the calls in process: httpx, the ASGI transport, the API's middleware", ("web/api.py",)),
     (
         "the answers read: JSON parsed, names localised",
-        ("Response.json (httpx", "localised (medsvc/web/display.py"),
+        ("Response.json (httpx", "read_json (medsvc/web/display.py"),
     ),
     ("the page drawn: templates, dates and numbers", ("medsvc/web/render.py", "jinja2", "babel")),
     (

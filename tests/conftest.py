@@ -1,8 +1,9 @@
 """Real databases and a real HTTP server for every test run.
 
-Each run gets its own SQLite file and its own PostgreSQL database (created here, dropped at
-the end), both migrated with the project's migrations. Both backends are required unless
-MEDSVC_TEST_BACKENDS names fewer; a PostgreSQL that cannot be reached fails the run.
+Each run (each pytest-xdist worker) gets its own SQLite file and its own PostgreSQL database
+(created here, dropped at the end), both migrated with the project's migrations. Both backends
+are required unless MEDSVC_TEST_BACKENDS names fewer; a PostgreSQL that cannot be reached fails
+the run.
 """
 
 import os
@@ -11,15 +12,17 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI, Request
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from medsvc import clock
 from medsvc.app import create_app
@@ -38,6 +41,7 @@ POSTGRES_ADMIN_URL = os.environ.get(
 TABLES = [table.name for table in reversed(all_tables().sorted_tables)]
 
 
+T = TypeVar("T")
 KEYS = tempfile.TemporaryDirectory(prefix="medsvc-test-keys-")  # removed when the run ends
 
 
@@ -73,28 +77,58 @@ class Backend:
                 connection.execute(text(sql))
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (--dist loadgroup), each backend's tests run in one worker, so that
-    each worker migrates one database and starts its servers once."""
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        if callspec is not None and "backend" in callspec.params:
-            item.add_marker(pytest.mark.xdist_group(callspec.params["backend"]))
+class Kept:
+    """What a test process builds once per backend and keeps to the end of the run: each
+    backend's migrated database and its servers. pytest-xdist sends a worker whole test files
+    (--dist loadfile), each with both backends' tests, so a worker switches between the
+    backends many times; nothing is built twice."""
+
+    def __init__(self, stack: ExitStack, tmp_path_factory: pytest.TempPathFactory):
+        self.stack, self.tmp_path_factory = stack, tmp_path_factory
+        self.made: dict[tuple[str, str], Any] = {}
+
+    def get(self, kind: str, backend: str, make: Callable[[], T]) -> T:
+        if (kind, backend) not in self.made:
+            self.made[(kind, backend)] = make()
+        found: T = self.made[(kind, backend)]
+        return found
+
+    def database_url(self, backend: str) -> str:
+        if backend == "sqlite":
+            return f"sqlite:///{self.tmp_path_factory.mktemp('sqlite') / 'medsvc.db'}"
+        name = f"medsvc_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        self.stack.callback(admin.dispose)
+        try:
+            with admin.connect() as connection:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+        except Exception as error:
+            pytest.fail(f"PostgreSQL is required for the tests ({POSTGRES_ADMIN_URL}): {error}")
+        self.stack.callback(_drop_database, admin, name)
+        return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+    def backend(self, name: str) -> Backend:
+        url = self.database_url(name)
+        migrate.upgrade(url)
+        port = free_port()
+        settings = make_settings(url, port)
+        database = Database(settings)
+        self.stack.callback(database.dispose)
+        return Backend(name, url, port, database, settings)
+
+    def server(self, app: FastAPI, port: int) -> "LiveServer":
+        return self.stack.enter_context(LiveServer(app, port))
+
+
+def _drop_database(admin: Engine, name: str) -> None:
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    name = f"medsvc_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as error:
-        pytest.fail(f"PostgreSQL is required for the tests ({POSTGRES_ADMIN_URL}): {error}")
-    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+def kept(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kept]:
+    with ExitStack() as stack:
+        yield Kept(stack, tmp_path_factory)
 
 
 def make_settings(url: str, port: int, **overrides: object) -> Settings:
@@ -110,19 +144,8 @@ def make_settings(url: str, port: int, **overrides: object) -> Settings:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def backend(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Backend]:
-    if request.param == "postgresql":
-        url = request.getfixturevalue("postgres_url")
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'medsvc.db'}"
-    migrate.upgrade(url)
-    port = free_port()
-    settings = make_settings(url, port)
-    database = Database(settings)
-    yield Backend(request.param, url, port, database, settings)
-    database.dispose()
+def backend(request: pytest.FixtureRequest, kept: Kept) -> Backend:
+    return kept.get("backend", request.param, lambda: kept.backend(request.param))
 
 
 class LiveServer:
@@ -184,10 +207,11 @@ def platform_app(settings: Settings, database: Database) -> FastAPI:
 
 
 @pytest.fixture(scope="session")
-def live_server(backend: Backend) -> Iterator[LiveServer]:
-    app = platform_app(backend.settings, backend.database)
-    with LiveServer(app, backend.port) as server:
-        yield server
+def live_server(backend: Backend, kept: Kept) -> LiveServer:
+    def start() -> LiveServer:
+        return kept.server(platform_app(backend.settings, backend.database), backend.port)
+
+    return kept.get("live_server", backend.name, start)
 
 
 @pytest.fixture
@@ -214,11 +238,13 @@ EXAMPLES = Path(__file__).parent / "fhir_examples"
 
 
 @pytest.fixture(scope="session")
-def smart_server(backend: Backend) -> Iterator[LiveServer]:
+def smart_server(backend: Backend, kept: Kept) -> LiveServer:
     """The app as production serves it: every FHIR request needs a token this server issued."""
-    port = free_port()
-    # Every test calls from 127.0.0.1: the rate limit has a test of its own.
-    settings = make_settings(backend.url, port, token_requests_per_minute=1_000_000)
-    app = create_app(settings, backend.database)
-    with LiveServer(app, port) as server:
-        yield server
+
+    def start() -> LiveServer:
+        port = free_port()
+        # Every test calls from 127.0.0.1: the rate limit has a test of its own.
+        settings = make_settings(backend.url, port, token_requests_per_minute=1_000_000)
+        return kept.server(create_app(settings, backend.database), port)
+
+    return kept.get("smart_server", backend.name, start)

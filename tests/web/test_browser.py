@@ -231,7 +231,7 @@ def test_a_citizen_finds_a_doctor_by_hospital_books_and_a_second_citizen_finds_i
     expect(page.get_by_role("heading", level=1)).to_have_text("Mikko Wang")
     accessible(page, f"doctor-times-{language}")
     first_time = page.locator(".times button").first
-    slot = page.locator(".times input[name=slot]").first.get_attribute("value")
+    slot = page.locator(".times button[name=slot]").first.get_attribute("value")
     first_time.click()
     expect(page.get_by_role("timer")).to_contain_text(re.compile(r"\d+:\d\d"))  # the countdown
     accessible(page, f"hold-{language}")
@@ -245,7 +245,7 @@ def test_a_citizen_finds_a_doctor_by_hospital_books_and_a_second_citizen_finds_i
     other.goto(f"{smart_server.url}/app/")
     sign_in(other, "lei")
     other.goto(f"{smart_server.url}/app/find/doctors/{people.doctor}")
-    other.evaluate("slot => document.querySelector('.times input[name=slot]').value = slot", slot)
+    other.evaluate("slot => document.querySelector('.times button[name=slot]').value = slot", slot)
     other.locator(".times button").first.click()
     expect(other.get_by_role("heading", level=1)).to_have_text(
         "该时间已被约满" if language == "zh" else "That time was just taken"

@@ -243,7 +243,7 @@ def test_the_pages_that_refuse_are_accessible(
     accessible(page, f"refused-{language}")
     page.goto(f"{smart_server.url}/app/find/doctors/{people.doctor}")
     page.evaluate(
-        "slot => document.querySelector('.times input[name=slot]').value = slot", f"Slot/{started}"
+        "slot => document.querySelector('.times button[name=slot]').value = slot", f"Slot/{started}"
     )
     page.locator(".times button").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text(
