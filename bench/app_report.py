@@ -276,8 +276,9 @@ def _method(saved: dict[str, Any]) -> list[str]:
         "",
         "- **Data** (`bench/app_seed.py`), written in-process through the FHIR layer as the "
         "platform (validated, indexed, results sealed, the booking ledger and the release "
-        f"hooks run): a hospital with {len(app_seed.DEPARTMENTS)} departments (the service "
-        f"of each doctor's schedule and slots), {len(app_seed.DOCTORS)} doctors with a role "
+        f"hooks run): a hospital with {len(app_seed.DEPARTMENTS)} departments (the specialty "
+        "of each doctor's role there, and the service of their schedule and slots), "
+        f"{len(app_seed.DOCTORS)} doctors with a role "
         f"there and a schedule each, {app_seed.SLOTS_PER_DAY} free slots a day each over the "
         f"next {app_seed.DAYS} days ({seeded['slots']:,} slots, from two hours after "
         f"seeding); a citizen with an account and {app_seed.REPORTS} lab reports (category "
@@ -316,8 +317,7 @@ def _method(saved: dict[str, Any]) -> list[str]:
         f"clients; a sample lasts {args['seconds']} s, or longer for slow pages (ten "
         "sequences per connection, judged from a warm-up of each page and its calls with "
         "one client, which is not recorded), up to 30 s: a sequence still unfinished at "
-        "the end is not counted but its CPU is, which for the slowest (the hospital's page "
-        "and its calls at 16 clients, about five sequences per connection) weighs on both "
+        "the end is not counted but its CPU is, which for the slowest pages weighs on both "
         "sides alike. Before each sample the server is let go idle; "
         "a pair (page and calls) is measured while other processes use under 0.3 cores and "
         "measured again if they used more (`bench/results_quiet.py`).",

@@ -13,6 +13,8 @@ from app_report import END as APP_END
 from app_report import START as APP_START
 from booking_report import END as BOOKING_END
 from booking_report import START as BOOKING_START
+from checks_bench import END as CHECKS_END
+from checks_bench import START as CHECKS_START
 from results_report import END as RESULTS_END
 from results_report import START as RESULTS_START
 from subscriptions_report import END as SUBSCRIPTIONS_END
@@ -85,9 +87,10 @@ PAGE = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 
 
 def kept_section(page: Path) -> list[str]:
-    """The booking, results, subscriptions and app benchmarks' sections of the page (written
-    by bench/booking_bench.py, results_bench.py, subscriptions_bench.py and app_bench.py
-    between their markers), kept as they are when this report rewrites the page."""
+    """The booking, results, subscriptions, app and checks benchmarks' sections of the page
+    (written by bench/booking_bench.py, results_bench.py, subscriptions_bench.py, app_bench.py
+    and checks_bench.py between their markers), kept as they are when this report rewrites
+    the page."""
     text = page.read_text() if page.exists() else ""
     kept = []
     sections = (
@@ -95,6 +98,7 @@ def kept_section(page: Path) -> list[str]:
         (RESULTS_START, RESULTS_END),
         (SUBSCRIPTIONS_START, SUBSCRIPTIONS_END),
         (APP_START, APP_END),
+        (CHECKS_START, CHECKS_END),
     )
     for start, end in sections:
         if start in text and end in text:
