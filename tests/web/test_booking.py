@@ -55,7 +55,8 @@ def test_a_hospitals_page_lists_its_doctors_by_department_from_their_roles(
     browser: httpx.Client, client: httpx.Client, people: People
 ) -> None:
     """Each active role at the hospital puts its doctor under the role's specialty, whether or
-    not they have free times; ended roles and other hospitals' doctors are not listed."""
+    not they have free times; ended roles, other hospitals' doctors and another server's
+    Practitioners are not listed; a role naming a version of its doctor lists the doctor."""
     doctors_schedule(client, people.doctor)
     signed_in(browser, "mei")
     found = browser.get("/app/find", headers=EN)
@@ -64,29 +65,27 @@ def test_a_hospitals_page_lists_its_doctors_by_department_from_their_roles(
     at = {"reference": f"Organization/{hospital.group(1)}"}
     elsewhere = created(client, {"resourceType": "Organization", "name": "南区医院"})
 
-    def role(family: str, organization: dict[str, str], **more: object) -> str:
-        doctor = created(client, {"resourceType": "Practitioner", "name": [{"family": family}]})
-        created(
-            client,
-            {
-                "resourceType": "PractitionerRole",
-                "practitioner": {"reference": f"Practitioner/{doctor}"},
-                "organization": organization,
-                **more,
-            },
-        )
-        return doctor
+    def doctor(family: str) -> str:
+        return created(client, {"resourceType": "Practitioner", "name": [{"family": family}]})
 
-    ortho = role("Okafor", at, specialty=[{"text": "骨科"}])
-    general = role("Berg", at)
-    role("Retired", at, active=False, specialty=[{"text": "骨科"}])
-    role("Elsewhere", {"reference": f"Organization/{elsewhere}"}, specialty=[{"text": "眼科"}])
+    def role(practitioner: str, organization: dict[str, str], **more: object) -> None:
+        resource = {"practitioner": {"reference": practitioner}, "organization": organization}
+        created(client, {"resourceType": "PractitionerRole", **resource, **more})
+
+    ortho, general, versioned = doctor("Okafor"), doctor("Berg"), doctor("Haas")
+    role(f"Practitioner/{ortho}", at, specialty=[{"text": "骨科"}])
+    role(f"Practitioner/{general}", at)
+    role(f"Practitioner/{versioned}/_history/1", at, specialty=[{"text": "骨科"}])
+    role(f"Practitioner/{doctor('Retired')}", at, active=False, specialty=[{"text": "骨科"}])
+    role(f"Practitioner/{doctor('Elsewhere')}", {"reference": f"Organization/{elsewhere}"})
+    role("https://elsewhere.example/fhir/Practitioner/7", at, specialty=[{"text": "外院"}])
     page = browser.get(f"/app/find/hospitals/{hospital.group(1)}", headers=EN).text
     headings = re.findall(r"<h2>([^<]+)</h2>", page)
     assert headings == ["心内科", "骨科", "General"]
-    for doctor in (people.doctor, ortho, general):
+    for doctor in (people.doctor, ortho, versioned, general):
         assert f'href="/app/find/doctors/{doctor}"' in page
-    for not_listed in ("Retired", "Elsewhere", "眼科"):
+    assert "Haas" in page  # named from the included Practitioner
+    for not_listed in ("Retired", "Elsewhere", "外院", "elsewhere.example"):
         assert not_listed not in page
 
 

@@ -60,15 +60,18 @@ async def find(person: Person, start: datetime, end: datetime, **narrowed: str) 
 def departments(roles: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:
     """A PractitionerRole search's active roles as departments (the role's specialty, FHIR's
     "specific specialty of the practitioner" in that organization), each with its doctors'
-    ids and names, both in alphabetical order; a role without a specialty is under ""."""
+    ids and names, both in alphabetical order; a role without a specialty is under "". Only
+    this server's Practitioners are listed, by a reference the app's links can carry."""
     doctors = display.included(roles)
     found: dict[str, dict[str, str]] = defaultdict(dict)
     for role in display.matches(roles):
         reference = str((role.get("practitioner") or {}).get("reference", ""))
-        kind, _, doctor_id = reference.partition("/")
-        if role.get("active") is False or kind != "Practitioner" or doctor_id == "":
+        kind, _, doctor_id = reference.partition("/_history/")[0].partition("/")
+        if role.get("active") is False or kind != "Practitioner":
             continue
-        named = display.resource_name(doctors.get(reference))
+        if not display.FHIR_ID.fullmatch(doctor_id):  # another server's, or not a reference
+            continue
+        named = display.resource_name(doctors.get(f"Practitioner/{doctor_id}"))
         found[display.concept_text(role.get("specialty"))][doctor_id] = named
     return [
         (department, sorted(people.items(), key=lambda person: (person[1], person[0])))
