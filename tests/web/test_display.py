@@ -7,7 +7,7 @@ import httpx
 import orjson
 import pytest
 
-from medsvc.web.display import TRANSLATION, read_json
+from medsvc.web.display import TRANSLATION, has_next, read_json
 from tests.factories import FHIR_JSON
 from tests.web.conftest import People, signed_in
 
@@ -95,3 +95,16 @@ def test_the_find_page_names_hospitals_in_the_chosen_language(
     assert "市第一人民医院" not in english
     assert "市第一人民医院" in chinese
     assert "City First Hospital" not in chinese
+
+
+@pytest.mark.parametrize(
+    ("links", "more"),
+    [
+        ([{"relation": "self", "url": "x"}, {"relation": "next", "url": "y"}], True),
+        ([{"relation": "self", "url": "x"}], False),
+        (None, False),
+        (["next", None, {"relation": ["next"]}], False),
+    ],
+)
+def test_a_search_has_a_further_page_only_with_a_next_link(links: Any, more: bool) -> None:
+    assert has_next({"resourceType": "Bundle", "link": links}) is more
