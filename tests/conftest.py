@@ -221,10 +221,20 @@ def clean(backend: Backend) -> Iterator[Backend]:
     clock.reset()
 
 
+# The concurrency tests share one client among up to 64 threads. httpcore (1.0) closes an idle
+# connection once the pool holds more than max_keepalive_connections, counting busy ones too,
+# and a connection just handed to a request still counts as idle until the request starts on
+# it: that request then reads from a closed socket (EBADF). Keeping every connection avoids it.
+SHARED_BY_THREADS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+
+
 @pytest.fixture
 def client(live_server: LiveServer, clean: Backend) -> Iterator[httpx.Client]:
     with httpx.Client(
-        base_url=live_server.url + "/fhir", timeout=30, headers={"Accept": "application/fhir+json"}
+        base_url=live_server.url + "/fhir",
+        timeout=30,
+        headers={"Accept": "application/fhir+json"},
+        limits=SHARED_BY_THREADS,
     ) as http:
         yield http
 
