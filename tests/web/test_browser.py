@@ -48,6 +48,9 @@ def phone(browser: Browser, language: str) -> Page:
 
 
 def accessible(page: Page, name: str) -> None:
+    """The page as shown passes axe-core. The caller first asserts what the new page shows, so
+    that a click's navigation has begun; axe then waits for that page to finish loading."""
+    page.wait_for_load_state("load")
     assert serious_violations(page) == [], name
     picture(page, name)
 

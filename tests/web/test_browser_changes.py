@@ -145,6 +145,9 @@ def test_a_citizen_reads_notices_and_sets_their_language_and_mobile(
         "link",
         name=words(language, "通知的语言和手机号码", "Language and phone number for notices"),
     ).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        words(language, "通知：语言和手机号码", "Notices: language and phone")
+    )
     accessible(page, f"settings-{language}")
     page.get_by_label(
         words(language, "接收短信的手机号码", "Mobile number for text messages")
