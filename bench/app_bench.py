@@ -436,16 +436,11 @@ def _print(n: int, page: str, clients: int, side: str, s: dict[str, Any]) -> Non
 # --- profiling ------------------------------------------------------------------------------
 
 
-def profile(setup: Setup, page: Page, backend: str) -> dict[str, Any] | None:
-    """py-spy's samples of the server while one client asks for the page (collapsed stacks,
-    kept beside the results), and the share of them in each part of the page's work."""
+def _spy(setup: Setup, page: Page, side: str, out: Path) -> dict[str, Any] | None:
+    """py-spy's raw samples of the server while one client asks for the page, or for its
+    calls, written to out; the wrk sample taken meanwhile, or None if py-spy failed."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    if not Path(spy).exists():
-        print("  no py-spy (pip install py-spy): not profiled", flush=True)
-        return None
     seconds = setup.args.seconds
-    (BENCH_DIR / "results").mkdir(exist_ok=True)
-    out = BENCH_DIR / "results" / f"app-profile-{backend}-{page.name}.txt"
     assert setup.server.process is not None
     command = [
         spy,
@@ -464,12 +459,37 @@ def profile(setup: Setup, page: Page, backend: str) -> dict[str, Any] | None:
     ]
     with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as spying:
         time.sleep(0.5)  # attached before the load starts
-        sample(setup, page, "page", 1, seconds)
+        found = sample(setup, page, side, 1, seconds)
         _out, err = spying.communicate(timeout=60)
     if spying.returncode != 0 or not out.exists():
         print(f"  py-spy failed: {err.decode()[-500:]}", flush=True)
         return None
-    return {"page": page.name, "file": str(out.relative_to(ROOT)), **app_report.shares(out)}
+    return found
+
+
+def profile(setup: Setup, page: Page, backend: str) -> dict[str, Any] | None:
+    """py-spy's samples of the server while one client asks for the page, then for its calls
+    over HTTP (collapsed stacks, kept beside the results): the share of the page's samples in
+    each part of its work, and the API's work for the calls in the page and over HTTP."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(spy).exists():
+        print("  no py-spy (pip install py-spy): not profiled", flush=True)
+        return None
+    (BENCH_DIR / "results").mkdir(exist_ok=True)
+    files = {
+        side: BENCH_DIR / "results" / f"app-profile-{backend}-{page.name}-{side}.txt"
+        for side in SIDES
+    }
+    samples = {side: _spy(setup, page, side, files[side]) for side in SIDES}
+    if not all(samples.values()):
+        return None
+    return {
+        "page": page.name,
+        "file": str(files["page"].relative_to(ROOT)),
+        "calls_file": str(files["fhir"].relative_to(ROOT)),
+        **app_report.shares(files["page"]),
+        "api_work": {side: app_report.api_work(files[side], samples[side]) for side in SIDES},
+    }
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -485,12 +505,14 @@ def _server_env(url: str, port: int, keys: Path) -> dict[str, str]:
 
 
 def checked_pages(
-    server: Server, cookie: str, token: str, seeded: app_seed.Seeded
+    server: Server, cookie: str, token: str, seeded: app_seed.Seeded, args: argparse.Namespace
 ) -> tuple[list[Page], dict[str, Any], dict[str, int]]:
     """The pages to measure (the trend's only if the app has it), what their calls answer,
     and the pages left out with their status."""
     measured, answers, absent = [], {}, {}
     for page in pages(seeded):
+        if page.name not in args.pages:
+            continue
         status = check_page(server, cookie, page, seeded)
         if status != 200:
             if page.name != "trend":
@@ -532,7 +554,7 @@ def backend_run(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         ) as server:
             cookie = sign_in(server)
             token = citizen_token(server, keys, seeded.citizen)
-            measured, answers, absent = checked_pages(server, cookie, token, seeded)
+            measured, answers, absent = checked_pages(server, cookie, token, seeded, args)
             setup = Setup(server, args, Quiet(args.max_wait, databases), scratch, cookie, token, [])
             lengths = {p.name: run_seconds(setup, p) for p in measured}
             pinned = (
@@ -593,6 +615,14 @@ def main() -> int:
         default=1200,
         help="seconds in all a backend's samples may wait for the machine to be quiet "
         "(other load under 0.3 cores) before measuring anyway",
+    )
+    parser.add_argument(
+        "--pages",
+        nargs="+",
+        default=list(PAGES),
+        choices=PAGES,
+        metavar="PAGE",
+        help="the pages measured (default: all)",
     )
     parser.add_argument(
         "--profile",

@@ -63,6 +63,25 @@ def shares(path: Path) -> dict[str, Any]:
     return {"samples": total, "parts": {p: n / total for p, n in found.most_common()}}
 
 
+API_WORK = PARTS[2][0]
+
+
+def api_work(path: Path, found: dict[str, Any]) -> dict[str, float]:
+    """The API's work for the calls (handlers, queries, audit) in a profile of the page or of
+    its calls over HTTP: its share of the working samples, and the CPU it stands for in a
+    page or a sequence of calls (that share of the sample's CPU a page or a sequence)."""
+    working = api = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = stack.split(";")
+        if not stack or any(mark in frames[-1] for mark in WAITING):
+            continue
+        working += int(count)
+        api += int(count) if _part(frames) == API_WORK else 0
+    share = api / working if working else 0.0
+    return {"share": share, "ms": share * float(found["cpu_ms"])}
+
+
 # --- tables ---------------------------------------------------------------------------------
 
 
@@ -183,8 +202,24 @@ def _profiles(saved: dict[str, Any]) -> list[str]:
                     for part, share in found["parts"].items()
                 ),
                 "",
+                *_api_work(found),
             ]
     return out
+
+
+def _api_work(found: dict[str, Any]) -> list[str]:
+    """The API's work for the calls made in the page beside the same calls over HTTP, each
+    profiled while one client asked for it."""
+    if "api_work" not in found:
+        return []
+    page, fhir = found["api_work"]["page"], found["api_work"]["fhir"]
+    return [
+        f"The API's work for the calls (handlers, queries, audit), profiled the same way: "
+        f"{ms(page['ms'])} ms a page ({page['share']:.0%} of its samples) when the page makes "
+        f"them, {ms(fhir['ms'])} ms a sequence ({fhir['share']:.0%}) when they come over HTTP "
+        f"(`{found['calls_file']}`).",
+        "",
+    ]
 
 
 def _runs(b: dict[str, Any]) -> list[str]:

@@ -3,9 +3,8 @@ hospitals by reference, and free times from Appointment/$find grouped for a page
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from medsvc.web import display
 from medsvc.web.person import Person
@@ -87,12 +86,3 @@ async def names(person: Person, kind: str, references: set[str]) -> dict[str, st
         return {}
     bundle = await fhir_json(person, kind, {"_id": ",".join(ids), "_count": str(len(ids))})
     return {f"{kind}/{r.get('id')}": display.resource_name(r) for r in display.matches(bundle)}
-
-
-def by_day(times: list[FreeTime], zone: ZoneInfo) -> dict[date, list[FreeTime]]:
-    days: dict[date, list[FreeTime]] = defaultdict(list)
-    for time in times:
-        start = display.parse_instant(time.start)
-        if start is not None:
-            days[start.astimezone(zone).date()].append(time)
-    return dict(sorted(days.items()))

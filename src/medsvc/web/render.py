@@ -141,6 +141,11 @@ def environment(locale: str) -> Environment:
     return env
 
 
+def formats_for(request: Request) -> Formats:
+    """Dates, times and numbers in the person's language and the deployment's time zone."""
+    return Formats(i18n.chosen(request), request.app.state.settings.timezone)
+
+
 def page(
     request: Request,
     template: str,
@@ -149,11 +154,10 @@ def page(
     **values: Any,
 ) -> HTMLResponse:
     locale = i18n.chosen(request)
-    settings = request.app.state.settings
     context = {
         "lang": i18n.TAGS[locale],
         "locale": locale,
-        "formats": Formats(locale, settings.timezone),
+        "formats": values.pop("formats", None) or formats_for(request),
         "path": request.url.path,
         # Where the language links return to: this page, its query included.
         "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),

@@ -1,8 +1,10 @@
 """The app's calls to this server's token and revocation endpoints (RFC 6749 4.1.3 and 6,
 RFC 7009), authenticated as the confidential client it is (HTTP Basic)."""
 
+import base64
 import time
 from typing import Any
+from urllib.parse import quote_plus
 
 from medsvc.web.api import Api
 from medsvc.web.client import AppClient
@@ -18,14 +20,18 @@ def _kept(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _basic(client: AppClient) -> dict[str, str]:
+    """HTTP Basic with the client's id and secret, each form-encoded (RFC 6749 2.3.1)."""
+    pair = f"{quote_plus(client.client_id)}:{quote_plus(client.secret)}"
+    return {"Authorization": f"Basic {base64.b64encode(pair.encode()).decode()}"}
+
+
 def fresh(tokens: dict[str, Any]) -> bool:
     return float(tokens.get("access_expires", 0)) - EARLY > time.time()
 
 
 async def _token_call(api: Api, client: AppClient, form: dict[str, str]) -> dict[str, Any] | None:
-    response = await api.call(
-        "POST", "/auth/token", data=form, auth=(client.client_id, client.secret)
-    )
+    response = await api.call("POST", "/auth/token", data=form, headers=_basic(client))
     if response.status_code != 200:
         return None
     body: dict[str, Any] = response.json()
@@ -55,6 +61,4 @@ async def refresh(api: Api, client: AppClient, refresh_token: str) -> dict[str, 
 
 async def revoke(api: Api, client: AppClient, token: str) -> None:
     """Revoking the refresh token revokes the whole grant, its access tokens included."""
-    await api.call(
-        "POST", "/auth/revoke", data={"token": token}, auth=(client.client_id, client.secret)
-    )
+    await api.call("POST", "/auth/revoke", data={"token": token}, headers=_basic(client))

@@ -3,13 +3,12 @@ another of the same doctor's free times (the old one cancelled in the same trans
 
 from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from medsvc import clock
-from medsvc.web import directory, display, forms
+from medsvc.web import directory, display, forms, offers
 from medsvc.web.errors import PageError
 from medsvc.web.pages.book import (
     appointment_of,
@@ -23,7 +22,7 @@ from medsvc.web.pages.book import (
 from medsvc.web.pages.home import upcoming
 from medsvc.web.person import Person, signed_in_as
 from medsvc.web.reads import fhir_json
-from medsvc.web.render import page
+from medsvc.web.render import formats_for, page
 
 Resource = dict[str, Any]
 PAST = 20  # the latest past appointments listed
@@ -76,14 +75,15 @@ async def new_times(request: Request) -> Response:
     start = clock.now()
     end = start + timedelta(days=directory.WINDOW_DAYS)
     times = await directory.find(person, start, end, practitioner=practitioner)
-    zone = ZoneInfo(request.app.state.settings.timezone)
+    formats = formats_for(request)
     return page(
         request,
         "reschedule.html",
         person=person,
         row=display.appointment_row(appointment, others),
-        days=directory.by_day(times, zone),
+        days=offers.offered(times, formats, moving=True),
         practitioner=practitioner,
+        formats=formats,
     )
 
 

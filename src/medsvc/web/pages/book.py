@@ -4,17 +4,16 @@ times; an appointment's page with its cancellation window, and cancelling."""
 
 from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from medsvc import clock
-from medsvc.web import directory, display, forms
+from medsvc.web import directory, display, forms, offers
 from medsvc.web.errors import PageError
 from medsvc.web.person import Person, signed_in_as
 from medsvc.web.reads import fhir_json
-from medsvc.web.render import page
+from medsvc.web.render import formats_for, page
 
 HOLD_EXPIRES = "urn:medsvc:extension:hold-expires"
 NEXT_OFFERED = 6  # free times offered when a time was taken
@@ -61,14 +60,14 @@ async def taken(
         if practitioner
         else []
     )
-    zone = ZoneInfo(request.app.state.settings.timezone)
-    days = directory.by_day(times[:NEXT_OFFERED], zone)
+    formats = formats_for(request)
     return page(
         request,
         "taken.html",
         409,
         person=person,
-        days=days,
+        days=offers.offered(times[:NEXT_OFFERED], formats, moving=bool(replaces)),
+        formats=formats,
         practitioner=practitioner,
         replaces=replaces,
     )

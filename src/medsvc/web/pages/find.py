@@ -2,17 +2,16 @@
 their free times in the next two weeks, and a doctor's free times by day."""
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from medsvc import clock
-from medsvc.web import directory, display
+from medsvc.web import directory, display, offers
 from medsvc.web.errors import PageError
 from medsvc.web.person import signed_in_as
 from medsvc.web.reads import fhir_json
-from medsvc.web.render import page
+from medsvc.web.render import formats_for, page
 
 MOST_LISTED = 100
 MAX_QUERY = 50  # characters of a name search
@@ -91,12 +90,14 @@ async def doctor(request: Request) -> Response:
         raise PageError(404, "not-found")
     start, end = _window()
     times = await directory.find(person, start, end, practitioner=reference)
-    zone = ZoneInfo(request.app.state.settings.timezone)
+    formats = formats_for(request)
     return page(
         request,
         "doctor_times.html",
         person=person,
         name=name[reference],
         practitioner=practitioner,
-        days=directory.by_day(times, zone),
+        days=offers.offered(times, formats),
+        zone=offers.zone_of(times, formats),
+        formats=formats,
     )
