@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date, format_datetime, format_skeleton, format_time
 from babel.numbers import format_decimal
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -34,15 +35,44 @@ HEADERS = {
 }
 
 
+@lru_cache(maxsize=len(i18n.LOCALES))
+def _babel_locale(locale: str) -> Locale:
+    """Parsed once: Babel parses a locale given by its name again on every call."""
+    return Locale.parse(locale)
+
+
+# What depends only on the language and the value is formatted once per process: Babel takes
+# tens of microseconds a call, and a page shows tens to hundreds of dates, times and numbers.
+# A day's and a time of day's text do not depend on the zone (the moment is local already).
+FORMATTED = 4096
+
+
+@lru_cache(maxsize=FORMATTED)
+def _full_day(locale: str, day: dt.date) -> str:
+    return format_date(day, "full", locale=_babel_locale(locale))
+
+
+@lru_cache(maxsize=FORMATTED)
+def _short_day(locale: str, day: dt.date) -> str:
+    return format_skeleton("yMMMd", day, locale=_babel_locale(locale))
+
+
+@lru_cache(maxsize=FORMATTED)
+def _time_of_day(locale: str, of_day: dt.time) -> str:
+    return format_time(of_day, "short", locale=_babel_locale(locale))
+
+
+@lru_cache(maxsize=FORMATTED)
+def _number(locale: str, value: float) -> str:
+    return format_decimal(value, locale=_babel_locale(locale))
+
+
 class Formats:
     """Dates, times and numbers for one locale in the deployment's time zone, the zone named."""
 
     def __init__(self, locale: str, timezone: str):
         self.locale, self.timezone = locale, ZoneInfo(timezone)
-        # A page of free times shows hundreds of times on a few days: each day and each time
-        # of day is formatted once (Babel's formatting is most of such a page's drawing).
-        self._days: dict[dt.date, str] = {}
-        self._times: dict[tuple[int, int], str] = {}
+        self._babel = _babel_locale(locale)
 
     def _local(self, moment: dt.datetime | str) -> dt.datetime | None:
         """A FHIR dateTime with its time in the deployment's zone; None for a date without a
@@ -70,12 +100,12 @@ class Formats:
         year, month, day = (int(part) if part else 0 for part in found.groups())
         try:
             if day and full:
-                return format_date(dt.date(year, month, day), "full", locale=self.locale)
+                return format_date(dt.date(year, month, day), "full", locale=self._babel)
             if day:
-                return format_skeleton("yMMMd", dt.date(year, month, day), locale=self.locale)
+                return format_skeleton("yMMMd", dt.date(year, month, day), locale=self._babel)
             if month:
-                return format_skeleton("yMMM", dt.date(year, month, 1), locale=self.locale)
-            return format_skeleton("y", dt.date(year, 1, 1), locale=self.locale)
+                return format_skeleton("yMMM", dt.date(year, month, 1), locale=self._babel)
+            return format_skeleton("y", dt.date(year, 1, 1), locale=self._babel)
         except ValueError:
             return text
 
@@ -86,43 +116,39 @@ class Formats:
         return self.day(local.date())
 
     def day(self, calendar_day: dt.date) -> str:
-        if calendar_day not in self._days:
-            self._days[calendar_day] = format_date(calendar_day, "full", locale=self.locale)
-        return self._days[calendar_day]
+        return _full_day(self.locale, calendar_day)
 
     def short_date(self, moment: dt.datetime | str) -> str:
         """A date without its weekday, for a chart's axis: "Dec 7, 2026" or "2026年12月7日"."""
         local = self._local(moment)
         if local is None:
             return self._calendar(moment, full=False)
-        return format_skeleton("yMMMd", local, locale=self.locale)
+        return _short_day(self.locale, local.date())
 
     def weekday(self, calendar_day: dt.date) -> str:
         """A short day name and date, for a week's links: "Mon 7" or "周一 7"."""
-        return f"{format_date(calendar_day, 'EEE', locale=self.locale)} {calendar_day.day}"
+        return f"{format_date(calendar_day, 'EEE', locale=self._babel)} {calendar_day.day}"
 
     def time(self, moment: dt.datetime | str) -> str:
         local = self._local(moment)
         if local is None:
             return ""
-        of_day = (local.hour, local.minute)  # the short time shows neither seconds nor zone
-        if of_day not in self._times:
-            self._times[of_day] = format_time(local, "short", locale=self.locale)
-        return self._times[of_day]
+        # The short time shows neither seconds nor zone.
+        return _time_of_day(self.locale, dt.time(local.hour, local.minute))
 
     def date_time(self, moment: dt.datetime | str) -> str:
         local = self._local(moment)
         if local is None:
             return self._calendar(moment, full=False)
-        return format_datetime(local, "medium", locale=self.locale)
+        return format_datetime(local, "medium", locale=self._babel)
 
     def zone(self, moment: dt.datetime | str) -> str:
         """The zone's name at that moment (standard or summer time), as the locale says it."""
         local = self._local(moment)
-        return "" if local is None else format_datetime(local, "zzzz", locale=self.locale)
+        return "" if local is None else format_datetime(local, "zzzz", locale=self._babel)
 
     def number(self, value: float) -> str:
-        return format_decimal(value, locale=self.locale)
+        return _number(self.locale, value)
 
 
 @lru_cache(maxsize=len(i18n.LOCALES))

@@ -14,7 +14,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import Connection, delete, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, or_, select, update
 
 from medsvc.web.tables import WebSession
 
@@ -26,6 +26,9 @@ SIGNED_IN = timedelta(hours=12)
 REFRESH_LEASE = timedelta(seconds=15)  # longer than a token call takes
 NONCE_BYTES = 12
 BATCH = 1000  # sessions deleted per transaction of the clean-up job
+# Built once: every page reads its session, and building the statement costs more than
+# running it.
+LIVE = select(SESSION).where(S.id_hash == bindparam("id_hash"), S.expires_at > bindparam("now"))
 
 
 @dataclass(frozen=True)
@@ -89,8 +92,7 @@ def find(connection: Connection, cookie: str, now: datetime) -> Session | None:
     """The live session of a cookie."""
     if not cookie or len(cookie) > 100:
         return None
-    query = select(SESSION).where(S.id_hash == _id_hash(cookie), S.expires_at > now)
-    row = connection.execute(query).first()
+    row = connection.execute(LIVE, {"id_hash": _id_hash(cookie), "now": now}).first()
     opened = _open(cookie, row.sealed) if row is not None else None
     if row is None or opened is None:
         return None

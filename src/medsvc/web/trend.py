@@ -16,19 +16,34 @@ MARK = 6  # a point's half size
 TICKS = 4
 
 
+# Coordinates are written as text here, once, to a tenth of a unit: a template's filter call
+# per coordinate costs more than the whole point.
+
+
+def _at(coordinate: float) -> str:
+    return f"{coordinate:.1f}"
+
+
 @dataclass(frozen=True)
 class Point:
     when: str
     row: ObservationRow
-    x: float
-    y: float
+    x: str
+    label_y: str  # where its value is written, above the mark
     shape: str  # SVG path of the point's mark: a circle-like diamond, or a triangle
 
 
 @dataclass(frozen=True)
 class Band:
-    top: float
-    height: float
+    top: str
+    height: str
+
+
+@dataclass(frozen=True)
+class Tick:
+    y: str  # the grid line's
+    text_y: str  # its value's, written beside it
+    value: float
 
 
 @dataclass(frozen=True)
@@ -36,7 +51,7 @@ class Chart:
     points: list[Point]
     line: str  # the polyline's points attribute
     band: Band | None
-    ticks: list[tuple[float, float]]  # (y, value)
+    ticks: list[Tick]
     width: int = WIDTH
     height: int = HEIGHT
     left: int = LEFT
@@ -71,11 +86,15 @@ def _shape(flag: str, x: float, y: float) -> str:
         corners = [(x, y + MARK), (x + MARK, y - MARK), (x - MARK, y - MARK)]
     else:
         corners = [(x, y - MARK), (x + MARK, y), (x, y + MARK), (x - MARK, y)]
-    return "M" + " L".join(f"{cx:.1f},{cy:.1f}" for cx, cy in corners) + " Z"
+    return "M" + " L".join(f"{_at(cx)},{_at(cy)}" for cx, cy in corners) + " Z"
 
 
 def _point(value: Measured, x: float, y: float) -> Point:
-    return Point(value.instant, value.row, x, y, _shape(value.row.flag, x, y))
+    return Point(value.instant, value.row, _at(x), _at(y - 10), _shape(value.row.flag, x, y))
+
+
+def _tick(y: float, value: float) -> Tick:
+    return Tick(_at(y), _at(y + 4), value)
 
 
 def _span(values: list[float]) -> tuple[float, float]:
@@ -101,15 +120,15 @@ def chart(values: list[Measured]) -> Chart | None:
     def y_of(value: float) -> float:
         return TOP + (high - value) / (high - low) * plane_height
 
-    points = [_point(m, x_of(m.when), y_of(m.row.number or 0.0)) for m in values]
+    placed = [(m, x_of(m.when), y_of(m.row.number or 0.0)) for m in values]
     band = None
     if low_bound is not None or high_bound is not None:
         top = y_of(high_bound) if high_bound is not None else TOP
         bottom = y_of(low_bound) if low_bound is not None else TOP + plane_height
-        band = Band(top, max(bottom - top, 0.0))
+        band = Band(_at(top), _at(max(bottom - top, 0.0)))
     ticks = [
-        (y_of(low + (high - low) * i / TICKS), round(low + (high - low) * i / TICKS, 2))
+        _tick(y_of(low + (high - low) * i / TICKS), round(low + (high - low) * i / TICKS, 2))
         for i in range(TICKS + 1)
     ]
-    line = " ".join(f"{p.x:.1f},{p.y:.1f}" for p in points)
-    return Chart(points, line, band, ticks)
+    line = " ".join(f"{_at(x)},{_at(y)}" for _m, x, y in placed)
+    return Chart([_point(m, x, y) for m, x, y in placed], line, band, ticks)
