@@ -113,7 +113,9 @@ async def report_page(request: Request) -> Response:
     rows = [observation_row(others[key]) for key in listed if key in others]
     if person.kind == "Patient":  # "new" is the citizen's: a doctor's reading changes nothing
         key = f"DiagnosticReport/{report_id}"
-        await in_thread(request, "write", _mark_seen, request, person, key)
+        # Read first: a report opened before needs no write (nor, on SQLite, the writer).
+        if not await in_thread(request, "read", _seen_among, request, person, [key]):
+            await in_thread(request, "write", _mark_seen, request, person, key)
     line = report_line(report, others, {f"DiagnosticReport/{report_id}"})
     conclusion = report.get("conclusion") if isinstance(report.get("conclusion"), str) else ""
     return page(
