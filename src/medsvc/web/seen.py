@@ -1,8 +1,21 @@
 """Which reports a person has opened in the app, so the list can mark the others "new"."""
 
+import json
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    String,
+    any_,
+    bindparam,
+    column,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 
 from medsvc.web.tables import WebSeenResult
@@ -10,13 +23,29 @@ from medsvc.web.tables import WebSeenResult
 SEEN = WebSeenResult.__table__  # type: ignore[attr-defined]
 
 
+def _among(dialect: str) -> ColumnElement[bool]:
+    """The resource is one of a list given as one parameter (an array on PostgreSQL, a JSON
+    array on SQLite): one statement, compiled once, for a list of any length, where an IN of
+    fifty parameters is written out, and converted by the driver, on every page."""
+    if dialect == "postgresql":
+        return SEEN.c.resource == any_(bindparam("among", type_=ARRAY(String)))
+    listed = select(column("value")).select_from(func.json_each(bindparam("among")))
+    return SEEN.c.resource.in_(listed)
+
+
+SEEN_AMONG = {
+    dialect: select(SEEN.c.resource).where(SEEN.c.fhir_user == bindparam("who"), _among(dialect))
+    for dialect in ("sqlite", "postgresql")
+}
+
+
 def seen_among(connection: Connection, fhir_user: str, resources: list[str]) -> set[str]:
     if not resources:
         return set()
-    query = select(SEEN.c.resource).where(
-        SEEN.c.fhir_user == fhir_user, SEEN.c.resource.in_(resources)
-    )
-    return set(connection.execute(query).scalars())
+    dialect = connection.dialect.name
+    among: Any = resources if dialect == "postgresql" else json.dumps(resources)
+    found = connection.execute(SEEN_AMONG[dialect], {"who": fhir_user, "among": among})
+    return set(found.scalars())
 
 
 def mark_seen(connection: Connection, fhir_user: str, resource: str, now: datetime) -> None:
