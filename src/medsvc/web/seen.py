@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Select,
     String,
     any_,
     bindparam,
@@ -27,10 +28,13 @@ def _among(dialect: str) -> ColumnElement[bool]:
     """The resource is one of a list given as one parameter (an array on PostgreSQL, a JSON
     array on SQLite): one statement, compiled once, for a list of any length, where an IN of
     fifty parameters is written out, and converted by the driver, on every page."""
+    resource: ColumnElement[str] = SEEN.c.resource
     if dialect == "postgresql":
-        return SEEN.c.resource == any_(bindparam("among", type_=ARRAY(String)))
-    listed = select(column("value")).select_from(func.json_each(bindparam("among")))
-    return SEEN.c.resource.in_(listed)
+        return resource == any_(bindparam("among", type_=ARRAY(String)))
+    listed: Select[str] = select(column("value", String)).select_from(
+        func.json_each(bindparam("among"))
+    )
+    return resource.in_(listed)
 
 
 SEEN_AMONG = {
