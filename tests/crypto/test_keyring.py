@@ -3,6 +3,7 @@ start, rotation seen by every process, and every version still unwrapping."""
 
 import stat
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,24 @@ def test_unwrap_fails_closed(tmp_path: Path) -> None:
         ring.unwrap("not-a-kek", wrapped, b"patient p1")
     with pytest.raises(InvalidTag):
         ring.unwrap(keyring.rotate(tmp_path / "kek"), wrapped, b"patient p1")
+
+
+def test_a_version_another_process_adds_unwraps_at_once_and_a_removed_one_stops(
+    tmp_path: Path,
+) -> None:
+    """Unwrapping looks at the directory at most once a second, and at once for a version it
+    does not hold; a version's file removed stops unwrapping within that second."""
+    directory = tmp_path / "kek"
+    here, there = FileKeyring(directory), FileKeyring(directory)
+    first = here.active()
+    by_first = here.wrap(first, DATA_KEY, b"p1")
+    assert here.unwrap(first, by_first, b"p1") == DATA_KEY  # here has just read the directory
+    second = keyring.rotate(directory)
+    by_second = there.wrap(there.active(), DATA_KEY, b"p2")
+    assert there.active() == second
+    assert here.unwrap(second, by_second, b"p2") == DATA_KEY
+    next(directory.glob(f"*-{first}.kek")).unlink()
+    time.sleep(keyfiles.RECHECK_SECONDS + 0.1)
+    with pytest.raises(UnknownKey):
+        here.unwrap(first, by_first, b"p1")
+    assert here.unwrap(second, by_second, b"p2") == DATA_KEY

@@ -1,5 +1,8 @@
 """Access tokens verify only when this server signed them, for this FHIR base, now."""
 
+import base64
+import json
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -9,6 +12,7 @@ from joserfc.jwk import RSAKey
 
 from medsvc import clock
 from medsvc.errors import Unauthorized
+from medsvc.kit import keyfiles
 from medsvc.security import signing
 from medsvc.security.tokens import SYSTEM_LIFETIME, TokenService
 
@@ -73,3 +77,36 @@ def test_expiry_follows_the_clock(service: TokenService) -> None:
             service.verify_access_token(token)
     finally:
         clock.reset()
+
+
+def test_a_key_another_process_adds_verifies_at_once_and_a_removed_one_stops(
+    tmp_path: Path,
+) -> None:
+    """Verification looks at the key directory at most once a second, and at once for a kid
+    it does not hold: a token signed by a key another process has just made verifies, and a
+    key whose file an operator removes stops verifying within that second."""
+    directory = tmp_path / "signing"
+    here = TokenService(signing.SigningKeys(directory), ISSUER, AUDIENCE)
+    there = TokenService(signing.SigningKeys(directory), ISSUER, AUDIENCE)
+    by_old_key = here.issue(CLAIMS, SYSTEM_LIFETIME)
+    assert here.verify_access_token(by_old_key)["sub"] == "c1"  # the directory just read
+    new_kid = signing.rotate(directory)
+    by_new_key = there.issue(CLAIMS, SYSTEM_LIFETIME)
+    assert jwt.decode(by_new_key, there.keys.active()).header["kid"] == new_kid
+    assert here.verify_access_token(by_new_key)["sub"] == "c1"
+    old_file = next(p for p in directory.glob("*.pem") if new_kid[:16] not in p.name)
+    old_file.unlink()
+    time.sleep(keyfiles.RECHECK_SECONDS + 0.1)
+    with pytest.raises(Unauthorized):
+        here.verify_access_token(by_old_key)
+    assert here.verify_access_token(by_new_key)["sub"] == "c1"
+
+
+@pytest.mark.parametrize("kid", [["a", "list"], {"an": "object"}, 7, None, ""])
+def test_a_kid_that_names_no_key_is_refused(service: TokenService, kid: object) -> None:
+    """A header as an attacker writes it (no library would): its kid no string."""
+    header = {"alg": "RS256", "typ": "at+jwt", "kid": kid}
+    written = base64.urlsafe_b64encode(json.dumps(header).encode()).rstrip(b"=").decode()
+    token = ".".join([written, *forged(service).split(".")[1:]])
+    with pytest.raises(Unauthorized):
+        service.verify_access_token(token)

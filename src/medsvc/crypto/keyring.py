@@ -4,7 +4,6 @@ version); the embedded default keeps each version in a file of its own."""
 
 import base64
 import os
-import threading
 from pathlib import Path
 from typing import Protocol
 
@@ -41,34 +40,23 @@ class FileKeyring:
 
     def __init__(self, directory: Path):
         self.directory = directory
-        self._lock = threading.Lock()
-        self._seen: float | None = None
-        self._keys: dict[str, AESGCM] = {}
-
-    def _load(self) -> dict[str, AESGCM]:
-        stamp = self.directory.stat().st_mtime if self.directory.exists() else None
-        with self._lock:
-            if stamp != self._seen:
-                self._keys = {
-                    keyfiles.key_id_of(path, SUFFIX): AESGCM(base64.b64decode(path.read_bytes()))
-                    for path in keyfiles.oldest_first(self.directory, SUFFIX)
-                }
-                self._seen = stamp
-            return self._keys
+        self._held: keyfiles.Watched[dict[str, AESGCM]] = keyfiles.Watched(directory, _read, {})
 
     def ids(self) -> list[str]:
         """Every version held, oldest first."""
-        return list(self._load())
+        return list(self._held.checked())
 
     def active(self) -> str:
-        keys = self._load()
+        keys = self._held.checked()
         if not keys:
             ensure_kek(self.directory)
-            keys = self._load()
+            keys = self._held.checked()
         return list(keys)[-1]
 
     def _key(self, kek_id: str) -> AESGCM:
-        key = self._load().get(kek_id)
+        """The version named: as last read, or read again at once when it is not held (a
+        version another process has just added)."""
+        key = self._held.current().get(kek_id) or self._held.checked().get(kek_id)
         if key is None:
             raise UnknownKey(f"key-encryption key {kek_id} is not in {self.directory}")
         return key
@@ -80,6 +68,13 @@ class FileKeyring:
     def unwrap(self, kek_id: str, wrapped: bytes, context: bytes) -> bytes:
         nonce, sealed = wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:]
         return self._key(kek_id).decrypt(nonce, sealed, context)
+
+
+def _read(directory: Path) -> dict[str, AESGCM]:
+    return {
+        keyfiles.key_id_of(path, SUFFIX): AESGCM(base64.b64decode(path.read_bytes()))
+        for path in keyfiles.oldest_first(directory, SUFFIX)
+    }
 
 
 def _write_kek(directory: Path) -> str:

@@ -6,7 +6,7 @@ checked. Old keys stay published until an operator removes their files, so token
 signed keep verifying until they expire.
 """
 
-import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,36 +19,43 @@ KEY_BITS = 3072
 SUFFIX = ".pem"
 
 
+@dataclass(frozen=True)
+class _Held:
+    keys: list[RSAKey]  # oldest first
+    key_set: KeySet
+    kids: frozenset[str]
+
+
+def _held(directory: Path) -> _Held:
+    keys = _read_keys(directory)
+    return _Held(keys, KeySet(list(keys)), frozenset(str(k.kid) for k in keys))
+
+
 class SigningKeys:
     """The key directory, re-read whenever its modification time changes."""
 
     def __init__(self, directory: Path):
         self.directory = directory
-        self._lock = threading.Lock()
-        self._seen: float | None = None
-        self._keys: list[RSAKey] = []
-
-    def _load(self) -> list[RSAKey]:
-        stamp = self.directory.stat().st_mtime if self.directory.exists() else None
-        with self._lock:
-            if stamp is None or stamp != self._seen:
-                self._keys = _read_keys(self.directory) if stamp is not None else []
-                self._seen = stamp
-            return self._keys
+        self._held = keyfiles.Watched(directory, _held, _Held([], KeySet([]), frozenset()))
 
     def active(self) -> RSAKey:
         """The key new tokens are signed with; created on first use if there is none."""
-        keys = self._load()
+        keys = self._held.checked().keys
         if not keys:
             ensure_key(self.directory)
-            keys = self._load()
+            keys = self._held.checked().keys
         return keys[-1]
 
-    def key_set(self) -> KeySet:
-        return KeySet(list(self._load()))
+    def verifying(self, kid: str | None) -> KeySet:
+        """The keys a token naming kid is verified with: as last read, and read again at once
+        for a kid not among them (a key another process has just added and signs with)."""
+        held = self._held.current()
+        if kid not in held.kids:
+            held = self._held.checked()
+        return held.key_set
 
     def public_jwks(self) -> dict[str, Any]:
-        return {"keys": [_public(k) for k in self._load()]}
+        return {"keys": [_public(k) for k in self._held.checked().keys]}
 
 
 def _public(key: RSAKey) -> dict[str, Any]:

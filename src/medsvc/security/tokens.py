@@ -6,6 +6,7 @@ from typing import Any
 
 from joserfc import jwt
 from joserfc.errors import JoseError
+from joserfc.jwk import GuestProtocol, KeySet
 from joserfc.jwt import JWTClaimsRegistry
 
 from medsvc import clock
@@ -60,10 +61,14 @@ class TokenService:
         """An OpenID Connect id_token, addressed to the app."""
         return self._sign({"aud": client_id, **claims}, USER_LIFETIME, "JWT")
 
+    def _verifying_keys(self, token: GuestProtocol) -> KeySet:
+        kid = token.headers().get("kid")
+        return self.keys.verifying(kid if isinstance(kid, str) else None)
+
     def verify_access_token(self, token: str) -> dict[str, Any]:
         """The token's claims; 401 invalid_token when it is not one of ours, or not now."""
         try:
-            decoded = jwt.decode(token, self.keys.key_set(), algorithms=[ALGORITHM])
+            decoded = jwt.decode(token, self._verifying_keys, algorithms=[ALGORITHM])
             if decoded.header.get("typ") != ACCESS_TOKEN_TYPE:
                 raise invalid_token("The bearer token is not an access token")
             self._claims.validate(decoded.claims)
