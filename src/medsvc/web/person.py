@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from medsvc import clock
-from medsvc.kit.executors import in_thread
+from medsvc.kit.executors import in_thread, small_read
 from medsvc.web import cookies, sessions, tokens
 from medsvc.web.api import Api
 from medsvc.web.errors import PageError
@@ -70,7 +70,7 @@ async def _refresh(request: Request, api: Api, leased: Session) -> Session | Non
         client = request.app.state.web
         kept = await tokens.refresh(api, client, refresh_token) if refresh_token else None
     await in_thread(request, "write", _store, request, leased.cookie, kept)
-    return await in_thread(request, "read", _find, request, leased.cookie)
+    return await small_read(request, _find, request, leased.cookie)
 
 
 async def _refreshed(request: Request, api: Api, session: Session) -> Session | None:
@@ -79,7 +79,7 @@ async def _refreshed(request: Request, api: Api, session: Session) -> Session | 
         return await _refresh(request, api, leased)
     for _ in range(int(WAIT_FOR_REFRESH / POLL)):  # another request is refreshing
         await asyncio.sleep(POLL)
-        found = await in_thread(request, "read", _find, request, session.cookie)
+        found = await small_read(request, _find, request, session.cookie)
         if found is None or tokens.fresh(found.secrets):
             return found
     return None
@@ -88,7 +88,7 @@ async def _refreshed(request: Request, api: Api, session: Session) -> Session | 
 async def signed_in(request: Request) -> Person | None:
     """The signed-in person, or None (no session, or one whose grant has ended)."""
     cookie = cookies.read(request)
-    session = await in_thread(request, "read", _find, request, cookie) if cookie else None
+    session = await small_read(request, _find, request, cookie) if cookie else None
     if session is None or not session.signed_in:
         return None
     api = Api(request)

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from medsvc.web import i18n
+from medsvc.web.messages import template_gettext
 
 # No inline script or style, nothing from elsewhere, no framing, forms only to this site
 # (the sign-in form posts to the authorization endpoint, on this origin too).
@@ -158,12 +159,13 @@ def environment(locale: str) -> Environment:
     env = Environment(
         loader=PackageLoader("medsvc.web", "templates"),
         autoescape=select_autoescape(default=True),
-        extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
         auto_reload=False,  # the templates ship with the package: no stat of each on each page
     )
-    env.install_gettext_translations(i18n.translations(locale), newstyle=True)  # type: ignore[attr-defined]
+    # Messages are function calls, `_("...")` and `ngettext(...)` (no {% trans %} blocks).
+    gettext, ngettext = template_gettext(i18n.translations(locale))
+    env.globals.update(_=gettext, gettext=gettext, ngettext=ngettext)
     return env
 
 

@@ -7,7 +7,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from medsvc import clock
-from medsvc.kit.executors import in_thread
+from medsvc.kit.executors import in_thread, small_read
 from medsvc.security.routes import retry_after
 from medsvc.web import client, cookies, forms, sessions, tokens
 from medsvc.web.api import Api
@@ -67,7 +67,7 @@ async def callback(request: Request) -> Response:
     """The authorization server's answer: checked against this browser's sign-in (state,
     RFC 6749 10.12), then the code exchanged with the PKCE verifier."""
     cookie = cookies.read(request)
-    signing_in = await in_thread(request, "read", _find, request, cookie) if cookie else None
+    signing_in = await small_read(request, _find, request, cookie) if cookie else None
     state = request.query_params.get("state", "")
     if signing_in is None or not forms.same(signing_in.secrets.get("state", ""), state):
         return page(request, "signin_failed.html", 400, reason="expired")

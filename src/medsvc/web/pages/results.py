@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from medsvc import clock
-from medsvc.kit.executors import in_thread
+from medsvc.kit.executors import in_thread, small_read
 from medsvc.web import display, seen
 from medsvc.web.errors import PageError
 from medsvc.web.person import Person, signed_in_as
@@ -43,7 +43,7 @@ async def _listed(request: Request, person: Person, patient: str) -> Response:
     reports = display.matches(bundle)
     keys = [f"DiagnosticReport/{r.get('id')}" for r in reports]
     opened = (
-        await in_thread(request, "read", _seen_among, request, person, keys)
+        await small_read(request, _seen_among, request, person, keys)
         if person.kind == "Patient"
         else set(keys)  # "new" is the citizen's alone
     )
@@ -114,7 +114,7 @@ async def report_page(request: Request) -> Response:
     if person.kind == "Patient":  # "new" is the citizen's: a doctor's reading changes nothing
         key = f"DiagnosticReport/{report_id}"
         # Read first: a report opened before needs no write (nor, on SQLite, the writer).
-        if not await in_thread(request, "read", _seen_among, request, person, [key]):
+        if not await small_read(request, _seen_among, request, person, [key]):
             await in_thread(request, "write", _mark_seen, request, person, key)
     line = report_line(report, others, {f"DiagnosticReport/{report_id}"})
     conclusion = report.get("conclusion") if isinstance(report.get("conclusion"), str) else ""
