@@ -9,8 +9,10 @@ flow (/app/signin, the server's sign-in form, /app/callback) and wrk sends the s
 the FHIR calls carry an access token for the same citizen with the scopes the app's sign-in
 grants (tokens.py). app.lua sends a page, or the FHIR calls that page makes in the order it
 makes them, from each connection (one a thread): a sequence is done when its last call is
-answered. Each round, every page and its calls are measured back to back at 1 and 16 clients
-while the machine is otherwise quiet (results_quiet.py); the section shows the medians.
+answered. Each round, every page and its calls are measured at 1 and 16 clients in the order
+page, calls, calls, page (or the reverse), so that a change in the machine's speed during the
+round weighs on both alike, while the machine is otherwise quiet (results_quiet.py); the
+section shows the medians.
 """
 
 import argparse
@@ -364,35 +366,69 @@ def sample(
 
 
 def _turns(n: int) -> tuple[str, ...]:
-    """Which side goes first in round n: the page in even rounds."""
-    return SIDES if n % 2 == 0 else SIDES[::-1]
+    """The order of round n's four samples: page, calls, calls, page in even rounds, the
+    reverse in odd ones. A drift of the machine's speed that is steady over a round falls
+    on both sides alike, which two samples back to back do not give: this machine's CPU time
+    for the same work moves by a tenth or more from one sample to the next."""
+    first = SIDES if n % 2 == 0 else SIDES[::-1]
+    return (*first, *first[::-1])
 
 
 def run_seconds(setup: Setup, page: Page) -> dict[int, int]:
-    """Seconds per sample of the page and of its calls, by clients: ten sequences per
-    connection, judged from a warm-up with one client (not recorded), up to LONGEST. Every
-    sample starts all connections at once and a sequence unfinished at its end is not
-    counted, so a short sample of a slow page would lose a good part of itself."""
+    """Seconds per sample of the page and of its calls, by clients: half of --seconds (each
+    side is sampled twice a round), and at least ten sequences per connection, judged from a
+    warm-up with one client (not recorded), up to LONGEST. Every sample starts all
+    connections at once and a sequence unfinished at its end is not counted, so a short
+    sample of a slow page would lose a good part of itself."""
     slowest = 0.0
     for side in SIDES:
         warm = sample(setup, page, side, 1, setup.args.warm_seconds, checked=False)
         slowest = max(slowest, warm["p50_ms"] / 1000 if warm["rps"] else setup.args.warm_seconds)
-    return {c: min(LONGEST, max(setup.args.seconds, math.ceil(10 * slowest * c))) for c in CLIENTS}
+    half = math.ceil(setup.args.seconds / 2)
+    return {c: min(LONGEST, max(half, math.ceil(10 * slowest * c))) for c in CLIENTS}
+
+
+def _joined(halves: list[dict[str, Any]]) -> dict[str, Any]:
+    """One side's two samples of a round as one: their time, pages and CPU added up (the rate
+    and CPU a page from the totals), their percentiles averaged, the worse other load."""
+    seconds = sum(h["seconds"] for h in halves)
+
+    def total(key: str) -> float:
+        return sum(float(h[key]) * h["seconds"] for h in halves)
+
+    joined = {
+        **halves[0],
+        "seconds": seconds,
+        "rps": total("rps") / seconds,
+        "server_cpu": total("server_cpu") / seconds,
+        "wrk_cpu": total("wrk_cpu") / seconds,
+        "p50_ms": statistics.mean(h["p50_ms"] for h in halves),
+        "p99_ms": statistics.mean(h["p99_ms"] for h in halves),
+        "errors": sum(h["errors"] for h in halves),
+        "foreign_cpu": max(h["foreign_cpu"] for h in halves),
+        "step_p50_us": [
+            statistics.mean(s) for s in zip(*(h["step_p50_us"] for h in halves), strict=True)
+        ],
+        "halves": [{k: h[k] for k in ("seconds", "rps", "cpu_ms", "p50_ms")} for h in halves],
+    }
+    joined["cpu_ms"] = joined["server_cpu"] / joined["rps"] * 1000 if joined["rps"] else 0.0
+    joined["calls_p50_ms"] = sum(joined["step_p50_us"]) / 1000
+    return joined
 
 
 def pair(setup: Setup, page: Page, clients: int, n: int, seconds: int) -> dict[str, dict[str, Any]]:
-    """The page and its calls back to back, each once the server is idle, while the machine
-    is otherwise quiet (measured again if it was not)."""
+    """The page and its calls in round n's order, each sample once the server is idle, while
+    the machine is otherwise quiet (measured again if it was not)."""
 
-    def both() -> dict[str, dict[str, Any]]:
-        found = {}
+    def four() -> dict[str, dict[str, Any]]:
+        halves: dict[str, list[dict[str, Any]]] = {side: [] for side in SIDES}
         for side in _turns(n):
             setup.idle.append(wait_until_idle([setup.server]))
             measure = functools.partial(sample, setup, page, side, clients, seconds)
-            found[side] = setup.quiet.measure(measure)
-        return found
+            halves[side].append(setup.quiet.measure(measure))
+        return {side: _joined(found) for side, found in halves.items()}
 
-    return setup.quiet.pair(both)
+    return setup.quiet.pair(four)
 
 
 KEYS = ("rps", "p50_ms", "p99_ms", "cpu_ms", "server_cpu", "wrk_cpu", "foreign_cpu")
@@ -400,7 +436,7 @@ KEYS = ("rps", "p50_ms", "p99_ms", "cpu_ms", "server_cpu", "wrk_cpu", "foreign_c
 
 def summary(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     """Medians of the rounds per side, and the page over its calls, round by round (measured
-    back to back) and the median of those."""
+    in turns, page, calls, calls, page) and the median of those."""
     found: dict[str, Any] = {}
     for side in SIDES:
         samples = runs[side]

@@ -224,7 +224,8 @@ def _api_work(found: dict[str, Any]) -> list[str]:
 
 def _runs(b: dict[str, Any]) -> list[str]:
     out = [
-        "| page | clients | side | s | per s, round by round | CPU ms | other load (cores) |",
+        "| page | clients | side | s a round | per s, round by round | CPU ms | "
+        "other load (cores) |",
         "| --- | ---: | --- | ---: | --- | --- | --- |",
     ]
     for p in b["pages"]:
@@ -289,7 +290,7 @@ def _busy(results: list[dict[str, Any]]) -> list[str]:
         f"**This run was on a busy machine** ({named} at its start): other work shared its "
         "two cores, and a pair of samples is measured again only when it used more than 0.3 "
         "cores, so pages/s and latencies are lower and noisier than on a quiet machine; CPU "
-        "a page and a sequence, and the page/FHIR ratios of pairs measured back to back, "
+        "a page and a sequence, and the page/FHIR ratios of samples taken in turns, "
         "are what carry over.",
         "",
     ]
@@ -346,10 +347,13 @@ def _method(saved: dict[str, Any]) -> list[str]:
         "threads) over the pages answered; **CPU a sequence** the same over the sequences. "
         "Both include the audit records written in the background, as far as they are "
         "written during the sample. **page/FHIR** is the page's figure over its calls' "
-        "figure, measured back to back in each round (which goes first alternates), and the "
+        "figure in each round, where each side is sampled twice, in the order page, calls, "
+        "calls, page (the reverse in every other round), so that a drift in the machine's "
+        "speed during the round weighs on both sides alike; a side's figures in a round are "
+        "its two samples' together (pages and CPU added up, percentiles averaged), and the "
         "median of the rounds is shown; `time` is sequences/s over pages/s.",
         f"- {args['rounds']} round(s); in each, every page and its calls at 1 and at 16 "
-        f"clients; a sample lasts {args['seconds']} s, or longer for slow pages (ten "
+        f"clients; a sample lasts half of {args['seconds']} s, or longer for slow pages (ten "
         "sequences per connection, judged from a warm-up of each page and its calls with "
         "one client, which is not recorded), up to 30 s: a sequence still unfinished at "
         "the end is not counted but its CPU is, which for the slowest pages weighs on both "
