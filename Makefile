@@ -12,6 +12,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 run: export MEDSVC_BASE_URL ?= http://$(HOST):$(PORT)/fhir
 run: export MEDSVC_TIMEZONE ?= Asia/Shanghai
+# No SMS gateway in a local trial: sign-up codes are written to the log.
+run: export MEDSVC_PHONE_CODES_TO_LOG ?= true
 
 .PHONY: run test chromium wrk screenshots lint messages demo bench bench-booking bench-results bench-subscriptions bench-checks bench-app clean
 

@@ -30,6 +30,7 @@ from medsvc.errors import (
 )
 from medsvc.fhir import CONTENT_TYPE, jsonio
 from medsvc.fhir import ROUTES as FHIR_ROUTES
+from medsvc.identity.install import install as install_identity
 from medsvc.kit import heap, migrate
 from medsvc.kit.executors import make_executors
 from medsvc.kit.requestlog import RequestLogMiddleware, configure_logging
@@ -184,6 +185,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.router.routes.extend(
         SECURITY_ROUTES + SIGNIN_ROUTES + SUBSCRIPTION_ROUTES + PUBLISH_ROUTES + FHIR_ROUTES
     )
+    install_identity(app, settings)
     install_web(app, settings)
     app.add_middleware(RequestLogMiddleware)
     return app

@@ -153,6 +153,20 @@ class Settings(BaseSettings):
     # The longest wait one failure can set, in seconds: every lock expires within it.
     signin_max_wait_seconds: int = Field(default=900, gt=0, le=3600)
 
+    # Citizens' sign-up and identity (docs/identity.md).
+    # The verification provider that decides whether a name and a document belong together:
+    # "module:attribute" of the city's provider; unset, the format is checked and nothing more.
+    identity_provider: str = ""
+    # The identifier system of resident identity numbers in Patient.identifier: the one the
+    # city's hospitals use, so a sign-up finds the Patient they registered.
+    resident_id_system: str = "urn:medsvc:identifier:cn-resident-id"
+    # One-time codes each mobile number, each address and each identity may ask for an hour.
+    codes_per_phone_per_hour: int = Field(default=5, gt=0)
+    codes_per_address_per_hour: int = Field(default=20, gt=0)
+    codes_per_identity_per_hour: int = Field(default=5, gt=0)
+    # For a local trial without an SMS gateway: one-time codes are written to the log.
+    phone_codes_to_log: bool = False
+
     @field_validator("database_url")
     @classmethod
     def usable_database_url(cls, value: str) -> str:

@@ -8,6 +8,7 @@ from medsvc.audit import tables as audit_tables
 from medsvc.crypto import tables as crypto_tables
 from medsvc.db import metadata
 from medsvc.fhir import tables as fhir_tables
+from medsvc.identity import tables as identity_tables
 from medsvc.notify import tables as notify_tables
 from medsvc.results import tables as results_tables
 from medsvc.scheduling import tables as scheduling_tables
@@ -20,6 +21,7 @@ TABLE_MODULES = (
     audit_tables,
     crypto_tables,
     fhir_tables,
+    identity_tables,
     notify_tables,
     results_tables,
     scheduling_tables,

@@ -58,7 +58,7 @@ def accessible(page: Page, name: str) -> None:
 def sign_in(page: Page, username: str) -> None:
     page.get_by_role("link", name=re.compile("^(登录|Sign in)$")).click()
     expect(page).to_have_url(re.compile("/auth/authorize"))
-    page.get_by_label(re.compile("^(用户名|Username)$")).fill(username)
+    page.get_by_label(re.compile("^(手机号或用户名|Mobile number or username)$")).fill(username)
     page.get_by_label(re.compile("^(密码|Password)$")).fill(PASSWORD)
     page.get_by_role("button", name=re.compile("^(登录|Sign in)$")).click()
     page.wait_for_url("**/app/")
@@ -144,7 +144,9 @@ def test_the_sign_in_page_is_the_apps_in_the_persons_language(
         "登录" if language == "zh" else "Sign in"
     )
     accessible(page, f"signin-{language}")
-    page.get_by_label("用户名" if language == "zh" else "Username").fill("mei")
+    page.get_by_label("手机号或用户名" if language == "zh" else "Mobile number or username").fill(
+        "mei"
+    )
     page.get_by_label("密码" if language == "zh" else "Password").fill("not the password")
     page.get_by_role("button", name="登录" if language == "zh" else "Sign in").click()
     expect(page.get_by_role("alert")).to_be_visible()
@@ -152,7 +154,9 @@ def test_the_sign_in_page_is_the_apps_in_the_persons_language(
     other = "English" if language == "zh" else "中文"
     page.get_by_role("link", name=other).click()  # the switch keeps the sign-in going
     expect(page).to_have_url(re.compile("/auth/authorize"))
-    page.get_by_label("Username" if language == "zh" else "用户名").fill("mei")
+    page.get_by_label("Mobile number or username" if language == "zh" else "手机号或用户名").fill(
+        "mei"
+    )
     page.get_by_label("Password" if language == "zh" else "密码").fill(PASSWORD)
     page.get_by_role("button", name="Sign in" if language == "zh" else "登录").click()
     page.wait_for_url("**/app/")

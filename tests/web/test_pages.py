@@ -160,4 +160,4 @@ def test_the_sign_in_page_speaks_the_persons_language_and_keeps_its_request(
     assert switched.headers["location"] == here
     english = browser.get(here)
     assert '<html lang="en">' in english.text
-    assert "Username" in english.text
+    assert "Mobile number or username" in english.text

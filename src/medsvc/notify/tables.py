@@ -1,4 +1,4 @@
-"""The webhook sender's queue of notices for the city's messaging gateway."""
+"""The webhook sender's queue of notices and one-time codes for the city's messaging gateway."""
 
 from datetime import datetime
 
@@ -15,7 +15,11 @@ class NoticeWebhook(SQLModel, table=True):
     )
 
     notice_id: str = Field(sa_column=Column(String(36), primary_key=True))
-    patient_id: str = Field(sa_type=String(64))
+    # Whom it is for: a patient (their contact points found when it is sent), or a bare mobile
+    # number for a one-time code to someone who has no account yet; the number and the text
+    # of a code are erased once it is sent or given up.
+    patient_id: str | None = Field(default=None, sa_type=String(64))
+    to_phone: str | None = Field(default=None, sa_type=String(32))
     topic: str = Field(sa_type=String(64))
     text: str = Field(sa_type=String(1000))
     about: str | None = Field(default=None, sa_type=String(200))

@@ -26,6 +26,10 @@ REMINDER_AT = _(
 )
 APPOINTMENT_CHANGED = _("The hospital has changed one of your appointments. Sign in to see it.")
 RESULT_RELEASED = _("A new result is ready for you. Sign in to read it.")
+PHONE_CODE = _(
+    "Your one-time code is %(code)s. It expires in %(minutes)s minutes. "
+    "Nobody from a hospital will ever ask you for it."
+)
 
 
 def translations(locale: str) -> gettext.GNUTranslations:

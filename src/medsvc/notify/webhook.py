@@ -93,10 +93,14 @@ class NoticePoster:
             return list(session.execute(select(QUEUE).where(Q.notice_id.in_(taken))).all())
 
     def _message(self, session: Connection, row: Any) -> dict[str, Any]:
+        if row.to_phone is not None:
+            patient, to = None, [{"system": "sms", "value": row.to_phone}]
+        else:
+            patient, to = f"Patient/{row.patient_id}", self.contacts(session, row.patient_id)
         return {
             "id": row.notice_id,
-            "patient": f"Patient/{row.patient_id}",
-            "to": self.contacts(session, row.patient_id),
+            "patient": patient,
+            "to": to,
             "topic": row.topic,
             "text": row.text,
             "about": row.about,
@@ -106,14 +110,15 @@ class NoticePoster:
     def _record(self, session: Connection, row: Any, error: str | None, now: datetime) -> None:
         mine = (Q.notice_id == row.notice_id) & (Q.lease_owner == self.owner)
         done = leases.RELEASED
+        erased = {"to_phone": None, "text": ""} if row.to_phone is not None else {}
         if error is None:
-            session.execute(update(QUEUE).where(mine).values(**done, sent_at=now))
+            session.execute(update(QUEUE).where(mine).values(**done, **erased, sent_at=now))
             return
         given_up = now - utc(row.created_at) >= self.retry_window
         wait = outbound.retry_wait(row.attempts)
         changes = {**done, "attempts": row.attempts + 1, "next_attempt_at": now + wait}
         if given_up:
-            changes["given_up_at"] = now
+            changes |= {"given_up_at": now, **erased}
         session.execute(update(QUEUE).where(mine).values(**changes))
         fields = {"notice": row.notice_id, "topic": row.topic, "error": error[:200]}
         log.warning("notice not taken by the gateway", extra={"fields": fields})

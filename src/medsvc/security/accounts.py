@@ -56,8 +56,31 @@ def add_account(
     totp_secret: str | None = None,
 ) -> str:
     """Creates the account and returns its id; the caller checks that fhir_user exists."""
+    _check(role, normalise_username(username), password, fhir_user)
+    return insert_account(
+        connection,
+        now,
+        role=role,
+        username=username,
+        password_hash=hash_password(password),
+        fhir_user=fhir_user,
+        totp_secret=totp_secret,
+    )
+
+
+def insert_account(
+    connection: Connection,
+    now: datetime,
+    *,
+    role: str,
+    username: str,
+    password_hash: str,
+    fhir_user: str | None = None,
+    totp_secret: str | None = None,
+) -> str:
+    """add_account with the password already checked and hashed (Argon2 takes tens of
+    milliseconds: a caller holding the writer hashes before it takes it)."""
     username = normalise_username(username)
-    _check(role, username, password, fhir_user)
     if find_account(connection, username) is not None:
         raise InvalidAccount("that username is taken")
     account_id = str(uuid.uuid4())
@@ -67,7 +90,7 @@ def add_account(
             username=username,
             role=role,
             created=now,
-            password_hash=hash_password(password),
+            password_hash=password_hash,
             fhir_user=fhir_user,
             totp_secret=totp_secret,
         )

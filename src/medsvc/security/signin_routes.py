@@ -28,32 +28,34 @@ from medsvc.security.signin_throttle import Caller, Limits, MustWait, wait_befor
 from medsvc.security.tables import OAuthClient
 
 
-def _redirect(location: str) -> Response:
+def redirect(location: str) -> Response:
     return RedirectResponse(location, status_code=302, headers={"Cache-Control": "no-store"})
 
 
-def _checked(request: Request, params: dict[str, str]) -> authorize.AuthorizeRequest | Response:
+def checked_request(
+    request: Request, params: dict[str, str]
+) -> authorize.AuthorizeRequest | Response:
     """The request, or the page or redirect that answers it when it is not acceptable."""
     database: Database = request.app.state.database
     with database.session(write=False) as connection:
         try:
             checked = authorize.parse_request(connection, params)
         except authorize.PageError as error:
-            return _refused(request, Refusal(UNKNOWN_APP, 400, str(error)))
+            return refused(request, Refusal(UNKNOWN_APP, 400, str(error)))
     try:
         authorize.validate(checked, params, request.app.state.settings.base_url)
     except authorize.RedirectError as error:
-        return _redirect(checked.redirect(error=error.error, error_description=error.description))
+        return redirect(checked.redirect(error=error.error, error_description=error.description))
     return checked
 
 
-def _refused(request: Request, refusal: Refusal) -> Response:
+def refused(request: Request, refusal: Refusal) -> Response:
     return pages_of(request).refusal(request, refusal)
 
 
-def _throttled(request: Request, seconds: int) -> Response:
+def throttled(request: Request, seconds: int) -> Response:
     """429 with Retry-After (RFC 6585 section 4), and the same in words for the person."""
-    return _refused(request, Refusal(THROTTLED, 429, retry_after=seconds))
+    return refused(request, Refusal(THROTTLED, 429, retry_after=seconds))
 
 
 def _form_page(
@@ -71,7 +73,7 @@ def _form_page(
 
 
 def _show(request: Request, params: dict[str, str]) -> Response:
-    checked = _checked(request, params)
+    checked = checked_request(request, params)
     if isinstance(checked, Response):
         return checked
     return _form_page(request, checked.client, params)
@@ -80,7 +82,7 @@ def _show(request: Request, params: dict[str, str]) -> Response:
 async def authorize_page(request: Request) -> Response:
     params = dict(request.query_params)
     if has_nul(params):
-        return _refused(request, Refusal(UNREADABLE, 400))
+        return refused(request, Refusal(UNREADABLE, 400))
     return await in_thread(request, "read", _show, request, params)
 
 
@@ -97,7 +99,7 @@ def _check_password(request: Request, form: dict[str, str]) -> Checked | Respons
     """The checked request and the password's verdict, or the answer when the request
     itself is not acceptable or the caller must wait. Argon2 runs here, outside any write,
     and not at all for a caller that must wait."""
-    checked = _checked(request, form)
+    checked = checked_request(request, form)
     if isinstance(checked, Response):
         return checked
     database: Database = request.app.state.database
@@ -105,7 +107,7 @@ def _check_password(request: Request, form: dict[str, str]) -> Checked | Respons
     with database.session(write=False) as connection:
         wait = wait_before(connection, caller, now)
         if wait is not None:
-            return _throttled(request, wait)
+            return throttled(request, wait)
         attempt = signin.check_password(connection, caller, form.get("password", ""))
     return checked, attempt
 
@@ -124,7 +126,7 @@ def _grant(
         return authorize.issue_code(connection, checked, account, now)
 
 
-async def _posted_form(request: Request) -> dict[str, str] | None:
+async def posted_form(request: Request) -> dict[str, str] | None:
     body = await request.body()
     if len(body) > MAX_FORM_BYTES:
         return None
@@ -135,7 +137,7 @@ async def _posted_form(request: Request) -> dict[str, str] | None:
     return None if has_nul(form) else form
 
 
-def _forged(request: Request, form: dict[str, str]) -> bool:
+def forged(request: Request, form: dict[str, str]) -> bool:
     """True when the POST is not from our form in this browser (cross-site request forgery)."""
     base_url = request.app.state.settings.base_url
     return not (signin_csrf.same_origin(request, base_url) and signin_csrf.token_ok(request, form))
@@ -144,12 +146,12 @@ def _forged(request: Request, form: dict[str, str]) -> bool:
 async def authorize_submit(request: Request) -> Response:
     wait = retry_after(request)  # a flood from one address is refused before any work
     if wait is not None:
-        return _throttled(request, wait)
-    form = await _posted_form(request)
+        return throttled(request, wait)
+    form = await posted_form(request)
     if form is None:
-        return _refused(request, Refusal(UNREADABLE, 400))
-    if _forged(request, form):
-        return _refused(request, Refusal(FORGED, 403))
+        return refused(request, Refusal(UNREADABLE, 400))
+    if forged(request, form):
+        return refused(request, Refusal(FORGED, 403))
     checked = await in_thread(request, "read", _check_password, request, form)
     if isinstance(checked, Response):
         return checked
@@ -160,12 +162,12 @@ async def authorize_submit(request: Request) -> Response:
         )
     except authorize.RedirectError as error:
         location = auth_request.redirect(error=error.error, error_description=error.description)
-        return _redirect(location)
+        return redirect(location)
     except MustWait as waiting:
-        return _throttled(request, waiting.seconds)
+        return throttled(request, waiting.seconds)
     if code is None:
         return _form_page(request, auth_request.client, form, failed=True)
-    return _redirect(auth_request.redirect(code=code))
+    return redirect(auth_request.redirect(code=code))
 
 
 ROUTES = [

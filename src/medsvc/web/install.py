@@ -14,6 +14,7 @@ from medsvc.web.pages import appointments, book, doctor, find, notices, preferen
 from medsvc.web.pages.home import home
 from medsvc.web.pages.language import choose_language
 from medsvc.web.signin_pages import AppSignInPages
+from medsvc.web.signup_pages import AppSignUpPages
 
 STATIC = Path(__file__).parent / "static"
 
@@ -50,6 +51,7 @@ ROUTES = [
 def install(app: FastAPI, settings: Settings) -> None:
     app.state.web = client.load(settings.keys_dir, settings.base_url)
     app.state.sign_in_pages = AppSignInPages()
+    app.state.sign_up_pages = AppSignUpPages()
     app.add_exception_handler(PageError, render_page_error)
     app.add_middleware(ErrorPages)
     app.router.routes.extend(ROUTES)

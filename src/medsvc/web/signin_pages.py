@@ -18,7 +18,11 @@ class AppSignInPages:
         own_app = form.client_id == request.app.state.web.client_id
         # The language links return to this request's form, also after a failed POST.
         here = f"{request.url.path}?{urlencode(form.params)}"
-        return page(request, "signin.html", 200, HEADERS, form=form, own_app=own_app, here=here)
+        # Sign-up is the authorization endpoint's sibling, for the same request.
+        signup = request.app.state.auth_urls.authorize.removesuffix("/authorize") + "/signup"
+        signup = f"{signup}?{urlencode(form.params)}"
+        values = {"form": form, "own_app": own_app, "here": here, "signup": signup}
+        return page(request, "signin.html", 200, HEADERS, **values)
 
     def refusal(self, request: Request, refusal: Refusal) -> Response:
         headers = dict(HEADERS)

@@ -1,0 +1,69 @@
+"""citizens' identity: the identity each account proved, one-time phone codes and their
+quotas; notices to a bare mobile number
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-12-08 01:00:00.000000
+"""
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = '0011'
+down_revision: str | None = '0010'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table('account_identity',
+    sa.Column('account_id', sa.String(length=64), nullable=False),
+    sa.Column('patient_id', sa.String(length=64), nullable=False),
+    sa.Column('document_kind', sa.String(length=16), nullable=False),
+    sa.Column('document_key', sa.String(length=64), nullable=False),
+    sa.Column('sealed_document', sa.LargeBinary(), nullable=False),
+    sa.Column('phone_key', sa.String(length=64), nullable=False),
+    sa.Column('assurance', sa.String(length=32), nullable=False),
+    sa.Column('provider', sa.String(length=64), nullable=False),
+    sa.Column('verified_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('account_id', name=op.f('pk_account_identity')),
+    sa.UniqueConstraint('document_key', name='uq_account_identity_document'),
+    sa.UniqueConstraint('phone_key', name='uq_account_identity_phone')
+    )
+    op.create_table('phone_code',
+    sa.Column('code_id', sa.String(length=32), nullable=False),
+    sa.Column('purpose', sa.String(length=32), nullable=False),
+    sa.Column('phone_key', sa.String(length=64), nullable=False),
+    sa.Column('code_hash', sa.String(length=64), nullable=False),
+    sa.Column('tries_left', sa.Integer(), nullable=False),
+    sa.Column('expires', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('spent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('code_id', name=op.f('pk_phone_code'))
+    )
+    with op.batch_alter_table('phone_code', schema=None) as batch_op:
+        batch_op.create_index('ix_phone_code_expires', ['expires'], unique=False)
+    op.create_table('code_quota',
+    sa.Column('key', sa.String(length=80), nullable=False),
+    sa.Column('window_start', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_code_quota'))
+    )
+    with op.batch_alter_table('code_quota', schema=None) as batch_op:
+        batch_op.create_index('ix_code_quota_window_start', ['window_start'], unique=False)
+    with op.batch_alter_table('notice_webhook', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('to_phone', sa.String(length=32), nullable=True))
+        batch_op.alter_column('patient_id', existing_type=sa.String(length=64), nullable=True)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('notice_webhook', schema=None) as batch_op:
+        batch_op.alter_column('patient_id', existing_type=sa.String(length=64), nullable=False)
+        batch_op.drop_column('to_phone')
+    with op.batch_alter_table('code_quota', schema=None) as batch_op:
+        batch_op.drop_index('ix_code_quota_window_start')
+    op.drop_table('code_quota')
+    with op.batch_alter_table('phone_code', schema=None) as batch_op:
+        batch_op.drop_index('ix_phone_code_expires')
+    op.drop_table('phone_code')
+    op.drop_table('account_identity')

@@ -1,0 +1,216 @@
+"""Sign-up over HTTP, beside the sign-in form of the authorization endpoint: GET shows the
+details form for a checked authorization request; POST sends a code to the number; POST
+confirm spends the code, makes the account and sends the browser back to the app signed in."""
+
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import exc
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from medsvc import clock
+from medsvc.identity import accounts, codes, phones, verification
+from medsvc.identity.patients import Applicant
+from medsvc.identity.signup import SignUp, applicant_from
+from medsvc.kit.executors import in_thread
+from medsvc.security import authorize, passwords, signin_csrf
+from medsvc.security.accounts import InvalidAccount, check_password_length, find_account
+from medsvc.security.routes import has_nul, retry_after
+from medsvc.security.signin_page import FORGED, REQUEST_FIELDS, UNREADABLE, Refusal
+from medsvc.security.signin_routes import (
+    checked_request,
+    forged,
+    posted_form,
+    redirect,
+    refused,
+    throttled,
+)
+from medsvc.security.signup_page import (
+    DETAILS,
+    TOO_MANY_CODES,
+    UNAVAILABLE,
+    CodeForm,
+    DetailsForm,
+    sign_up_pages_of,
+)
+
+PATH = "/auth/signup"
+CONFIRM = "/auth/signup/confirm"
+
+
+def _service(request: Request) -> SignUp:
+    service: SignUp = request.app.state.sign_up
+    return service
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def _carried(params: dict[str, str]) -> dict[str, str]:
+    return {name: params[name] for name in REQUEST_FIELDS if name in params}
+
+
+def _details_page(
+    request: Request, params: dict[str, str], problems: dict[str, str], status: int = 200
+) -> Response:
+    secret = signin_csrf.browser_secret(request)
+    carried = _carried(params)
+    signin = f"{request.app.state.auth_urls.authorize}?{urlencode(carried)}"
+    values = {name: params.get(name, "") for name in DETAILS}
+    token = signin_csrf.form_token(secret, carried)
+    form = DetailsForm(PATH, signin, carried, token, values, problems)
+    page = sign_up_pages_of(request).details(request, form, status)
+    signin_csrf.set_secret(page, secret, request.app.state.settings.base_url)
+    return page
+
+
+def _code_page(
+    request: Request, form: dict[str, str], applicant: Applicant, code_id: str, problem: str | None
+) -> Response:
+    carried = _carried(form)
+    token = signin_csrf.form_token(signin_csrf.browser_secret(request), carried)
+    details = {name: form.get(name, "") for name in DETAILS}
+    minutes = int(codes.LIFETIME.total_seconds() // 60)
+    masked = phones.masked(applicant.phone)
+    page = CodeForm(CONFIRM, carried, token, details, code_id, masked, minutes, problem)
+    return sign_up_pages_of(request).code(request, page, 400 if problem else 200)
+
+
+def _ended(request: Request, reason: str, status: int, wait: int | None = None) -> Response:
+    return sign_up_pages_of(request).ended(request, reason, status, wait)
+
+
+def _show(request: Request, params: dict[str, str]) -> Response:
+    checked = checked_request(request, params)
+    if isinstance(checked, Response):
+        return checked
+    if not _service(request).phones.available:
+        return _ended(request, UNAVAILABLE, 503)
+    return _details_page(request, params, {})
+
+
+async def sign_up_page(request: Request) -> Response:
+    params = dict(request.query_params)
+    if has_nul(params):
+        return refused(request, Refusal(UNREADABLE, 400))
+    return await in_thread(request, "read", _show, request, params)
+
+
+async def _checked_post(request: Request) -> tuple[dict[str, str], Applicant] | Response:
+    """The form and the applicant it describes, or the answer when the POST is not ours, is
+    throttled, or names no acceptable authorization request."""
+    wait = retry_after(request)
+    if wait is not None:
+        return throttled(request, wait)
+    form = await posted_form(request)
+    if form is None:
+        return refused(request, Refusal(UNREADABLE, 400))
+    if forged(request, form):
+        return refused(request, Refusal(FORGED, 403))
+    checked = await in_thread(request, "read", checked_request, request, form)
+    if isinstance(checked, Response):
+        return checked
+    if not _service(request).phones.available:
+        return _ended(request, UNAVAILABLE, 503)
+    locale = sign_up_pages_of(request).locale(request)
+    today = clock.now().astimezone(ZoneInfo(request.app.state.settings.timezone)).date()
+    applicant = applicant_from(form, locale, today)
+    if isinstance(applicant, dict):
+        return _details_page(request, form, applicant, 400)
+    return form, applicant
+
+
+def _send(request: Request, applicant: Applicant) -> str:
+    locale = sign_up_pages_of(request).locale(request)
+    with request.app.state.database.session(write=True) as session:
+        return _service(request).send_code(
+            session, applicant, _address(request), locale, clock.now()
+        )
+
+
+async def send_code(request: Request) -> Response:
+    posted = await _checked_post(request)
+    if isinstance(posted, Response):
+        return posted
+    form, applicant = posted
+    try:
+        code_id = await in_thread(request, "write", _send, request, applicant)
+    except codes.TooManyCodes as many:
+        return _ended(request, TOO_MANY_CODES, 429, many.seconds)
+    return _code_page(request, form, applicant, code_id, None)
+
+
+def _spend(request: Request, applicant: Applicant, form: dict[str, str]) -> bool:
+    service = _service(request)
+    with request.app.state.database.session(write=True) as session:
+        claim = service.claim(applicant)
+        code_id, code = form.get("code_id", ""), form.get("code", "")
+        return codes.spend(session, service.keys.index, claim, code_id, code, clock.now())
+
+
+def _create(
+    request: Request,
+    applicant: Applicant,
+    password_hash: str,
+    verdict: verification.Verdict,
+    form: dict[str, str],
+) -> str:
+    """The authorization code of the new account's first sign-in."""
+    service, now = _service(request), clock.now()
+    with request.app.state.database.session(write=True) as session:
+        checked = checked_request(request, form)
+        assert not isinstance(checked, Response)  # checked moments ago, and nothing changed it
+        made = accounts.create(
+            session,
+            service.server,
+            service.keys,
+            applicant,
+            password_hash,
+            verdict,
+            service.settings.resident_id_system,
+            now,
+        )
+        accounts.record_sign_up(
+            session, service.server, made, checked.client.client_id, _address(request)
+        )
+        account = find_account(session, applicant.phone)
+        assert account is not None  # made in this transaction
+        return authorize.issue_code(session, checked, account, now)
+
+
+async def confirm(request: Request) -> Response:
+    posted = await _checked_post(request)
+    if isinstance(posted, Response):
+        return posted
+    form, applicant = posted
+    code_id = form.get("code_id", "")
+    try:
+        check_password_length(form.get("password", ""))
+    except InvalidAccount:
+        return _code_page(request, form, applicant, code_id, "password")
+    if not await in_thread(request, "write", _spend, request, applicant, form):
+        return _code_page(request, form, applicant, code_id, "wrong-code")
+    # The provider may ask a remote service, and Argon2 takes tens of milliseconds: both
+    # happen before the writer is taken.
+    verify = _service(request).provider.verify
+    verdict = await in_thread(request, "read", verify, applicant.name, applicant.document)
+    hashed = await in_thread(request, "read", passwords.hash_password, form["password"])
+    try:
+        code = await in_thread(request, "write", _create, request, applicant, hashed, verdict, form)
+    except accounts.SignUpRefused as refusal:
+        return _ended(request, refusal.reason, 409)
+    except exc.IntegrityError:  # another sign-up of the identity or number won the race
+        return _ended(request, accounts.IDENTITY_TAKEN, 409)
+    checked = await in_thread(request, "read", checked_request, request, form)
+    assert not isinstance(checked, Response)
+    return redirect(checked.redirect(code=code))
+
+
+ROUTES = [
+    Route(PATH, sign_up_page, methods=["GET"]),
+    Route(PATH, send_code, methods=["POST"]),
+    Route(CONFIRM, confirm, methods=["POST"]),
+]

@@ -1,0 +1,55 @@
+"""Whether a name and an identity document belong together: the provider interface a city
+plugs its verification service into (a government or bank service), the default that checks
+the document's format only and says so, and the levels of assurance an account records."""
+
+import importlib
+from dataclasses import dataclass
+from typing import Protocol
+
+from medsvc.identity.documents import Document
+
+# Levels of assurance, lowest first (docs/identity.md). Each account records the one reached.
+FORMAT_CHECKED = "format-checked"  # the document's number is well formed; nobody vouched
+DOCUMENT_VERIFIED = "document-verified"  # a provider confirmed the name holds the document
+IN_PERSON = "in-person"  # a hospital or an operator saw the person and the document
+LEVELS = (FORMAT_CHECKED, DOCUMENT_VERIFIED, IN_PERSON)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    matched: bool  # False: the provider says name and document do not belong together
+    level: str  # one of LEVELS when matched
+    provider: str  # the provider's name, recorded with the account
+
+
+class Provider(Protocol):
+    name: str
+
+    def verify(self, name: str, document: Document) -> Verdict: ...
+
+
+class FormatOnly:
+    """The default: the document was parsed and its check character is right, and nothing
+    more is known. Accounts it makes record FORMAT_CHECKED."""
+
+    name = "format-only"
+
+    def verify(self, name: str, document: Document) -> Verdict:
+        return Verdict(matched=True, level=FORMAT_CHECKED, provider=self.name)
+
+
+def load(spec: str) -> Provider:
+    """The provider a setting names: "" for the default, else "module:attribute" of a class
+    or factory taking no arguments (the city's own package, installed beside medsvc)."""
+    if not spec:
+        return FormatOnly()
+    module_name, _, attribute = spec.partition(":")
+    if not attribute:
+        raise ValueError(f"identity_provider: {spec!r} is not module:attribute")
+    factory = getattr(importlib.import_module(module_name), attribute)
+    provider: Provider = factory()
+    return provider
+
+
+def at_least(level: str, wanted: str) -> bool:
+    return level in LEVELS and LEVELS.index(level) >= LEVELS.index(wanted)

@@ -1,0 +1,57 @@
+"""The pages of sign-up at the authorization endpoint: what its two forms and its refusals
+carry, and the protocol of whoever draws them (the app, in its style and the person's
+language). The protocol's problems and reasons are codes; the pages put them into words."""
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+# What the person types on the first form, carried in hidden inputs on the second.
+DETAILS = ("name", "kind", "number", "country", "phone")
+# Why sign-up ends without an account; each has its own words.
+UNAVAILABLE = "unavailable"  # no SMS gateway: no code can be sent
+TOO_MANY_CODES = "too-many-codes"  # a quota of codes is used up for now
+
+
+@dataclass(frozen=True)
+class DetailsForm:
+    action: str
+    signin: str  # the sign-in form of the same request, for someone who has an account
+    params: dict[str, str]  # the authorization request's fields
+    csrf_token: str
+    values: dict[str, str]  # what was typed, shown again after a problem
+    problems: dict[str, str]  # field name -> what is wrong with it (a code)
+
+
+@dataclass(frozen=True)
+class CodeForm:
+    action: str
+    params: dict[str, str]
+    csrf_token: str
+    details: dict[str, str]  # the first form's values, hidden: the code is bound to them
+    code_id: str
+    phone: str  # masked
+    minutes: int  # how long the code lives
+    problem: str | None = None  # "wrong-code" or "password"
+
+
+class SignUpPages(Protocol):
+    def locale(self, request: Request) -> str:
+        """The person's language, for the code's text message too."""
+        ...
+
+    def details(self, request: Request, form: DetailsForm, status: int) -> Response: ...
+
+    def code(self, request: Request, form: CodeForm, status: int) -> Response: ...
+
+    def ended(
+        self, request: Request, reason: str, status: int, retry_after: int | None = None
+    ) -> Response: ...
+
+
+def sign_up_pages_of(request: Request) -> SignUpPages:
+    """The pages create_app installed (the app's, web/signup_pages.py)."""
+    installed: SignUpPages = request.app.state.sign_up_pages
+    return installed
