@@ -36,7 +36,7 @@ from medsvc.kit.executors import make_executors
 from medsvc.kit.requestlog import RequestLogMiddleware, configure_logging
 from medsvc.scheduling.bulk_publish import ROUTES as PUBLISH_ROUTES
 from medsvc.security import oauth
-from medsvc.security.context import open_mode_refusal
+from medsvc.security.context import local_trial_refusal
 from medsvc.security.ratelimit import RateLimiter
 from medsvc.security.revocation import RevokedTokens
 from medsvc.security.routes import ROUTES as SECURITY_ROUTES
@@ -140,7 +140,7 @@ def _install_security(app: FastAPI, settings: Settings, database: Database) -> N
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
-    refusal = open_mode_refusal(settings, host=None)
+    refusal = local_trial_refusal(settings, host=None)
     if refusal:
         raise ConfigurationError(refusal)
     configure_logging(settings.log_level)

@@ -9,6 +9,7 @@ from medsvc.config import ConfigurationError, Settings
 from medsvc.crypto import blind_index
 from medsvc.crypto.keyring import FileKeyring
 from medsvc.fhir import FhirServer, Registry, everything, get_definitions, limits_from, validate
+from medsvc.identity import verification
 from medsvc.notify.install import notifier
 from medsvc.results import protection
 from medsvc.results.at_rest import ResultSealer
@@ -25,6 +26,7 @@ def check_settings(settings: Settings) -> None:
     parsed_by_domains: dict[str, Callable[[], object]] = {
         "reminder_hours": lambda: reminder_hours(settings.reminder_hours),
         "release_rules": lambda: parse_rules(settings.release_rules, settings.release_preliminary),
+        "identity_provider": lambda: verification.load(settings.identity_provider),
     }
     for field, parse in parsed_by_domains.items():
         try:

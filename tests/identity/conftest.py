@@ -40,9 +40,11 @@ def sms_gateway() -> Iterator[Receiver]:
     receiver.down()
 
 
-@pytest.fixture
-def gatewayed(backend: Backend, kept: Kept, sms_gateway: Receiver, clean: Backend) -> Gatewayed:
-    """The app with an SMS gateway; its jobs run when a test says (jobs off)."""
+def gatewayed_with(
+    backend: Backend, kept: Kept, gateway: Receiver, provider: str = ""
+) -> Gatewayed:
+    """The app with an SMS gateway and a verification provider; its jobs run when a test
+    says (jobs off)."""
 
     def start() -> Gatewayed:
         port = free_port()
@@ -50,21 +52,30 @@ def gatewayed(backend: Backend, kept: Kept, sms_gateway: Receiver, clean: Backen
             backend.url,
             port,
             token_requests_per_minute=1_000_000,
-            notify_webhook_url=sms_gateway.url,
+            notify_webhook_url=gateway.url,
+            identity_provider=provider,
             jobs="off",
         )
         server = kept.server(create_app(settings, backend.database), port)
-        return Gatewayed(server, settings, sms_gateway)
+        return Gatewayed(server, settings, gateway)
 
-    made = kept.get("gatewayed", backend.name, start)
-    sms_gateway.received.clear()
+    made = kept.get(f"gatewayed:{provider}", backend.name, start)
+    gateway.received.clear()
+    gateway.arrived.clear()
     return made
 
 
 @pytest.fixture
+def gatewayed(backend: Backend, kept: Kept, sms_gateway: Receiver, clean: Backend) -> Gatewayed:
+    return gatewayed_with(backend, kept, sms_gateway)
+
+
+@pytest.fixture
 def phone(gatewayed: Gatewayed, clean: Backend) -> Iterator[httpx.Client]:
-    """A browser: cookies kept, redirects not followed, every step checked."""
-    with httpx.Client(base_url=gatewayed.server.url, timeout=30) as client:
+    """A browser reading English (the pages' words are checked in English): cookies kept,
+    redirects not followed, every step checked."""
+    english = {"Accept-Language": "en"}
+    with httpx.Client(base_url=gatewayed.server.url, timeout=30, headers=english) as client:
         yield client
 
 

@@ -23,7 +23,7 @@ from medsvc.cli import patients as cli_patients
 from medsvc.cli import users as cli_users
 from medsvc.config import ConfigurationError, get_settings, settings_problem
 from medsvc.kit import migrate
-from medsvc.security.context import open_mode_refusal
+from medsvc.security.context import local_trial_refusal
 
 log = logging.getLogger("medsvc.cli")
 
@@ -37,7 +37,7 @@ def _serve(args: argparse.Namespace) -> int:
     from medsvc.cli.serving import uvicorn_options
 
     settings = get_settings()
-    refusal = open_mode_refusal(settings, args.host)
+    refusal = local_trial_refusal(settings, args.host)
     if refusal:
         print(f"medsvc: {refusal}", file=sys.stderr)
         return 2

@@ -44,7 +44,8 @@ class Claim:
     details: str = ""
 
     def hashed(self, index: BlindIndex, code_id: str, code: str) -> str:
-        return index.token("phone-code", f"{code_id}\0{self.purpose}\0{self.details}\0{code}")
+        bound = f"{code_id}\0{self.purpose}\0{self.phone_key}\0{self.details}\0{code}"
+        return index.token("phone-code", bound)
 
 
 def issue(
@@ -74,25 +75,48 @@ def issue(
     return code_id, code
 
 
+def _live(session: Connection, code_id: str, now: datetime) -> PhoneCode | None:
+    row = session.execute(select(PhoneCode).where(col(PhoneCode.code_id) == code_id)).first()
+    if row is None or row.spent_at is not None or utc(row.expires) <= now or row.tries_left <= 0:
+        return None
+    return PhoneCode.model_validate(row._mapping)
+
+
+def _right(index: BlindIndex, row: PhoneCode, claim: Claim, code: str) -> bool:
+    expected = claim.hashed(index, row.code_id, code.strip())
+    return row.purpose == claim.purpose and hmac.compare_digest(row.code_hash, expected)
+
+
+_USABLE = (col(PhoneCode.tries_left) > 0) & col(PhoneCode.spent_at).is_(None)
+
+
+def check(
+    session: Connection, index: BlindIndex, claim: Claim, code_id: str, code: str, now: datetime
+) -> bool:
+    """True for the right code of a live code id and the same claim, leaving it unspent
+    (spend() spends it with what it proves); every wrong try uses one of the code's tries,
+    so the caller commits either way."""
+    row = _live(session, code_id, now)
+    if row is None:
+        return False
+    if _right(index, row, claim, code):
+        return True
+    this = col(PhoneCode.code_id) == code_id
+    used = col(PhoneCode.tries_left) - 1
+    session.execute(update(PhoneCode).where(this, _USABLE).values(tries_left=used))
+    return False
+
+
 def spend(
     session: Connection, index: BlindIndex, claim: Claim, code_id: str, code: str, now: datetime
 ) -> bool:
-    """True, once, for the right code of a live code id and the same claim; every wrong try
-    uses one of the code's tries (the caller commits either way)."""
-    row = session.execute(select(PhoneCode).where(col(PhoneCode.code_id) == code_id)).first()
-    if row is None or row.spent_at is not None or utc(row.expires) <= now or row.tries_left <= 0:
+    """True, once, for the right code of a live code id and the same claim: the code is spent
+    in the caller's unit of work. A wrong code is only refused here (check() counts tries)."""
+    row = _live(session, code_id, now)
+    if row is None or not _right(index, row, claim, code):
         return False
     this = col(PhoneCode.code_id) == code_id
-    live = (col(PhoneCode.tries_left) > 0) & col(PhoneCode.spent_at).is_(None)
-    right = row.purpose == claim.purpose and hmac.compare_digest(
-        row.code_hash, claim.hashed(index, code_id, code.strip())
-    )
-    if not right:
-        session.execute(
-            update(PhoneCode).where(this, live).values(tries_left=col(PhoneCode.tries_left) - 1)
-        )
-        return False
-    spent = session.execute(update(PhoneCode).where(this, live).values(spent_at=now))
+    spent = session.execute(update(PhoneCode).where(this, _USABLE).values(spent_at=now))
     return spent.rowcount == 1
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, select
 from medsvc.fhir import FhirServer, index, interactions, jsonio
 from medsvc.identity import verification
 from medsvc.identity.documents import PASSPORT, RESIDENT, Document
+from medsvc.security import phones
 from medsvc.security.context import platform_context
 
 # HL7 v2 table 0203: the kind of identifier, so a reader knows which document it is.
@@ -56,11 +57,15 @@ def _names(patient: dict[str, Any]) -> set[str]:
 
 
 def _phones(patient: dict[str, Any]) -> set[str]:
-    return {
-        "".join(str(t.get("value", "")).split())
-        for t in patient.get("telecom") or []
-        if isinstance(t, dict) and t.get("system") in ("sms", "phone")
-    }
+    """The record's mobile numbers in E.164, however the hospital spelled them."""
+    found = set()
+    for telecom in patient.get("telecom") or []:
+        if isinstance(telecom, dict) and telecom.get("system") in ("sms", "phone"):
+            try:
+                found.add(phones.e164(str(telecom.get("value", ""))))
+            except phones.BadPhone:
+                continue  # a landline, an extension: no code could have gone to it
+    return found
 
 
 def registered(session: Connection, system: str, number: str) -> list[tuple[str, dict[str, Any]]]:

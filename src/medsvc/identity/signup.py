@@ -10,10 +10,11 @@ from medsvc.config import Settings
 from medsvc.crypto import blind_index
 from medsvc.crypto.keyring import FileKeyring
 from medsvc.fhir import FhirServer
-from medsvc.identity import accounts, codes, documents, phones, verification
+from medsvc.identity import accounts, codes, documents, verification
 from medsvc.identity.patients import Applicant
 from medsvc.notify import texts
 from medsvc.notify.phone_messages import PhoneSender
+from medsvc.security import phones
 
 PURPOSE = "sign-up"
 MAX_NAME = 64

@@ -2,6 +2,7 @@
 details form for a checked authorization request; POST sends a code to the number; POST
 confirm spends the code, makes the account and sends the browser back to the app signed in."""
 
+import logging
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -11,11 +12,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from medsvc import clock
-from medsvc.identity import accounts, codes, phones, verification
+from medsvc.db import violated_constraint
+from medsvc.identity import accounts, codes, verification
 from medsvc.identity.patients import Applicant
 from medsvc.identity.signup import SignUp, applicant_from
 from medsvc.kit.executors import in_thread
-from medsvc.security import authorize, passwords, signin_csrf
+from medsvc.security import authorize, passwords, phones, signin_csrf
 from medsvc.security.accounts import InvalidAccount, check_password_length, find_account
 from medsvc.security.routes import has_nul, retry_after
 from medsvc.security.signin_page import FORGED, REQUEST_FIELDS, UNREADABLE, Refusal
@@ -31,10 +33,13 @@ from medsvc.security.signup_page import (
     DETAILS,
     TOO_MANY_CODES,
     UNAVAILABLE,
+    UNVERIFIABLE,
     CodeForm,
     DetailsForm,
     sign_up_pages_of,
 )
+
+log = logging.getLogger("medsvc.identity")
 
 PATH = "/auth/signup"
 CONFIRM = "/auth/signup/confirm"
@@ -143,12 +148,13 @@ async def send_code(request: Request) -> Response:
     return _code_page(request, form, applicant, code_id, None)
 
 
-def _spend(request: Request, applicant: Applicant, form: dict[str, str]) -> bool:
+def _check(request: Request, applicant: Applicant, form: dict[str, str]) -> bool:
+    """The code is right (not spent yet: it is spent with the account); a wrong one is
+    counted, committed whatever follows."""
     service = _service(request)
     with request.app.state.database.session(write=True) as session:
-        claim = service.claim(applicant)
-        code_id, code = form.get("code_id", ""), form.get("code", "")
-        return codes.spend(session, service.keys.index, claim, code_id, code, clock.now())
+        claim, code_id, code = service.claim(applicant), form["code_id"], form["code"]
+        return codes.check(session, service.keys.index, claim, code_id, code, clock.now())
 
 
 def _create(
@@ -157,28 +163,44 @@ def _create(
     password_hash: str,
     verdict: verification.Verdict,
     form: dict[str, str],
-) -> str:
-    """The authorization code of the new account's first sign-in."""
+) -> str | None:
+    """The authorization code of the new account's first sign-in, made with the account in
+    the unit of work that spends the phone code; None when the code was spent meanwhile."""
     service, now = _service(request), clock.now()
     with request.app.state.database.session(write=True) as session:
+        claim, code_id, code = service.claim(applicant), form["code_id"], form["code"]
+        if not codes.spend(session, service.keys.index, claim, code_id, code, now):
+            return None
         checked = checked_request(request, form)
         assert not isinstance(checked, Response)  # checked moments ago, and nothing changed it
+        system = service.settings.resident_id_system
         made = accounts.create(
-            session,
-            service.server,
-            service.keys,
-            applicant,
-            password_hash,
-            verdict,
-            service.settings.resident_id_system,
-            now,
+            session, service.server, service.keys, applicant, password_hash, verdict, system, now
         )
-        accounts.record_sign_up(
-            session, service.server, made, checked.client.client_id, _address(request)
-        )
+        client_id, address = checked.client.client_id, _address(request)
+        accounts.record_sign_up(session, service.server, made, client_id, address)
         account = find_account(session, applicant.phone)
         assert account is not None  # made in this transaction
         return authorize.issue_code(session, checked, account, now)
+
+
+def _verdict(request: Request, applicant: Applicant) -> verification.Verdict | None:
+    """The provider's verdict, or None when it could not give one (its service is down)."""
+    try:
+        return _service(request).provider.verify(applicant.name, applicant.document)
+    except Exception:  # a provider is the city's code: whatever it raises, no account now
+        log.warning("identity provider failed", exc_info=True)
+        return None
+
+
+def _taken(error: exc.IntegrityError) -> str:
+    """What another sign-up that won the race had taken: the number or the identity."""
+    taken_number = {"uq_account_identity_phone", "uq_account_username"}
+    return (
+        accounts.PHONE_TAKEN
+        if violated_constraint(error) in taken_number
+        else accounts.IDENTITY_TAKEN
+    )
 
 
 async def confirm(request: Request) -> Response:
@@ -186,24 +208,28 @@ async def confirm(request: Request) -> Response:
     if isinstance(posted, Response):
         return posted
     form, applicant = posted
-    code_id = form.get("code_id", "")
+    form.setdefault("code_id", "")
+    form.setdefault("code", "")
     try:
         check_password_length(form.get("password", ""))
     except InvalidAccount:
-        return _code_page(request, form, applicant, code_id, "password")
-    if not await in_thread(request, "write", _spend, request, applicant, form):
-        return _code_page(request, form, applicant, code_id, "wrong-code")
+        return _code_page(request, form, applicant, form["code_id"], "password")
+    if not await in_thread(request, "write", _check, request, applicant, form):
+        return _code_page(request, form, applicant, form["code_id"], "wrong-code")
     # The provider may ask a remote service, and Argon2 takes tens of milliseconds: both
-    # happen before the writer is taken.
-    verify = _service(request).provider.verify
-    verdict = await in_thread(request, "read", verify, applicant.name, applicant.document)
+    # happen before the writer is taken, and the code stays live if either fails.
+    verdict = await in_thread(request, "read", _verdict, request, applicant)
+    if verdict is None:
+        return _ended(request, UNVERIFIABLE, 503, 60)
     hashed = await in_thread(request, "read", passwords.hash_password, form["password"])
     try:
         code = await in_thread(request, "write", _create, request, applicant, hashed, verdict, form)
     except accounts.SignUpRefused as refusal:
         return _ended(request, refusal.reason, 409)
-    except exc.IntegrityError:  # another sign-up of the identity or number won the race
-        return _ended(request, accounts.IDENTITY_TAKEN, 409)
+    except exc.IntegrityError as error:  # another sign-up of the identity or number won
+        return _ended(request, _taken(error), 409)
+    if code is None:
+        return _code_page(request, form, applicant, form["code_id"], "wrong-code")
     checked = await in_thread(request, "read", checked_request, request, form)
     assert not isinstance(checked, Response)
     return redirect(checked.redirect(code=code))

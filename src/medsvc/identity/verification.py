@@ -40,15 +40,24 @@ class FormatOnly:
 
 def load(spec: str) -> Provider:
     """The provider a setting names: "" for the default, else "module:attribute" of a class
-    or factory taking no arguments (the city's own package, installed beside medsvc)."""
+    or factory taking no arguments (the city's own package, installed beside medsvc).
+    Raises ValueError naming what is wrong."""
     if not spec:
         return FormatOnly()
     module_name, _, attribute = spec.partition(":")
-    if not attribute:
-        raise ValueError(f"identity_provider: {spec!r} is not module:attribute")
-    factory = getattr(importlib.import_module(module_name), attribute)
-    provider: Provider = factory()
-    return provider
+    if not module_name or not attribute:
+        raise ValueError(f"{spec!r} is not module:attribute")
+    try:
+        factory = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as error:
+        raise ValueError(f"{spec!r} cannot be loaded: {error}") from None
+    provider = factory()
+    if not callable(getattr(provider, "verify", None)) or not isinstance(
+        getattr(provider, "name", None), str
+    ):
+        raise ValueError(f"{spec!r} makes no provider: it needs a name and verify()")
+    checked: Provider = provider
+    return checked
 
 
 def at_least(level: str, wanted: str) -> bool:

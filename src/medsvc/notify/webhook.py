@@ -26,6 +26,9 @@ QUEUE = NoticeWebhook.__table__  # type: ignore[attr-defined]
 Q = QUEUE.c
 BATCH = 50
 TIMEOUT = 10.0
+# A message to a bare number carries a one-time code, worth nothing after its 5 minutes:
+# it is given up then, not retried for the notices' day.
+PHONE_MESSAGE_WINDOW = timedelta(minutes=5)
 # The contact points a gateway may use, found by the caller (the patient's telecom).
 Contacts = Callable[[Connection, str], list[dict[str, str]]]
 Sign = Callable[[bytes], str]
@@ -64,6 +67,10 @@ class NoticePoster:
         leased = self._lease(database, now)
         with httpx.Client(follow_redirects=False) as client:
             for row in leased:
+                if self._too_late(row, now):
+                    with database.session(write=True) as session:
+                        self._record(session, row, "too late to be of use", now)
+                    continue
                 with database.session(write=False) as session:
                     body = orjson.dumps(self._message(session, row))
                 headers = {
@@ -107,6 +114,12 @@ class NoticePoster:
             "created": utc(row.created_at).isoformat(),
         }
 
+    def _window(self, row: Any) -> timedelta:
+        return PHONE_MESSAGE_WINDOW if row.to_phone is not None else self.retry_window
+
+    def _too_late(self, row: Any, now: datetime) -> bool:
+        return now - utc(row.created_at) >= self._window(row)
+
     def _record(self, session: Connection, row: Any, error: str | None, now: datetime) -> None:
         mine = (Q.notice_id == row.notice_id) & (Q.lease_owner == self.owner)
         done = leases.RELEASED
@@ -114,7 +127,7 @@ class NoticePoster:
         if error is None:
             session.execute(update(QUEUE).where(mine).values(**done, **erased, sent_at=now))
             return
-        given_up = now - utc(row.created_at) >= self.retry_window
+        given_up = self._too_late(row, now)
         wait = outbound.retry_wait(row.attempts)
         changes = {**done, "attempts": row.attempts + 1, "next_attempt_at": now + wait}
         if given_up:

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Connection, insert, select
 from sqlmodel import col
 
+from medsvc.security import phones
 from medsvc.security.passwords import hash_password
 from medsvc.security.tables import Account
 
@@ -21,8 +22,13 @@ class InvalidAccount(ValueError):
 
 
 def normalise_username(username: str) -> str:
-    """Usernames compare case-insensitively and in one Unicode form."""
-    return unicodedata.normalize("NFKC", username).strip().casefold()
+    """Usernames compare case-insensitively and in one Unicode form; a mobile number (a
+    citizen's username) in any spelling is its E.164 form, so that 138 0013 8000 signs in
+    to +8613800138000, and counts against its throttle, as that number."""
+    try:
+        return phones.e164(username)
+    except phones.BadPhone:
+        return unicodedata.normalize("NFKC", username).strip().casefold()
 
 
 def check_password_length(password: str) -> None:

@@ -78,6 +78,25 @@ def open_mode_refusal(settings: Settings, host: str | None) -> str | None:
     return None
 
 
+def phone_codes_refusal(settings: Settings, host: str | None) -> str | None:
+    """Why one-time codes may not be written to the log here: like open mode, a local trial
+    only, and never beside a real gateway (a code in a log would sign its reader up)."""
+    if not settings.phone_codes_to_log:
+        return None
+    if settings.notify_webhook_url:
+        return "MEDSVC_PHONE_CODES_TO_LOG is for a trial without a gateway; unset one of them"
+    if not settings.is_sqlite:
+        return "MEDSVC_PHONE_CODES_TO_LOG is allowed only with the embedded SQLite database"
+    if host is not None and host not in LOOPBACK:
+        return f"MEDSVC_PHONE_CODES_TO_LOG is allowed only on a loopback host, not {host}"
+    return None
+
+
+def local_trial_refusal(settings: Settings, host: str | None) -> str | None:
+    """Why the settings of a local trial (open mode, codes in the log) may not run here."""
+    return open_mode_refusal(settings, host) or phone_codes_refusal(settings, host)
+
+
 def _bearer(request: Request) -> str:
     kind, _, token = request.headers.get("authorization", "").partition(" ")
     if kind.lower() != "bearer" or not token.strip():

@@ -13,6 +13,7 @@ DETAILS = ("name", "kind", "number", "country", "phone")
 # Why sign-up ends without an account; each has its own words.
 UNAVAILABLE = "unavailable"  # no SMS gateway: no code can be sent
 TOO_MANY_CODES = "too-many-codes"  # a quota of codes is used up for now
+UNVERIFIABLE = "unverifiable"  # the verification provider could not answer; try again later
 
 
 @dataclass(frozen=True)

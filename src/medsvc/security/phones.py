@@ -2,8 +2,7 @@
 number is one key for codes, limits and sign-in however it was spelled."""
 
 import re
-
-from medsvc.identity.documents import normalised
+import unicodedata
 
 # Mainland mobile numbers: 11 digits from 13x to 19x (the numbering plan of MIIT).
 _MAINLAND = re.compile(r"1[3-9][0-9]{9}")
@@ -15,7 +14,7 @@ class BadPhone(ValueError):
 
 
 def e164(text: str) -> str:
-    spelled = re.sub(r"[\s\-().]", "", normalised(text))
+    spelled = re.sub(r"[\s\-().]", "", unicodedata.normalize("NFKC", text))
     if spelled.startswith("00"):
         spelled = "+" + spelled[2:]
     if _MAINLAND.fullmatch(spelled):
@@ -28,6 +27,7 @@ def e164(text: str) -> str:
 
 
 def masked(number: str) -> str:
-    """The number as a page may show it: the country code and the last 4 digits."""
-    country = "+86" if number.startswith("+86") else number[:3]
-    return f"{country} ****{number[-4:]}"
+    """The number as a page may show it: its last 4 digits, and the country code of a
+    mainland number (other countries' codes have 1 to 3 digits: none is shown)."""
+    country = "+86 " if number.startswith("+86") else "+"
+    return f"{country}****{number[-4:]}"
