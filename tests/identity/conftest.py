@@ -83,17 +83,22 @@ def origin(client: httpx.Client) -> str:
     return str(client.base_url).rstrip("/")
 
 
-def start_sign_up(client: httpx.Client) -> dict[str, str]:
-    """The app's sign-in, then the sign-up form of the same request: its fields."""
+def start_flow(client: httpx.Client, flow: str) -> dict[str, str]:
+    """The app's sign-in, then the link to a flow of the same request (signup, code,
+    password): the fields of the flow's first form."""
     start = client.get("/app/signin")
     assert start.status_code == 303, start.text
     signin = client.get(start.headers["location"])
     assert signin.status_code == 200, signin.text
-    link = re.search(r'href="([^"]*/auth/signup\?[^"]*)"', signin.text)
+    link = re.search(rf'href="([^"]*/auth/{flow}\?[^"]*)"', signin.text)
     assert link is not None, signin.text
     form = client.get(link[1].replace("&amp;", "&"))
     assert form.status_code == 200, form.text
     return form_fields(form.text)
+
+
+def start_sign_up(client: httpx.Client) -> dict[str, str]:
+    return start_flow(client, "signup")
 
 
 def details(name: str = "王美", number: str = MEI, mobile: str = "13800138000") -> dict[str, str]:

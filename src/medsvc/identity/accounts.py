@@ -150,3 +150,28 @@ def record_sign_up(
         action="sign-up",
     )
     audit_trail.append(session, server, [access])
+
+
+def record_account_change(
+    session: Connection,
+    server: FhirServer,
+    account: Account,
+    action: str,
+    client_id: str,
+    address: str | None,
+) -> None:
+    """The audit record of what a person did to their own account (a new password), in its
+    transaction."""
+    person = AuthContext(subject=account.id, client_id=client_id)
+    patient = (account.fhir_user or "").removeprefix("Patient/")
+    access = Access(
+        interaction="update",
+        status=200,
+        request_id=new_id(),
+        client_address=address,
+        patients={patient} if patient else set(),
+        ctx=person,
+        account=account.id,
+        action=action,
+    )
+    audit_trail.append(session, server, [access])

@@ -1,12 +1,14 @@
-"""Identity installed on the app: the sign-up service and its routes beside sign-in."""
+"""Identity installed on the app: sign-up, sign-in with a phone code and a new password by
+phone code, their service and routes beside sign-in."""
 
 from fastapi import FastAPI
 
 from medsvc.config import Settings
+from medsvc.identity.code_routes import ROUTES as CODE_ROUTES
 from medsvc.identity.signup import SignUp
-from medsvc.identity.signup_routes import ROUTES
+from medsvc.identity.signup_routes import ROUTES as SIGN_UP_ROUTES
 
 
 def install(app: FastAPI, settings: Settings) -> None:
     app.state.sign_up = SignUp.of(app.state.fhir, settings)
-    app.router.routes.extend(ROUTES)
+    app.router.routes.extend(SIGN_UP_ROUTES + CODE_ROUTES)

@@ -13,30 +13,22 @@ from starlette.routing import Route
 
 from medsvc import clock
 from medsvc.db import violated_constraint
-from medsvc.identity import accounts, codes, verification
+from medsvc.identity import accounts, codes, forms, verification
 from medsvc.identity.patients import Applicant
-from medsvc.identity.signup import SignUp, applicant_from
+from medsvc.identity.signup import applicant_from
 from medsvc.kit.executors import in_thread
-from medsvc.security import authorize, passwords, phones, signin_csrf
+from medsvc.security import authorize, passwords, phones
 from medsvc.security.accounts import InvalidAccount, check_password_length, find_account
-from medsvc.security.routes import has_nul, retry_after
-from medsvc.security.signin_page import FORGED, REQUEST_FIELDS, UNREADABLE, Refusal
 from medsvc.security.signin_routes import (
     checked_request,
-    forged,
-    posted_form,
     redirect,
-    refused,
-    throttled,
 )
 from medsvc.security.signup_page import (
     DETAILS,
     TOO_MANY_CODES,
-    UNAVAILABLE,
     UNVERIFIABLE,
     CodeForm,
     DetailsForm,
-    sign_up_pages_of,
 )
 
 log = logging.getLogger("medsvc.identity")
@@ -45,82 +37,41 @@ PATH = "/auth/signup"
 CONFIRM = "/auth/signup/confirm"
 
 
-def _service(request: Request) -> SignUp:
-    service: SignUp = request.app.state.sign_up
-    return service
-
-
-def _address(request: Request) -> str:
-    return request.client.host if request.client else ""
-
-
-def _carried(params: dict[str, str]) -> dict[str, str]:
-    return {name: params[name] for name in REQUEST_FIELDS if name in params}
-
-
 def _details_page(
     request: Request, params: dict[str, str], problems: dict[str, str], status: int = 200
 ) -> Response:
-    secret = signin_csrf.browser_secret(request)
-    carried = _carried(params)
-    signin = f"{request.app.state.auth_urls.authorize}?{urlencode(carried)}"
+    secret, token = forms.token(request, params)
+    kept = forms.carried(params)
+    signin = f"{request.app.state.auth_urls.authorize}?{urlencode(kept)}"
     values = {name: params.get(name, "") for name in DETAILS}
-    token = signin_csrf.form_token(secret, carried)
-    form = DetailsForm(PATH, signin, carried, token, values, problems)
-    page = sign_up_pages_of(request).details(request, form, status)
-    signin_csrf.set_secret(page, secret, request.app.state.settings.base_url)
-    return page
+    form = DetailsForm(PATH, signin, kept, token, values, problems)
+    return forms.with_secret(request, forms.pages(request).details(request, form, status), secret)
 
 
 def _code_page(
     request: Request, form: dict[str, str], applicant: Applicant, code_id: str, problem: str | None
 ) -> Response:
-    carried = _carried(form)
-    token = signin_csrf.form_token(signin_csrf.browser_secret(request), carried)
+    _, token = forms.token(request, form)
     details = {name: form.get(name, "") for name in DETAILS}
     minutes = int(codes.LIFETIME.total_seconds() // 60)
     masked = phones.masked(applicant.phone)
-    page = CodeForm(CONFIRM, carried, token, details, code_id, masked, minutes, problem)
-    return sign_up_pages_of(request).code(request, page, 400 if problem else 200)
-
-
-def _ended(request: Request, reason: str, status: int, wait: int | None = None) -> Response:
-    return sign_up_pages_of(request).ended(request, reason, status, wait)
-
-
-def _show(request: Request, params: dict[str, str]) -> Response:
-    checked = checked_request(request, params)
-    if isinstance(checked, Response):
-        return checked
-    if not _service(request).phones.available:
-        return _ended(request, UNAVAILABLE, 503)
-    return _details_page(request, params, {})
+    kept = forms.carried(form)
+    page = CodeForm(CONFIRM, kept, token, details, code_id, masked, minutes, problem)
+    return forms.pages(request).code(request, page, 400 if problem else 200)
 
 
 async def sign_up_page(request: Request) -> Response:
-    params = dict(request.query_params)
-    if has_nul(params):
-        return refused(request, Refusal(UNREADABLE, 400))
-    return await in_thread(request, "read", _show, request, params)
+    params, refusal = await forms.first_page_refusal(request)
+    return refusal or _details_page(request, params, {})
 
 
 async def _checked_post(request: Request) -> tuple[dict[str, str], Applicant] | Response:
-    """The form and the applicant it describes, or the answer when the POST is not ours, is
-    throttled, or names no acceptable authorization request."""
-    wait = retry_after(request)
-    if wait is not None:
-        return throttled(request, wait)
-    form = await posted_form(request)
-    if form is None:
-        return refused(request, Refusal(UNREADABLE, 400))
-    if forged(request, form):
-        return refused(request, Refusal(FORGED, 403))
-    checked = await in_thread(request, "read", checked_request, request, form)
-    if isinstance(checked, Response):
-        return checked
-    if not _service(request).phones.available:
-        return _ended(request, UNAVAILABLE, 503)
-    locale = sign_up_pages_of(request).locale(request)
+    """The form and the applicant it describes, or the answer when the POST is not ours or
+    names no acceptable request (forms.checked_post), or the details form with problems."""
+    form = await forms.checked_post(request)
+    if isinstance(form, Response):
+        return form
+    locale = forms.pages(request).locale(request)
     today = clock.now().astimezone(ZoneInfo(request.app.state.settings.timezone)).date()
     applicant = applicant_from(form, locale, today)
     if isinstance(applicant, dict):
@@ -129,10 +80,10 @@ async def _checked_post(request: Request) -> tuple[dict[str, str], Applicant] | 
 
 
 def _send(request: Request, applicant: Applicant) -> str:
-    locale = sign_up_pages_of(request).locale(request)
+    locale = forms.pages(request).locale(request)
     with request.app.state.database.session(write=True) as session:
-        return _service(request).send_code(
-            session, applicant, _address(request), locale, clock.now()
+        return forms.service(request).send_code(
+            session, applicant, forms.address(request), locale, clock.now()
         )
 
 
@@ -144,14 +95,14 @@ async def send_code(request: Request) -> Response:
     try:
         code_id = await in_thread(request, "write", _send, request, applicant)
     except codes.TooManyCodes as many:
-        return _ended(request, TOO_MANY_CODES, 429, many.seconds)
+        return forms.ended(request, TOO_MANY_CODES, 429, many.seconds)
     return _code_page(request, form, applicant, code_id, None)
 
 
 def _check(request: Request, applicant: Applicant, form: dict[str, str]) -> bool:
     """The code is right (not spent yet: it is spent with the account); a wrong one is
     counted, committed whatever follows."""
-    service = _service(request)
+    service = forms.service(request)
     with request.app.state.database.session(write=True) as session:
         claim, code_id, code = service.claim(applicant), form["code_id"], form["code"]
         return codes.check(session, service.keys.index, claim, code_id, code, clock.now())
@@ -166,7 +117,7 @@ def _create(
 ) -> str | None:
     """The authorization code of the new account's first sign-in, made with the account in
     the unit of work that spends the phone code; None when the code was spent meanwhile."""
-    service, now = _service(request), clock.now()
+    service, now = forms.service(request), clock.now()
     with request.app.state.database.session(write=True) as session:
         claim, code_id, code = service.claim(applicant), form["code_id"], form["code"]
         if not codes.spend(session, service.keys.index, claim, code_id, code, now):
@@ -177,7 +128,7 @@ def _create(
         made = accounts.create(
             session, service.server, service.keys, applicant, password_hash, verdict, system, now
         )
-        client_id, address = checked.client.client_id, _address(request)
+        client_id, address = checked.client.client_id, forms.address(request)
         accounts.record_sign_up(session, service.server, made, client_id, address)
         account = find_account(session, applicant.phone)
         assert account is not None  # made in this transaction
@@ -187,7 +138,7 @@ def _create(
 def _verdict(request: Request, applicant: Applicant) -> verification.Verdict | None:
     """The provider's verdict, or None when it could not give one (its service is down)."""
     try:
-        return _service(request).provider.verify(applicant.name, applicant.document)
+        return forms.service(request).provider.verify(applicant.name, applicant.document)
     except Exception:  # a provider is the city's code: whatever it raises, no account now
         log.warning("identity provider failed", exc_info=True)
         return None
@@ -220,14 +171,14 @@ async def confirm(request: Request) -> Response:
     # happen before the writer is taken, and the code stays live if either fails.
     verdict = await in_thread(request, "read", _verdict, request, applicant)
     if verdict is None:
-        return _ended(request, UNVERIFIABLE, 503, 60)
+        return forms.ended(request, UNVERIFIABLE, 503, 60)
     hashed = await in_thread(request, "read", passwords.hash_password, form["password"])
     try:
         code = await in_thread(request, "write", _create, request, applicant, hashed, verdict, form)
     except accounts.SignUpRefused as refusal:
-        return _ended(request, refusal.reason, 409)
+        return forms.ended(request, refusal.reason, 409)
     except exc.IntegrityError as error:  # another sign-up of the identity or number won
-        return _ended(request, _taken(error), 409)
+        return forms.ended(request, _taken(error), 409)
     if code is None:
         return _code_page(request, form, applicant, form["code_id"], "wrong-code")
     checked = await in_thread(request, "read", checked_request, request, form)

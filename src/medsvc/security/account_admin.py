@@ -55,6 +55,13 @@ def reset_password(connection: Connection, account: Account, password: str, now:
     """A new password; every grant made with the old one is revoked and the waits its
     failures set are lifted. Returns how many grants."""
     check_password_length(password)
-    _change(connection, account, password_hash=hash_password(password))
+    return set_password_hash(connection, account, hash_password(password), now)
+
+
+def set_password_hash(
+    connection: Connection, account: Account, password_hash: str, now: datetime
+) -> int:
+    """reset_password with the password checked and hashed before the writer was taken."""
+    _change(connection, account, password_hash=password_hash)
     signin_throttle.unlock(connection, account.username)
     return grants.revoke_account_grants(connection, account.id, now)

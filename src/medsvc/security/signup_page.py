@@ -1,6 +1,7 @@
-"""The pages of sign-up at the authorization endpoint: what its two forms and its refusals
-carry, and the protocol of whoever draws them (the app, in its style and the person's
-language). The protocol's problems and reasons are codes; the pages put them into words."""
+"""The pages of the phone-code flows at the authorization endpoint (sign-up, sign-in with a
+code, a new password): what their forms and refusals carry, and the protocol of whoever
+draws them (the app, in its style and the person's language). The protocol's problems and
+reasons are codes; the pages put them into words."""
 
 from dataclasses import dataclass
 from typing import Protocol
@@ -10,6 +11,10 @@ from starlette.responses import Response
 
 # What the person types on the first form, carried in hidden inputs on the second.
 DETAILS = ("name", "kind", "number", "country", "phone")
+# What a code is for: the flow it belongs to.
+SIGN_UP = "sign-up"
+SIGN_IN = "sign-in"
+NEW_PASSWORD = "new-password"  # noqa: S105 (a flow's name, not a password)
 # Why sign-up ends without an account; each has its own words.
 UNAVAILABLE = "unavailable"  # no SMS gateway: no code can be sent
 TOO_MANY_CODES = "too-many-codes"  # a quota of codes is used up for now
@@ -27,6 +32,19 @@ class DetailsForm:
 
 
 @dataclass(frozen=True)
+class NumberForm:
+    """The first form of sign-in with a code, and of a new password: the mobile number."""
+
+    action: str
+    purpose: str  # SIGN_IN or NEW_PASSWORD
+    signin: str  # the password form of the same request
+    params: dict[str, str]
+    csrf_token: str
+    phone: str  # as typed, shown again after a problem
+    problem: str | None = None  # "phone"
+
+
+@dataclass(frozen=True)
 class CodeForm:
     action: str
     params: dict[str, str]
@@ -36,6 +54,7 @@ class CodeForm:
     phone: str  # masked
     minutes: int  # how long the code lives
     problem: str | None = None  # "wrong-code" or "password"
+    purpose: str = SIGN_UP  # sign-up and NEW_PASSWORD ask for a password with the code
 
 
 class SignUpPages(Protocol):
@@ -44,6 +63,8 @@ class SignUpPages(Protocol):
         ...
 
     def details(self, request: Request, form: DetailsForm, status: int) -> Response: ...
+
+    def number(self, request: Request, form: NumberForm, status: int) -> Response: ...
 
     def code(self, request: Request, form: CodeForm, status: int) -> Response: ...
 

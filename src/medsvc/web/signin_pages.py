@@ -11,6 +11,7 @@ from medsvc.web.render import page
 
 # Beside the app's headers: no framing by browsers that predate frame-ancestors.
 HEADERS = {"X-Frame-Options": "DENY", "Pragma": "no-cache"}
+FLOWS = ("signup", "code", "password")  # their paths under /auth
 
 
 class AppSignInPages:
@@ -18,10 +19,12 @@ class AppSignInPages:
         own_app = form.client_id == request.app.state.web.client_id
         # The language links return to this request's form, also after a failed POST.
         here = f"{request.url.path}?{urlencode(form.params)}"
-        # Sign-up is the authorization endpoint's sibling, for the same request.
-        signup = request.app.state.auth_urls.authorize.removesuffix("/authorize") + "/signup"
-        signup = f"{signup}?{urlencode(form.params)}"
-        values = {"form": form, "own_app": own_app, "here": here, "signup": signup}
+        # Sign-up and the phone-code flows are the authorization endpoint's siblings, each
+        # for the same request.
+        auth = request.app.state.auth_urls.authorize.removesuffix("/authorize")
+        query = urlencode(form.params)
+        flows = {name: f"{auth}/{name}?{query}" for name in FLOWS}
+        values = {"form": form, "own_app": own_app, "here": here, "flows": flows}
         return page(request, "signin.html", 200, HEADERS, **values)
 
     def refusal(self, request: Request, refusal: Refusal) -> Response:

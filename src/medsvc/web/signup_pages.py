@@ -1,10 +1,11 @@
-"""Sign-up's pages drawn as the app's: the details form, the code form and the ends without an
-account, in the app's style and the person's language (installed for identity's routes)."""
+"""The phone-code flows' pages drawn as the app's: sign-up's details, the mobile number of a
+sign-in with a code or a new password, the code form and the ends without an account, in the
+app's style and the person's language (installed for identity's routes)."""
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from medsvc.security.signup_page import CodeForm, DetailsForm
+from medsvc.security.signup_page import CodeForm, DetailsForm, NumberForm
 from medsvc.web import i18n
 from medsvc.web.render import page
 from medsvc.web.signin_pages import HEADERS
@@ -16,6 +17,9 @@ class AppSignUpPages:
 
     def details(self, request: Request, form: DetailsForm, status: int) -> Response:
         return page(request, "signup.html", status, HEADERS, form=form)
+
+    def number(self, request: Request, form: NumberForm, status: int) -> Response:
+        return page(request, "phone_number.html", status, HEADERS, form=form)
 
     def code(self, request: Request, form: CodeForm, status: int) -> Response:
         return page(request, "signup_code.html", status, HEADERS, form=form)
