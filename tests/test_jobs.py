@@ -55,7 +55,7 @@ def test_the_service_runs_deliveries_holds_releases_reminders_templates_and_clea
         "materialise-templates",
         "forget-sign-in-failures",
         "end-app-sessions",
-        "forget-phone-codes",
+        "forget-identity-leftovers",
     ]
     for job in listed:
         assert jobs.run_once(clean.database, job) == 0  # nothing to do in an empty database
@@ -68,7 +68,7 @@ def test_the_in_process_scheduler_runs_every_job(clean: Backend) -> None:
             "deliver-notifications",
             "end-app-sessions",
             "expire-holds",
-            "forget-phone-codes",
+            "forget-identity-leftovers",
             "forget-sign-in-failures",
             "materialise-templates",
             "release-results",

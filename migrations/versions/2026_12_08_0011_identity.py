@@ -1,5 +1,6 @@
 """citizens' identity: the identity each account proved, one-time phone codes and their
-quotas; notices to a bare mobile number
+quotas, accounts at OpenID Connect providers and sign-ins on their way; notices to a bare
+mobile number
 
 Revision ID: 0011
 Revises: 0010
@@ -28,8 +29,8 @@ def upgrade() -> None:
     sa.Column('provider', sa.String(length=64), nullable=False),
     sa.Column('verified_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('account_id', name=op.f('pk_account_identity')),
-    sa.UniqueConstraint('document_key', name='uq_account_identity_document'),
-    sa.UniqueConstraint('phone_key', name='uq_account_identity_phone')
+    sa.UniqueConstraint('document_key', name='uq_account_identity_document_key'),
+    sa.UniqueConstraint('phone_key', name='uq_account_identity_phone_key')
     )
     op.create_table('phone_code',
     sa.Column('code_id', sa.String(length=32), nullable=False),
@@ -51,6 +52,27 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('code_quota', schema=None) as batch_op:
         batch_op.create_index('ix_code_quota_window_start', ['window_start'], unique=False)
+    op.create_table('external_identity',
+    sa.Column('issuer', sa.String(length=255), nullable=False),
+    sa.Column('subject', sa.String(length=255), nullable=False),
+    sa.Column('account_id', sa.String(length=64), nullable=False),
+    sa.Column('linked_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('issuer', 'subject', name=op.f('pk_external_identity'))
+    )
+    with op.batch_alter_table('external_identity', schema=None) as batch_op:
+        batch_op.create_index('ix_external_identity_account_id', ['account_id'], unique=False)
+    op.create_table('oidc_pending',
+    sa.Column('state_hash', sa.String(length=64), nullable=False),
+    sa.Column('browser_hash', sa.String(length=64), nullable=False),
+    sa.Column('nonce', sa.String(length=64), nullable=False),
+    sa.Column('verifier', sa.String(length=64), nullable=False),
+    sa.Column('params', sa.String(length=8000), nullable=False),
+    sa.Column('subject', sa.String(length=255), nullable=True),
+    sa.Column('expires', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('state_hash', name=op.f('pk_oidc_pending'))
+    )
+    with op.batch_alter_table('oidc_pending', schema=None) as batch_op:
+        batch_op.create_index('ix_oidc_pending_expires', ['expires'], unique=False)
     with op.batch_alter_table('notice_webhook', schema=None) as batch_op:
         batch_op.add_column(sa.Column('to_phone', sa.String(length=32), nullable=True))
         batch_op.alter_column('patient_id', existing_type=sa.String(length=64), nullable=True)
@@ -60,6 +82,12 @@ def downgrade() -> None:
     with op.batch_alter_table('notice_webhook', schema=None) as batch_op:
         batch_op.alter_column('patient_id', existing_type=sa.String(length=64), nullable=False)
         batch_op.drop_column('to_phone')
+    with op.batch_alter_table('oidc_pending', schema=None) as batch_op:
+        batch_op.drop_index('ix_oidc_pending_expires')
+    op.drop_table('oidc_pending')
+    with op.batch_alter_table('external_identity', schema=None) as batch_op:
+        batch_op.drop_index('ix_external_identity_account_id')
+    op.drop_table('external_identity')
     with op.batch_alter_table('code_quota', schema=None) as batch_op:
         batch_op.drop_index('ix_code_quota_window_start')
     op.drop_table('code_quota')

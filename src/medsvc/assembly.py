@@ -20,6 +20,13 @@ from medsvc.scheduling.reminders import reminder_hours
 from medsvc.subscriptions.install import install as install_subscriptions
 
 
+def _oidc_complete(settings: Settings) -> None:
+    if settings.oidc_issuer and not (settings.oidc_client_id and settings.oidc_client_secret):
+        raise ValueError("needs MEDSVC_OIDC_CLIENT_ID and MEDSVC_OIDC_CLIENT_SECRET too")
+    if settings.oidc_issuer and not settings.oidc_issuer.startswith(("https://", "http://")):
+        raise ValueError("is the provider's https:// issuer URL")
+
+
 def check_settings(settings: Settings) -> None:
     """Refuses, naming the setting, what the domains would otherwise find wrong only once
     running: the service does not start on settings its jobs or hooks cannot use."""
@@ -27,6 +34,7 @@ def check_settings(settings: Settings) -> None:
         "reminder_hours": lambda: reminder_hours(settings.reminder_hours),
         "release_rules": lambda: parse_rules(settings.release_rules, settings.release_preliminary),
         "identity_provider": lambda: verification.load(settings.identity_provider),
+        "oidc_issuer": lambda: _oidc_complete(settings),
     }
     for field, parse in parsed_by_domains.items():
         try:

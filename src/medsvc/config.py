@@ -167,6 +167,17 @@ class Settings(BaseSettings):
     # For a local trial without an SMS gateway: one-time codes are written to the log.
     phone_codes_to_log: bool = False
 
+    # "Sign in with" another service (docs/identity.md): an OpenID Connect provider the city
+    # trusts, such as a government or messaging app's. Unset issuer: no such sign-in.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_scopes: str = "openid"
+    # The id_token claim that names the person at the provider, for good (OIDC Core 2: sub).
+    oidc_subject_claim: str = "sub"
+    # The provider's name on the sign-in page's button ("Sign in with …").
+    oidc_display_name: str = ""
+
     @field_validator("database_url")
     @classmethod
     def usable_database_url(cls, value: str) -> str:

@@ -16,7 +16,7 @@ from medsvc import clock
 from medsvc.config import Settings
 from medsvc.db import Database
 from medsvc.fhir import FhirServer
-from medsvc.identity import codes as phone_codes
+from medsvc.identity import leftovers
 from medsvc.notify import communications
 from medsvc.notify import webhook as notify_webhook
 from medsvc.notify.install import notifier
@@ -122,7 +122,7 @@ def jobs(server: FhirServer, settings: Settings) -> list[Job | DatabaseJob]:
             signin_throttle.FORGET_BATCH,
         ),
         Job("end-app-sessions", web_sessions.delete_expired, 600, web_sessions.BATCH),
-        Job("forget-phone-codes", phone_codes.forget_old, 3600, phone_codes.FORGET_BATCH),
+        Job("forget-identity-leftovers", leftovers.forget_old, 3600, leftovers.BATCH),
     ]
 
 

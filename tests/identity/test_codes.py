@@ -194,3 +194,10 @@ def test_old_codes_and_ended_windows_are_forgotten(clean: Backend) -> None:
         assert codes.forget_old(session, NOW + timedelta(hours=1)) == 2
         assert codes.forget_old(session, NOW + codes.KEPT + codes.LIFETIME) == 1  # the code
         assert session.execute(select(func.count()).select_from(PhoneCode)).scalar() == 0
+
+
+def test_every_check_uses_a_try_so_a_right_code_sent_again_is_bounded(clean: Backend) -> None:
+    code_id, code = issued(clean)
+    with clean.database.session(write=True) as session:
+        checks = [codes.check(session, INDEX, CLAIM, code_id, code, NOW) for _ in range(6)]
+    assert checks == [True] * codes.TRIES + [False]

@@ -18,6 +18,7 @@ from medsvc.security.accounts import InvalidAccount, check_password_length
 from medsvc.security.signin_page import UNREADABLE, Refusal
 from medsvc.security.signin_routes import checked_request, redirect, refused
 from medsvc.security.signup_page import (
+    LINK,
     NEW_PASSWORD,
     SIGN_IN,
     TOO_MANY_CODES,
@@ -25,37 +26,44 @@ from medsvc.security.signup_page import (
     NumberForm,
 )
 
-PATHS = {SIGN_IN: "/auth/code", NEW_PASSWORD: "/auth/password"}
+PATHS = {SIGN_IN: "/auth/code", NEW_PASSWORD: "/auth/password", LINK: "/auth/oidc/link"}
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def _number_page(
-    request: Request, purpose: str, params: dict[str, str], problem: str | None = None
+def number_page(
+    request: Request,
+    purpose: str,
+    params: dict[str, str],
+    problem: str | None = None,
+    hidden: dict[str, str] | None = None,
 ) -> Response:
+    """The number form of a flow, with the flow's own hidden fields (LINK: its state)."""
     secret, token = forms.token(request, params)
     kept = forms.carried(params)
     signin = f"{request.app.state.auth_urls.authorize}?{urlencode(kept)}"
     typed = params.get("phone", "")
-    form = NumberForm(PATHS[purpose], purpose, signin, kept, token, typed, problem)
+    form = NumberForm(PATHS[purpose], purpose, signin, kept, token, typed, problem, hidden or {})
     page = forms.pages(request).number(request, form, 400 if problem else 200)
     return forms.with_secret(request, page, secret)
 
 
-def _code_page(
+def code_page(
     request: Request, purpose: str, form: dict[str, str], phone: str, problem: str | None = None
 ) -> Response:
+    """The code form of a flow; the hidden fields carry the number (and LINK's state)."""
     _, token = forms.token(request, form)
     minutes = int(codes.LIFETIME.total_seconds() // 60)
     page = CodeForm(
         f"{PATHS[purpose]}/confirm",
         forms.carried(form),
         token,
-        {"phone": form.get("phone", "")},
+        {name: form[name] for name in ("phone", "link") if name in form},
         form.get("code_id", ""),
         phones.masked(phone),
         minutes,
         problem,
         purpose,
+        f"{PATHS[purpose]}?{urlencode(forms.carried(form))}",
     )
     return forms.pages(request).code(request, page, 400 if problem else 200)
 
@@ -110,10 +118,10 @@ def _sign_in(
         return authorize.issue_code(session, checked, account, now)
 
 
-def number_page(purpose: str) -> Endpoint:
+def number_form(purpose: str) -> Endpoint:
     async def show(request: Request) -> Response:
         params, refusal = await forms.first_page_refusal(request)
-        return refusal or _number_page(request, purpose, params)
+        return refusal or number_page(request, purpose, params)
 
     return show
 
@@ -126,12 +134,12 @@ def send_code(purpose: str) -> Endpoint:
         try:
             phone = phones.e164(form.get("phone", ""))
         except phones.BadPhone:
-            return _number_page(request, purpose, form, "phone")
+            return number_page(request, purpose, form, "phone")
         try:
             form["code_id"] = await in_thread(request, "write", _send, request, purpose, phone)
         except codes.TooManyCodes as many:
             return forms.ended(request, TOO_MANY_CODES, 429, many.seconds)
-        return _code_page(request, purpose, form, phone)
+        return code_page(request, purpose, form, phone)
 
     return send
 
@@ -158,15 +166,15 @@ def confirm(purpose: str) -> Endpoint:
         except phones.BadPhone:  # the hidden input changed: not our form's
             return refused(request, Refusal(UNREADABLE, 400))
         if _new_password_problem(purpose, form):
-            return _code_page(request, purpose, form, phone, "password")
+            return code_page(request, purpose, form, phone, "password")
         if not await in_thread(request, "write", _check, request, purpose, phone, form):
-            return _code_page(request, purpose, form, phone, "wrong-code")
+            return code_page(request, purpose, form, phone, "wrong-code")
         hashed = None
         if purpose == NEW_PASSWORD:
             hashed = await in_thread(request, "read", passwords.hash_password, form["password"])
         code = await in_thread(request, "write", _sign_in, request, purpose, phone, form, hashed)
         if code is None:
-            return _code_page(request, purpose, form, phone, "wrong-code")
+            return code_page(request, purpose, form, phone, "wrong-code")
         checked = await in_thread(request, "read", checked_request, request, form)
         assert not isinstance(checked, Response)
         return redirect(checked.redirect(code=code))
@@ -177,8 +185,9 @@ def confirm(purpose: str) -> Endpoint:
 ROUTES = [
     route
     for purpose, path in PATHS.items()
+    if purpose != LINK  # oidc_routes.py's
     for route in (
-        Route(path, number_page(purpose), methods=["GET"]),
+        Route(path, number_form(purpose), methods=["GET"]),
         Route(path, send_code(purpose), methods=["POST"]),
         Route(f"{path}/confirm", confirm(purpose), methods=["POST"]),
     )

@@ -77,7 +77,7 @@ def issue(
 
 def _live(session: Connection, code_id: str, now: datetime) -> PhoneCode | None:
     row = session.execute(select(PhoneCode).where(col(PhoneCode.code_id) == code_id)).first()
-    if row is None or row.spent_at is not None or utc(row.expires) <= now or row.tries_left <= 0:
+    if row is None or row.spent_at is not None or utc(row.expires) <= now:
         return None
     return PhoneCode.model_validate(row._mapping)
 
@@ -87,36 +87,35 @@ def _right(index: BlindIndex, row: PhoneCode, claim: Claim, code: str) -> bool:
     return row.purpose == claim.purpose and hmac.compare_digest(row.code_hash, expected)
 
 
-_USABLE = (col(PhoneCode.tries_left) > 0) & col(PhoneCode.spent_at).is_(None)
-
-
 def check(
     session: Connection, index: BlindIndex, claim: Claim, code_id: str, code: str, now: datetime
 ) -> bool:
     """True for the right code of a live code id and the same claim, leaving it unspent
-    (spend() spends it with what it proves); every wrong try uses one of the code's tries,
-    so the caller commits either way."""
+    (spend() spends it with what it proves). Every check uses one of the code's tries, right
+    or wrong: a right code sent again and again costs what it sets off (a provider's check,
+    a password hash) at most TRIES times. The caller commits either way."""
     row = _live(session, code_id, now)
     if row is None:
         return False
-    if _right(index, row, claim, code):
-        return True
     this = col(PhoneCode.code_id) == code_id
-    used = col(PhoneCode.tries_left) - 1
-    session.execute(update(PhoneCode).where(this, _USABLE).values(tries_left=used))
-    return False
+    has_tries = col(PhoneCode.tries_left) > 0
+    used = session.execute(
+        update(PhoneCode).where(this, has_tries).values(tries_left=col(PhoneCode.tries_left) - 1)
+    )
+    return used.rowcount == 1 and _right(index, row, claim, code)
 
 
 def spend(
     session: Connection, index: BlindIndex, claim: Claim, code_id: str, code: str, now: datetime
 ) -> bool:
     """True, once, for the right code of a live code id and the same claim: the code is spent
-    in the caller's unit of work. A wrong code is only refused here (check() counts tries)."""
+    in the caller's unit of work. Callers check() first (which counts the tries)."""
     row = _live(session, code_id, now)
     if row is None or not _right(index, row, claim, code):
         return False
     this = col(PhoneCode.code_id) == code_id
-    spent = session.execute(update(PhoneCode).where(this, _USABLE).values(spent_at=now))
+    unspent = col(PhoneCode.spent_at).is_(None)
+    spent = session.execute(update(PhoneCode).where(this, unspent).values(spent_at=now))
     return spent.rowcount == 1
 
 

@@ -5,10 +5,15 @@ from fastapi import FastAPI
 
 from medsvc.config import Settings
 from medsvc.identity.code_routes import ROUTES as CODE_ROUTES
+from medsvc.identity.oidc import RelyingParty
+from medsvc.identity.oidc_routes import CALLBACK
+from medsvc.identity.oidc_routes import ROUTES as OIDC_ROUTES
 from medsvc.identity.signup import SignUp
 from medsvc.identity.signup_routes import ROUTES as SIGN_UP_ROUTES
 
 
 def install(app: FastAPI, settings: Settings) -> None:
     app.state.sign_up = SignUp.of(app.state.fhir, settings)
-    app.router.routes.extend(SIGN_UP_ROUTES + CODE_ROUTES)
+    callback = app.state.auth_urls.issuer + CALLBACK.removeprefix("/auth")
+    app.state.oidc = RelyingParty.of(settings, callback)
+    app.router.routes.extend(SIGN_UP_ROUTES + CODE_ROUTES + OIDC_ROUTES)

@@ -14,16 +14,26 @@ from medsvc.security.accounts import find_account
 from medsvc.security.tables import Account
 
 
-def claim(service: SignUp, purpose: str, phone: str) -> codes.Claim:
-    return codes.Claim(purpose, service.keys.phone(phone))
+def claim(service: SignUp, purpose: str, phone: str, details: str = "") -> codes.Claim:
+    """What the code proves: the number, for one flow (and one sign-in elsewhere: details)."""
+    return codes.Claim(purpose, service.keys.phone(phone), details)
+
+
+def may_sign_in_so(account: Account | None) -> bool:
+    """A code to the phone (or another service's word) may sign in a citizen's account that
+    is not disabled and has no authenticator app (whose second factor neither replaces)."""
+    return (
+        account is not None
+        and account.role == "patient"
+        and account.disabled_at is None
+        and account.totp_secret is None
+    )
 
 
 def account_for(session: Connection, phone: str) -> Account | None:
-    """The account a code to this number signs in: a citizen's, not disabled, and without an
-    authenticator app (whose second factor a phone code must not replace)."""
+    """The account a code to this number signs in, if it may be signed in so."""
     account = find_account(session, phone)
-    usable = account is not None and account.role == "patient" and account.disabled_at is None
-    return account if usable and account is not None and account.totp_secret is None else None
+    return account if may_sign_in_so(account) else None
 
 
 def send_code(
@@ -34,6 +44,7 @@ def send_code(
     address: str,
     locale: str,
     now: datetime,
+    details: str = "",
 ) -> str:
     """The code's id; the code goes to the number only when it is an account's. Raises
     TooManyCodes: the quotas count every request, sent or not."""
@@ -44,7 +55,7 @@ def send_code(
         codes.Quota(f"address:{address}", service.settings.codes_per_address_per_hour),
     ]
     code_id, code = codes.issue(
-        session, service.keys.index, claim(service, purpose, phone), limits, now
+        session, service.keys.index, claim(service, purpose, phone, details), limits, now
     )
     if account_for(session, phone) is not None:
         minutes = str(int(codes.LIFETIME.total_seconds() // 60))
@@ -61,6 +72,7 @@ def spend_for_account(
     code_id: str,
     code: str,
     now: datetime,
+    details: str = "",
 ) -> Account | None:
     """The account the code signs in, its code spent in the caller's unit of work; None when
     the code is wrong or spent, or the number is no such account's (any more)."""
@@ -68,7 +80,7 @@ def spend_for_account(
     if account is None:
         return None
     if not codes.spend(
-        session, service.keys.index, claim(service, purpose, phone), code_id, code, now
+        session, service.keys.index, claim(service, purpose, phone, details), code_id, code, now
     ):
         return None
     return account

@@ -25,6 +25,7 @@ from medsvc.security.signin_routes import (
 )
 from medsvc.security.signup_page import (
     DETAILS,
+    SIGN_UP,
     TOO_MANY_CODES,
     UNVERIFIABLE,
     CodeForm,
@@ -49,15 +50,21 @@ def _details_page(
 
 
 def _code_page(
-    request: Request, form: dict[str, str], applicant: Applicant, code_id: str, problem: str | None
+    request: Request,
+    form: dict[str, str],
+    applicant: Applicant,
+    code_id: str,
+    problem: str | None,
+    status: int = 400,
 ) -> Response:
     _, token = forms.token(request, form)
     details = {name: form.get(name, "") for name in DETAILS}
     minutes = int(codes.LIFETIME.total_seconds() // 60)
     masked = phones.masked(applicant.phone)
     kept = forms.carried(form)
-    page = CodeForm(CONFIRM, kept, token, details, code_id, masked, minutes, problem)
-    return forms.pages(request).code(request, page, 400 if problem else 200)
+    back = f"{PATH}?{urlencode(kept)}"
+    page = CodeForm(CONFIRM, kept, token, details, code_id, masked, minutes, problem, SIGN_UP, back)
+    return forms.pages(request).code(request, page, status if problem else 200)
 
 
 async def sign_up_page(request: Request) -> Response:
@@ -146,7 +153,7 @@ def _verdict(request: Request, applicant: Applicant) -> verification.Verdict | N
 
 def _taken(error: exc.IntegrityError) -> str:
     """What another sign-up that won the race had taken: the number or the identity."""
-    taken_number = {"uq_account_identity_phone", "uq_account_username"}
+    taken_number = {"uq_account_identity_phone_key", "uq_account_username"}
     return (
         accounts.PHONE_TAKEN
         if violated_constraint(error) in taken_number
@@ -170,8 +177,8 @@ async def confirm(request: Request) -> Response:
     # The provider may ask a remote service, and Argon2 takes tens of milliseconds: both
     # happen before the writer is taken, and the code stays live if either fails.
     verdict = await in_thread(request, "read", _verdict, request, applicant)
-    if verdict is None:
-        return forms.ended(request, UNVERIFIABLE, 503, 60)
+    if verdict is None:  # the code stays live: the same form, sent again, tries again
+        return _code_page(request, form, applicant, form["code_id"], UNVERIFIABLE, 503)
     hashed = await in_thread(request, "read", passwords.hash_password, form["password"])
     try:
         code = await in_thread(request, "write", _create, request, applicant, hashed, verdict, form)

@@ -14,8 +14,8 @@ class AccountIdentity(SQLModel, table=True):
 
     __tablename__ = "account_identity"
     __table_args__ = (
-        UniqueConstraint("document_key", name="uq_account_identity_document"),
-        UniqueConstraint("phone_key", name="uq_account_identity_phone"),
+        UniqueConstraint("document_key", name="uq_account_identity_document_key"),
+        UniqueConstraint("phone_key", name="uq_account_identity_phone_key"),
     )
 
     account_id: str = Field(sa_column=Column(String(64), primary_key=True))
@@ -57,3 +57,32 @@ class CodeQuota(SQLModel, table=True):
     key: str = Field(sa_column=Column(String(80), primary_key=True))
     window_start: datetime = Field(sa_type=DateTime(timezone=True))
     count: int = Field(sa_type=Integer)
+
+
+class ExternalIdentity(SQLModel, table=True):
+    """A person's account at an OpenID Connect provider, linked to their account here after a
+    code to the account's mobile number proved it is theirs."""
+
+    __tablename__ = "external_identity"
+    __table_args__ = (Index("ix_external_identity_account_id", "account_id"),)
+
+    issuer: str = Field(sa_column=Column(String(255), primary_key=True))
+    subject: str = Field(sa_column=Column(String(255), primary_key=True))
+    account_id: str = Field(sa_type=String(64))
+    linked_at: datetime = Field(sa_type=DateTime(timezone=True))
+
+
+class OidcPending(SQLModel, table=True):
+    """A sign-in sent to an OpenID Connect provider and not back yet, or back and waiting for
+    its link to an account: bound to one browser, alive for minutes."""
+
+    __tablename__ = "oidc_pending"
+    __table_args__ = (Index("ix_oidc_pending_expires", "expires"),)
+
+    state_hash: str = Field(sa_column=Column(String(64), primary_key=True))
+    browser_hash: str = Field(sa_type=String(64))  # SHA-256 of the sign-in cookie's secret
+    nonce: str = Field(sa_type=String(64))
+    verifier: str = Field(sa_type=String(64))
+    params: str = Field(sa_type=String(8000))  # the app's authorization request (JSON)
+    subject: str | None = Field(default=None, sa_type=String(255))  # set once the provider said
+    expires: datetime = Field(sa_type=DateTime(timezone=True))

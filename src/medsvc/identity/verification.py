@@ -51,7 +51,10 @@ def load(spec: str) -> Provider:
         factory = getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError) as error:
         raise ValueError(f"{spec!r} cannot be loaded: {error}") from None
-    provider = factory()
+    try:
+        provider = factory()
+    except Exception as error:  # the city's code: whatever it raises, the start stops here
+        raise ValueError(f"{spec!r} could not be made: {type(error).__name__}: {error}") from None
     if not callable(getattr(provider, "verify", None)) or not isinstance(
         getattr(provider, "name", None), str
     ):

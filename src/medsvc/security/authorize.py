@@ -74,7 +74,11 @@ def validate(request: AuthorizeRequest, params: dict[str, str], fhir_base: str) 
     """Raises RedirectError for what the app must hear about at its redirect URI."""
     _require(params.get("response_type") == "code", "unsupported_response_type", "code only")
     _require(bool(request.state), "invalid_request", "state is required")
-    _require(params.get("aud") == fhir_base, "invalid_request", f"aud must be {fhir_base}")
+    # SMART App Launch 2.x: aud names the FHIR server whose data is asked for. A sign-in
+    # alone (OpenID Connect, identity scopes only) asks for no data: aud is then optional.
+    wants_data = not identity_only(request.scope)
+    if wants_data or "aud" in params:
+        _require(params.get("aud") == fhir_base, "invalid_request", f"aud must be {fhir_base}")
     _require(
         params.get("code_challenge_method") == "S256",
         "invalid_request",
@@ -98,9 +102,17 @@ def granted_scopes(request: AuthorizeRequest, account: Account) -> str:
     granted = scopes.narrow(request.scope, request.client.scopes, CONTEXTS[account.role])
     if account.role != "patient":
         granted = [s for s in granted if s != "launch/patient"]
+    if identity_only(request.scope) and "openid" in granted:
+        return " ".join(granted)  # a sign-in with OpenID Connect: who, and no data
     if not [s for s in granted if s not in scopes.IDENTITY_SCOPES]:
         raise RedirectError("invalid_scope", "None of the requested scopes may be granted")
     return " ".join(granted)
+
+
+def identity_only(scope: str) -> bool:
+    """The request asks who the person is (OpenID Connect), for no resource access."""
+    asked = scopes.split(scope)
+    return bool(asked) and all(s in scopes.IDENTITY_SCOPES for s in asked)
 
 
 def issue_code(

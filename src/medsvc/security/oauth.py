@@ -11,6 +11,7 @@ from medsvc.security import assertions, client_auth, scopes, user_grants
 from medsvc.security.assertions import KEY_TYPES
 from medsvc.security.client_auth import Caller, TokenRequest
 from medsvc.security.oauth_errors import OAuthError
+from medsvc.security.signing import ALGORITHM
 from medsvc.security.tokens import SYSTEM_LIFETIME, Issuer
 
 OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
@@ -146,6 +147,24 @@ def smart_configuration(urls: AuthUrls) -> dict[str, Any]:
             "permission-v2",
             "sso-openid-connect",
         ],
+    }
+
+
+def openid_configuration(urls: AuthUrls) -> dict[str, Any]:
+    """OpenID Connect Discovery 1.0 section 3: what a relying party (another city service
+    letting people sign in with their medsvc account) needs to find and check us."""
+    smart = smart_configuration(urls)
+    named = ("issuer", "jwks_uri", "authorization_endpoint", "token_endpoint")
+    return {
+        **{name: smart[name] for name in named},
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": [ALGORITHM],
+        "scopes_supported": ["openid", "fhirUser"],
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nonce", "fhirUser"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "code_challenge_methods_supported": ["S256"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
     }
 
 

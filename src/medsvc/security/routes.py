@@ -154,12 +154,17 @@ async def smart_configuration(request: Request) -> Response:
     return _json(oauth.smart_configuration(request.app.state.auth_urls))
 
 
+async def openid_configuration(request: Request) -> Response:
+    return _json(oauth.openid_configuration(request.app.state.auth_urls))
+
+
 async def jwks(request: Request) -> Response:
     return _json(request.app.state.signing_keys.public_jwks())
 
 
 ROUTES = [
     Route("/fhir/.well-known/smart-configuration", smart_configuration, methods=["GET"]),
+    Route("/auth/.well-known/openid-configuration", openid_configuration, methods=["GET"]),
     Route("/auth/jwks", jwks, methods=["GET"]),
     Route("/auth/token", token_endpoint, methods=["POST"]),
     Route("/auth/revoke", revocation_endpoint, methods=["POST"]),

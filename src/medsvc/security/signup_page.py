@@ -3,7 +3,7 @@ code, a new password): what their forms and refusals carry, and the protocol of 
 draws them (the app, in its style and the person's language). The protocol's problems and
 reasons are codes; the pages put them into words."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from starlette.requests import Request
@@ -14,10 +14,12 @@ DETAILS = ("name", "kind", "number", "country", "phone")
 # What a code is for: the flow it belongs to.
 SIGN_UP = "sign-up"
 SIGN_IN = "sign-in"
+LINK = "link"  # proving the account before another service's sign-in is linked to it
 NEW_PASSWORD = "new-password"  # noqa: S105 (a flow's name, not a password)
 # Why sign-up ends without an account; each has its own words.
 UNAVAILABLE = "unavailable"  # no SMS gateway: no code can be sent
 TOO_MANY_CODES = "too-many-codes"  # a quota of codes is used up for now
+OIDC_FAILED = "oidc-failed"  # the other service's sign-in did not come back usable
 UNVERIFIABLE = "unverifiable"  # the verification provider could not answer; try again later
 
 
@@ -36,12 +38,13 @@ class NumberForm:
     """The first form of sign-in with a code, and of a new password: the mobile number."""
 
     action: str
-    purpose: str  # SIGN_IN or NEW_PASSWORD
+    purpose: str  # SIGN_IN, NEW_PASSWORD or LINK
     signin: str  # the password form of the same request
     params: dict[str, str]
     csrf_token: str
     phone: str  # as typed, shown again after a problem
     problem: str | None = None  # "phone"
+    hidden: dict[str, str] = field(default_factory=dict)  # the flow's own, carried along
 
 
 @dataclass(frozen=True)
@@ -53,8 +56,9 @@ class CodeForm:
     code_id: str
     phone: str  # masked
     minutes: int  # how long the code lives
-    problem: str | None = None  # "wrong-code" or "password"
+    problem: str | None = None  # "wrong-code", "password" or UNVERIFIABLE
     purpose: str = SIGN_UP  # sign-up and NEW_PASSWORD ask for a password with the code
+    back: str = ""  # the flow's first form, for a new code
 
 
 class SignUpPages(Protocol):

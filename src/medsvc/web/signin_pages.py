@@ -24,7 +24,12 @@ class AppSignInPages:
         auth = request.app.state.auth_urls.authorize.removesuffix("/authorize")
         query = urlencode(form.params)
         flows = {name: f"{auth}/{name}?{query}" for name in FLOWS}
+        settings = request.app.state.settings
+        if settings.oidc_issuer:  # "sign in with" the city's OpenID Connect provider
+            flows["oidc"] = f"{auth}/oidc/start?{query}"
+        provider = settings.oidc_display_name or settings.oidc_issuer
         values = {"form": form, "own_app": own_app, "here": here, "flows": flows}
+        values["provider"] = provider
         return page(request, "signin.html", 200, HEADERS, **values)
 
     def refusal(self, request: Request, refusal: Refusal) -> Response:

@@ -2,6 +2,8 @@
 sign-in with a code or a new password, the code form and the ends without an account, in the
 app's style and the person's language (installed for identity's routes)."""
 
+from urllib.parse import urlencode
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -15,14 +17,18 @@ class AppSignUpPages:
     def locale(self, request: Request) -> str:
         return i18n.chosen(request)
 
+    # The language links return to the flow's first form, for the same request: also from
+    # a page that answers a POST.
     def details(self, request: Request, form: DetailsForm, status: int) -> Response:
-        return page(request, "signup.html", status, HEADERS, form=form)
+        here = f"{form.action}?{urlencode(form.params)}"
+        return page(request, "signup.html", status, HEADERS, form=form, here=here)
 
     def number(self, request: Request, form: NumberForm, status: int) -> Response:
-        return page(request, "phone_number.html", status, HEADERS, form=form)
+        here = f"{form.action}?{urlencode(form.params)}"
+        return page(request, "phone_number.html", status, HEADERS, form=form, here=here)
 
     def code(self, request: Request, form: CodeForm, status: int) -> Response:
-        return page(request, "signup_code.html", status, HEADERS, form=form)
+        return page(request, "signup_code.html", status, HEADERS, form=form, here=form.back)
 
     def ended(
         self, request: Request, reason: str, status: int, retry_after: int | None = None

@@ -9,9 +9,12 @@ from starlette.responses import RedirectResponse, Response
 from medsvc.web import i18n
 
 YEAR = 365 * 24 * 3600
-# Only the app's own pages and the sign-in page: a path, never a scheme, a host (//…) or a
-# backslash that some browsers read as a slash; a query percent-encoded.
-BACK = re.compile(r"(/app/[A-Za-z0-9/_.\-]*|/auth/authorize)(\?[A-Za-z0-9=&_.%+~\-]*)?")
+# Only the app's own pages and the first pages of sign-in, sign-up and the phone-code flows:
+# a path, never a scheme, a host (//…) or a backslash that some browsers read as a slash; a
+# query percent-encoded.
+BACK = re.compile(
+    r"(/app/[A-Za-z0-9/_.\-]*|/auth/(?:authorize|signup|code|password))(\?[A-Za-z0-9=&_.%+~\-]*)?"
+)
 
 
 def back_to(requested: str) -> str:
