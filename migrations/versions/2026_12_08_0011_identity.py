@@ -6,6 +6,7 @@ Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-08 01:00:00.000000
 """
+import re
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -76,6 +77,42 @@ def upgrade() -> None:
     with op.batch_alter_table('notice_webhook', schema=None) as batch_op:
         batch_op.add_column(sa.Column('to_phone', sa.String(length=32), nullable=True))
         batch_op.alter_column('patient_id', existing_type=sa.String(length=64), nullable=True)
+
+
+    _usernames_as_numbers()
+
+
+# Usernames compare in one form from this revision on: a mobile number as E.164
+# (security/phones.py). An account made before under a number spelled otherwise is renamed
+# to that form, so it still signs in; a number held twice keeps its earlier spelling.
+_MAINLAND = re.compile(r"1[3-9][0-9]{9}")
+_INTERNATIONAL = re.compile(r"\+[1-9][0-9]{7,14}")
+
+
+def _e164(username: str) -> str | None:
+    spelled = re.sub(r"[\s\-().]", "", username)
+    if spelled.startswith("00"):
+        spelled = "+" + spelled[2:]
+    if _MAINLAND.fullmatch(spelled):
+        return "+86" + spelled
+    if spelled.startswith("+86") and not _MAINLAND.fullmatch(spelled[3:]):
+        return None
+    return spelled if _INTERNATIONAL.fullmatch(spelled) else None
+
+
+def _usernames_as_numbers() -> None:
+    connection = op.get_bind()
+    rows = connection.execute(sa.text("SELECT id, username FROM account")).all()
+    taken = {row.username for row in rows}
+    for row in rows:
+        number = _e164(row.username)
+        if number is None or number == row.username or number in taken:
+            continue
+        connection.execute(
+            sa.text("UPDATE account SET username = :number WHERE id = :id"),
+            {"number": number, "id": row.id},
+        )
+        taken.add(number)
 
 
 def downgrade() -> None:

@@ -5,6 +5,7 @@ it, one identity and one number to one account, and nothing stored by a refused 
 import json
 import threading
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,7 +16,8 @@ from medsvc import clock, jobs
 from medsvc.identity.tables import AccountIdentity, CodeQuota, PhoneCode
 from medsvc.notify.tables import NoticeWebhook
 from medsvc.security.tables import Account
-from tests.conftest import Backend, Kept, LiveServer
+from tests.cli.test_main import medsvc
+from tests.conftest import KEYS, Backend, Kept, LiveServer
 from tests.factories import FHIR_JSON
 from tests.identity.conftest import (
     LEI,
@@ -436,3 +438,19 @@ def test_a_code_the_gateway_does_not_take_is_given_up_after_its_minutes(
     assert row.given_up_at is not None
     assert (row.to_phone, row.text) == (None, "")
     assert len(gatewayed.gateway.arrived) == 1  # tried once; too late for a second try
+
+
+def test_an_operator_sees_the_identity_proved_but_never_the_document(
+    phone: httpx.Client, clean: Backend, gatewayed: Gatewayed, tmp_path: Path
+) -> None:
+    assert sign_up(phone, clean, gatewayed).status_code == 302
+    env = {"MEDSVC_DATABASE_URL": clean.url, "MEDSVC_KEYS_DIR": KEYS.name}
+    shown = medsvc("users", "show", "138 0013 8000", cwd=tmp_path, env=env)
+    assert shown.returncode == 0, shown.stderr
+    found = json.loads(shown.stdout)
+    assert found["username"] == "+8613800138000"
+    assert found["identity"]["document"] == "resident"
+    assert found["identity"]["assurance"] == "format-checked"
+    assert found["identity"]["provider"] == "format-only"
+    assert MEI not in shown.stdout
+    assert MEI[-4:] not in shown.stdout

@@ -23,6 +23,7 @@ from medsvc.cli.common import (
     writing,
 )
 from medsvc.fhir import new_id
+from medsvc.identity import accounts as identity_accounts
 from medsvc.security import account_admin, accounts, signin_throttle, totp
 from medsvc.security.context import AuthContext
 from medsvc.security.tables import Account
@@ -102,7 +103,8 @@ def _users_list(_args: argparse.Namespace) -> dict[str, Any]:
 def _users_show(args: argparse.Namespace) -> dict[str, Any]:
     def show(connection: Connection, account: Account) -> dict[str, Any]:
         waits = signin_throttle.throttled_addresses(connection, account.username, clock.now())
-        return account_admin.summary(account) | {"failed_sign_ins": waits}
+        proved = identity_accounts.proved_identity(connection, account.id)
+        return account_admin.summary(account) | {"failed_sign_ins": waits, "identity": proved}
 
     return _on_account(args.username, "read", "show", show)
 

@@ -10,6 +10,7 @@ from sqlmodel import col
 
 from medsvc.audit import trail as audit_trail
 from medsvc.audit.events import Access
+from medsvc.clock import utc
 from medsvc.crypto import data_keys, envelope
 from medsvc.crypto.blind_index import BlindIndex
 from medsvc.crypto.keyring import KeyEncryptionKeys
@@ -175,3 +176,19 @@ def record_account_change(
         action=action,
     )
     audit_trail.append(session, server, [access])
+
+
+def proved_identity(session: Connection, account_id: str) -> dict[str, str] | None:
+    """What an operator sees of the identity an account proved: the kind of document, the
+    level of assurance, who decided it and when; never the document or the number."""
+    row = session.execute(
+        select(AccountIdentity).where(col(AccountIdentity.account_id) == account_id)
+    ).first()
+    if row is None:
+        return None
+    return {
+        "document": row.document_kind,
+        "assurance": row.assurance,
+        "provider": row.provider,
+        "verified_at": utc(row.verified_at).isoformat(),
+    }

@@ -11,6 +11,7 @@ from medsvc.web import client, signin
 from medsvc.web.error_pages import ErrorPages
 from medsvc.web.errors import PageError, render_page_error
 from medsvc.web.pages import appointments, book, doctor, find, notices, preferences, results, trend
+from medsvc.web.pages.help import help_page
 from medsvc.web.pages.home import home
 from medsvc.web.pages.language import choose_language
 from medsvc.web.signin_pages import AppSignInPages
@@ -21,6 +22,7 @@ STATIC = Path(__file__).parent / "static"
 ROUTES = [
     Route("/app/", home, methods=["GET"]),
     Route("/app/language", choose_language, methods=["GET"]),
+    Route("/app/help", help_page, methods=["GET"]),
     Route("/app/results", results.results_list, methods=["GET"]),
     Route("/app/results/{report_id}", results.report_page, methods=["GET"]),
     Route("/app/results/{report_id}/pdf", results.report_pdf, methods=["GET"]),
