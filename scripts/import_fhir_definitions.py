@@ -35,6 +35,7 @@ TYPES = [
     "Subscription",
     "Binary",
     "CareTeam",
+    "RelatedPerson",
 ]
 INDEXED_TYPES = {"token", "string", "date", "reference", "quantity", "number", "uri"}
 COMMON_PARAMS = {

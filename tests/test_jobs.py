@@ -56,6 +56,7 @@ def test_the_service_runs_deliveries_holds_releases_reminders_templates_and_clea
         "forget-sign-in-failures",
         "end-app-sessions",
         "forget-identity-leftovers",
+        "end-proxies",
     ]
     for job in listed:
         assert jobs.run_once(clean.database, job) == 0  # nothing to do in an empty database
@@ -67,6 +68,7 @@ def test_the_in_process_scheduler_runs_every_job(clean: Backend) -> None:
         assert sorted(job.id for job in scheduler.get_jobs()) == [
             "deliver-notifications",
             "end-app-sessions",
+            "end-proxies",
             "expire-holds",
             "forget-identity-leftovers",
             "forget-sign-in-failures",

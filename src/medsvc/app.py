@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 
 from medsvc import jobs
 from medsvc.access import break_glass
+from medsvc.access.acting import ProxiesActingFor
 from medsvc.access.organizations import DIRECTORY
 from medsvc.assembly import fhir_server
 from medsvc.audit.install import install as install_audit
@@ -36,6 +37,7 @@ from medsvc.kit.executors import make_executors
 from medsvc.kit.requestlog import RequestLogMiddleware, configure_logging
 from medsvc.scheduling.bulk_publish import ROUTES as PUBLISH_ROUTES
 from medsvc.security import oauth
+from medsvc.security.choose_routes import ROUTES as CHOOSE_ROUTES
 from medsvc.security.context import local_trial_refusal
 from medsvc.security.ratelimit import RateLimiter
 from medsvc.security.revocation import RevokedTokens
@@ -130,7 +132,8 @@ def _install_security(app: FastAPI, settings: Settings, database: Database) -> N
     app.state.auth_urls = urls
     app.state.signing_keys = keys
     app.state.tokens = TokenService(keys, urls.issuer, settings.base_url)
-    app.state.issuer = Issuer(app.state.tokens, settings.base_url, urls.token)
+    app.state.acting_for = ProxiesActingFor()
+    app.state.issuer = Issuer(app.state.tokens, settings.base_url, urls.token, app.state.acting_for)
     app.state.revoked = RevokedTokens(database)
     per_minute = settings.token_requests_per_minute
     app.state.token_limiter = RateLimiter(per_minute, burst=max(1, per_minute // 4))
@@ -183,7 +186,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     _install_error_handlers(app)
     _install_health(app, database)
     app.router.routes.extend(
-        SECURITY_ROUTES + SIGNIN_ROUTES + SUBSCRIPTION_ROUTES + PUBLISH_ROUTES + FHIR_ROUTES
+        SECURITY_ROUTES
+        + SIGNIN_ROUTES
+        + CHOOSE_ROUTES
+        + SUBSCRIPTION_ROUTES
+        + PUBLISH_ROUTES
+        + FHIR_ROUTES
     )
     install_identity(app, settings)
     install_web(app, settings)

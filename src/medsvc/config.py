@@ -178,6 +178,11 @@ class Settings(BaseSettings):
     # The provider's name on the sign-in page's button ("Sign in with …").
     oidc_display_name: str = ""
 
+    # Proxies (docs/identity.md#family-proxies): a parent's or guardian's proxy for a child
+    # ends on the child's birthday of this age (PIPL Art. 31: minors under 14 are their
+    # guardians' to consent for).
+    proxy_child_age: int = Field(default=14, ge=1, le=18)
+
     @field_validator("database_url")
     @classmethod
     def usable_database_url(cls, value: str) -> str:

@@ -13,6 +13,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy import Connection
 
 from medsvc import clock
+from medsvc.access import proxies
 from medsvc.config import Settings
 from medsvc.db import Database
 from medsvc.fhir import FhirServer
@@ -123,6 +124,7 @@ def jobs(server: FhirServer, settings: Settings) -> list[Job | DatabaseJob]:
         ),
         Job("end-app-sessions", web_sessions.delete_expired, 600, web_sessions.BATCH),
         Job("forget-identity-leftovers", leftovers.forget_old, 3600, leftovers.BATCH),
+        Job("end-proxies", partial(proxies.end_expired, server), 600, proxies.BATCH),
     ]
 
 

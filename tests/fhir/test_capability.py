@@ -24,6 +24,7 @@ IN_SCOPE = {
     "Communication",
     "Provenance",
     "CareTeam",  # the care relationship a hospital records (docs/security.md)
+    "RelatedPerson",  # a proxy's FHIR face (docs/identity.md)
     "AuditEvent",
     "Subscription",
     "SubscriptionTopic",  # served by the subscriptions' own routes, beside the store

@@ -114,7 +114,7 @@ def meets_lab_essentials(resource: dict[str, Any]) -> bool:
 
 
 def test_examples_are_vendored() -> None:
-    assert len(EXAMPLE_FILES) == 186
+    assert len(EXAMPLE_FILES) == 192
 
 
 def test_some_result_examples_meet_the_lab_essentials() -> None:

@@ -1,5 +1,6 @@
 """The access policy's tables: the break-glass log (each practitioner's emergency access to a
-patient, with its reason and its end) and the patients each hospital resolved by identifier."""
+patient, with its reason and its end), the patients each hospital resolved by identifier, and
+the proxies (who may act for whom)."""
 
 from datetime import datetime
 
@@ -44,3 +45,29 @@ class OrganizationPatient(SQLModel, table=True):
 
     organization: str = Field(sa_type=String(140))
     patient_id: str = Field(sa_type=String(ID_LEN))
+
+
+class Proxy(SQLModel, table=True):
+    """One person acting for another: a parent or guardian for a child, an adult for another
+    adult who consented. Its FHIR face is a RelatedPerson of the patient, with the same
+    relationship and period. Ended by its period or revoked; rows are kept for review."""
+
+    __tablename__ = "proxy"
+    __table_args__ = (
+        Index("ix_proxy_proxy_patient_id", "proxy_patient_id"),
+        Index("ix_proxy_patient_id", "patient_id"),
+    )
+
+    id: str = Field(sa_column=Column(String(ID_LEN), primary_key=True))
+    patient_id: str = Field(sa_type=String(ID_LEN))  # the person acted for
+    proxy_patient_id: str = Field(sa_type=String(ID_LEN))  # the person acting (their Patient)
+    related_person_id: str = Field(sa_type=String(ID_LEN))
+    relationship: str = Field(sa_type=String(16))  # HL7 v3 RoleCode: MTH, FTH, GUARD, ...
+    kind: str = Field(sa_type=String(16))  # "guardian" of a child, or "consented" adult
+    established_by: str = Field(sa_type=String(32))  # operator, hospital, provider, consent
+    starts_at: datetime = Field(sa_type=DateTime(timezone=True))
+    ends_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    revoked_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    # When its grants were revoked for its end (the end-proxies job), so it is done once.
+    grants_ended_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(sa_type=DateTime(timezone=True))

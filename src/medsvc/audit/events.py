@@ -141,6 +141,8 @@ def _agents(access: Access, server: str) -> list[dict[str, Any]]:
     ]
     if ctx is not None and ctx.client_id != ctx.subject:  # a person using an app
         person = ctx.patient or ctx.practitioner
+        if ctx.proxy:  # acting for another: the proxy acts, the patient is the entity
+            person = f"RelatedPerson/{ctx.proxy}"
         who = {"reference": person} if person else {"identifier": {"value": ctx.subject}}
         person_agent: dict[str, Any] = {
             "who": who,

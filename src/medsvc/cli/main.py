@@ -1,6 +1,6 @@
 """The medsvc command: serve, worker, db upgrade, db check, db reindex, demo load,
 (cli_users) users, (cli_access) clients, tokens and audit, (cli_keys) keys, (cli_patients)
-patients and (cli_break_glass) break-glass."""
+patients, (cli_proxies) proxies and (cli_break_glass) break-glass."""
 
 import argparse
 import json
@@ -20,6 +20,7 @@ from medsvc.cli import break_glass as cli_break_glass
 from medsvc.cli import demo_access
 from medsvc.cli import keys as cli_keys
 from medsvc.cli import patients as cli_patients
+from medsvc.cli import proxies as cli_proxies
 from medsvc.cli import users as cli_users
 from medsvc.config import ConfigurationError, get_settings, settings_problem
 from medsvc.kit import migrate
@@ -219,6 +220,7 @@ def parser() -> argparse.ArgumentParser:
     cli_access.add_commands(commands)
     cli_keys.add_commands(commands)
     cli_patients.add_commands(commands)
+    cli_proxies.add_commands(commands)
     cli_break_glass.add_commands(commands)
     return root
 

@@ -21,6 +21,7 @@ PATIENT_COMPARTMENT = {
     "DocumentReference": ("subject", "author"),
     "Observation": ("subject", "performer"),
     "Provenance": ("patient",),
+    "RelatedPerson": ("patient",),
     "ServiceRequest": ("subject", "performer"),
     "Specimen": ("subject",),
 }

@@ -13,10 +13,10 @@ from starlette.routing import Route
 from medsvc import clock
 from medsvc.identity import accounts, codes, forms, phone_signin
 from medsvc.kit.executors import in_thread
-from medsvc.security import authorize, passwords, phones
+from medsvc.security import passwords, phones
 from medsvc.security.accounts import InvalidAccount, check_password_length
 from medsvc.security.signin_page import UNREADABLE, Refusal
-from medsvc.security.signin_routes import checked_request, redirect, refused
+from medsvc.security.signin_routes import checked_request, next_location, redirect, refused
 from medsvc.security.signup_page import (
     LINK,
     NEW_PASSWORD,
@@ -94,8 +94,9 @@ def _check(request: Request, purpose: str, phone: str, form: dict[str, str]) -> 
 def _sign_in(
     request: Request, purpose: str, phone: str, form: dict[str, str], password_hash: str | None
 ) -> str | None:
-    """The authorization code, the phone code spent (and the password changed) in its unit
-    of work; None when the code no longer serves."""
+    """Where the browser goes next (the app with a code, or the patient picker), the phone
+    code spent (and the password changed) in its unit of work; None when the code no longer
+    serves."""
     service, now = forms.service(request), clock.now()
     with request.app.state.database.session(write=True) as session:
         account = phone_signin.spend_for_account(
@@ -115,7 +116,7 @@ def _sign_in(
                 checked.client.client_id,
                 forms.address(request),
             )
-        return authorize.issue_code(session, checked, account, now)
+        return next_location(request, session, checked, account, form)
 
 
 def number_form(purpose: str) -> Endpoint:
@@ -172,12 +173,12 @@ def confirm(purpose: str) -> Endpoint:
         hashed = None
         if purpose == NEW_PASSWORD:
             hashed = await in_thread(request, "read", passwords.hash_password, form["password"])
-        code = await in_thread(request, "write", _sign_in, request, purpose, phone, form, hashed)
-        if code is None:
+        location = await in_thread(
+            request, "write", _sign_in, request, purpose, phone, form, hashed
+        )
+        if location is None:
             return code_page(request, purpose, form, phone, "wrong-code")
-        checked = await in_thread(request, "read", checked_request, request, form)
-        assert not isinstance(checked, Response)
-        return redirect(checked.redirect(code=code))
+        return redirect(location)
 
     return finish
 

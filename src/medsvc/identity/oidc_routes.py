@@ -15,9 +15,9 @@ from medsvc import clock
 from medsvc.identity import accounts, codes, forms, oidc, oidc_links, phone_signin
 from medsvc.identity.code_routes import code_page, number_page
 from medsvc.kit.executors import in_thread
-from medsvc.security import authorize, phones, signin_csrf
+from medsvc.security import phones, signin_csrf
 from medsvc.security.signin_page import FORGED, UNREADABLE, Refusal
-from medsvc.security.signin_routes import checked_request, redirect, refused
+from medsvc.security.signin_routes import checked_request, next_location, redirect, refused
 from medsvc.security.signup_page import LINK, OIDC_FAILED, TOO_MANY_CODES
 from medsvc.security.tables import Account
 
@@ -76,8 +76,7 @@ def _sign_in_linked(
     if isinstance(checked, Response):
         return checked
     oidc_links.forget(session, pending)
-    code = authorize.issue_code(session, checked, account, clock.now())
-    return redirect(checked.redirect(code=code))
+    return redirect(next_location(request, session, checked, account, pending.params))
 
 
 def _answer(
@@ -175,8 +174,8 @@ def _check(request: Request, phone: str, pending: oidc_links.Pending, form: dict
 def _link(
     request: Request, phone: str, pending: oidc_links.Pending, form: dict[str, str]
 ) -> str | None:
-    """The authorization code, the link made and the phone code spent in its unit of work;
-    None when the code no longer serves."""
+    """Where the browser goes next, the link made and the phone code spent in its unit of
+    work; None when the code no longer serves."""
     service, party, now = forms.service(request), _party(request), clock.now()
     assert party is not None
     assert pending.subject is not None
@@ -198,7 +197,7 @@ def _link(
             checked.client.client_id,
             forms.address(request),
         )
-        return authorize.issue_code(session, checked, account, now)
+        return next_location(request, session, checked, account, form)
 
 
 async def confirm_link(request: Request) -> Response:
@@ -211,14 +210,12 @@ async def confirm_link(request: Request) -> Response:
     if not await in_thread(request, "write", _check, request, phone, pending, form):
         return code_page(request, LINK, form, phone, "wrong-code")
     try:
-        code = await in_thread(request, "write", _link, request, phone, pending, form)
+        location = await in_thread(request, "write", _link, request, phone, pending, form)
     except exc.IntegrityError:  # the same provider account linked at the same moment
         return forms.ended(request, OIDC_FAILED, 409)
-    if code is None:
+    if location is None:
         return code_page(request, LINK, form, phone, "wrong-code")
-    checked = await in_thread(request, "read", checked_request, request, form)
-    assert not isinstance(checked, Response)
-    return redirect(checked.redirect(code=code))
+    return redirect(location)
 
 
 ROUTES = [

@@ -17,12 +17,9 @@ from medsvc.identity import accounts, codes, forms, verification
 from medsvc.identity.patients import Applicant
 from medsvc.identity.signup import applicant_from
 from medsvc.kit.executors import in_thread
-from medsvc.security import authorize, passwords, phones
+from medsvc.security import passwords, phones
 from medsvc.security.accounts import InvalidAccount, check_password_length, find_account
-from medsvc.security.signin_routes import (
-    checked_request,
-    redirect,
-)
+from medsvc.security.signin_routes import checked_request, next_location, redirect
 from medsvc.security.signup_page import (
     DETAILS,
     SIGN_UP,
@@ -122,8 +119,9 @@ def _create(
     verdict: verification.Verdict,
     form: dict[str, str],
 ) -> str | None:
-    """The authorization code of the new account's first sign-in, made with the account in
-    the unit of work that spends the phone code; None when the code was spent meanwhile."""
+    """Where the new account's first sign-in goes (the app with a code), decided with the
+    account in the unit of work that spends the phone code; None when the code was spent
+    meanwhile."""
     service, now = forms.service(request), clock.now()
     with request.app.state.database.session(write=True) as session:
         claim, code_id, code = service.claim(applicant), form["code_id"], form["code"]
@@ -139,7 +137,7 @@ def _create(
         accounts.record_sign_up(session, service.server, made, client_id, address)
         account = find_account(session, applicant.phone)
         assert account is not None  # made in this transaction
-        return authorize.issue_code(session, checked, account, now)
+        return next_location(request, session, checked, account, form)
 
 
 def _verdict(request: Request, applicant: Applicant) -> verification.Verdict | None:
@@ -181,16 +179,16 @@ async def confirm(request: Request) -> Response:
         return _code_page(request, form, applicant, form["code_id"], UNVERIFIABLE, 503)
     hashed = await in_thread(request, "read", passwords.hash_password, form["password"])
     try:
-        code = await in_thread(request, "write", _create, request, applicant, hashed, verdict, form)
+        location = await in_thread(
+            request, "write", _create, request, applicant, hashed, verdict, form
+        )
     except accounts.SignUpRefused as refusal:
         return forms.ended(request, refusal.reason, 409)
     except exc.IntegrityError as error:  # another sign-up of the identity or number won
         return forms.ended(request, _taken(error), 409)
-    if code is None:
+    if location is None:
         return _code_page(request, form, applicant, form["code_id"], "wrong-code")
-    checked = await in_thread(request, "read", checked_request, request, form)
-    assert not isinstance(checked, Response)
-    return redirect(checked.redirect(code=code))
+    return redirect(location)
 
 
 ROUTES = [

@@ -109,3 +109,8 @@ def find_account(connection: Connection, username: str) -> Account | None:
         select(Account).where(col(Account.username) == normalise_username(username))
     ).first()
     return Account.model_validate(row._mapping) if row else None
+
+
+def account_by_id(connection: Connection, account_id: str) -> Account | None:
+    row = connection.execute(select(Account).where(col(Account.id) == account_id)).first()
+    return Account.model_validate(row._mapping) if row else None

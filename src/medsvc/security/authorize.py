@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from sqlalchemy import Connection, insert
 
 from medsvc.security import scopes
+from medsvc.security.acting import Acting
 from medsvc.security.clients import find_client, hash_secret
 from medsvc.security.tables import Account, AuthorizationCode, OAuthClient
 
@@ -116,8 +117,14 @@ def identity_only(scope: str) -> bool:
 
 
 def issue_code(
-    connection: Connection, request: AuthorizeRequest, account: Account, now: datetime
+    connection: Connection,
+    request: AuthorizeRequest,
+    account: Account,
+    now: datetime,
+    acting: Acting | None = None,
 ) -> str:
+    """The code for the app; acting names whom it acts for when not the person themselves
+    (the caller checked that the person may)."""
     code = secrets.token_urlsafe(32)
     connection.execute(
         insert(AuthorizationCode).values(
@@ -129,6 +136,8 @@ def issue_code(
             code_challenge=request.code_challenge,
             nonce=request.nonce,
             expires=now + CODE_LIFETIME,
+            patient=acting.patient_id if acting else None,
+            proxy=acting.proxy_id if acting else None,
         )
     )
     return code

@@ -27,6 +27,8 @@ class AuthContext:
     is_platform: bool = False  # the city platform itself: jobs, the CLI, open mode
     token_id: str | None = None  # the access token's jti, by which it can be revoked
     role: str | None = None  # a person's: patient, practitioner or admin
+    # The proxy relationship when the person acts for another (patient is that person's).
+    proxy: str | None = None
     # The $operation (without the $) whose handler is writing, when one is: some writes a
     # role makes only through an operation's own rules (a citizen's $book).
     operation: str | None = None
@@ -60,6 +62,7 @@ def context_from_claims(claims: dict[str, Any]) -> AuthContext:
         is_platform=bool(claims.get("platform")),
         token_id=str(claims["jti"]) if claims.get("jti") else None,
         role=claims.get("role"),
+        proxy=str(claims["proxy"]) if claims.get("proxy") else None,
     )
 
 

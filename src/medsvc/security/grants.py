@@ -46,3 +46,17 @@ def revoke_account_grants(connection: Connection, account_id: str, now: datetime
     for grant_id in found:
         revoke_grant(connection, grant_id, now)
     return len(found)
+
+
+def revoke_acting_grants(connection: Connection, proxy_id: str, now: datetime) -> int:
+    """Revokes every grant that acts for another person under the proxy relationship."""
+    codes = select(col(AuthorizationCode.family)).where(
+        col(AuthorizationCode.proxy) == proxy_id, col(AuthorizationCode.family).is_not(None)
+    )
+    refreshes = select(col(RefreshToken.family)).where(col(RefreshToken.proxy) == proxy_id)
+    found = sorted(
+        {str(row[0]) for query in (codes, refreshes) for row in connection.execute(query)}
+    )
+    for grant_id in found:
+        revoke_grant(connection, grant_id, now)
+    return len(found)

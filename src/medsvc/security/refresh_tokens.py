@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import Connection, insert, select, update
 from sqlmodel import col
 
+from medsvc.security.acting import Acting
 from medsvc.security.clients import hash_secret
 from medsvc.security.tables import RefreshToken
 
@@ -18,6 +19,7 @@ def issue(
     account_id: str,
     scope: str,
     expires: datetime,
+    acting: Acting | None = None,
 ) -> str:
     token = secrets.token_urlsafe(32)
     connection.execute(
@@ -28,6 +30,8 @@ def issue(
             account_id=account_id,
             scope=scope,
             expires=expires,
+            patient=acting.patient_id if acting else None,
+            proxy=acting.proxy_id if acting else None,
         )
     )
     return token

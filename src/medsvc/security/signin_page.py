@@ -44,8 +44,20 @@ class Refusal:
     retry_after: int | None = None
 
 
+@dataclass(frozen=True)
+class ChooseForm:
+    """SMART's patient picker: whom the app acts for, the person themselves or another."""
+
+    action: str
+    choice_id: str
+    app_name: str
+    others: list[tuple[str, str]]  # (proxy relationship id, the person's name)
+
+
 class SignInPages(Protocol):
     def form(self, request: Request, form: SignInForm) -> Response: ...
+
+    def choose(self, request: Request, form: ChooseForm) -> Response: ...
 
     def refusal(self, request: Request, refusal: Refusal) -> Response: ...
 

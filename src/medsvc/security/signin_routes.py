@@ -2,8 +2,9 @@
 POST (from that page, in that browser, not throttled) signs the person in and sends the
 browser back to the app with a code."""
 
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
+from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -12,7 +13,8 @@ from medsvc import clock
 from medsvc.config import Settings
 from medsvc.db import Database
 from medsvc.kit.executors import in_thread
-from medsvc.security import authorize, signin, signin_csrf
+from medsvc.security import authorize, choose, signin, signin_csrf
+from medsvc.security.acting import ActingFor
 from medsvc.security.routes import MAX_FORM_BYTES, has_nul, retry_after
 from medsvc.security.signin_page import (
     FORGED,
@@ -25,7 +27,7 @@ from medsvc.security.signin_page import (
     pages_of,
 )
 from medsvc.security.signin_throttle import Caller, Limits, MustWait, wait_before
-from medsvc.security.tables import OAuthClient
+from medsvc.security.tables import Account, OAuthClient
 
 
 def redirect(location: str) -> Response:
@@ -112,18 +114,42 @@ def _check_password(request: Request, form: dict[str, str]) -> Checked | Respons
     return checked, attempt
 
 
+def next_location(
+    request: Request,
+    connection: Connection,
+    checked: authorize.AuthorizeRequest,
+    account: Account,
+    params: dict[str, str],
+) -> str:
+    """Where the signed-in person's browser goes: back to the app with a code, or to the
+    patient picker (choose_routes.py) when they act for others too and the app asks for a
+    patient context."""
+    now = clock.now()
+    acting_for: ActingFor = request.app.state.acting_for
+    if choose.others(connection, acting_for, checked, account, now):
+        secret = signin_csrf.browser_secret(request)  # held: every sign-in form set it
+        choice_id = choose.wait(connection, account, params, secret, now)
+        base = request.app.state.auth_urls.authorize.removesuffix("/authorize")
+        return f"{base}/choose?{urlencode({'choice': choice_id})}"
+    return checked.redirect(code=authorize.issue_code(connection, checked, account, now))
+
+
 def _grant(
-    request: Request, checked: authorize.AuthorizeRequest, attempt: signin.Attempt, otp: str
+    request: Request,
+    checked: authorize.AuthorizeRequest,
+    attempt: signin.Attempt,
+    form: dict[str, str],
 ) -> str | None:
-    """The code, or None when the sign-in failed (the failure is recorded)."""
+    """Where the browser goes next, or None when the sign-in failed (the failure is
+    recorded)."""
     database: Database = request.app.state.database
     settings: Settings = request.app.state.settings
-    now = clock.now()
+    now, otp = clock.now(), form.get("otp", "")
     with database.session(write=True) as connection:
         account = signin.conclude(connection, attempt, otp or None, Limits.of(settings), now)
         if account is None:
             return None
-        return authorize.issue_code(connection, checked, account, now)
+        return next_location(request, connection, checked, account, form)
 
 
 async def posted_form(request: Request) -> dict[str, str] | None:
@@ -157,17 +183,15 @@ async def authorize_submit(request: Request) -> Response:
         return checked
     auth_request, attempt = checked
     try:
-        code = await in_thread(
-            request, "write", _grant, request, auth_request, attempt, form.get("otp", "")
-        )
+        location = await in_thread(request, "write", _grant, request, auth_request, attempt, form)
     except authorize.RedirectError as error:
         location = auth_request.redirect(error=error.error, error_description=error.description)
         return redirect(location)
     except MustWait as waiting:
         return throttled(request, waiting.seconds)
-    if code is None:
+    if location is None:
         return _form_page(request, auth_request.client, form, failed=True)
-    return redirect(auth_request.redirect(code=code))
+    return redirect(location)
 
 
 ROUTES = [

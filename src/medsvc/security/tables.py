@@ -4,7 +4,7 @@ tokens, revocations, and the sign-in throttle."""
 from datetime import datetime
 
 from sqlalchemy import DateTime, Index, Integer, String, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Column, Field, SQLModel
 
 from medsvc.db import BigId
 
@@ -60,6 +60,7 @@ class AuthorizationCode(SQLModel, table=True):
     """A code handed to an app after sign-in; stored as its hash, exchanged at most once."""
 
     __tablename__ = "authorization_code"
+    __table_args__ = (Index("ix_authorization_code_proxy", "proxy"),)
 
     code_hash: str = Field(sa_type=String(64), primary_key=True)
     client_id: str = Field(sa_type=String(64))
@@ -70,13 +71,20 @@ class AuthorizationCode(SQLModel, table=True):
     nonce: str | None = Field(default=None, sa_type=String(255))
     expires: datetime = Field(sa_type=DateTime(timezone=True))
     family: str | None = Field(default=None, sa_type=String(64))  # set when exchanged
+    # Whom the person acts for when it is not themselves: the patient, and the proxy
+    # relationship that allows it (checked again at every refresh, revoked with it).
+    patient: str | None = Field(default=None, sa_type=String(64))
+    proxy: str | None = Field(default=None, sa_type=String(64))
 
 
 class RefreshToken(SQLModel, table=True):
     """One refresh token of a family that rotates on every use; stored as its hash."""
 
     __tablename__ = "refresh_token"
-    __table_args__ = (Index("ix_refresh_token_family", "family"),)
+    __table_args__ = (
+        Index("ix_refresh_token_family", "family"),
+        Index("ix_refresh_token_proxy", "proxy"),
+    )
 
     token_hash: str = Field(sa_type=String(64), primary_key=True)
     family: str = Field(sa_type=String(64))
@@ -86,6 +94,8 @@ class RefreshToken(SQLModel, table=True):
     expires: datetime = Field(sa_type=DateTime(timezone=True))
     used: bool = Field(default=False)
     revoked: bool = Field(default=False)
+    patient: str | None = Field(default=None, sa_type=String(64))  # as its code's
+    proxy: str | None = Field(default=None, sa_type=String(64))
 
 
 class RevokedAccessToken(SQLModel, table=True):
@@ -122,3 +132,17 @@ class SignInThrottle(SQLModel, table=True):
     failures: int = Field(sa_type=Integer)
     last_failure: datetime = Field(sa_type=DateTime(timezone=True))
     locked_until: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class PatientChoice(SQLModel, table=True):
+    """A person signed in who acts for others too, choosing whom for this app (SMART's patient
+    picker): the authorization request waits here, bound to the browser, for minutes."""
+
+    __tablename__ = "patient_choice"
+    __table_args__ = (Index("ix_patient_choice_expires", "expires"),)
+
+    id_hash: str = Field(sa_column=Column(String(64), primary_key=True))
+    account_id: str = Field(sa_type=String(64))
+    browser_hash: str = Field(sa_type=String(64))  # SHA-256 of the sign-in cookie's secret
+    params: str = Field(sa_type=String(8000))  # the app's authorization request (JSON)
+    expires: datetime = Field(sa_type=DateTime(timezone=True))

@@ -1,7 +1,7 @@
 """Access tokens: JWTs this server signs (RFC 9068 profile), and their check on every request."""
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from joserfc import jwt
@@ -11,6 +11,7 @@ from joserfc.jwt import JWTClaimsRegistry
 
 from medsvc import clock
 from medsvc.errors import Unauthorized
+from medsvc.security.acting import ActingFor, NoOne
 from medsvc.security.signing import ALGORITHM, SigningKeys
 
 # RFC 9068 typ: keeps an id_token from passing as an access token
@@ -79,8 +80,10 @@ class TokenService:
 
 @dataclass(frozen=True)
 class Issuer:
-    """What the token endpoint's grants issue with: the signer and the URLs tokens name."""
+    """What the token endpoint's grants issue with: the signer, the URLs tokens name, and
+    the access policy's word on whom a person may act for (checked at every refresh)."""
 
     tokens: TokenService
     fhir_base: str
     token_url: str
+    acting_for: ActingFor = field(default_factory=NoOne)

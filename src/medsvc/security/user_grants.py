@@ -14,6 +14,7 @@ from sqlmodel import col
 
 from medsvc import clock
 from medsvc.security import grants, refresh_tokens, scopes
+from medsvc.security.acting import Acting
 from medsvc.security.authorize import CONTEXTS
 from medsvc.security.client_auth import Caller, TokenRequest
 from medsvc.security.clients import hash_secret
@@ -21,6 +22,7 @@ from medsvc.security.oauth_errors import OAuthError
 from medsvc.security.tables import Account, AuthorizationCode, OAuthClient
 from medsvc.security.tokens import USER_LIFETIME, Issuer
 
+PROXY_CLAIM = "proxy"  # the proxy relationship a token acting for another person rests on
 VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")  # RFC 7636 section 4.1
 OFFLINE_LIFETIME = timedelta(days=30)
 ONLINE_LIFETIME = timedelta(hours=12)
@@ -84,7 +86,14 @@ def authorization_code(
     if not _claim_code(connection, code, family):
         raise _invalid_grant("The code has been used before")
     account = _account(connection, code.account_id)
-    return respond(connection, issuer, client, account, code.scope, family, code.nonce)
+    acting = _acting(code.patient, code.proxy)
+    return respond(
+        connection, issuer, client, account, code.scope, family, code.nonce, acting=acting
+    )
+
+
+def _acting(patient: str | None, proxy: str | None) -> Acting | None:
+    return Acting(patient, proxy) if patient and proxy else None
 
 
 def _narrowed(requested: str | None, held: str, role: str) -> str:
@@ -113,9 +122,15 @@ def refresh_token(
         grants.revoke_grant(connection, stored.family, clock.now())
         raise _invalid_grant("The refresh token was used before; its grant is revoked", commit=True)
     account = _account(connection, stored.account_id)
+    acting = _acting(stored.patient, stored.proxy)
+    if acting is not None and not issuer.acting_for.allows(
+        connection, account, acting, clock.now()
+    ):
+        grants.revoke_grant(connection, stored.family, clock.now())
+        raise _invalid_grant("The person no longer acts for that patient", commit=True)
     scope = _narrowed(request.form.get("scope"), stored.scope, account.role)
     expires = clock.utc(stored.expires)  # a family lives no longer than its first token
-    return respond(connection, issuer, client, account, scope, stored.family, None, expires)
+    return respond(connection, issuer, client, account, scope, stored.family, None, expires, acting)
 
 
 def _refresh_expiry(granted: list[str], now: datetime) -> datetime | None:
@@ -135,6 +150,7 @@ def respond(
     family: str,
     nonce: str | None,
     refresh_expires: datetime | None = None,
+    acting: Acting | None = None,
 ) -> dict[str, Any]:
     granted = scopes.split(scope)
     claims: dict[str, Any] = {
@@ -148,6 +164,8 @@ def respond(
         claims["fhirUser"] = account.fhir_user
     if account.role == "patient" and account.fhir_user:  # a citizen's own record is the context
         claims["patient"] = account.fhir_user.split("/", 1)[1]
+    if acting is not None:  # or the record of the person they act for, and why they may
+        claims["patient"], claims[PROXY_CLAIM] = acting.patient_id, acting.proxy_id
     access = issuer.tokens.issue(claims, USER_LIFETIME)
     body = {
         "access_token": access,
@@ -162,7 +180,7 @@ def respond(
     expires = refresh_expires or _refresh_expiry(granted, clock.now())
     if expires is not None:
         body["refresh_token"] = refresh_tokens.issue(
-            connection, family, client.client_id, account.id, scope, expires
+            connection, family, client.client_id, account.id, scope, expires, acting
         )
     if "openid" in granted:
         body["id_token"] = issuer.tokens.id_token(

@@ -25,7 +25,12 @@ class Person:
 
     @property
     def fhir_user(self) -> str:
+        """Whom the app acts for: the signed-in person, or someone they are proxy for."""
         return self.session.fhir_user or ""
+
+    @property
+    def acting_for_another(self) -> bool:
+        return bool(self.session.secrets.get("acting_for_another"))
 
     @property
     def kind(self) -> str:

@@ -53,13 +53,17 @@ def _keep(
 
 
 def _fhir_user(request: Request, context: dict[str, object]) -> str | None:
-    """The signed-in person's resource, relative to this server's FHIR base."""
+    """Whom the app acts for, relative to this server's FHIR base: the token's patient (the
+    person, or someone they act for), else the signed-in practitioner."""
     full = context.get("fhirUser")
     prefix = f"{request.app.state.web.fhir_base}/"
     if not isinstance(full, str) or not full.startswith(prefix):
         return None
     relative = full.removeprefix(prefix)
     kind, _, resource_id = relative.partition("/")
+    patient = context.get("patient")
+    if kind == "Patient" and isinstance(patient, str) and patient:
+        return f"Patient/{patient}"
     return relative if kind in ("Patient", "Practitioner") and resource_id else None
 
 

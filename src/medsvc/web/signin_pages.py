@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
-from medsvc.security.signin_page import Refusal, SignInForm
+from medsvc.security.signin_page import ChooseForm, Refusal, SignInForm
 from medsvc.web.render import page
 
 # Beside the app's headers: no framing by browsers that predate frame-ancestors.
@@ -31,6 +31,11 @@ class AppSignInPages:
         values = {"form": form, "own_app": own_app, "here": here, "flows": flows}
         values["provider"] = provider
         return page(request, "signin.html", 200, HEADERS, **values)
+
+    def choose(self, request: Request, form: ChooseForm) -> Response:
+        # The language links return to this same picker (a GET), while it waits.
+        here = f"{form.action}?{urlencode({'choice': form.choice_id})}"
+        return page(request, "choose.html", 200, HEADERS, form=form, here=here)
 
     def refusal(self, request: Request, refusal: Refusal) -> Response:
         headers = dict(HEADERS)

@@ -12,11 +12,21 @@ from medsvc.web.client import AppClient
 EARLY = 30  # seconds before its expiry at which an access token is refreshed
 
 
+def acting_for_another(body: dict[str, Any]) -> bool:
+    """The token acts for a patient who is not the signed-in person (their proxy's choice
+    in the patient picker): its patient is not the one its fhirUser names."""
+    user, patient = body.get("fhirUser"), body.get("patient")
+    if not isinstance(user, str) or not isinstance(patient, str) or "/Patient/" not in user:
+        return False
+    return not user.endswith(f"/Patient/{patient}")
+
+
 def _kept(body: dict[str, Any]) -> dict[str, Any]:
     return {
         "access_token": body["access_token"],
         "refresh_token": body.get("refresh_token"),
         "access_expires": time.time() + int(body.get("expires_in", 0)),
+        "acting_for_another": acting_for_another(body),
     }
 
 

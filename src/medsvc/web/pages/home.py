@@ -34,4 +34,8 @@ async def home(request: Request) -> Response:
         return page(request, "welcome.html")
     if person.kind == "Practitioner":
         return await doctor_day(request, person)
-    return page(request, "home.html", person=person, upcoming=await upcoming(person))
+    acting_for = None
+    if person.acting_for_another:  # whose record this is, said on the first page
+        acting_for = display.resource_name(await fhir_json(person, person.fhir_user))
+    coming = await upcoming(person)
+    return page(request, "home.html", person=person, upcoming=coming, acting_for=acting_for)

@@ -13,7 +13,7 @@ YEAR = 365 * 24 * 3600
 # a path, never a scheme, a host (//…) or a backslash that some browsers read as a slash; a
 # query percent-encoded.
 BACK = re.compile(
-    r"(/app/[A-Za-z0-9/_.\-]*|/auth/(?:authorize|signup|code|password))(\?[A-Za-z0-9=&_.%+~\-]*)?"
+    r"(/app/[A-Za-z0-9/_.\-]*|/auth/(?:authorize|signup|code|password|choose))(\?[A-Za-z0-9=&_.%+~\-]*)?"
 )
 
 

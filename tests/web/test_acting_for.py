@@ -1,0 +1,80 @@
+"""A parent in the app: after signing in, the server's patient picker asks whom the app acts
+for; the app then shows the child's record and says whose it is, with a way to switch."""
+
+from datetime import date
+from urllib.parse import urlsplit
+
+import httpx
+
+from medsvc import clock
+from medsvc.access import proxies
+from medsvc.assembly import fhir_server
+from tests.conftest import Backend
+from tests.factories import FHIR_JSON
+from tests.security.conftest import PASSWORD, form_fields
+from tests.web.conftest import People, origin_of
+
+
+def child_of_mei(client: httpx.Client, clean: Backend, people: People) -> tuple[str, str]:
+    born = date(clock.now().year - 6, 5, 1).isoformat()
+    made = client.post(
+        "/Patient",
+        json={
+            "resourceType": "Patient",
+            "name": [{"family": "李", "given": ["小梅"]}],
+            "birthDate": born,
+        },
+        headers=FHIR_JSON,
+    )
+    child = str(made.json()["id"])
+    proposal = proxies.NewProxy(child, people.citizen, "MTH", proxies.GUARDIAN, "operator")
+    with clean.database.session(write=True) as session:
+        made_proxy = proxies.add(session, fhir_server(clean.settings), proposal, 14, clock.now())
+    return child, made_proxy.id
+
+
+def sign_in_to_picker(browser: httpx.Client) -> httpx.Response:
+    start = browser.get("/app/signin")
+    form = browser.get(start.headers["location"])
+    typed = {"username": "mei", "password": PASSWORD, "otp": ""}
+    posted = browser.post(
+        "/auth/authorize",
+        data={**form_fields(form.text), **typed},
+        headers={"Origin": origin_of(browser)},
+    )
+    assert posted.status_code == 302, posted.text
+    assert urlsplit(posted.headers["location"]).path == "/auth/choose"
+    return browser.get(posted.headers["location"])
+
+
+def pick(browser: httpx.Client, picker: httpx.Response, value: str) -> httpx.Response:
+    chosen = browser.post(
+        "/auth/choose",
+        data={**form_fields(picker.text), "patient": value},
+        headers={"Origin": origin_of(browser)},
+    )
+    assert chosen.status_code == 302, chosen.text
+    back = browser.get(chosen.headers["location"])
+    assert back.headers["location"] == "/app/"
+    return browser.get("/app/")
+
+
+def test_a_parent_acting_for_their_child_sees_whose_record_it_is(
+    browser: httpx.Client, people: People, client: httpx.Client, clean: Backend
+) -> None:
+    _child, proxy_id = child_of_mei(client, clean, people)
+    picker = sign_in_to_picker(browser)
+    assert "李小梅" in picker.text
+    home = pick(browser, picker, proxy_id)
+    assert home.status_code == 200
+    assert "李小梅" in home.text
+    assert 'href="/app/signin"' in home.text  # the way to act for someone else
+
+
+def test_a_parent_acting_for_themselves_sees_no_banner(
+    browser: httpx.Client, people: People, client: httpx.Client, clean: Backend
+) -> None:
+    child_of_mei(client, clean, people)
+    home = pick(browser, sign_in_to_picker(browser), "myself")
+    assert home.status_code == 200
+    assert "李小梅" not in home.text
