@@ -250,3 +250,92 @@ def test_the_proxy_is_the_audit_s_agent_and_the_child_its_entity(
     agents = [a["who"] for a in read[-1]["agent"]]
     assert {"reference": f"RelatedPerson/{proxy_id}"} in agents
     assert {"reference": f"Patient/{family.child}"} not in agents
+
+
+def consented(family: Family, client: httpx.Client) -> tuple[str, str]:
+    """Grandmother (an adult) consented that mei acts for her; returns (patient, proxy)."""
+    grandmother = made(client, "王", "奶奶", years_ago(80))
+    return grandmother, family.add(grandmother, proxies.CONSENTED, "CHILD")
+
+
+def end(api: httpx.Client, proxy_id: str, **changes: Any) -> httpx.Response:
+    current = api.get(f"/RelatedPerson/{proxy_id}")
+    assert current.status_code == 200, current.text
+    body = {**current.json(), "active": False, **changes}
+    return api.put(
+        f"/RelatedPerson/{proxy_id}",
+        json=body,
+        headers={**FHIR_JSON, "If-Match": current.headers["etag"]},
+    )
+
+
+def own_token(app: App, patient_id: str, clean: Backend, username: str) -> httpx.Client:
+    add_person(clean, "patient", username, f"Patient/{patient_id}")
+    signed = app.sign_in(username, scope=SCOPE)
+    code = parse_qs(urlsplit(signed.headers["location"]).query)["code"][0]
+    return fhir(app, app.exchange(code).json()["access_token"])
+
+
+def test_an_adult_ends_a_proxy_they_consented_to_and_its_tokens_stop(
+    app: App, family: Family, client: httpx.Client, clean: Backend
+) -> None:
+    grandmother, proxy_id = consented(family, client)
+    proxy_token = tokens_for(app, proxy_id)["access_token"]
+    app.http.cookies.clear()
+    with own_token(app, grandmother, clean, "nainai") as api:
+        assert end(api, proxy_id).status_code == 200
+    with fhir(app, proxy_token) as acting:
+        deadline, status = time.monotonic() + 5, 200
+        while status == 200 and time.monotonic() < deadline:
+            status = acting.get(f"/Patient/{grandmother}").status_code
+            time.sleep(0.1)
+    assert status == 401
+    with clean.database.session(write=False) as session:
+        found = proxies.found(session, proxy_id)
+    assert found is not None
+    assert found.revoked_at is not None
+
+
+def test_a_proxy_may_stop_acting_for_someone(
+    app: App, family: Family, client: httpx.Client
+) -> None:
+    _grandmother, proxy_id = consented(family, client)
+    with fhir(app, tokens_for(app, proxy_id)["access_token"]) as acting:
+        assert end(acting, proxy_id).status_code == 200
+
+
+def test_a_child_cannot_end_their_guardian_s_proxy(
+    app: App, family: Family, clean: Backend
+) -> None:
+    proxy_id = family.add(family.child)
+    with own_token(app, family.child, clean, "xiaoming") as child:
+        assert end(child, proxy_id).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"active": True, "patient": {"reference": "Patient/x"}},  # no end, another patient
+        {"active": False, "relationship": [{"coding": [{"code": "SPS"}]}]},
+        {"active": False, "name": [{"text": "someone else"}]},
+    ],
+)
+def test_a_citizen_may_only_end_a_related_person_never_change_it(
+    app: App, family: Family, client: httpx.Client, clean: Backend, changes: dict[str, Any]
+) -> None:
+    grandmother, proxy_id = consented(family, client)
+    with own_token(app, grandmother, clean, "nainai") as api:
+        assert end(api, proxy_id, **changes).status_code in (403, 404)
+
+
+def test_a_citizen_may_not_make_a_related_person(app: App, family: Family, clean: Backend) -> None:
+    with own_token(app, family.parent, clean, "mei2") as api:
+        made_one = api.post(
+            "/RelatedPerson",
+            json={
+                "resourceType": "RelatedPerson",
+                "patient": {"reference": f"Patient/{family.parent}"},
+            },
+            headers=FHIR_JSON,
+        )
+    assert made_one.status_code == 403

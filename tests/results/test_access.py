@@ -3,6 +3,7 @@ Observation and its PDF, by id, version, history, search and $everything, releas
 Whoever may not see a result gets 404, exactly as for a result that does not exist."""
 
 import base64
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -84,6 +85,14 @@ class World:
             "administrator": acting_as(
                 AuthContext(subject="admin", role="admin", scopes=frozenset({"user/*.rs"}))
             ),
+            # Proxies act as the patient they chose, resting on the proxy relationship: the
+            # owner's proxy sees what the owner sees, another patient's proxy nothing.
+            "the owner's proxy": acting_as(
+                replace(citizen_context(self.patient_id), proxy="proxy-of-owner")
+            ),
+            "another citizen's proxy": acting_as(
+                replace(citizen_context(other_patient), proxy="proxy-of-other")
+            ),
             "app without result scopes": acting_as(
                 AuthContext(
                     subject="citizen",
@@ -97,7 +106,7 @@ class World:
         self.preliminary = pushed_by(self.lab, "111111-1111", doctor_id, "preliminary")
 
 
-SEES_FINAL = {"owner", "doctor in care", "the lab"}
+SEES_FINAL = {"owner", "the owner's proxy", "doctor in care", "the lab"}
 SEES_PRELIMINARY = {"doctor in care", "the lab"}
 
 

@@ -12,7 +12,7 @@ from medsvc.assembly import fhir_server
 from tests.conftest import Backend
 from tests.factories import FHIR_JSON
 from tests.security.conftest import PASSWORD, form_fields
-from tests.web.conftest import People, origin_of
+from tests.web.conftest import People, origin_of, signed_in
 
 
 def child_of_mei(client: httpx.Client, clean: Backend, people: People) -> tuple[str, str]:
@@ -78,3 +78,44 @@ def test_a_parent_acting_for_themselves_sees_no_banner(
     home = pick(browser, sign_in_to_picker(browser), "myself")
     assert home.status_code == 200
     assert "李小梅" not in home.text
+
+
+def test_a_person_sees_who_may_act_for_them_and_stops_it(
+    browser: httpx.Client, people: People, client: httpx.Client, clean: Backend
+) -> None:
+    """Lei consented that Mei acts for him; in the app he sees it, and ends it."""
+    proposal = proxies.NewProxy(people.other, people.citizen, "SPS", proxies.CONSENTED, "hospital")
+    with clean.database.session(write=True) as session:
+        proxy = proxies.add(session, fhir_server(clean.settings), proposal, 14, clock.now())
+    signed_in(browser, "lei")
+    listed = browser.get("/app/proxies")
+    assert listed.status_code == 200
+    assert "李梅" in listed.text
+    csrf = form_fields(listed.text)["csrf_token"]
+    ended = browser.post(
+        f"/app/proxies/{proxy.id}/end",
+        data={"csrf_token": csrf},
+        headers={"Origin": origin_of(browser)},
+    )
+    assert ended.status_code == 303, ended.text
+    after = browser.get(ended.headers["location"])
+    assert "李梅" not in after.text
+    with clean.database.session(write=False) as session:
+        found = proxies.found(session, proxy.id)
+    assert found is not None
+    assert found.revoked_at is not None
+
+
+def test_ending_a_proxy_needs_the_page_s_form(
+    browser: httpx.Client, people: People, clean: Backend
+) -> None:
+    proposal = proxies.NewProxy(people.other, people.citizen, "SPS", proxies.CONSENTED, "hospital")
+    with clean.database.session(write=True) as session:
+        proxy = proxies.add(session, fhir_server(clean.settings), proposal, 14, clock.now())
+    signed_in(browser, "lei")
+    forged = browser.post(f"/app/proxies/{proxy.id}/end", data={"csrf_token": "x"})
+    assert forged.status_code == 403
+    with clean.database.session(write=False) as session:
+        found = proxies.found(session, proxy.id)
+    assert found is not None
+    assert found.revoked_at is None

@@ -8,6 +8,7 @@ from medsvc.access import (
     break_glass,
     care_team,
     organizations,
+    proxy_ending,
     rules,
     self_care,
     write_policy,
@@ -34,5 +35,8 @@ def install(server: FhirServer, settings: Settings) -> None:
     registry.on_write(["CareTeam"], before=care_team.before_write, after=care_team.after_write)
     registry.on_write(OWN_WORK, before=own_work.before_write)
     registry.on_write(["Appointment"], before=self_care.before_write)
+    registry.on_write(
+        ["RelatedPerson"], before=proxy_ending.before_write, after=proxy_ending.after_write
+    )
     registry.on_write(["Binary"], before=placement.before_write)
     registry.add_operation(break_glass.operation(server.definitions, settings.break_glass_minutes))

@@ -19,6 +19,8 @@ from medsvc.security.context import platform_context
 GUARDIAN, CONSENTED = "guardian", "consented"
 KINDS = (GUARDIAN, CONSENTED)
 V3_ROLE = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
+# The kind of proxy, as a second relationship concept: apps tell a guardian's from an adult's.
+PROXY_KIND = "urn:medsvc:proxy-kind"
 # HL7 v3 RoleCode (the RelatedPerson.relationship binding): who may be whose proxy.
 RELATIONSHIPS = {
     GUARDIAN: {"MTH": "mother", "FTH": "father", "PRN": "parent", "GUARD": "guardian"},
@@ -97,7 +99,10 @@ def _related_person(
         "resourceType": "RelatedPerson",
         "active": True,
         "patient": {"reference": f"Patient/{proposal.patient_id}"},
-        "relationship": [{"coding": [coding]}],
+        "relationship": [
+            {"coding": [coding]},
+            {"coding": [{"system": PROXY_KIND, "code": proposal.kind}]},
+        ],
         "name": proxy.get("name") or [],
         "telecom": proxy.get("telecom") or [],
         "period": period,
@@ -194,13 +199,19 @@ def _end_related_person(
     )
 
 
-def revoke(session: Connection, server: FhirServer, proxy: Proxy, now: datetime) -> int:
-    """Ends the proxy now: its RelatedPerson ends, and every grant that acted under it is
-    revoked (its tokens refused once each process re-read the revoked grants, at most a
+def end(session: Connection, proxy: Proxy, now: datetime) -> int:
+    """Ends the proxy now (its RelatedPerson already ended): every grant that acted under it
+    is revoked, its tokens refused once each process re-read the revoked grants (at most a
     second). Returns how many grants."""
     session.execute(update(Proxy).where(col(Proxy.id) == proxy.id).values(revoked_at=now))
-    _end_related_person(session, server, proxy, now)
     return grants.revoke_acting_grants(session, proxy.id, now)
+
+
+def revoke(session: Connection, server: FhirServer, proxy: Proxy, now: datetime) -> int:
+    """Ends the proxy and its RelatedPerson now (an operator's revoke); returns how many
+    grants were revoked."""
+    _end_related_person(session, server, proxy, now)
+    return end(session, proxy, now)
 
 
 def end_expired(server: FhirServer, session: Connection, now: datetime) -> int:

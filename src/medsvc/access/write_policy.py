@@ -25,6 +25,7 @@ POLICY: dict[Role, dict[str, frozenset[str]]] = {
     Role.CITIZEN: {
         "Patient": frozenset({UPDATE}),  # contact details and preferences only
         "Appointment": CREATE_UPDATE,  # through the booking operations only
+        "RelatedPerson": frozenset({UPDATE}),  # ending a proxy only (proxy_ending.py)
     },
     Role.PRACTITIONER: {
         "Appointment": CREATE_UPDATE,

@@ -26,6 +26,7 @@ CITIZEN_APP_SCOPES = " ".join(
     [
         "patient/Patient.rus",
         "patient/Appointment.crus",
+        "patient/RelatedPerson.rus",  # who may act for the person, and ending it
         *(
             f"patient/{t}.rs"
             for t in (

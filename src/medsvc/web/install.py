@@ -10,7 +10,17 @@ from medsvc.config import Settings
 from medsvc.web import client, signin
 from medsvc.web.error_pages import ErrorPages
 from medsvc.web.errors import PageError, render_page_error
-from medsvc.web.pages import appointments, book, doctor, find, notices, preferences, results, trend
+from medsvc.web.pages import (
+    appointments,
+    book,
+    doctor,
+    find,
+    notices,
+    preferences,
+    proxies,
+    results,
+    trend,
+)
 from medsvc.web.pages.help import help_page
 from medsvc.web.pages.home import home
 from medsvc.web.pages.language import choose_language
@@ -29,6 +39,8 @@ ROUTES = [
     Route("/app/notices", notices.notices, methods=["GET"]),
     Route("/app/settings", preferences.settings_page, methods=["GET"]),
     Route("/app/settings", preferences.save_settings, methods=["POST"]),
+    Route("/app/proxies", proxies.proxies_page, methods=["GET"]),
+    Route("/app/proxies/{proxy_id}/end", proxies.end_proxy, methods=["POST"]),
     Route("/app/trend", trend.own_trend, methods=["GET"]),
     Route("/app/patients/{patient_id}/trend", trend.patient_trend, methods=["GET"]),
     Route("/app/find", find.find_care, methods=["GET"]),
