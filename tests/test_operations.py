@@ -25,6 +25,8 @@ REGISTERED = {
     ("waiting-results", INSTANCE, frozenset({"Patient"}), False),
     ("status", INSTANCE, frozenset({"Subscription"}), False),
     ("events", INSTANCE, frozenset({"Subscription"}), False),
+    ("proxy-invite", TYPE, frozenset({"Patient"}), True),
+    ("proxy-accept", TYPE, frozenset({"Patient"}), True),
 }
 
 

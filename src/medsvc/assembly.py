@@ -10,6 +10,7 @@ from medsvc.crypto import blind_index
 from medsvc.crypto.keyring import FileKeyring
 from medsvc.fhir import FhirServer, Registry, everything, get_definitions, limits_from, validate
 from medsvc.identity import verification
+from medsvc.identity.install import install_operations as install_identity_operations
 from medsvc.notify.install import notifier
 from medsvc.results import protection
 from medsvc.results.at_rest import ResultSealer
@@ -68,4 +69,5 @@ def fhir_server(settings: Settings) -> FhirServer:
     install_scheduling(server, settings, notifier(server, settings), organizations.schedules)
     install_results(server, settings)
     install_subscriptions(server, settings)
+    install_identity_operations(server, settings)
     return server

@@ -4,6 +4,8 @@ phone code, their service and routes beside sign-in."""
 from fastapi import FastAPI
 
 from medsvc.config import Settings
+from medsvc.fhir import FhirServer
+from medsvc.identity import proxy_consent
 from medsvc.identity.code_routes import ROUTES as CODE_ROUTES
 from medsvc.identity.oidc import RelyingParty
 from medsvc.identity.oidc_routes import CALLBACK
@@ -17,3 +19,9 @@ def install(app: FastAPI, settings: Settings) -> None:
     callback = app.state.auth_urls.issuer + CALLBACK.removeprefix("/auth")
     app.state.oidc = RelyingParty.of(settings, callback)
     app.router.routes.extend(SIGN_UP_ROUTES + CODE_ROUTES + OIDC_ROUTES)
+
+
+def install_operations(server: FhirServer, settings: Settings) -> None:
+    """The $operations of identity: an adult's consent to a proxy, by a code to their phone."""
+    for operation in proxy_consent.operations(server.definitions, SignUp.of(server, settings)):
+        server.registry.add_operation(operation)

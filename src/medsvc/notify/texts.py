@@ -26,6 +26,11 @@ REMINDER_AT = _(
 )
 APPOINTMENT_CHANGED = _("The hospital has changed one of your appointments. Sign in to see it.")
 RESULT_RELEASED = _("A new result is ready for you. Sign in to read it.")
+PROXY_CONSENT = _(
+    "%(name)s asks to act for you in the city's hospital service: to book your appointments "
+    "and read your results. If you agree, tell them this code: %(code)s. It expires in "
+    "%(minutes)s minutes. If you do not agree, do nothing."
+)
 PHONE_CODE = _(
     "Your one-time code is %(code)s. It expires in %(minutes)s minutes. "
     "Nobody from a hospital will ever ask you for it."
