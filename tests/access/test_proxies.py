@@ -17,7 +17,7 @@ from medsvc.assembly import fhir_server
 from medsvc.audit import trail
 from tests.conftest import Backend
 from tests.factories import FHIR_JSON
-from tests.scheduling.clinic import add_slots, booked, open_clinic, parameters
+from tests.scheduling.clinic import add_slots, booked, hospital_context, open_clinic, parameters
 from tests.security.conftest import App, add_person, form_fields
 
 SCOPE = "launch/patient openid fhirUser offline_access patient/*.cruds"
@@ -339,3 +339,109 @@ def test_a_citizen_may_not_make_a_related_person(app: App, family: Family, clean
             headers=FHIR_JSON,
         )
     assert made_one.status_code == 403
+
+
+RESIDENT = "urn:medsvc:identifier:cn-resident-id"
+
+
+GRANDMOTHER_NUMBER = "110105195502030028"
+
+
+def in_person(
+    hospital: httpx.Client,
+    patient_number: str,
+    number: str,
+    relationship: str,
+    system: str = RESIDENT,
+) -> httpx.Response:
+    """The RelatedPerson as a hospital's system records it, naming the patient by identifier
+    (which brings them into the hospital's view) in a transaction."""
+    body = {
+        "resourceType": "RelatedPerson",
+        "patient": {"reference": f"Patient?identifier={RESIDENT}|{patient_number}"},
+        "identifier": [{"system": system, "value": number}],
+        "relationship": [{"coding": [{"system": proxies.V3_ROLE, "code": relationship}]}],
+    }
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [{"resource": body, "request": {"method": "POST", "url": "RelatedPerson"}}],
+    }
+    response = hospital.post("/", json=bundle, headers=FHIR_JSON)
+    if response.status_code != 200:
+        return response
+    location = response.json()["entry"][0]["response"]["location"]
+    return hospital.get("/" + location.split("/_history")[0].split("/fhir/")[-1])
+
+
+def registered(client: httpx.Client, patient_id: str, name: str, number: str) -> None:
+    response = client.put(
+        f"/Patient/{patient_id}",
+        json={
+            "resourceType": "Patient",
+            "id": patient_id,
+            "name": [{"text": name}],
+            "birthDate": "1955-02-03",
+            "identifier": [{"system": RESIDENT, "value": number}],
+        },
+        headers=FHIR_JSON,
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_a_hospital_records_a_proxy_in_person_and_ends_it(
+    app: App, family: Family, client: httpx.Client, clean: Backend, acting_as: Any
+) -> None:
+    number = "110105198504120014"
+    registered(client, family.parent, "王美", number)
+    grandmother = made(client, "王", "奶奶", years_ago(80))
+    registered(client, grandmother, "王奶奶", GRANDMOTHER_NUMBER)
+    org = client.post(
+        "/Organization", json={"resourceType": "Organization", "name": "H"}, headers=FHIR_JSON
+    )
+    hospital = acting_as(hospital_context(org.json()["id"]))
+    recorded = in_person(hospital, GRANDMOTHER_NUMBER, number, "CHILD")
+    assert recorded.status_code == 200, recorded.text
+    proxy_id = recorded.json()["id"]
+    page = picker(app)
+    assert "王奶奶" in page.text
+    body = tokens_for(app, proxy_id)
+    assert body["patient"] == grandmother
+    ended = {**recorded.json(), "active": False}
+    response = hospital.put(f"/RelatedPerson/{proxy_id}", json=ended, headers=FHIR_JSON)
+    assert response.status_code == 200, response.text
+    with clean.database.session(write=False) as session:
+        found = proxies.found(session, proxy_id)
+    assert found is not None
+    assert (found.established_by, found.kind) == ("hospital", "consented")
+    assert found.revoked_at is not None
+
+
+@pytest.mark.parametrize(
+    ("number", "relationship", "system"),
+    [
+        ("110105199003071239", "CHILD", RESIDENT),  # nobody registered with that number
+        ("110105198504120014", "SELF", RESIDENT),  # no proxy's relationship
+        ("110105198504120014", "CHILD", "urn:oid:1.2.246.21"),  # not a resident number
+    ],
+)
+def test_a_hospital_s_proxy_needs_a_registered_person_and_a_proxy_s_relationship(
+    family: Family,
+    client: httpx.Client,
+    clean: Backend,
+    acting_as: Any,
+    number: str,
+    relationship: str,
+    system: str,
+) -> None:
+    registered(client, family.parent, "王美", "110105198504120014")
+    grandmother = made(client, "王", "奶奶", years_ago(80))
+    registered(client, grandmother, "王奶奶", GRANDMOTHER_NUMBER)
+    org = client.post(
+        "/Organization", json={"resourceType": "Organization", "name": "H"}, headers=FHIR_JSON
+    )
+    hospital = acting_as(hospital_context(org.json()["id"]))
+    refused = in_person(hospital, GRANDMOTHER_NUMBER, number, relationship, system)
+    assert refused.status_code == 422, refused.text
+    with clean.database.session(write=False) as session:
+        assert proxies.listed(session, grandmother, None) == []

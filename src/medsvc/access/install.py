@@ -9,6 +9,7 @@ from medsvc.access import (
     care_team,
     organizations,
     proxy_ending,
+    proxy_recording,
     rules,
     self_care,
     write_policy,
@@ -35,8 +36,12 @@ def install(server: FhirServer, settings: Settings) -> None:
     registry.on_write(["CareTeam"], before=care_team.before_write, after=care_team.after_write)
     registry.on_write(OWN_WORK, before=own_work.before_write)
     registry.on_write(["Appointment"], before=self_care.before_write)
+    recording = proxy_recording.HospitalProxies(
+        settings.resident_id_system, settings.proxy_child_age
+    )
     registry.on_write(
         ["RelatedPerson"], before=proxy_ending.before_write, after=proxy_ending.after_write
     )
+    registry.on_write(["RelatedPerson"], after=recording.after_write)
     registry.on_write(["Binary"], before=placement.before_write)
     registry.add_operation(break_glass.operation(server.definitions, settings.break_glass_minutes))

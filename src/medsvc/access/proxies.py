@@ -66,7 +66,7 @@ def _birthday(born: date, age: int) -> datetime:
     return datetime.combine(day, time(), UTC)
 
 
-def _guardian_end(child: dict[str, Any], child_age: int, now: datetime) -> datetime:
+def guardian_end(child: dict[str, Any], child_age: int, now: datetime) -> datetime:
     """A child's proxy ends on their birthday of child_age; none for a child that age."""
     try:
         born = date.fromisoformat(str(child.get("birthDate", "")))
@@ -88,6 +88,15 @@ def _check(proposal: NewProxy) -> None:
         raise ProxyRefused(f"established_by is one of {', '.join(ESTABLISHED_BY)}")
     if proposal.patient_id == proposal.proxy_patient_id:
         raise ProxyRefused("a person does not act for themselves through a proxy")
+
+
+def relationship_code(related_person: dict[str, Any]) -> str:
+    """The RelatedPerson's relationship as HL7 v3 RoleCode ("" when it has none)."""
+    for concept in related_person.get("relationship") or []:
+        for coding in (concept or {}).get("coding") or [] if isinstance(concept, dict) else []:
+            if isinstance(coding, dict) and coding.get("system") == V3_ROLE:
+                return str(coding.get("code", ""))
+    return ""
 
 
 def _related_person(
@@ -116,7 +125,7 @@ def add(
     _check(proposal)
     patient = _patient(session, proposal.patient_id)
     proxy = _patient(session, proposal.proxy_patient_id)
-    ends = _guardian_end(patient, child_age, now) if proposal.kind == GUARDIAN else proposal.ends_at
+    ends = guardian_end(patient, child_age, now) if proposal.kind == GUARDIAN else proposal.ends_at
     if ends is not None and ends <= now:
         raise ProxyRefused("the proxy would end before it starts")
     if any(

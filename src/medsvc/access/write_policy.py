@@ -41,6 +41,7 @@ POLICY: dict[Role, dict[str, frozenset[str]]] = {
         "Communication": EVERY_WRITE,
         "Subscription": EVERY_WRITE,
         "CareTeam": EVERY_WRITE,  # its own practitioners' care of a patient (care_team.py)
+        "RelatedPerson": CREATE_UPDATE,  # a proxy recorded in person (proxy_recording.py)
         **dict.fromkeys(sorted(DIRECTORY), EVERY_WRITE),
         **dict.fromkeys(CLINICAL, EVERY_WRITE),
         "Binary": CREATE_UPDATE,  # the server offers no delete of a Binary
