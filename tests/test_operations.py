@@ -27,6 +27,7 @@ REGISTERED = {
     ("events", INSTANCE, frozenset({"Subscription"}), False),
     ("proxy-invite", TYPE, frozenset({"Patient"}), True),
     ("proxy-accept", TYPE, frozenset({"Patient"}), True),
+    ("proxy-child", TYPE, frozenset({"Patient"}), True),
 }
 
 

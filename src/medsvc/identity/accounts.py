@@ -192,3 +192,19 @@ def proved_identity(session: Connection, account_id: str) -> dict[str, str] | No
         "provider": row.provider,
         "verified_at": utc(row.verified_at).isoformat(),
     }
+
+
+def proved_document(session: Connection, keys: Keys, account_id: str) -> Document | None:
+    """The document an account proved, opened from its sealed copy (for a relationship a
+    provider confirms); None for an account made without one (by an operator)."""
+    row = session.execute(
+        select(AccountIdentity).where(col(AccountIdentity.account_id) == account_id)
+    ).first()
+    if row is None:
+        return None
+    key = data_keys.key_for_opening(session, keys.keyring, row.patient_id)
+    context = {"table": "account_identity", "account": account_id}
+    kind, country, number = (
+        envelope.open_sealed(key, bytes(row.sealed_document), context).decode().split(":", 2)
+    )
+    return Document(kind, number, country)

@@ -97,7 +97,9 @@ def new_patient(applicant: Applicant, system: str) -> dict[str, Any]:
             {"use": "official", "type": kind, "system": system, "value": document.number}
         ],
         "name": [{"use": "official", "text": applicant.name}],
-        "telecom": [{"system": "sms", "value": applicant.phone, "use": "mobile"}],
+        "telecom": [{"system": "sms", "value": applicant.phone, "use": "mobile"}]
+        if applicant.phone
+        else [],
         "communication": [
             {
                 "language": {"coding": [{"system": BCP_47, "code": applicant.language}]},

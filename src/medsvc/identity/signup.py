@@ -66,7 +66,8 @@ class SignUp:
         return code_id
 
 
-def _name(typed: str) -> str | None:
+def name_of(typed: str) -> str | None:
+    """A person's name as typed, spaces made one, or None when it cannot be a name."""
     name = " ".join(documents.normalised_spacing(typed).split())
     if not 0 < len(name) <= MAX_NAME or not name.isprintable():
         return None
@@ -75,7 +76,7 @@ def _name(typed: str) -> str | None:
 
 def applicant_from(form: dict[str, str], locale: str, today: date) -> Applicant | dict[str, str]:
     """The applicant the form describes, or the problem of each field that is wrong."""
-    problems, name = {}, _name(form.get("name", ""))
+    problems, name = {}, name_of(form.get("name", ""))
     if name is None:
         problems["name"] = "name"
     try:

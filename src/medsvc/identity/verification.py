@@ -28,6 +28,21 @@ class Provider(Protocol):
     def verify(self, name: str, document: Document) -> Verdict: ...
 
 
+class RelationshipProvider(Protocol):
+    """A provider that can also confirm a family relationship (a household register): a
+    parent signs up as their child's proxy with the child's document. Optional: without it,
+    a hospital's service desk records the relationship."""
+
+    def relationship(
+        self, parent: Document, child: Document, child_name: str, relationship: str
+    ) -> bool: ...
+
+
+def confirms_relationships(provider: Provider) -> RelationshipProvider | None:
+    found = getattr(provider, "relationship", None)
+    return provider if callable(found) else None  # type: ignore[return-value]
+
+
 class FormatOnly:
     """The default: the document was parsed and its check character is right, and nothing
     more is known. Accounts it makes record FORMAT_CHECKED."""

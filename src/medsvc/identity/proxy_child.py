@@ -1,0 +1,103 @@
+"""A parent becomes their child's proxy with the child's resident identity number, when the
+city's verification provider confirms the relationship (Patient/$proxy-child): the child's
+Patient is the one hospitals registered with that number, or made now from the number."""
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection
+
+from medsvc import clock
+from medsvc.access import proxies
+from medsvc.errors import Forbidden, Invalid, Unavailable, Unprocessable
+from medsvc.fhir import Definitions, Operation, OperationCall, Result, jsonio, read_inputs
+from medsvc.identity import accounts, documents, patients, verification
+from medsvc.identity.signup import SignUp, name_of
+from medsvc.security.context import AuthContext
+
+
+@dataclass(frozen=True)
+class ProxyChild:
+    service: SignUp
+
+    def _parent(self, session: Connection, ctx: AuthContext) -> tuple[str, documents.Document]:
+        if ctx.unrestricted or ctx.role != "patient" or ctx.proxy or not ctx.patient:
+            raise Forbidden("Only a citizen acting for themselves becomes their child's proxy")
+        document = accounts.proved_document(session, self.service.keys, ctx.subject)
+        if document is None:
+            raise Forbidden("A real-name account (signed up with an identity document) is needed")
+        return ctx.patient.removeprefix("Patient/"), document
+
+    def _child(self, call: OperationCall) -> tuple[str, documents.Document, str]:
+        inputs = read_inputs(call)
+        name, number, relationship = (inputs.one(n) for n in ("name", "number", "relationship"))
+        if not all(isinstance(v, str) for v in (name, number, relationship)):
+            raise Invalid("$proxy-child takes the child's name and number, and the relationship")
+        checked_name = name_of(str(name))
+        if checked_name is None:
+            raise Invalid("name is not a name", expression="name")
+        today = clock.now().astimezone(ZoneInfo(self.service.settings.timezone)).date()
+        try:
+            child = documents.resident_number(str(number), today)
+        except documents.BadDocument as bad:
+            raise Invalid(f"number: {bad}", expression="number") from None
+        if str(relationship) not in proxies.RELATIONSHIPS[proxies.GUARDIAN]:
+            codes = ", ".join(proxies.RELATIONSHIPS[proxies.GUARDIAN])
+            raise Invalid(f"relationship is one of {codes}", expression="relationship")
+        return checked_name, child, str(relationship)
+
+    def __call__(self, call: OperationCall) -> Result:
+        parent_id, parent = self._parent(call.session, call.ctx)
+        name, child, relationship = self._child(call)
+        provider = verification.confirms_relationships(self.service.provider)
+        if provider is None:
+            raise Unprocessable(
+                "The city's verification service does not confirm family relationships here: "
+                "a hospital's service desk records a parent as their child's proxy"
+            )
+        try:
+            confirmed = provider.relationship(parent, child, name, relationship)
+        except Exception:  # the city's code: whatever it raises, nothing is made now
+            raise Unavailable(
+                "The verification service could not answer; try again later"
+            ) from None
+        if not confirmed:
+            raise Unprocessable("The verification service does not confirm the relationship")
+        return self._made(call, parent_id, name, child, relationship)
+
+    def _made(
+        self,
+        call: OperationCall,
+        parent_id: str,
+        name: str,
+        child: documents.Document,
+        relationship: str,
+    ) -> Result:
+        system = self.service.settings.resident_id_system
+        applicant = patients.Applicant(name, child, "", "zh-CN")
+        try:
+            child_id, _ = patients.patient_for(
+                call.server, call.session, applicant, verification.DOCUMENT_VERIFIED, system
+            )
+        except patients.RecordDiffers:
+            raise Unprocessable("A hospital registered that number with another name") from None
+        proposal = proxies.NewProxy(child_id, parent_id, relationship, proxies.GUARDIAN, "provider")
+        try:
+            made = proxies.add(
+                call.session,
+                call.server,
+                proposal,
+                self.service.settings.proxy_child_age,
+                clock.now(),
+            )
+        except proxies.ProxyRefused as refused:
+            raise Unprocessable(str(refused)) from None
+        reference = {"reference": f"RelatedPerson/{made.id}"}
+        parameter = [{"name": "relatedPerson", "valueReference": reference}]
+        return Result(
+            200, body=jsonio.dumps({"resourceType": "Parameters", "parameter": parameter})
+        )
+
+
+def operation(definitions: Definitions, service: SignUp) -> Operation:
+    return Operation(definitions.operation("Patient-proxy-child"), ProxyChild(service))
