@@ -7,6 +7,7 @@ Revises: 0010
 Create Date: 2026-12-08 01:00:00.000000
 """
 import re
+import unicodedata
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -46,7 +47,7 @@ def upgrade() -> None:
     with op.batch_alter_table('phone_code', schema=None) as batch_op:
         batch_op.create_index('ix_phone_code_expires', ['expires'], unique=False)
     op.create_table('code_quota',
-    sa.Column('key', sa.String(length=80), nullable=False),
+    sa.Column('key', sa.String(length=120), nullable=False),
     sa.Column('window_start', sa.DateTime(timezone=True), nullable=False),
     sa.Column('count', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_code_quota'))
@@ -84,13 +85,14 @@ def upgrade() -> None:
 
 # Usernames compare in one form from this revision on: a mobile number as E.164
 # (security/phones.py). An account made before under a number spelled otherwise is renamed
-# to that form, so it still signs in; a number held twice keeps its earlier spelling.
+# to that form, so it still signs in; when two accounts hold one number, the older takes it
+# and the other keeps its spelling (an operator disables one: docs/operations.md).
 _MAINLAND = re.compile(r"1[3-9][0-9]{9}")
 _INTERNATIONAL = re.compile(r"\+[1-9][0-9]{7,14}")
 
 
 def _e164(username: str) -> str | None:
-    spelled = re.sub(r"[\s\-().]", "", username)
+    spelled = re.sub(r"[\s\-().]", "", unicodedata.normalize("NFKC", username))
     if spelled.startswith("00"):
         spelled = "+" + spelled[2:]
     if _MAINLAND.fullmatch(spelled):
@@ -102,7 +104,9 @@ def _e164(username: str) -> str | None:
 
 def _usernames_as_numbers() -> None:
     connection = op.get_bind()
-    rows = connection.execute(sa.text("SELECT id, username FROM account")).all()
+    rows = connection.execute(
+        sa.text("SELECT id, username FROM account ORDER BY created, id")
+    ).all()
     taken = {row.username for row in rows}
     for row in rows:
         number = _e164(row.username)

@@ -2,6 +2,7 @@
 policy, the notices and the domains meet, for the app, the worker and the CLI alike."""
 
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from medsvc.access import organizations
 from medsvc.access.install import install as install_access
@@ -22,10 +23,19 @@ from medsvc.subscriptions.install import install as install_subscriptions
 
 
 def _oidc_complete(settings: Settings) -> None:
-    if settings.oidc_issuer and not (settings.oidc_client_id and settings.oidc_client_secret):
+    issuer = settings.oidc_issuer
+    if not issuer:
+        return
+    if not (settings.oidc_client_id and settings.oidc_client_secret):
         raise ValueError("needs MEDSVC_OIDC_CLIENT_ID and MEDSVC_OIDC_CLIENT_SECRET too")
-    if settings.oidc_issuer and not settings.oidc_issuer.startswith(("https://", "http://")):
-        raise ValueError("is the provider's https:// issuer URL")
+    parts = urlsplit(issuer)
+    loopback = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    if not (parts.scheme == "https" or (parts.scheme == "http" and loopback)) or parts.query:
+        raise ValueError("is the provider's https:// issuer URL (http:// only on this machine)")
+    if len(issuer) > 255:
+        raise ValueError("is longer than 255 characters")
+    if "openid" not in settings.oidc_scopes.split():
+        raise ValueError("needs MEDSVC_OIDC_SCOPES to include openid")
 
 
 def check_settings(settings: Settings) -> None:

@@ -32,6 +32,7 @@ CHINESE = {
     "Enter your code": "输入验证码",
     "Code": "验证码",
     "Choose a password (at least 12 characters)": "设置密码（至少 12 个字符）",
+    "Choose a new password (at least 12 characters)": "设置新密码（至少 12 个字符）",
     "Save the password and sign in": "保存密码并登录",
     "Your coming appointments": "待就诊的预约",
     "Sign out": "退出登录",
@@ -114,7 +115,7 @@ def test_a_citizen_who_forgot_their_password_chooses_a_new_one_with_a_code_and_s
     page.get_by_label(said(language, "Code"), exact=True).fill(
         code_sent_to(clean, gatewayed, MOBILE)
     )
-    page.get_by_label(said(language, "Choose a password (at least 12 characters)")).fill(
+    page.get_by_label(said(language, "Choose a new password (at least 12 characters)")).fill(
         NEW_PASSWORD
     )
     accessible(page, f"new-password-code-{language}")

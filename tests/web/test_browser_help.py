@@ -21,6 +21,7 @@ CHINESE = {
     "Signing in": "登录方式",
     "A forgotten password": "忘记密码",
     "About the codes": "关于验证码",
+    "Acting for your family": "为家人代办",
     "What we keep about you": "我们保存哪些个人信息",
     "Back to the start": "返回首页",
     "Sign in": "登录",
@@ -30,6 +31,7 @@ SECTIONS = [
     "Signing in",
     "A forgotten password",
     "About the codes",
+    "Acting for your family",
     "What we keep about you",
 ]
 

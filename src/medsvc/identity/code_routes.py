@@ -47,6 +47,15 @@ def number_page(
     return forms.with_secret(request, page, secret)
 
 
+def _back(request: Request, purpose: str, form: dict[str, str]) -> str:
+    """Where a new code is asked for: the flow's first form, or for a link (whose first step
+    was the other service) the sign-in form of the same request."""
+    query = urlencode(forms.carried(form))
+    if purpose == LINK:
+        return f"{request.app.state.auth_urls.authorize}?{query}"
+    return f"{PATHS[purpose]}?{query}"
+
+
 def code_page(
     request: Request, purpose: str, form: dict[str, str], phone: str, problem: str | None = None
 ) -> Response:
@@ -63,7 +72,7 @@ def code_page(
         minutes,
         problem,
         purpose,
-        f"{PATHS[purpose]}?{urlencode(forms.carried(form))}",
+        _back(request, purpose, form),
     )
     return forms.pages(request).code(request, page, 400 if problem else 200)
 

@@ -25,7 +25,9 @@ FORGET_BATCH = 10_000  # forget_old deletes every old row at once; a bigger coun
 
 @dataclass(frozen=True)
 class Quota:
-    key: str  # "phone:<keyed hash>", "address:<address>", "identity:<keyed hash>"
+    # "phone:<flow>:<keyed hash>" (each flow its own count: requests for one flow block no
+    # other), "address:<address>", "identity:<keyed hash>", "asker:<patient>"
+    key: str
     per_hour: int
 
 

@@ -52,21 +52,26 @@ def ended(request: Request, reason: str, status: int, wait: int | None = None) -
     return pages(request).ended(request, reason, status, wait)
 
 
-def _first_page(request: Request, params: dict[str, str]) -> Response | None:
+def _first_page(
+    request: Request, params: dict[str, str], needs_phone: bool = True
+) -> Response | None:
     checked = checked_request(request, params)
     if isinstance(checked, Response):
         return checked
-    if not service(request).phones.available:
+    if needs_phone and not service(request).phones.available:
         return ended(request, UNAVAILABLE, 503)
     return None
 
 
-async def first_page_refusal(request: Request) -> tuple[dict[str, str], Response | None]:
-    """The GET's parameters, and the answer when they name no acceptable request."""
+async def first_page_refusal(
+    request: Request, needs_phone: bool = True
+) -> tuple[dict[str, str], Response | None]:
+    """The GET's parameters, and the answer when they name no acceptable request (or, for a
+    flow that sends codes, when no code can be sent)."""
     params = dict(request.query_params)
     if has_nul(params):
         return params, refused(request, Refusal(UNREADABLE, 400))
-    return params, await in_thread(request, "read", _first_page, request, params)
+    return params, await in_thread(request, "read", _first_page, request, params, needs_phone)
 
 
 async def checked_post(request: Request) -> dict[str, str] | Response:

@@ -62,7 +62,7 @@ class RelyingParty:
         if not settings.oidc_issuer:
             return None
         return cls(
-            settings.oidc_issuer.rstrip("/"),
+            settings.oidc_issuer,  # compared exactly (OIDC Discovery 4.3)
             settings.oidc_client_id,
             settings.oidc_client_secret,
             settings.oidc_scopes,
@@ -86,7 +86,8 @@ class RelyingParty:
         once; its issuer must be the one configured (section 4.3)."""
         with self._lock:
             if self._metadata is None:
-                found = self._get(f"{self.issuer}/.well-known/openid-configuration")
+                where = f"{self.issuer.rstrip('/')}/.well-known/openid-configuration"
+                found = self._get(where)
                 if found.get("issuer") != self.issuer:
                     raise SignInFailed("the discovery document names another issuer")
                 for name in ("authorization_endpoint", "token_endpoint", "jwks_uri"):

@@ -16,8 +16,15 @@ from medsvc.identity import accounts, codes, forms, oidc, oidc_links, phone_sign
 from medsvc.identity.code_routes import code_page, number_page
 from medsvc.kit.executors import in_thread
 from medsvc.security import phones, signin_csrf
+from medsvc.security.routes import retry_after
 from medsvc.security.signin_page import FORGED, UNREADABLE, Refusal
-from medsvc.security.signin_routes import checked_request, next_location, redirect, refused
+from medsvc.security.signin_routes import (
+    checked_request,
+    next_location,
+    redirect,
+    refused,
+    throttled,
+)
 from medsvc.security.signup_page import LINK, OIDC_FAILED, TOO_MANY_CODES
 from medsvc.security.tables import Account
 
@@ -47,7 +54,11 @@ def _begin(request: Request, party: oidc.RelyingParty, params: dict[str, str]) -
 
 
 async def start(request: Request) -> Response:
-    params, refusal = await forms.first_page_refusal(request)
+    wait = retry_after(request)  # each start writes a row: bounded per address
+    if wait is not None:
+        return throttled(request, wait)
+    # A person linked before signs in without a code: the gateway is needed only to link.
+    params, refusal = await forms.first_page_refusal(request, needs_phone=False)
     if refusal is not None:
         return refusal
     party = _party(request)
@@ -107,6 +118,9 @@ def _returned(
 async def callback(request: Request) -> Response:
     """The provider's answer (OIDC Core 3.1.2.5): checked against this browser's request
     (state, RFC 6749 10.12), then the code exchanged and the id_token checked."""
+    wait = retry_after(request)  # each answer costs a call to the provider
+    if wait is not None:
+        return throttled(request, wait)
     party = _party(request)
     state, code = request.query_params.get("state", ""), request.query_params.get("code", "")
     if party is None or not state:

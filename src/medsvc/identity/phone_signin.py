@@ -50,7 +50,8 @@ def send_code(
     TooManyCodes: the quotas count every request, sent or not."""
     limits = [
         codes.Quota(
-            f"phone:{service.keys.phone(phone)}", service.settings.codes_per_phone_per_hour
+            f"phone:{purpose}:{service.keys.phone(phone)}",
+            service.settings.codes_per_phone_per_hour,
         ),
         codes.Quota(f"address:{address}", service.settings.codes_per_address_per_hour),
     ]

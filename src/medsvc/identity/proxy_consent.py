@@ -91,7 +91,7 @@ class ProxyConsent:
         asked, now = _asked(call), clock.now()
         limits = [
             codes.Quota(
-                f"phone:{self.service.keys.phone(asked.phone)}",
+                f"phone:{PURPOSE}:{self.service.keys.phone(asked.phone)}",
                 self.service.settings.codes_per_phone_per_hour,
             ),
             codes.Quota(f"asker:{asked.asker}", self.service.settings.codes_per_phone_per_hour),

@@ -47,7 +47,9 @@ class SignUp:
     def quotas(self, applicant: Applicant, address: str) -> list[codes.Quota]:
         s = self.settings
         return [
-            codes.Quota(f"phone:{self.keys.phone(applicant.phone)}", s.codes_per_phone_per_hour),
+            codes.Quota(
+                f"phone:{PURPOSE}:{self.keys.phone(applicant.phone)}", s.codes_per_phone_per_hour
+            ),
             codes.Quota(
                 f"identity:{self.keys.document(applicant.document)}", s.codes_per_identity_per_hour
             ),

@@ -54,7 +54,7 @@ class CodeQuota(SQLModel, table=True):
     __tablename__ = "code_quota"
     __table_args__ = (Index("ix_code_quota_window_start", "window_start"),)
 
-    key: str = Field(sa_column=Column(String(80), primary_key=True))
+    key: str = Field(sa_column=Column(String(120), primary_key=True))
     window_start: datetime = Field(sa_type=DateTime(timezone=True))
     count: int = Field(sa_type=Integer)
 
