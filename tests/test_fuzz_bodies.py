@@ -52,7 +52,21 @@ FORMS = {
     "/auth/revoke": {"token": "x", "token_type_hint": "access_token", "client_id": "x"},
     "/auth/introspect": {"token": "x", "client_id": "x"},
     "/auth/authorize": {"response_type": "code", "client_id": "x", "username": "u"},
+    "/auth/signup": {"response_type": "code", "client_id": "x", "name": "n", "phone": "1"},
+    "/auth/code": {"response_type": "code", "client_id": "x", "phone": "13800138000"},
+    "/auth/choose": {"choice": "x", "patient": "myself"},
 }
+# The authorization server's pages (sign-in, sign-up, the phone-code flows, another service's
+# sign-in, the patient picker) and the app's: answered in HTML, for a person's browser.
+PAGES = (
+    "/auth/authorize",
+    "/auth/signup",
+    "/auth/code",
+    "/auth/password",
+    "/auth/oidc/",
+    "/auth/choose",
+    "/app/",
+)
 # HTTP Basic client credentials (RFC 6749 section 2.3.1) that decode to nothing usable.
 ODD_BASIC = ["Basic %00", "Basic " + base64.b64encode(b"%00:x").decode(), "Basic !!!", "Basic"]
 # A client assertion's JOSE header and claims (RFC 7523 section 3), read before its signature.
@@ -249,7 +263,7 @@ def problem(http: httpx.Client, case: Case) -> str | None:
         return f"{status} for {case.describe()}: {response.text[:300]}"
     if status < 400:
         return None
-    if case.url.startswith(("/auth/authorize", "/app/")):  # a page for the person's browser
+    if case.url.startswith(PAGES):  # a page for the person's browser
         clean = kind.startswith("text/html")
     elif case.url.startswith("/auth/"):
         clean = kind.startswith("application/json") and "error" in response.json()

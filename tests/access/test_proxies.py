@@ -445,3 +445,29 @@ def test_a_hospital_s_proxy_needs_a_registered_person_and_a_proxy_s_relationship
     assert refused.status_code == 422, refused.text
     with clean.database.session(write=False) as session:
         assert proxies.listed(session, grandmother, None) == []
+
+
+def test_a_picker_s_code_is_worth_nothing_once_the_proxy_is_revoked(
+    app: App, family: Family
+) -> None:
+    proxy_id = family.add(family.child)
+    chosen = choose(app, picker(app), proxy_id)
+    code = parse_qs(urlsplit(chosen.headers["location"]).query)["code"][0]
+    family.revoke(proxy_id)
+    assert app.exchange(code).status_code == 400
+
+
+def test_a_child_gives_no_consent(family: Family) -> None:
+    with pytest.raises(proxies.ProxyRefused):
+        family.add(family.child, proxies.CONSENTED, "CHILD")
+
+
+def test_the_platform_ending_a_related_person_ends_the_proxy(
+    app: App, family: Family, client: httpx.Client, clean: Backend
+) -> None:
+    _grandmother, proxy_id = consented(family, client)
+    assert end(client, proxy_id).status_code == 200
+    with clean.database.session(write=False) as session:
+        found = proxies.found(session, proxy_id)
+    assert found is not None
+    assert found.revoked_at is not None

@@ -164,3 +164,14 @@ def test_the_sixth_invitation_in_an_hour_waits(
         refused = invite(api)
     assert refused.status_code == 429
     assert int(refused.headers["Retry-After"]) > 3000
+
+
+def test_a_sign_in_only_token_may_not_ask(family: Family) -> None:
+    """An app granted who the person is (openid), and no data, makes no proxies."""
+    signed = family.app.sign_in("mei", scope="openid fhirUser")
+    code = parse_qs(urlsplit(signed.headers["location"]).query)["code"][0]
+    token = family.app.exchange(code).json()["access_token"]
+    bearer = {"Authorization": f"Bearer {token}", **FHIR_JSON}
+    with httpx.Client(base_url=family.app.fhir_base, headers=bearer, timeout=30) as api:
+        assert invite(api).status_code == 403
+        assert accept(api, "any", "123456").status_code == 403

@@ -78,6 +78,15 @@ def guardian_end(child: dict[str, Any], child_age: int, now: datetime) -> dateti
     return ends
 
 
+def _require_adult(patient: dict[str, Any], child_age: int, now: datetime) -> None:
+    """An adult's consent is theirs to give: a child's proxy is a guardian's."""
+    try:
+        guardian_end(patient, child_age, now)
+    except ProxyRefused:
+        return  # that age or older, or no full birth date known: taken as an adult
+    raise ProxyRefused(f"the patient is under {child_age}: a child's proxy is a guardian's")
+
+
 def _check(proposal: NewProxy) -> None:
     if proposal.kind not in KINDS:
         raise ProxyRefused(f"kind is one of {', '.join(KINDS)}")
@@ -125,7 +134,12 @@ def add(
     _check(proposal)
     patient = _patient(session, proposal.patient_id)
     proxy = _patient(session, proposal.proxy_patient_id)
-    ends = guardian_end(patient, child_age, now) if proposal.kind == GUARDIAN else proposal.ends_at
+    ends: datetime | None
+    if proposal.kind == GUARDIAN:
+        ends = guardian_end(patient, child_age, now)
+    else:
+        _require_adult(patient, child_age, now)
+        ends = proposal.ends_at
     if ends is not None and ends <= now:
         raise ProxyRefused("the proxy would end before it starts")
     if any(
@@ -219,8 +233,9 @@ def end(session: Connection, proxy: Proxy, now: datetime) -> int:
 def revoke(session: Connection, server: FhirServer, proxy: Proxy, now: datetime) -> int:
     """Ends the proxy and its RelatedPerson now (an operator's revoke); returns how many
     grants were revoked."""
+    revoked = end(session, proxy, now)  # first: the RelatedPerson's own end finds it ended
     _end_related_person(session, server, proxy, now)
-    return end(session, proxy, now)
+    return revoked
 
 
 def end_expired(server: FhirServer, session: Connection, now: datetime) -> int:

@@ -54,8 +54,8 @@ def before_write(session: Connection, ctx: AuthContext, event: WriteEvent) -> No
 
 
 def after_write(session: Connection, ctx: AuthContext, event: WriteEvent, stored: Stored) -> None:
-    """The proxy ends with its RelatedPerson: its grants are revoked now."""
-    if ctx.unrestricted or event.resource is None or event.resource.get("active") is not False:
+    """The proxy ends with its RelatedPerson, whoever ended it: its grants are revoked now."""
+    if event.resource is None or event.resource.get("active") is not False:
         return
     proxy = proxies.found(session, stored.id)
     if proxy is not None and proxy.revoked_at is None:

@@ -82,6 +82,13 @@ class HospitalProxies:
         relationship = proxies.relationship_code(resource)
         period = resource.get("period") or {}
         ends = datetimes.parse_instant(period["end"]) if period.get("end") else None
+        if proxy_patient == patient_id or any(
+            p.patient_id == patient_id for p in proxies.live_for(session, proxy_patient, now())
+        ):
+            raise Unprocessable(
+                "The person already acts for that patient, or is the patient",
+                expression="RelatedPerson.identifier",
+            )
         kind, end = self._kind_and_end(session, patient_id, relationship, ends)
         row = Proxy(
             id=stored.id,

@@ -8,15 +8,9 @@ from starlette.responses import Response
 from medsvc.identity.signup import SignUp
 from medsvc.kit.executors import in_thread
 from medsvc.security import signin_csrf
-from medsvc.security.routes import has_nul, retry_after
-from medsvc.security.signin_page import FORGED, REQUEST_FIELDS, UNREADABLE, Refusal
-from medsvc.security.signin_routes import (
-    checked_request,
-    forged,
-    posted_form,
-    refused,
-    throttled,
-)
+from medsvc.security.routes import has_nul
+from medsvc.security.signin_page import REQUEST_FIELDS, UNREADABLE, Refusal
+from medsvc.security.signin_routes import checked_request, our_form, refused
 from medsvc.security.signup_page import UNAVAILABLE, SignUpPages, sign_up_pages_of
 
 
@@ -77,13 +71,8 @@ async def first_page_refusal(
 async def checked_post(request: Request) -> dict[str, str] | Response:
     """The posted form, or the answer when the POST is not ours, is throttled, names no
     acceptable authorization request, or no code can be sent."""
-    wait = retry_after(request)
-    if wait is not None:
-        return throttled(request, wait)
-    form = await posted_form(request)
-    if form is None:
-        return refused(request, Refusal(UNREADABLE, 400))
-    if forged(request, form):
-        return refused(request, Refusal(FORGED, 403))
+    form = await our_form(request)
+    if isinstance(form, Response):
+        return form
     refusal = await in_thread(request, "read", _first_page, request, form)
     return refusal if refusal is not None else form

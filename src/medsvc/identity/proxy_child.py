@@ -13,6 +13,7 @@ from medsvc.errors import Forbidden, Invalid, Unavailable, Unprocessable
 from medsvc.fhir import Definitions, Operation, OperationCall, Result, jsonio, read_inputs
 from medsvc.identity import accounts, documents, patients, verification
 from medsvc.identity.signup import SignUp, name_of
+from medsvc.security import scopes
 from medsvc.security.context import AuthContext
 
 
@@ -23,6 +24,7 @@ class ProxyChild:
     def _parent(self, session: Connection, ctx: AuthContext) -> tuple[str, documents.Document]:
         if ctx.unrestricted or ctx.role != "patient" or ctx.proxy or not ctx.patient:
             raise Forbidden("Only a citizen acting for themselves becomes their child's proxy")
+        scopes.require(ctx, "RelatedPerson", "create")
         document = accounts.proved_document(session, self.service.keys, ctx.subject)
         if document is None:
             raise Forbidden("A real-name account (signed up with an identity document) is needed")

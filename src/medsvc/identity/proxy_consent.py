@@ -10,7 +10,14 @@ from sqlalchemy import Connection
 from medsvc import clock
 from medsvc.access import proxies
 from medsvc.access.acting import display_name
-from medsvc.errors import Forbidden, Invalid, Issue, TooManyRequests, operation_outcome
+from medsvc.errors import (
+    Forbidden,
+    Invalid,
+    Issue,
+    TooManyRequests,
+    Unavailable,
+    operation_outcome,
+)
 from medsvc.fhir import (
     Definitions,
     Operation,
@@ -23,7 +30,7 @@ from medsvc.fhir import (
 from medsvc.identity import codes, phone_signin
 from medsvc.identity.signup import SignUp
 from medsvc.notify import language, texts
-from medsvc.security import phones
+from medsvc.security import phones, scopes
 from medsvc.security.accounts import find_account
 from medsvc.security.context import AuthContext
 
@@ -31,10 +38,13 @@ PURPOSE = "proxy-consent"
 RELATIONSHIPS = proxies.RELATIONSHIPS[proxies.CONSENTED]
 
 
-def _asker(ctx: AuthContext) -> str:
-    """The asker's Patient id: a citizen acting for themselves, never through a proxy."""
+def asker(ctx: AuthContext) -> str:
+    """The asker's Patient id: a citizen acting for themselves (never through a proxy),
+    through an app granted to make RelatedPersons (SMART scopes: a sign-in-only token is no
+    such app)."""
     if ctx.unrestricted or ctx.role != "patient" or ctx.proxy or not ctx.patient:
         raise Forbidden("Only a citizen acting for themselves asks to act for another adult")
+    scopes.require(ctx, "RelatedPerson", "create")
     return ctx.patient.removeprefix("Patient/")
 
 
@@ -53,7 +63,7 @@ class Asked:
 
 
 def _asked(call: OperationCall) -> Asked:
-    asker, inputs = _asker(call.ctx), read_inputs(call)
+    asker_id, inputs = asker(call.ctx), read_inputs(call)
     try:
         phone = phones.e164(_string(inputs, "phone"))
     except phones.BadPhone:
@@ -63,7 +73,7 @@ def _asked(call: OperationCall) -> Asked:
         raise Invalid(
             f"relationship is one of {', '.join(RELATIONSHIPS)}", expression="relationship"
         )
-    return Asked(asker, phone, relationship)
+    return Asked(asker_id, phone, relationship)
 
 
 def _adult(session: Connection, phone: str) -> str | None:
@@ -89,6 +99,8 @@ class ProxyConsent:
 
     def invite(self, call: OperationCall) -> Result:
         asked, now = _asked(call), clock.now()
+        if not self.service.phones.available:
+            raise Unavailable("No code can be sent to phones here at the moment")
         limits = [
             codes.Quota(
                 f"phone:{PURPOSE}:{self.service.keys.phone(asked.phone)}",

@@ -42,7 +42,7 @@ def _page(request: Request, choice_id: str) -> Response:
     with request.app.state.database.session(write=False) as connection:
         choices = _acting_for(request).choices(connection, account, clock.now())
     others = [(c.acting.proxy_id, c.name) for c in choices]
-    form = ChooseForm(PATH, choice_id, checked.client.name, others)
+    form = ChooseForm(PATH, choice_id, checked.client.name, checked.client.client_id, others)
     return pages_of(request).choose(request, form)
 
 

@@ -26,7 +26,7 @@ CITIZEN_APP_SCOPES = " ".join(
     [
         "patient/Patient.rus",
         "patient/Appointment.crus",
-        "patient/RelatedPerson.rus",  # who may act for the person, and ending it
+        "patient/RelatedPerson.crus",  # who may act for the person: asking, ending
         *(
             f"patient/{t}.rs"
             for t in (

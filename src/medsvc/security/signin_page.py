@@ -51,6 +51,7 @@ class ChooseForm:
     action: str
     choice_id: str
     app_name: str
+    client_id: str
     others: list[tuple[str, str]]  # (proxy relationship id, the person's name)
 
 

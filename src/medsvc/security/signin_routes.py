@@ -169,8 +169,11 @@ def forged(request: Request, form: dict[str, str]) -> bool:
     return not (signin_csrf.same_origin(request, base_url) and signin_csrf.token_ok(request, form))
 
 
-async def authorize_submit(request: Request) -> Response:
-    wait = retry_after(request)  # a flood from one address is refused before any work
+async def our_form(request: Request) -> dict[str, str] | Response:
+    """The form a POST to the authorization server's pages carries, or the answer when the
+    caller must wait (a flood from one address is refused before any work), it cannot be
+    read, or it is not from our form in this browser."""
+    wait = retry_after(request)
     if wait is not None:
         return throttled(request, wait)
     form = await posted_form(request)
@@ -178,6 +181,13 @@ async def authorize_submit(request: Request) -> Response:
         return refused(request, Refusal(UNREADABLE, 400))
     if forged(request, form):
         return refused(request, Refusal(FORGED, 403))
+    return form
+
+
+async def authorize_submit(request: Request) -> Response:
+    form = await our_form(request)
+    if isinstance(form, Response):
+        return form
     checked = await in_thread(request, "read", _check_password, request, form)
     if isinstance(checked, Response):
         return checked

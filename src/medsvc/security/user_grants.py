@@ -87,6 +87,10 @@ def authorization_code(
         raise _invalid_grant("The code has been used before")
     account = _account(connection, code.account_id)
     acting = _acting(code.patient, code.proxy)
+    if acting is not None and not issuer.acting_for.allows(
+        connection, account, acting, clock.now()
+    ):
+        raise _invalid_grant("The person no longer acts for that patient")
     return respond(
         connection, issuer, client, account, code.scope, family, code.nonce, acting=acting
     )

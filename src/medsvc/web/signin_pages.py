@@ -35,7 +35,8 @@ class AppSignInPages:
     def choose(self, request: Request, form: ChooseForm) -> Response:
         # The language links return to this same picker (a GET), while it waits.
         here = f"{form.action}?{urlencode({'choice': form.choice_id})}"
-        return page(request, "choose.html", 200, HEADERS, form=form, here=here)
+        own_app = form.client_id == request.app.state.web.client_id
+        return page(request, "choose.html", 200, HEADERS, form=form, here=here, own_app=own_app)
 
     def refusal(self, request: Request, refusal: Refusal) -> Response:
         headers = dict(HEADERS)

@@ -13,4 +13,5 @@ async def help_page(request: Request) -> Response:
     # Named only where the sign-in page has its button (the issuer set).
     provider = (settings.oidc_display_name or settings.oidc_issuer) if settings.oidc_issuer else ""
     per_hour = settings.codes_per_phone_per_hour
-    return page(request, "help.html", provider=provider, per_hour=per_hour)
+    values = {"provider": provider, "per_hour": per_hour, "child_age": settings.proxy_child_age}
+    return page(request, "help.html", **values)

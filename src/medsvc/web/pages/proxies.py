@@ -46,7 +46,9 @@ async def proxies_page(request: Request) -> Response:
     )
     rows = [row(r) for r in display.matches(bundle)]
     ended = request.query_params.get("ended") == "1"
-    return page(request, "proxies.html", person=person, proxies=rows, ended=ended)
+    child_age = request.app.state.settings.proxy_child_age
+    values = {"proxies": rows, "ended": ended, "child_age": child_age}
+    return page(request, "proxies.html", person=person, **values)
 
 
 async def end_proxy(request: Request) -> Response:
@@ -148,8 +150,10 @@ async def accept(request: Request) -> Response:
         phone=values["phone"],
         relationship=values["relationship"],
     )
-    if response.status_code in (400, 422):
+    if response.status_code == 422:  # the code is wrong, spent or dead
         return _ask_page(request, person, 422, problem="code", **values)
+    if response.status_code == 400:  # no such proxy may be made (already one, a child, ...)
+        return _ask_page(request, person, 422, problem="refused", **values)
     if response.status_code != 200:
         raise PageError(503, "unavailable")
     return page(request, "proxy_added.html", person=person)
