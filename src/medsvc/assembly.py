@@ -15,6 +15,7 @@ from medsvc.identity.install import install_operations as install_identity_opera
 from medsvc.notify.install import notifier
 from medsvc.results import protection
 from medsvc.results.at_rest import ResultSealer
+from medsvc.results.guardians import parse_withheld
 from medsvc.results.install import install as install_results
 from medsvc.results.release_rules import parse_rules
 from medsvc.scheduling.install import install as install_scheduling
@@ -44,6 +45,7 @@ def check_settings(settings: Settings) -> None:
     parsed_by_domains: dict[str, Callable[[], object]] = {
         "reminder_hours": lambda: reminder_hours(settings.reminder_hours),
         "release_rules": lambda: parse_rules(settings.release_rules, settings.release_preliminary),
+        "guardian_withheld_results": lambda: parse_withheld(settings.guardian_withheld_results),
         "identity_provider": lambda: verification.load(settings.identity_provider),
         "oidc_issuer": lambda: _oidc_complete(settings),
     }

@@ -182,6 +182,9 @@ class Settings(BaseSettings):
     # ends on the child's birthday of this age (PIPL Art. 31: minors under 14 are their
     # guardians' to consent for).
     proxy_child_age: int = Field(default=14, ge=1, le=18)
+    # Result categories kept from a child's guardians from an age of the child, as
+    # `category=age` (results/guardians.py): "urn:example:category|sexual-health=12".
+    guardian_withheld_results: str = ""
 
     @field_validator("database_url")
     @classmethod

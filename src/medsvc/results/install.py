@@ -1,10 +1,10 @@
 """Plugs results into the FHIR layer: the refusal of stale pushes, the lab essentials, where
-a Binary may be written, the release policy and its read filter, and the $operations,
-registered by create_app()."""
+a Binary may be written, the release policy and its read filter, the results kept from a
+child's guardians, and the $operations, registered by create_app()."""
 
 from medsvc.config import Settings
 from medsvc.fhir import FhirServer
-from medsvc.results import binaries, essentials, release, stale_pushes
+from medsvc.results import binaries, essentials, guardians, release, stale_pushes
 from medsvc.results.operations import release as release_operation
 from medsvc.results.operations import release_choice, waiting_results, withhold
 from medsvc.results.release_rules import parse_rules
@@ -22,5 +22,9 @@ def install(server: FhirServer, settings: Settings) -> None:
     registry.on_write(["Binary"], before=binary_rules.before_write)
     registry.on_write(release.RELEASED_TYPES, after=policy.after_write)
     registry.read_filters.append(release.read_filter)
+    withholding = guardians.GuardianWithholding.of(
+        settings.guardian_withheld_results, server.definitions, settings.timezone
+    )
+    registry.read_filters.append(withholding.read_filter)
     for module in (withhold, release_operation, release_choice, waiting_results):
         registry.add_operation(module.operation(server.definitions))
