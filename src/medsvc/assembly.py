@@ -6,13 +6,13 @@ from urllib.parse import urlsplit
 
 from medsvc.access import organizations
 from medsvc.access.install import install as install_access
+from medsvc.access.stand_ins import citizens_notifier
 from medsvc.config import ConfigurationError, Settings
 from medsvc.crypto import blind_index
 from medsvc.crypto.keyring import FileKeyring
 from medsvc.fhir import FhirServer, Registry, everything, get_definitions, limits_from, validate
 from medsvc.identity import verification
 from medsvc.identity.install import install_operations as install_identity_operations
-from medsvc.notify.install import notifier
 from medsvc.results import protection
 from medsvc.results.at_rest import ResultSealer
 from medsvc.results.guardians import parse_withheld
@@ -78,7 +78,8 @@ def fhir_server(settings: Settings) -> FhirServer:
         sealer if sealed else None,
     )
     install_access(server, settings)  # before any domain's hooks: the policy decides first
-    install_scheduling(server, settings, notifier(server, settings), organizations.schedules)
+    notices = citizens_notifier(server, settings)
+    install_scheduling(server, settings, notices, organizations.schedules)
     install_results(server, settings)
     install_subscriptions(server, settings)
     install_identity_operations(server, settings)

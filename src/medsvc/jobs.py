@@ -14,13 +14,13 @@ from sqlalchemy import Connection
 
 from medsvc import clock
 from medsvc.access import proxies
+from medsvc.access.stand_ins import citizens_notifier
 from medsvc.config import Settings
 from medsvc.db import Database
 from medsvc.fhir import FhirServer
 from medsvc.identity import leftovers
 from medsvc.notify import communications
 from medsvc.notify import webhook as notify_webhook
-from medsvc.notify.install import notifier
 from medsvc.notify.webhook import NoticePoster
 from medsvc.results import release
 from medsvc.scheduling import holds, materialise, reminders
@@ -90,7 +90,7 @@ def jobs(server: FhirServer, settings: Settings) -> list[Job | DatabaseJob]:
         Job("expire-holds", partial(holds.expire_holds, server), 30, holds.BATCH),
         Job(
             "release-results",
-            partial(release.release_results, notifier(server, settings), server.registry),
+            partial(release.release_results, citizens_notifier(server, settings), server.registry),
             30,
             release.BATCH,
         ),
@@ -98,7 +98,7 @@ def jobs(server: FhirServer, settings: Settings) -> list[Job | DatabaseJob]:
             "send-reminders",
             partial(
                 reminders.send_due_reminders,
-                notifier(server, settings),
+                citizens_notifier(server, settings),
                 settings.timezone,
                 base_url=server.base_url,
             ),

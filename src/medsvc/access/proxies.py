@@ -187,6 +187,16 @@ def live_for(session: Connection, proxy_patient_id: str, now: datetime) -> list[
     return [Proxy.model_validate(row._mapping) for row in rows]
 
 
+def live_of(session: Connection, patient_id: str, now: datetime) -> list[Proxy]:
+    """The proxies through which others act for the patient now, the oldest first."""
+    rows = session.execute(
+        select(Proxy)
+        .where(col(Proxy.patient_id) == patient_id, *_live(now))
+        .order_by(col(Proxy.created_at))
+    )
+    return [Proxy.model_validate(row._mapping) for row in rows]
+
+
 def found(session: Connection, proxy_id: str) -> Proxy | None:
     row = session.execute(select(Proxy).where(col(Proxy.id) == proxy_id)).first()
     return Proxy.model_validate(row._mapping) if row else None

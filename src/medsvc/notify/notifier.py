@@ -5,7 +5,7 @@ together, or neither does.
 """
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -19,13 +19,31 @@ log = logging.getLogger("medsvc.notify")
 class Notice:
     """A message to one citizen. topic names its kind ("appointment-reminder"); about is a
     reference such as "Appointment/123", never clinical content; language is the text's
-    (BCP 47, "zh-CN" or "en": see language.py)."""
+    (BCP 47, "zh-CN" or "en": see language.py); written gives the text in another locale,
+    for someone told in the citizen's place who reads another language."""
 
     patient_id: str
     topic: str
     text: str
     about: str | None = None
     language: str | None = None
+    written: Callable[[str], str] | None = None
+
+    def in_locale(self, locale: str) -> str:
+        return self.written(locale) if self.written is not None else self.text
+
+
+@dataclass(frozen=True)
+class StandIn:
+    """Someone told in a patient's place (a proxy, when the patient has no phone): their own
+    Patient, and the name of the patient the notice is for, which their message starts with."""
+
+    patient_id: str
+    for_name: str
+
+
+# Who is told in a patient's place, when the patient cannot be reached.
+StandIns = Callable[[Connection, Notice, datetime], list[StandIn]]
 
 
 class Sender(Protocol):

@@ -20,6 +20,8 @@ class NoticeWebhook(SQLModel, table=True):
     # of a code are erased once it is sent or given up.
     patient_id: str | None = Field(default=None, sa_type=String(64))
     to_phone: str | None = Field(default=None, sa_type=String(32))
+    # The patient a notice is for when it goes to someone told in their place (a proxy).
+    on_behalf_of: str | None = Field(default=None, sa_type=String(64))
     topic: str = Field(sa_type=String(64))
     text: str = Field(sa_type=String(1000))
     about: str | None = Field(default=None, sa_type=String(200))

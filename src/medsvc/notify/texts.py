@@ -26,6 +26,8 @@ REMINDER_AT = _(
 )
 APPOINTMENT_CHANGED = _("The hospital has changed one of your appointments. Sign in to see it.")
 RESULT_RELEASED = _("A new result is ready for you. Sign in to read it.")
+# A notice to someone told in a patient's place (a proxy): whom it is for, then its text.
+FOR_SOMEONE = _("For %(name)s: %(text)s")
 PROXY_CONSENT = _(
     "%(name)s asks to act for you in the city's hospital service: to book your appointments "
     "and read your results. If you agree, tell them this code: %(code)s. It expires in "

@@ -1,6 +1,8 @@
 """The webhook sender: each notice queued in the caller's unit of work (so it is sent only if
 that commits), then posted by the send-notices job to the city's SMS or messaging gateway,
-signed, at least once, retried with backoff, and given up after the retry window."""
+signed, at least once, retried with backoff, and given up after the retry window. A notice to
+a patient the gateway cannot reach goes to those told in their place (their proxies), each in
+their own language."""
 
 import logging
 import uuid
@@ -16,7 +18,9 @@ from sqlalchemy import Connection, insert, select, update
 from medsvc.clock import utc
 from medsvc.db import Database
 from medsvc.kit import leases, outbound
-from medsvc.notify.notifier import Notice
+from medsvc.notify import texts
+from medsvc.notify.language import recipient_locale
+from medsvc.notify.notifier import Notice, StandIns
 from medsvc.notify.tables import NoticeWebhook
 
 log = logging.getLogger("medsvc.notify")
@@ -34,16 +38,43 @@ Contacts = Callable[[Connection, str], list[dict[str, str]]]
 Sign = Callable[[bytes], str]
 
 
+@dataclass(frozen=True)
 class WebhookSender:
-    """Queues the notice; the job posts it."""
+    """Queues the notice; the job posts it. A patient with no contact point the gateway could
+    use (an elderly parent without a phone) is told through each of their stand-ins instead,
+    the text in the stand-in's language and starting with the patient's name."""
+
+    contacts: Contacts
+    stand_ins: StandIns | None = None
 
     def send(self, session: Connection, notice: Notice, now: datetime) -> None:
+        if self.stand_ins is not None and not self.contacts(session, notice.patient_id):
+            told = self.stand_ins(session, notice, now)
+            for stand_in in told:
+                locale = recipient_locale(session, stand_in.patient_id)
+                message = notice.in_locale(locale)
+                text = texts.text(locale, texts.FOR_SOMEONE, name=stand_in.for_name, text=message)
+                self._queue(session, notice, now, stand_in.patient_id, text, notice.patient_id)
+            if told:
+                return
+        self._queue(session, notice, now, notice.patient_id, notice.text, None)
+
+    def _queue(
+        self,
+        session: Connection,
+        notice: Notice,
+        now: datetime,
+        to: str,
+        text: str,
+        on_behalf_of: str | None,
+    ) -> None:
         session.execute(
             insert(QUEUE).values(
                 notice_id=str(uuid.uuid4()),
-                patient_id=notice.patient_id,
+                patient_id=to,
+                on_behalf_of=on_behalf_of,
                 topic=notice.topic,
-                text=notice.text,
+                text=text,
                 about=notice.about,
                 created_at=now,
                 attempts=0,
@@ -104,9 +135,11 @@ class NoticePoster:
             patient, to = None, [{"system": "sms", "value": row.to_phone}]
         else:
             patient, to = f"Patient/{row.patient_id}", self.contacts(session, row.patient_id)
+        on_behalf_of = f"Patient/{row.on_behalf_of}" if row.on_behalf_of else None
         return {
             "id": row.notice_id,
             "patient": patient,
+            "onBehalfOf": on_behalf_of,
             "to": to,
             "topic": row.topic,
             "text": row.text,

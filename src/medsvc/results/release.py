@@ -7,6 +7,7 @@ Services here only execute statements; the caller's unit of work commits.
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import (
@@ -247,7 +248,8 @@ def notify_released(
         about = f"{row.resource_type}/{row.resource_id}"
         locale = recipient_locale(session, row.patient_id)
         text = texts.text(locale, texts.RESULT_RELEASED)
-        notice = Notice(row.patient_id, "result-released", text, about, TAGS[locale])
+        written = partial(texts.text, message=texts.RESULT_RELEASED)
+        notice = Notice(row.patient_id, "result-released", text, about, TAGS[locale], written)
         notifier.send(session, notice, now)
         registry.emit(session, TopicEvent("result-released", row.resource_type, row.resource_id))
         session.execute(

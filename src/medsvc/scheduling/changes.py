@@ -3,6 +3,7 @@ time or slot. The notice says only that it changed (no reason, no service, no pl
 citizen signs in to see it. Changes the citizen made, and ended holds, are not told."""
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection
@@ -49,5 +50,6 @@ class HospitalChanges:
             locale = recipient_locale(session, patient_id)
             text = texts.text(locale, texts.APPOINTMENT_CHANGED)
             about = f"Appointment/{stored.id}"
-            notice = Notice(patient_id, TOPIC, text, about, TAGS[locale])
+            written = partial(texts.text, message=texts.APPOINTMENT_CHANGED)
+            notice = Notice(patient_id, TOPIC, text, about, TAGS[locale], written)
             self.notifier.send(session, notice, clock.now())

@@ -7,6 +7,7 @@ is sent exactly once however often the job runs and in however many workers.
 import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -133,7 +134,9 @@ def send_due_reminders(
         locale = recipient_locale(session, row.patient_id)
         text = reminder_text(appointment, locale, zone, base_url)
         about = f"Appointment/{row.appointment_id}"
-        notifier.send(session, Notice(row.patient_id, TOPIC, text, about, TAGS[locale]), now)
+        written = partial(reminder_text, appointment, zone=zone, base_url=base_url)
+        notice = Notice(row.patient_id, TOPIC, text, about, TAGS[locale], written)
+        notifier.send(session, notice, now)
         sent.append(row.pk)
     if dropped:
         session.execute(delete(REMINDER).where(M.pk.in_(dropped)))
