@@ -7,6 +7,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -53,7 +54,7 @@ class Family:
     def add(self, patient: str, kind: str = proxies.GUARDIAN, relationship: str = "MTH") -> str:
         proposal = proxies.NewProxy(patient, self.parent, relationship, kind, "operator")
         with self.backend.database.session(write=True) as session:
-            return proxies.add(session, self.server, proposal, 14, clock.now()).id
+            return proxies.add(session, self.server, proposal, proxies.ChildAge(14), clock.now()).id
 
     def revoke(self, proxy_id: str) -> int:
         with self.backend.database.session(write=True) as session:
@@ -165,7 +166,7 @@ def test_another_family_s_proxy_is_never_a_choice(
     stranger = made(client, "张", "伟", years_ago(40))
     theirs = proxies.NewProxy(family.other_child, stranger, "FTH", proxies.GUARDIAN, "operator")
     with clean.database.session(write=True) as session:
-        other_id = proxies.add(session, family.server, theirs, 14, clock.now()).id
+        other_id = proxies.add(session, family.server, theirs, proxies.ChildAge(14), clock.now()).id
     assert choose(app, picker(app), other_id).status_code == 400
 
 
@@ -471,3 +472,18 @@ def test_the_platform_ending_a_related_person_ends_the_proxy(
         found = proxies.found(session, proxy_id)
     assert found is not None
     assert found.revoked_at is not None
+
+
+@pytest.mark.parametrize(
+    ("born", "ends"),
+    [
+        ("2014-12-08", datetime(2028, 12, 7, 16, 0, tzinfo=UTC)),  # 00:00 in Shanghai
+        ("2012-02-29", datetime(2026, 2, 28, 16, 0, tzinfo=UTC)),  # 1 March in a common year
+    ],
+)
+def test_a_child_s_proxy_ends_at_midnight_in_the_city_s_time_zone(
+    born: str, ends: datetime
+) -> None:
+    shanghai = proxies.ChildAge(14, ZoneInfo("Asia/Shanghai"))
+    found = proxies.guardian_end({"birthDate": born}, shanghai, datetime(2020, 1, 1, tzinfo=UTC))
+    assert found == ends

@@ -51,7 +51,9 @@ def proxy_for(clean: Backend, patient: str, proxy: str, kind: str = proxies.CONS
     relationship = "CHILD" if kind == proxies.CONSENTED else "MTH"
     proposal = proxies.NewProxy(patient, proxy, relationship, kind, "operator")
     with clean.database.session(write=True) as session:
-        made = proxies.add(session, fhir_server(clean.settings), proposal, 14, clock.now())
+        made = proxies.add(
+            session, fhir_server(clean.settings), proposal, proxies.ChildAge(14), clock.now()
+        )
         return made.id
 
 

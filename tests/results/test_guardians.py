@@ -105,7 +105,9 @@ class Family:
         proposal = proxies.NewProxy(self.child, self.parent, "MTH", proxies.GUARDIAN, "operator")
         with clean.database.session(write=True) as session:
             server = fhir_server(clean.settings)
-            proxy = proxies.add(session, server, proposal, 14, NOON - timedelta(days=2))
+            proxy = proxies.add(
+                session, server, proposal, proxies.ChildAge(14), NOON - timedelta(days=2)
+            )
         organization = post(client, {"resourceType": "Organization", "name": "Lab"})["id"]
         self.lab = acting_as(hospital_context(organization))
         guardian = replace(citizen_context(self.child), proxy=proxy.id)
@@ -227,7 +229,9 @@ def test_an_adult_s_consented_proxy_reads_every_category(
     adult_id = post(client, adult)["id"]
     proposal = proxies.NewProxy(adult_id, family.parent, "CHILD", proxies.CONSENTED, "consent")
     with clean.database.session(write=True) as session:
-        proxy = proxies.add(session, fhir_server(clean.settings), proposal, 14, NOON)
+        proxy = proxies.add(
+            session, fhir_server(clean.settings), proposal, proxies.ChildAge(14), NOON
+        )
     consented = acting_as(replace(citizen_context(adult_id), proxy=proxy.id), **family.settings)
     ids = pushed(
         family.lab, report_with_pdf("adult-30", "adult", category(PRIVATE, "sexual-health"))

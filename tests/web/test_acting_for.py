@@ -29,7 +29,9 @@ def child_of_mei(client: httpx.Client, clean: Backend, people: People) -> tuple[
     child = str(made.json()["id"])
     proposal = proxies.NewProxy(child, people.citizen, "MTH", proxies.GUARDIAN, "operator")
     with clean.database.session(write=True) as session:
-        made_proxy = proxies.add(session, fhir_server(clean.settings), proposal, 14, clock.now())
+        made_proxy = proxies.add(
+            session, fhir_server(clean.settings), proposal, proxies.ChildAge(14), clock.now()
+        )
     return child, made_proxy.id
 
 
@@ -86,7 +88,9 @@ def test_a_person_sees_who_may_act_for_them_and_stops_it(
     """Lei consented that Mei acts for him; in the app he sees it, and ends it."""
     proposal = proxies.NewProxy(people.other, people.citizen, "SPS", proxies.CONSENTED, "hospital")
     with clean.database.session(write=True) as session:
-        proxy = proxies.add(session, fhir_server(clean.settings), proposal, 14, clock.now())
+        proxy = proxies.add(
+            session, fhir_server(clean.settings), proposal, proxies.ChildAge(14), clock.now()
+        )
     signed_in(browser, "lei")
     listed = browser.get("/app/proxies")
     assert listed.status_code == 200
@@ -111,7 +115,9 @@ def test_ending_a_proxy_needs_the_page_s_form(
 ) -> None:
     proposal = proxies.NewProxy(people.other, people.citizen, "SPS", proxies.CONSENTED, "hospital")
     with clean.database.session(write=True) as session:
-        proxy = proxies.add(session, fhir_server(clean.settings), proposal, 14, clock.now())
+        proxy = proxies.add(
+            session, fhir_server(clean.settings), proposal, proxies.ChildAge(14), clock.now()
+        )
     signed_in(browser, "lei")
     forged = browser.post(f"/app/proxies/{proxy.id}/end", data={"csrf_token": "x"})
     assert forged.status_code == 403

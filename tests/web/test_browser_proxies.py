@@ -92,7 +92,9 @@ def test_a_person_sees_who_may_act_for_their_record_and_stops_it(
     """Lei consented, at a hospital, that Mei acts for him; he acts for no one himself."""
     proposal = proxies.NewProxy(people.other, people.citizen, "SPS", proxies.CONSENTED, "hospital")
     with clean.database.session(write=True) as session:
-        proxies.add(session, fhir_server(clean.settings), proposal, 14, clock.now())
+        proxies.add(
+            session, fhir_server(clean.settings), proposal, proxies.ChildAge(14), clock.now()
+        )
     page = phone(chromium_browser, language)
     page.goto(f"{smart_server.url}/app/")
     sign_in(page, "lei")  # straight to the app: no picker

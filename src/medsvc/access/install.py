@@ -8,6 +8,7 @@ from medsvc.access import (
     break_glass,
     care_team,
     organizations,
+    proxies,
     proxy_ending,
     proxy_recording,
     rules,
@@ -37,7 +38,7 @@ def install(server: FhirServer, settings: Settings) -> None:
     registry.on_write(OWN_WORK, before=own_work.before_write)
     registry.on_write(["Appointment"], before=self_care.before_write)
     recording = proxy_recording.HospitalProxies(
-        settings.resident_id_system, settings.proxy_child_age
+        settings.resident_id_system, proxies.ChildAge.of(settings)
     )
     registry.on_write(
         ["RelatedPerson"], before=proxy_ending.before_write, after=proxy_ending.after_write

@@ -4,14 +4,16 @@ RelatedPerson of the patient with its relationship and period; it ends with that
 when revoked, and every grant that acted under it is revoked with it."""
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, insert, or_, select, update
 from sqlmodel import col
 
 from medsvc.access.tables import Proxy
 from medsvc.clock import utc
+from medsvc.config import Settings
 from medsvc.fhir import FhirServer, interactions, jsonio, read_current
 from medsvc.security import grants
 from medsvc.security.context import platform_context
@@ -36,6 +38,19 @@ RELATIONSHIPS = {
 ESTABLISHED_BY = ("operator", "hospital", "provider", "consent")
 
 
+@dataclass(frozen=True)
+class ChildAge:
+    """Until which birthday a parent or guardian acts for a child, and the time zone in which
+    that birthday begins (the city's)."""
+
+    years: int
+    zone: tzinfo = UTC
+
+    @classmethod
+    def of(cls, settings: Settings) -> "ChildAge":
+        return cls(settings.proxy_child_age, ZoneInfo(settings.timezone))
+
+
 class ProxyRefused(ValueError):
     """A proxy the service will not record; the message says why, in English."""
 
@@ -57,16 +72,19 @@ def _patient(session: Connection, patient_id: str) -> dict[str, Any]:
     return dict(jsonio.loads_stored(current.content))
 
 
-def _birthday(born: date, age: int) -> datetime:
+def _birthday(born: date, child_age: ChildAge) -> datetime:
+    """The local midnight that begins the birthday (1 March for a child born on 29 February,
+    in a year without it)."""
+    age = child_age.years
     day = (
         born.replace(year=born.year + age)
         if (born.month, born.day) != (2, 29)
         else date(born.year + age, 3, 1)
     )
-    return datetime.combine(day, time(), UTC)
+    return datetime.combine(day, time(), child_age.zone).astimezone(UTC)
 
 
-def guardian_end(child: dict[str, Any], child_age: int, now: datetime) -> datetime:
+def guardian_end(child: dict[str, Any], child_age: ChildAge, now: datetime) -> datetime:
     """A child's proxy ends on their birthday of child_age; none for a child that age."""
     try:
         born = date.fromisoformat(str(child.get("birthDate", "")))
@@ -74,17 +92,19 @@ def guardian_end(child: dict[str, Any], child_age: int, now: datetime) -> dateti
         raise ProxyRefused("a guardian's proxy needs the child's full birth date") from None
     ends = _birthday(born, child_age)
     if ends <= now:
-        raise ProxyRefused(f"the patient is {child_age} or older: an adult's proxy needs consent")
+        raise ProxyRefused(
+            f"the patient is {child_age.years} or older: an adult's proxy needs consent"
+        )
     return ends
 
 
-def _require_adult(patient: dict[str, Any], child_age: int, now: datetime) -> None:
+def _require_adult(patient: dict[str, Any], child_age: ChildAge, now: datetime) -> None:
     """An adult's consent is theirs to give: a child's proxy is a guardian's."""
     try:
         guardian_end(patient, child_age, now)
     except ProxyRefused:
         return  # that age or older, or no full birth date known: taken as an adult
-    raise ProxyRefused(f"the patient is under {child_age}: a child's proxy is a guardian's")
+    raise ProxyRefused(f"the patient is under {child_age.years}: a child's proxy is a guardian's")
 
 
 def _check(proposal: NewProxy) -> None:
@@ -128,7 +148,7 @@ def _related_person(
 
 
 def add(
-    session: Connection, server: FhirServer, proposal: NewProxy, child_age: int, now: datetime
+    session: Connection, server: FhirServer, proposal: NewProxy, child_age: ChildAge, now: datetime
 ) -> Proxy:
     """Records the proxy and its RelatedPerson in the caller's unit of work."""
     _check(proposal)

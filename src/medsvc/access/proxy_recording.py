@@ -18,7 +18,7 @@ from medsvc.security.context import AuthContext
 
 
 class HospitalProxies:
-    def __init__(self, resident_system: str, child_age: int):
+    def __init__(self, resident_system: str, child_age: proxies.ChildAge):
         self.resident_system = resident_system
         self.child_age = child_age
 

@@ -64,7 +64,8 @@ def _proxies_add(args: argparse.Namespace) -> dict[str, Any]:
             _until(args.until),
         )
         try:
-            made = proxies.add(connection, server, proposal, get_settings().proxy_child_age, now)
+            child_age = proxies.ChildAge.of(get_settings())
+            made = proxies.add(connection, server, proposal, child_age, now)
         except proxies.ProxyRefused as refused:
             raise CommandError(str(refused)) from None
         patients = {made.patient_id, made.proxy_patient_id}

@@ -89,7 +89,7 @@ class ProxyChild:
                 call.session,
                 call.server,
                 proposal,
-                self.service.settings.proxy_child_age,
+                proxies.ChildAge.of(self.service.settings),
                 clock.now(),
             )
         except proxies.ProxyRefused as refused:

@@ -146,9 +146,8 @@ class ProxyConsent:
             adult, asked.asker, asked.relationship, proxies.CONSENTED, "consent"
         )
         try:
-            made = proxies.add(
-                call.session, call.server, proposal, self.service.settings.proxy_child_age, now
-            )
+            child_age = proxies.ChildAge.of(self.service.settings)
+            made = proxies.add(call.session, call.server, proposal, child_age, now)
         except proxies.ProxyRefused as refused:
             raise Invalid(str(refused)) from None
         reference = {"reference": f"RelatedPerson/{made.id}"}
