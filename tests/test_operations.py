@@ -28,6 +28,7 @@ REGISTERED = {
     ("proxy-invite", TYPE, frozenset({"Patient"}), True),
     ("proxy-accept", TYPE, frozenset({"Patient"}), True),
     ("proxy-child", TYPE, frozenset({"Patient"}), True),
+    ("proxy-activity", INSTANCE, frozenset({"Patient"}), False),
 }
 
 

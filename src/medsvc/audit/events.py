@@ -39,6 +39,7 @@ ACTIONS = {
     "operation": "E",
 }
 ACCOUNT_SYSTEM = "urn:medsvc:account"
+OPERATION_SYSTEM = "urn:medsvc:operation"  # an $operation's code, as a second subtype
 # Every reference's value in JSON this service wrote (orjson: no spaces, and no escapes but
 # those of a quote, a backslash and control characters, which no valid reference holds).
 WRITTEN_REFERENCE = re.compile(rb'"reference":"([^"\\]*)"')
@@ -70,6 +71,7 @@ class Access:
     # ActReason codes (ETREAT, BTG for break-glass) and the reason the person gave.
     purpose_of_use: tuple[str, ...] = ()
     purpose_text: str | None = None
+    operation: str | None = None  # the $operation's name (without the $), for an operation
     account: str | None = None  # the id of an account an operator's command acted on
     action: str | None = None  # what the command did to it: disable, reset-password, ...
 
@@ -200,6 +202,8 @@ def _entities(access: Access) -> list[dict[str, Any]]:
                 "type": {"system": ENTITY_TYPE, "code": "2", "display": "System Object"},
                 "role": {"system": OBJECT_ROLE, "code": "24", "display": "Query"},
                 "query": base64.b64encode(access.query.encode()).decode(),
+                # BALP's Query entity also gives the search in words: what type it asked.
+                "description": f"{access.resource_type or ''}?{access.query}",
             }
         )
     entities.append(
@@ -223,6 +227,14 @@ def _account_entity(account_id: str, action: str | None) -> dict[str, Any]:
     return entity
 
 
+def _subtypes(access: Access) -> list[dict[str, str]]:
+    """The interaction (BALP), and for an $operation which one it was."""
+    interaction = {"system": "http://hl7.org/fhir/restful-interaction", "code": access.interaction}
+    if access.operation is None:
+        return [interaction]
+    return [interaction, {"system": OPERATION_SYSTEM, "code": access.operation}]
+
+
 def audit_event(access: Access, recorded: str, server: str) -> dict[str, Any]:
     """The AuditEvent of one access (BALP: type rest, the interaction as subtype)."""
     outcome, description = _outcome(access.status)
@@ -233,9 +245,7 @@ def audit_event(access: Access, recorded: str, server: str) -> dict[str, Any]:
             "code": "rest",
             "display": "Restful Operation",
         },
-        "subtype": [
-            {"system": "http://hl7.org/fhir/restful-interaction", "code": access.interaction}
-        ],
+        "subtype": _subtypes(access),
         "action": ACTIONS.get(access.interaction, "E"),
         "recorded": recorded,
         "outcome": outcome,

@@ -1,6 +1,7 @@
 """What the audit trail records of a FHIR request: the interaction, the resource, the query,
 the patients whose data it touched, and how it ended."""
 
+import re
 from functools import lru_cache
 
 from starlette.requests import Request
@@ -13,6 +14,7 @@ from medsvc.kit import requestlog
 from medsvc.security.context import AuthContext
 
 REACHING_PARAMS = ("_include", "_revinclude", "_has")  # what can bring patient data along
+OPERATION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,63}")  # an OperationDefinition.code
 
 
 def _is_directory_lookup(request: Request, segments: list[str], directory: frozenset[str]) -> bool:
@@ -42,6 +44,9 @@ def access_of(
     )
     answered = [bytes(response.body)] if status < 400 and response is not None else []
     patients = {resource_id} if resource_type == "Patient" and resource_id else set()
+    operation = next((s[1:] for s in segments if s.startswith("$")), None)
+    if operation is not None and not OPERATION_NAME.fullmatch(operation):
+        operation = "unknown"  # a name no operation has: recorded, not repeated
     query = None
     if kind in ("search-type", "history-type"):
         posted = request.method == "POST"
@@ -56,6 +61,7 @@ def access_of(
         resource_type=resource_type,
         resource_id=resource_id,
         query=query,
+        operation=operation if kind == "operation" else None,
         patients=patients,
         ctx=ctx,
         sent=body if request.method != "GET" else None,

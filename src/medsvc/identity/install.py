@@ -5,7 +5,7 @@ from fastapi import FastAPI
 
 from medsvc.config import Settings
 from medsvc.fhir import FhirServer
-from medsvc.identity import proxy_child, proxy_consent
+from medsvc.identity import proxy_activity, proxy_child, proxy_consent
 from medsvc.identity.code_routes import ROUTES as CODE_ROUTES
 from medsvc.identity.oidc import RelyingParty
 from medsvc.identity.oidc_routes import CALLBACK
@@ -23,8 +23,10 @@ def install(app: FastAPI, settings: Settings) -> None:
 
 def install_operations(server: FhirServer, settings: Settings) -> None:
     """The $operations of identity: an adult's consent to a proxy, by a code to their phone,
-    and a parent's proxy for their child, confirmed by the verification provider."""
+    a parent's proxy for their child, confirmed by the verification provider, and what the
+    proxies did in a patient's name."""
     service = SignUp.of(server, settings)
     for operation in proxy_consent.operations(server.definitions, service):
         server.registry.add_operation(operation)
     server.registry.add_operation(proxy_child.operation(server.definitions, service))
+    server.registry.add_operation(proxy_activity.operation(server.definitions))
