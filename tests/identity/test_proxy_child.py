@@ -125,3 +125,20 @@ def test_an_account_without_a_proved_identity_may_not(
     add_person(clean, "patient", "operator-made", f"Patient/{made.json()['id']}")
     with parent_api(server, clean, "operator-made", OPERATOR_PASSWORD) as api:
         assert ask(api).status_code == 403
+
+
+def test_a_parent_asks_about_children_a_bounded_number_of_times_an_hour(
+    clean: Backend, kept: Kept, sms_gateway: Receiver
+) -> None:
+    server = provider_server(clean, kept, sms_gateway, "Vouching")
+    with signed_up_on(server, clean):
+        pass
+    refusing = provider_server(clean, kept, sms_gateway, "NoHousehold")
+    with parent_api(refusing, clean) as api:
+        # A refusal is answered, not rolled back: each question the provider was asked counts.
+        statuses = [ask(api).status_code for _ in range(clean.settings.codes_per_identity_per_hour)]
+        assert statuses == [422] * clean.settings.codes_per_identity_per_hour
+        over = ask(api)
+        assert over.status_code == 429, over.text
+        assert 0 < int(over.headers["Retry-After"]) <= 3600
+        assert ask(api, number="110105201506010025").status_code == 400  # checked before counted

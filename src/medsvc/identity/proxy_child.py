@@ -1,20 +1,33 @@
 """A parent becomes their child's proxy with the child's resident identity number, when the
 city's verification provider confirms the relationship (Patient/$proxy-child): the child's
-Patient is the one hospitals registered with that number, or made now from the number."""
+Patient is the one hospitals registered with that number, or made now from the number. Each
+parent asks the provider a bounded number of times an hour (a number guessed is a question
+the city may pay for)."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
 from medsvc import clock
 from medsvc.access import proxies
-from medsvc.errors import Forbidden, Invalid, Unavailable, Unprocessable
+from medsvc.errors import (
+    Forbidden,
+    Invalid,
+    Issue,
+    TooManyRequests,
+    Unavailable,
+    Unprocessable,
+    operation_outcome,
+)
 from medsvc.fhir import Definitions, Operation, OperationCall, Result, jsonio, read_inputs
-from medsvc.identity import accounts, documents, patients, verification
+from medsvc.identity import accounts, documents, patients, quotas, verification
 from medsvc.identity.signup import SignUp, name_of
 from medsvc.security import scopes
 from medsvc.security.context import AuthContext
+
+HOUR = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -57,15 +70,25 @@ class ProxyChild:
                 "The city's verification service does not confirm family relationships here: "
                 "a hospital's service desk records a parent as their child's proxy"
             )
+        self._within_quota(call.session, parent_id)
         try:
             confirmed = provider.relationship(parent, child, name, relationship)
         except Exception:  # the city's code: whatever it raises, nothing is made now
             raise Unavailable(
                 "The verification service could not answer; try again later"
             ) from None
-        if not confirmed:
-            raise Unprocessable("The verification service does not confirm the relationship")
+        if not confirmed:  # answered, not raised: the question asked stays counted
+            refused = Issue("The verification service does not confirm the relationship")
+            return Result(422, body=jsonio.dumps(operation_outcome([refused])))
         return self._made(call, parent_id, name, child, relationship)
+
+    def _within_quota(self, session: Connection, parent_id: str) -> None:
+        limit = self.service.settings.codes_per_identity_per_hour
+        wait = quotas.take(session, f"asker:proxy-child:{parent_id}", limit, HOUR, clock.now())
+        if wait is not None:
+            raise TooManyRequests(
+                "Too many children's numbers asked about", headers={"Retry-After": str(wait)}
+            )
 
     def _made(
         self,
