@@ -1,13 +1,29 @@
-"""The app's page for acting for another adult: the code sent to their phone, given back on the
-next page, and the proxy made; a wrong code said on the page. Over HTTP, on both databases."""
+"""The app's pages for acting for a family member: another adult's code sent to their phone,
+given back on the next page, and the proxy made; a parent adding their child with the child's
+number; what is refused said on the page. Over HTTP, on both databases."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
+import pytest
 
-from tests.conftest import Backend
+from medsvc.access import proxies
+from tests.conftest import Backend, Kept
 from tests.factories import FHIR_JSON
-from tests.identity.conftest import Gatewayed, code_in, codes_sent
+from tests.identity.conftest import (
+    CHILD,
+    PASSWORD,
+    Gatewayed,
+    code_in,
+    codes_sent,
+    gatewayed_with,
+    origin,
+    sign_up,
+)
 from tests.security.conftest import add_person, form_fields
-from tests.web.conftest import signed_in
+from tests.subscriptions.receiver import Receiver
+from tests.web.conftest import sign_in, signed_in
 
 NAINAI = "+8613900139000"
 
@@ -54,3 +70,102 @@ def test_the_form_needs_the_page_s_token(
     forged = phone.post("/app/proxies/ask", data={"phone": NAINAI, "relationship": "CHILD"})
     assert forged.status_code == 403
     assert codes_sent(clean, gatewayed) == []
+
+
+@contextmanager
+def parent_on(server: Gatewayed, clean: Backend) -> Iterator[httpx.Client]:
+    """A real-name parent (signed up with their identity number) signed in to the app."""
+    with httpx.Client(base_url=server.server.url, timeout=30) as signing_up:
+        assert sign_up(signing_up, clean, server).status_code == 302
+    with httpx.Client(
+        base_url=server.server.url, timeout=30, headers={"Accept-Language": "en"}
+    ) as browser:
+        yield parent_signed_in(browser)
+
+
+def parent_signed_in(browser: httpx.Client) -> httpx.Client:
+    assert sign_in(browser, "+8613800138000", PASSWORD).status_code == 303
+    return browser
+
+
+def add_child(browser: httpx.Client, number: str = CHILD, **typed: str) -> httpx.Response:
+    form = browser.get("/app/proxies/child")
+    assert form.status_code == 200, form.text
+    fields = {"name": "王小明", "number": number, "relationship": "MTH", **typed}
+    return browser.post(
+        "/app/proxies/child",
+        data={**form_fields(form.text), **fields},
+        headers={"Origin": origin(browser)},
+    )
+
+
+def test_a_parent_adds_their_child_in_the_app(
+    clean: Backend, kept: Kept, sms_gateway: Receiver
+) -> None:
+    server = gatewayed_with(clean, kept, sms_gateway, "tests.identity.providers:Vouching")
+    with parent_on(server, clean) as browser:
+        done = add_child(browser, "1101 0520 1506 0100 24")  # spaces as people type them
+    assert done.status_code == 200, done.text
+    assert "act for them" in done.text
+    with clean.database.session(write=False) as session:
+        [made] = proxies.listed(session, None, None)
+    assert (made.kind, made.relationship, made.established_by) == ("guardian", "MTH", "provider")
+
+
+@pytest.mark.parametrize(
+    ("provider", "number", "typed", "status", "said"),
+    [
+        ("Vouching", "110105201506010025", {}, 422, "not a resident identity number"),
+        ("Vouching", CHILD, {"name": "  "}, 422, "type the child's name"),
+        ("Vouching", CHILD, {"relationship": "CHILD"}, 422, "You are the child"),
+        ("NoHousehold", CHILD, {}, 422, "could not confirm"),
+        ("FailingHousehold", CHILD, {}, 503, "could not answer"),
+    ],
+)
+def test_the_child_page_says_what_was_refused(
+    clean: Backend,
+    kept: Kept,
+    sms_gateway: Receiver,
+    provider: str,
+    number: str,
+    typed: dict[str, str],
+    status: int,
+    said: str,
+) -> None:
+    vouching = gatewayed_with(clean, kept, sms_gateway, "tests.identity.providers:Vouching")
+    with parent_on(vouching, clean):
+        pass
+    server = gatewayed_with(clean, kept, sms_gateway, f"tests.identity.providers:{provider}")
+    with httpx.Client(
+        base_url=server.server.url, timeout=30, headers={"Accept-Language": "en"}
+    ) as browser:
+        refused = add_child(parent_signed_in(browser), number, **typed)
+    assert refused.status_code == status, refused.text
+    assert said in refused.text
+    assert 'value="王小明"' in refused.text or typed.get("name")  # what was typed stays
+    with clean.database.session(write=False) as session:
+        assert proxies.listed(session, None, None) == []
+
+
+def test_an_account_without_an_identity_document_is_told_why(
+    phone: httpx.Client, clean: Backend, gatewayed: Gatewayed, client: httpx.Client
+) -> None:
+    family(client, clean)
+    signed_in(phone, "mei")
+    refused = add_child(phone)
+    assert refused.status_code == 403
+    assert "Only an account opened with an identity document" in refused.text
+
+
+def test_the_child_form_needs_the_page_s_token(
+    phone: httpx.Client, clean: Backend, gatewayed: Gatewayed, client: httpx.Client
+) -> None:
+    family(client, clean)
+    signed_in(phone, "mei")
+    forged = phone.post("/app/proxies/child", data={"name": "王小明", "number": CHILD})
+    assert forged.status_code == 403
+
+
+def test_the_child_page_is_for_a_signed_in_citizen(phone: httpx.Client) -> None:
+    assert phone.get("/app/proxies/child").status_code == 401
+    assert phone.post("/app/proxies/child", data={"name": "王小明"}).status_code in (401, 403)

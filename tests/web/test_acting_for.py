@@ -9,6 +9,7 @@ import httpx
 from medsvc import clock
 from medsvc.access import proxies
 from medsvc.assembly import fhir_server
+from medsvc.audit import trail
 from tests.conftest import Backend
 from tests.factories import FHIR_JSON
 from tests.security.conftest import PASSWORD, form_fields
@@ -125,3 +126,37 @@ def test_ending_a_proxy_needs_the_page_s_form(
         found = proxies.found(session, proxy.id)
     assert found is not None
     assert found.revoked_at is None
+
+
+def test_a_person_sees_what_their_proxy_did_for_them(
+    browser: httpx.Client, people: People, client: httpx.Client, clean: Backend
+) -> None:
+    """Mei, acting for Lei, opens his appointments; Lei then sees it on his proxies page, and
+    Mei acting for him does not see that list."""
+    proposal = proxies.NewProxy(people.other, people.citizen, "SPS", proxies.CONSENTED, "hospital")
+    with clean.database.session(write=True) as session:
+        proxy = proxies.add(
+            session, fhir_server(clean.settings), proposal, proxies.ChildAge(14), clock.now()
+        )
+    pick(browser, sign_in_to_picker(browser), proxy.id)
+    english = {"Accept-Language": "en"}
+    assert browser.get("/app/appointments").status_code == 200
+    as_proxy = browser.get("/app/proxies", headers=english)
+    assert as_proxy.status_code == 200
+    assert "What they did for you" not in as_proxy.text
+    browser.cookies.clear()
+    trail.flush_all()
+    signed_in(browser, "lei")
+    listed = browser.get("/app/proxies", headers=english)
+    assert listed.status_code == 200, listed.text
+    activity = listed.text.split("What they did for you", 1)[1]
+    assert "<strong>李梅</strong>: Searched · Appointments" in activity
+    assert "Nobody has acted for you yet." not in activity
+
+
+def test_a_person_nobody_acted_for_is_told_so(
+    browser: httpx.Client, people: People, clean: Backend
+) -> None:
+    signed_in(browser, "lei")
+    listed = browser.get("/app/proxies", headers={"Accept-Language": "en"})
+    assert "Nobody has acted for you yet." in listed.text

@@ -1,8 +1,8 @@
 """Family proxies in a real browser on a phone, in both languages: a parent signs in, picks
 their child on the server's patient picker and sees whose record the app shows; a person sees
-who may act for their record and stops it. Each page checked with axe-core and pictured on
-request. (Acting for another adult with a code sent to their phone needs the SMS gateway: its
-pages are tested over HTTP.)"""
+who may act for their record, what they did for them, and stops it. Each page checked with
+axe-core and pictured on request. (Acting for another adult with a code sent to their phone
+needs the SMS gateway: its pages are tested over HTTP.)"""
 
 import re
 
@@ -13,11 +13,13 @@ from playwright.sync_api import Browser, Page, expect
 from medsvc import clock
 from medsvc.access import proxies
 from medsvc.assembly import fhir_server
+from medsvc.audit import trail
 from tests.conftest import Backend, LiveServer
 from tests.security.conftest import PASSWORD
 from tests.web.conftest import People
 from tests.web.phone import serious_violations
-from tests.web.test_acting_for import child_of_mei
+from tests.web.test_acting_for import child_of_mei, pick
+from tests.web.test_acting_for import sign_in_to_picker as sign_in_to_picker_over_http
 from tests.web.test_browser import accessible, chromium_browser, phone, sign_in
 
 __all__ = ["chromium_browser"]  # the fixture
@@ -82,19 +84,24 @@ def test_a_parent_picks_their_child_and_the_app_says_whose_record_it_shows(
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])
-def test_a_person_sees_who_may_act_for_their_record_and_stops_it(
+def test_a_person_sees_who_may_act_for_their_record_what_they_did_and_stops_it(
     chromium_browser: Browser,
     smart_server: LiveServer,
     clean: Backend,
     people: People,
+    browser: httpx.Client,
     language: str,
 ) -> None:
-    """Lei consented, at a hospital, that Mei acts for him; he acts for no one himself."""
+    """Lei consented, at a hospital, that Mei acts for him; he acts for no one himself. Mei
+    has opened his appointments in the app."""
     proposal = proxies.NewProxy(people.other, people.citizen, "SPS", proxies.CONSENTED, "hospital")
     with clean.database.session(write=True) as session:
-        proxies.add(
+        proxy = proxies.add(
             session, fhir_server(clean.settings), proposal, proxies.ChildAge(14), clock.now()
         )
+    pick(browser, sign_in_to_picker_over_http(browser), proxy.id)
+    assert browser.get("/app/appointments").status_code == 200
+    trail.flush_all()
     page = phone(chromium_browser, language)
     page.goto(f"{smart_server.url}/app/")
     sign_in(page, "lei")  # straight to the app: no picker
@@ -111,6 +118,12 @@ def test_a_person_sees_who_may_act_for_their_record_and_stops_it(
     expect(cards).to_have_count(1)
     expect(cards).to_contain_text(MEI)
     expect(cards).to_contain_text(words(language, "家属或照护人", "Family member or carer"))
+    expect(page.get_by_role("heading", level=2)).to_have_text(
+        words(language, "他们为您办理过的事项", "What they did for you")
+    )
+    expect(page.locator(".activity")).to_contain_text(
+        words(language, "李梅: 搜索 · 预约", "李梅: Searched · Appointments")
+    )
     accessible(page, f"proxies-{language}")
     stop = words(language, "停止 李梅 代办此病历", "Stop 李梅 acting for this record")
     cards.get_by_role("button", name=stop).click()
@@ -119,7 +132,7 @@ def test_a_person_sees_who_may_act_for_their_record_and_stops_it(
         words(language, "已停止", "Done: that person can no longer act for this record")
     )
     expect(page.locator(".card")).to_have_count(0)
-    expect(page.locator("main")).not_to_contain_text(MEI)
+    expect(page.locator(".activity")).to_contain_text(MEI)  # what she did stays listed
     expect(page.locator("main")).to_contain_text(
         words(language, "目前没有其他人可以代办此病历。", "Nobody else can act for this record.")
     )
