@@ -43,7 +43,7 @@ chromium:
 # Phone-sized pictures of the app's pages in both languages, taken by its browser tests.
 screenshots: $(STAMP) chromium
 	MEDSVC_TEST_BACKENDS=sqlite MEDSVC_SCREENSHOTS=docs/screenshots \
-		$(BIN)/pytest -p no:cacheprovider -n 0 tests/web/test_browser.py tests/web/test_browser_changes.py tests/web/test_browser_help.py tests/web/test_browser_proxies.py tests/identity/test_browser_signup.py tests/identity/test_browser_codes.py
+		$(BIN)/pytest -p no:cacheprovider -n 0 tests/web/test_browser.py tests/web/test_browser_changes.py tests/web/test_browser_help.py tests/web/test_browser_proxies.py tests/identity/test_browser_signup.py tests/identity/test_browser_codes.py tests/identity/test_browser_proxy_child.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

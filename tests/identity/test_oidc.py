@@ -4,8 +4,10 @@ server the city trusts. The first time, a code to the account's number links the
 the provider alone signs the person in. What the provider answers is checked, and a browser
 that did not start the sign-in cannot finish it."""
 
+import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -16,10 +18,13 @@ from sqlalchemy import func, select
 from medsvc import clock
 from medsvc.app import create_app
 from medsvc.db import Database
+from medsvc.fhir import jsonio
+from medsvc.fhir.index import RESOURCE
 from medsvc.identity.tables import ExternalIdentity, OidcPending
 from medsvc.kit import migrate
 from medsvc.security import accounts, clients
-from tests.conftest import Backend, Kept, LiveServer, free_port, make_settings
+from tests.cli.test_main import medsvc
+from tests.conftest import KEYS, Backend, Kept, LiveServer, free_port, make_settings
 from tests.identity.conftest import (
     PASSWORD,
     Gatewayed,
@@ -163,6 +168,21 @@ def link_with_code(
     )
 
 
+def audited_actions(backend: Backend) -> set[str]:
+    """The actions on accounts the audit trail records (its entities' details)."""
+    with backend.database.session(write=False) as session:
+        contents = session.execute(
+            select(RESOURCE.c.content).where(RESOURCE.c.resource_type == "AuditEvent")
+        ).scalars()
+        events = [jsonio.loads_stored(content) for content in contents]
+    return {
+        detail.get("valueString", "")
+        for event in events
+        for entity in event.get("entity", [])
+        for detail in entity.get("detail", [])
+    }
+
+
 def count(backend: Backend, table: Any) -> int:
     with backend.database.session(write=False) as session:
         return int(session.execute(select(func.count()).select_from(table)).scalar_one())
@@ -289,3 +309,31 @@ def test_without_a_provider_there_is_no_such_sign_in(
     assert "/auth/oidc/start" not in page.text
     query = urlsplit(start.headers["location"]).query
     assert phone.get(f"/auth/oidc/start?{query}").status_code == 404
+
+
+def test_an_operator_sees_and_removes_a_link_and_the_next_sign_in_asks_for_a_code_again(
+    person: httpx.Client, clean: Backend, federated: Federated, tmp_path: Path
+) -> None:
+    signed_up(person, clean, federated)
+    first = back_from_provider(person, federated.provider, to_provider(person))
+    assert link_with_code(person, federated, clean, first).status_code == 302
+    env = {"MEDSVC_DATABASE_URL": clean.url, "MEDSVC_KEYS_DIR": KEYS.name}
+    shown = json.loads(medsvc("users", "show", NUMBER, cwd=tmp_path, env=env).stdout)
+    [link] = shown["external_links"]
+    assert link["issuer"] == f"{federated.provider.origin}/auth"
+    assert link["subject"]
+    elsewhere = ("--issuer", "https://elsewhere.example")
+    other = medsvc("users", "unlink", NUMBER, *elsewhere, cwd=tmp_path, env=env)
+    assert json.loads(other.stdout)["links_removed"] == 0
+    removed = medsvc("users", "unlink", NUMBER, cwd=tmp_path, env=env)
+    assert removed.returncode == 0, removed.stderr
+    assert json.loads(removed.stdout) == {"username": "+8613800138000", "links_removed": 1}
+    assert count(clean, ExternalIdentity) == 0
+    assert "unlink-external-account" in audited_actions(clean)
+    person.cookies.clear()
+    federated.city.gateway.received.clear()
+    again = back_from_provider(person, federated.provider, to_provider(person))
+    assert again.status_code == 200, again.text
+    assert "Link your account" in again.text  # the phone is proved again before a new link
+    missing = medsvc("users", "unlink", "nobody", cwd=tmp_path, env=env)
+    assert missing.returncode != 0

@@ -1,5 +1,5 @@
-"""The medsvc users commands: add, list, show, unlock, disable, enable, reset-password. Each
-prints one JSON object on stdout; each but add is recorded in the audit trail as the
+"""The medsvc users commands: add, list, show, unlock, disable, enable, reset-password, unlink.
+Each prints one JSON object on stdout; each but add is recorded in the audit trail as the
 operating-system user's action on the account, in the transaction that does it."""
 
 import argparse
@@ -24,6 +24,7 @@ from medsvc.cli.common import (
 )
 from medsvc.fhir import new_id
 from medsvc.identity import accounts as identity_accounts
+from medsvc.identity import oidc_links
 from medsvc.security import account_admin, accounts, signin_throttle, totp
 from medsvc.security.context import AuthContext
 from medsvc.security.tables import Account
@@ -104,7 +105,12 @@ def _users_show(args: argparse.Namespace) -> dict[str, Any]:
     def show(connection: Connection, account: Account) -> dict[str, Any]:
         waits = signin_throttle.throttled_addresses(connection, account.username, clock.now())
         proved = identity_accounts.proved_identity(connection, account.id)
-        return account_admin.summary(account) | {"failed_sign_ins": waits, "identity": proved}
+        links = oidc_links.links_of(connection, account.id)
+        return account_admin.summary(account) | {
+            "failed_sign_ins": waits,
+            "identity": proved,
+            "external_links": links,
+        }
 
     return _on_account(args.username, "read", "show", show)
 
@@ -144,6 +150,13 @@ def _users_reset_password(args: argparse.Namespace) -> dict[str, Any]:
     return _on_account(args.username, "update", "reset-password", reset)
 
 
+def _users_unlink(args: argparse.Namespace) -> dict[str, Any]:
+    def unlink(connection: Connection, account: Account) -> dict[str, Any]:
+        return {"links_removed": oidc_links.unlink(connection, account.id, args.issuer)}
+
+    return _on_account(args.username, "update", "unlink-external-account", unlink)
+
+
 def _add_parser(users: Any) -> None:
     add = users.add_parser("add", help="add an account; the password is read from stdin")
     add.add_argument("--role", choices=list(accounts.ROLES), required=True)
@@ -181,3 +194,9 @@ def add_commands(commands: Any) -> None:
     reset.add_argument("username")
     reset.add_argument("--password-stdin", action="store_true", required=True)
     reset.set_defaults(run=json_command(_users_reset_password))
+    unlink = users.add_parser(
+        "unlink", help="remove the account's links to another service's sign-in (OpenID Connect)"
+    )
+    unlink.add_argument("username")
+    unlink.add_argument("--issuer", help="only the link to this issuer (default: every link)")
+    unlink.set_defaults(run=json_command(_users_unlink))

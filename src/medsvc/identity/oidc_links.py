@@ -88,3 +88,25 @@ def link(session: Connection, issuer: str, subject: str, account_id: str, now: d
 
 def forget_old(session: Connection, now: datetime) -> int:
     return int(session.execute(delete(OidcPending).where(col(OidcPending.expires) <= now)).rowcount)
+
+
+def links_of(session: Connection, account_id: str) -> list[dict[str, str]]:
+    """The account's links to other services, as an operator sees them."""
+    rows = session.execute(
+        select(ExternalIdentity)
+        .where(col(ExternalIdentity.account_id) == account_id)
+        .order_by(col(ExternalIdentity.linked_at))
+    )
+    return [
+        {"issuer": r.issuer, "subject": r.subject, "linked": utc(r.linked_at).isoformat()}
+        for r in rows
+    ]
+
+
+def unlink(session: Connection, account_id: str, issuer: str | None) -> int:
+    """Removes the account's links (to one issuer, or all); returns how many. The person signs
+    in with that service again only after proving their phone again."""
+    query = delete(ExternalIdentity).where(col(ExternalIdentity.account_id) == account_id)
+    if issuer is not None:
+        query = query.where(col(ExternalIdentity.issuer) == issuer)
+    return int(session.execute(query).rowcount)
