@@ -5,11 +5,14 @@ from datetime import date
 from urllib.parse import urlsplit
 
 import httpx
+from sqlalchemy import select
+from sqlmodel import col
 
 from medsvc import clock
 from medsvc.access import proxies
 from medsvc.assembly import fhir_server
 from medsvc.audit import trail
+from medsvc.security.tables import RefreshToken
 from tests.conftest import Backend
 from tests.factories import FHIR_JSON
 from tests.security.conftest import PASSWORD, form_fields
@@ -71,7 +74,7 @@ def test_a_parent_acting_for_their_child_sees_whose_record_it_is(
     home = pick(browser, picker, proxy_id)
     assert home.status_code == 200
     assert "李小梅" in home.text
-    assert 'href="/app/signin"' in home.text  # the way to act for someone else
+    assert 'href="/app/switch"' in home.text  # the way to act for someone else
 
 
 def test_a_parent_acting_for_themselves_sees_no_banner(
@@ -160,3 +163,40 @@ def test_a_person_nobody_acted_for_is_told_so(
     signed_in(browser, "lei")
     listed = browser.get("/app/proxies", headers={"Accept-Language": "en"})
     assert "Nobody has acted for you yet." in listed.text
+
+
+def test_a_parent_switches_to_themselves_without_their_password(
+    browser: httpx.Client, people: People, client: httpx.Client, clean: Backend
+) -> None:
+    _child, proxy_id = child_of_mei(client, clean, people)
+    pick(browser, sign_in_to_picker(browser), proxy_id)
+    before = browser.cookies.get("medsvc_session")
+    switching = browser.get("/app/switch")
+    assert switching.status_code == 303, switching.text
+    asked = browser.get(switching.headers["location"])
+    assert asked.status_code == 302, asked.text  # no sign-in form: straight to the picker
+    assert urlsplit(asked.headers["location"]).path == "/auth/choose"
+    home = pick(browser, browser.get(asked.headers["location"]), "myself")
+    assert home.status_code == 200
+    assert "李小梅" not in home.text  # acting for herself again
+    assert before
+    assert browser.cookies.get("medsvc_session") != before
+    with httpx.Client(base_url=browser.base_url, timeout=30) as old:
+        old.cookies.set("medsvc_session", before, path="/")
+        assert old.get("/app/results").status_code == 401  # the replaced session is ended
+    with clean.database.session(write=False) as session:
+        live = session.execute(
+            select(RefreshToken.family).where(col(RefreshToken.revoked).is_(False)).distinct()
+        ).all()
+    assert len(live) == 1  # the replaced sign-in's grant is revoked
+
+
+def test_switching_in_another_browser_asks_for_the_password(
+    browser: httpx.Client, people: People, client: httpx.Client, clean: Backend
+) -> None:
+    child_of_mei(client, clean, people)
+    with httpx.Client(base_url=browser.base_url, timeout=30) as elsewhere:
+        switching = elsewhere.get("/app/switch")
+        asked = elsewhere.get(switching.headers["location"])
+        assert asked.status_code == 200
+        assert 'name="password"' in asked.text

@@ -72,10 +72,9 @@ def test_a_parent_picks_their_child_and_the_app_says_whose_record_it_shows(
     expect(banner).to_contain_text(CHILD)
     expect(banner).to_contain_text(words(language, "您正在代", "You are acting for"))
     switch = banner.get_by_role(
-        "link",
-        name=words(language, "重新登录，为其他人办理", "Sign in again to act for someone else"),
+        "link", name=words(language, "切换就诊人", "Switch whom you act for")
     )
-    expect(switch).to_have_attribute("href", "/app/signin")
+    expect(switch).to_have_attribute("href", "/app/switch")
     expect(page.get_by_role("heading", level=1)).to_have_text(
         words(language, "待就诊的预约", "Your coming appointments")
     )

@@ -7,11 +7,17 @@ from starlette.routing import Route
 
 from medsvc import clock
 from medsvc.kit.executors import in_thread
-from medsvc.security import authorize, choose, signin_csrf
+from medsvc.security import choose, signin_csrf
 from medsvc.security.accounts import account_by_id
 from medsvc.security.acting import Acting, ActingFor
 from medsvc.security.signin_page import FORGED, UNREADABLE, ChooseForm, Refusal, pages_of
-from medsvc.security.signin_routes import checked_request, posted_form, redirect, refused
+from medsvc.security.signin_routes import (
+    checked_request,
+    issue_code,
+    posted_form,
+    redirect,
+    refused,
+)
 from medsvc.security.tables import Account
 
 PATH = "/auth/choose"
@@ -68,7 +74,7 @@ def _issue(request: Request, choice_id: str, picked: str) -> Response:
             return checked
         if not choose.chosen(connection, choice_id):  # chosen already, in another request
             return refused(request, Refusal(FORGED, 403))
-        code = authorize.issue_code(connection, checked, account, now, acting)
+        code = issue_code(request, connection, checked, account, acting)
     return redirect(checked.redirect(code=code))
 
 

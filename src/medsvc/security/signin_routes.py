@@ -1,6 +1,7 @@
-"""The authorization endpoint over HTTP: GET shows the sign-in page for a checked request,
-POST (from that page, in that browser, not throttled) signs the person in and sends the
-browser back to the app with a code."""
+"""The authorization endpoint over HTTP: GET shows the sign-in page for a checked request
+(or, asked with prompt=select_account by an app this browser is signed in to, goes straight
+to the patient picker), POST (from that page, in that browser, not throttled) signs the
+person in and sends the browser back to the app with a code."""
 
 from urllib.parse import parse_qsl, urlencode
 
@@ -13,8 +14,9 @@ from medsvc import clock
 from medsvc.config import Settings
 from medsvc.db import Database
 from medsvc.kit.executors import in_thread
-from medsvc.security import authorize, choose, signin, signin_csrf
-from medsvc.security.acting import ActingFor
+from medsvc.security import authorize, choose, signin, signin_csrf, signin_memory
+from medsvc.security.acting import Acting, ActingFor
+from medsvc.security.clients import hash_secret
 from medsvc.security.routes import MAX_FORM_BYTES, has_nul, retry_after
 from medsvc.security.signin_page import (
     FORGED,
@@ -81,10 +83,29 @@ def _show(request: Request, params: dict[str, str]) -> Response:
     return _form_page(request, checked.client, params)
 
 
+def _choose_again(request: Request, params: dict[str, str]) -> Response:
+    """An app this browser signed the person in to asks them to choose again whom it acts
+    for: the picker (or the code, for a person who acts for no one else), without the
+    password, while that sign-in's grant is alive; else the sign-in form."""
+    checked = checked_request(request, params)
+    if isinstance(checked, Response):
+        return checked
+    secret, now = request.cookies.get(signin_csrf.COOKIE, ""), clock.now()
+    if not signin_csrf.SECRET.match(secret):
+        return _form_page(request, checked.client, params)
+    with request.app.state.database.session(write=True) as connection:
+        account = signin_memory.recall(connection, secret, checked.client.client_id, now)
+        if account is None or not choose.wants_patient(checked, account):
+            return _form_page(request, checked.client, params)
+        return redirect(next_location(request, connection, checked, account, params))
+
+
 async def authorize_page(request: Request) -> Response:
     params = dict(request.query_params)
     if has_nul(params):
         return refused(request, Refusal(UNREADABLE, 400))
+    if params.get("prompt") == signin_memory.PROMPT:
+        return await in_thread(request, "write", _choose_again, request, params)
     return await in_thread(request, "read", _show, request, params)
 
 
@@ -131,7 +152,25 @@ def next_location(
         choice_id = choose.wait(connection, account, params, secret, now)
         base = request.app.state.auth_urls.authorize.removesuffix("/authorize")
         return f"{base}/choose?{urlencode({'choice': choice_id})}"
-    return checked.redirect(code=authorize.issue_code(connection, checked, account, now))
+    return checked.redirect(code=issue_code(request, connection, checked, account))
+
+
+def issue_code(
+    request: Request,
+    connection: Connection,
+    checked: authorize.AuthorizeRequest,
+    account: Account,
+    acting: Acting | None = None,
+) -> str:
+    """The app's code; a citizen's app's is remembered for this browser, so that the app may
+    later send them back to choose whom it acts for (signin_memory.py)."""
+    now = clock.now()
+    code = authorize.issue_code(connection, checked, account, now, acting)
+    secret = request.cookies.get(signin_csrf.COOKIE, "")
+    if choose.wants_patient(checked, account) and signin_csrf.SECRET.match(secret):
+        client_id = checked.client.client_id
+        signin_memory.remember(connection, secret, client_id, account, hash_secret(code), now)
+    return code
 
 
 def _grant(

@@ -3,7 +3,15 @@ tokens, revocations, and the sign-in throttle."""
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    DateTime,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Column, Field, SQLModel
 
 from medsvc.db import BigId
@@ -145,4 +153,22 @@ class PatientChoice(SQLModel, table=True):
     account_id: str = Field(sa_type=String(64))
     browser_hash: str = Field(sa_type=String(64))  # SHA-256 of the sign-in cookie's secret
     params: str = Field(sa_type=String(8000))  # the app's authorization request (JSON)
+    expires: datetime = Field(sa_type=DateTime(timezone=True))
+
+
+class SigninMemory(SQLModel, table=True):
+    """That a browser signed a person in to an app whose grant is still alive, so that the app
+    may send them back to SMART's patient picker to act for someone else without their
+    password again (OpenID Connect's prompt=select_account). One per browser and app."""
+
+    __tablename__ = "signin_memory"
+    __table_args__ = (
+        PrimaryKeyConstraint("browser_hash", "client_id", name="pk_signin_memory"),
+        Index("ix_signin_memory_expires", "expires"),
+    )
+
+    browser_hash: str = Field(sa_type=String(64))  # SHA-256 of the sign-in cookie's secret
+    client_id: str = Field(sa_type=String(64))
+    account_id: str = Field(sa_type=String(64))
+    code_hash: str = Field(sa_type=String(64))  # the code whose grant must still be alive
     expires: datetime = Field(sa_type=DateTime(timezone=True))

@@ -87,8 +87,11 @@ def challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def authorize_location(client: AppClient, state: str, verifier: str) -> str:
-    """Where the browser goes to sign in: this server's authorization endpoint."""
+def authorize_location(
+    client: AppClient, state: str, verifier: str, prompt: str | None = None
+) -> str:
+    """Where the browser goes to sign in: this server's authorization endpoint (with
+    prompt=select_account, to choose again whom the app acts for)."""
     params = {
         "response_type": "code",
         "client_id": client.client_id,
@@ -98,5 +101,5 @@ def authorize_location(client: AppClient, state: str, verifier: str) -> str:
         "aud": client.fhir_base,
         "code_challenge": challenge(verifier),
         "code_challenge_method": "S256",
-    }
+    } | ({"prompt": prompt} if prompt else {})
     return f"/auth/authorize?{urlencode(params)}"

@@ -71,11 +71,15 @@ def _open(cookie: str, sealed: bytes) -> dict[str, Any] | None:
     return opened
 
 
-def begin_sign_in(connection: Connection, now: datetime) -> tuple[str, dict[str, str]]:
+def begin_sign_in(
+    connection: Connection, now: datetime, replaces: dict[str, str] | None = None
+) -> tuple[str, dict[str, str]]:
     """A new session for a sign-in about to start: its cookie, and the state and PKCE
-    verifier (RFC 7636) the callback must match."""
+    verifier (RFC 7636) the callback must match; replaces, the session signed in now in
+    this browser (its cookie and token), ended once the new sign-in succeeds."""
     cookie = secrets.token_urlsafe(32)
     values = {"state": secrets.token_urlsafe(24), "verifier": secrets.token_urlsafe(48)}
+    values |= {f"replaces_{name}": value for name, value in (replaces or {}).items()}
     connection.execute(
         insert(SESSION).values(
             id_hash=_id_hash(cookie),
