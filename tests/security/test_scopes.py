@@ -49,6 +49,13 @@ def requests(patient_id: str) -> list[tuple[str, str, dict]]:
         "headers": {"Content-Type": "application/json-patch+json"},
     }
     body = {"json": {**patient(), "id": patient_id}, "headers": FHIR_JSON}
+    family_ask = {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "phone", "valueString": "13800138000"},
+            {"name": "relationship", "valueString": "CHILD"},
+        ],
+    }
     return [
         ("GET", url, {}),
         ("GET", f"{url}/_history/1", {}),
@@ -74,6 +81,10 @@ def requests(patient_id: str) -> list[tuple[str, str, dict]]:
         ("POST", "/Patient/$validate", {"json": patient(), "headers": FHIR_JSON}),
         ("POST", f"{url}/$validate", {"headers": FHIR_JSON}),
         ("GET", f"{url}/$waiting-results", {}),
+        ("GET", f"{url}/$proxy-activity", {}),
+        ("POST", "/Patient/$proxy-invite", {"json": family_ask, "headers": FHIR_JSON}),
+        ("POST", "/Patient/$proxy-accept", {"json": family_ask, "headers": FHIR_JSON}),
+        ("POST", "/Patient/$proxy-child", {"json": family_ask, "headers": FHIR_JSON}),
     ]
 
 
