@@ -67,7 +67,8 @@ def test_list_and_show_tell_no_secrets(
     assert (aino["disabled"], aino["totp"]) == (False, False)
     status, shown, _ = users(clean, tmp_path, "show", "AINO")  # usernames compare normalised
     assert status == 0
-    assert shown == {"username": "aino", **aino, "failed_sign_ins": [], "identity": None}
+    expected = {"failed_sign_ins": [], "identity": None, "external_links": []}
+    assert shown == {"username": "aino", **aino, **expected}
     for text in (json.dumps(listed), json.dumps(shown)):
         assert "argon2" not in text
         assert "password" not in text
