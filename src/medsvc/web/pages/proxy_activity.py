@@ -1,7 +1,8 @@
 """What the people acting for the person did in their name, for the proxies page: the latest
-of the API's Patient/$proxy-activity, each as a row the page words in the person's language."""
+of the API's Patient/$proxy-activity, each as a row the page words in the person's language,
+the same thing done again within a minute (a page's several searches) counted on one row."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from medsvc.web import display
@@ -48,6 +49,22 @@ class Activity:
     action: str  # looked, searched, added, changed, removed, booked, held, cancelled, used
     subject: str  # appointments, results, messages, proxies, record
     refused: bool
+    times: int = 1
+
+    def same_as(self, other: "Activity") -> bool:
+        """The same person did the same thing to the same part, within the same minute."""
+        mine = (self.name, self.action, self.subject, self.refused, self.when[:16])
+        return mine == (other.name, other.action, other.subject, other.refused, other.when[:16])
+
+
+def _counted(activities: list[Activity]) -> list[Activity]:
+    rows: list[Activity] = []
+    for activity in activities:
+        if rows and rows[-1].same_as(activity):
+            rows[-1] = replace(rows[-1], times=rows[-1].times + 1)
+        else:
+            rows.append(activity)
+    return rows
 
 
 def _activity(parts: dict[str, Any]) -> Activity:
@@ -77,4 +94,5 @@ async def recent(person: Person) -> list[Activity] | None:
     if response.status_code != 200:
         return None
     body = display.read_json(response.content, person.api.language)
-    return [_activity(_parts(p)) for p in body.get("parameter") or [] if isinstance(p, dict)]
+    found = [_activity(_parts(p)) for p in body.get("parameter") or [] if isinstance(p, dict)]
+    return _counted(found)
