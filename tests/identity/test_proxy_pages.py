@@ -62,14 +62,27 @@ def test_a_citizen_becomes_their_mother_s_proxy_with_the_code_she_tells_them(
     assert "act for them" in done.text
 
 
-def test_the_form_needs_the_page_s_token(
-    phone: httpx.Client, clean: Backend, gatewayed: Gatewayed, client: httpx.Client
+@pytest.mark.parametrize(
+    ("path", "typed"),
+    [
+        ("/app/proxies/ask", {"phone": NAINAI, "relationship": "CHILD"}),
+        ("/app/proxies/child", {"name": "王小明", "number": CHILD, "relationship": "MTH"}),
+    ],
+)
+def test_the_forms_need_the_page_s_token(
+    phone: httpx.Client,
+    clean: Backend,
+    gatewayed: Gatewayed,
+    client: httpx.Client,
+    path: str,
+    typed: dict[str, str],
 ) -> None:
     family(client, clean)
     signed_in(phone, "mei")
-    forged = phone.post("/app/proxies/ask", data={"phone": NAINAI, "relationship": "CHILD"})
-    assert forged.status_code == 403
+    assert phone.post(path, data=typed).status_code == 403
     assert codes_sent(clean, gatewayed) == []
+    with clean.database.session(write=False) as session:
+        assert proxies.listed(session, None, None) == []
 
 
 @contextmanager
@@ -155,15 +168,6 @@ def test_an_account_without_an_identity_document_is_told_why(
     refused = add_child(phone)
     assert refused.status_code == 403
     assert "Only an account opened with an identity document" in refused.text
-
-
-def test_the_child_form_needs_the_page_s_token(
-    phone: httpx.Client, clean: Backend, gatewayed: Gatewayed, client: httpx.Client
-) -> None:
-    family(client, clean)
-    signed_in(phone, "mei")
-    forged = phone.post("/app/proxies/child", data={"name": "王小明", "number": CHILD})
-    assert forged.status_code == 403
 
 
 def test_the_child_page_is_for_a_signed_in_citizen(phone: httpx.Client) -> None:
