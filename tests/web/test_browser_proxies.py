@@ -1,5 +1,6 @@
 """Family proxies in a real browser on a phone, in both languages: a parent signs in, picks
-their child on the server's patient picker and sees whose record the app shows; a person sees
+their child on the server's patient picker, sees whose record the app shows and switches back
+without the password; a person sees
 who may act for their record, what they did for them, and stops it. Each page checked with
 axe-core and pictured on request. (Acting for another adult with a code sent to their phone
 needs the SMS gateway: its pages are tested over HTTP.)"""
@@ -44,7 +45,7 @@ def sign_in_to_picker(page: Page, username: str) -> None:
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])
-def test_a_parent_picks_their_child_and_the_app_says_whose_record_it_shows(
+def test_a_parent_picks_their_child_sees_whose_record_it_is_and_switches_back(
     chromium_browser: Browser,
     smart_server: LiveServer,
     client: httpx.Client,
@@ -79,6 +80,16 @@ def test_a_parent_picks_their_child_and_the_app_says_whose_record_it_shows(
         words(language, "待就诊的预约", "Your coming appointments")
     )
     accessible(page, f"acting-for-{language}")
+    switch.click()  # the picker again at once: no password asked
+    page.wait_for_url(re.compile(r"/auth/choose\?"))
+    expect(page.get_by_role("radio", name=CHILD)).to_be_visible()
+    page.get_by_role("radio", name=words(language, "本人", "Myself")).check()
+    page.get_by_role("button", name=words(language, "继续", "Continue")).click()
+    page.wait_for_url("**/app/")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        words(language, "待就诊的预约", "Your coming appointments")
+    )
+    expect(page.get_by_role("status")).to_have_count(0)  # acting for herself again
     page.context.close()
 
 
