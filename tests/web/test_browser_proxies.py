@@ -1,9 +1,9 @@
 """Family proxies in a real browser on a phone, in both languages: a parent signs in, picks
 their child on the server's patient picker, sees whose record the app shows and switches back
-without the password; a person sees
-who may act for their record, what they did for them, and stops it. Each page checked with
-axe-core and pictured on request. (Acting for another adult with a code sent to their phone
-needs the SMS gateway: its pages are tested over HTTP.)"""
+without the password; a person sees who may act for their record, what they did for them,
+and stops it. Each page checked with axe-core and pictured on request. (Acting for another
+adult with a code sent to their phone needs the SMS gateway: its pages are tested over
+HTTP.)"""
 
 import re
 
