@@ -17,7 +17,7 @@ run: export MEDSVC_TIMEZONE ?= Asia/Shanghai
 # No SMS gateway in a local trial: sign-up codes are written to the log.
 run: export MEDSVC_PHONE_CODES_TO_LOG ?= true
 
-.PHONY: run test chromium wrk screenshots lint messages demo bench bench-booking bench-results bench-subscriptions bench-checks bench-app clean
+.PHONY: run test chromium wrk screenshots lint messages demo bench bench-booking bench-results bench-subscriptions bench-checks bench-idle bench-app clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -89,6 +89,9 @@ bench-subscriptions: $(STAMP)
 
 bench-checks: $(STAMP)
 	$(BIN)/python bench/checks_bench.py
+
+bench-idle: $(STAMP)
+	$(BIN)/python bench/idle_jobs_bench.py
 
 # The app's pages beside the FHIR calls they make; py-spy profiles each page after the rounds.
 bench-app: $(STAMP) wrk

@@ -96,6 +96,8 @@ class NoticePoster:
 
     def run(self, database: Database, now: datetime) -> int:
         leased = self._lease(database, now)
+        if not leased:  # most runs: no client (nor its TLS context) is built
+            return 0
         with httpx.Client(follow_redirects=False) as client:
             for row in leased:
                 if self._too_late(row, now):

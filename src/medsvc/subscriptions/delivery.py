@@ -54,19 +54,27 @@ class Delivery:
 
     def run(self, database: Database, now: datetime) -> int:
         """Sends until no subscription is due (a backlog goes out at once, the most events a
-        notification holds at a time), or MAX_PASSES; returns how many notifications."""
+        notification holds at a time), or MAX_PASSES; returns how many notifications. The
+        HTTP client (and its TLS context, costly to build) is made only when one is due: the
+        job polls every few seconds, mostly with nothing to send."""
         started, sent = time.monotonic(), 0
-        with httpx.Client(follow_redirects=False) as client:
+        client: httpx.Client | None = None
+        try:
             for _ in range(MAX_PASSES):
                 at = now + timedelta(seconds=time.monotonic() - started)
-                done = self._pass(database, client, at)
-                sent += done
-                if not done:
+                leased = self._lease(database, at)
+                if not leased:
                     break
+                client = client or httpx.Client(follow_redirects=False)
+                sent += self._pass(database, client, leased, at)
+        finally:
+            if client is not None:
+                client.close()
         return sent
 
-    def _pass(self, database: Database, client: httpx.Client, now: datetime) -> int:
-        leased = self._lease(database, now)
+    def _pass(
+        self, database: Database, client: httpx.Client, leased: list[str], now: datetime
+    ) -> int:
         for subscription_id in leased:
             with database.session(write=False) as session:
                 send = self._prepare(session, subscription_id, now)
