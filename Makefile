@@ -17,7 +17,7 @@ run: export MEDSVC_TIMEZONE ?= Asia/Shanghai
 # No SMS gateway in a local trial: sign-up codes are written to the log.
 run: export MEDSVC_PHONE_CODES_TO_LOG ?= true
 
-.PHONY: run test chromium wrk screenshots lint messages demo bench bench-booking bench-results bench-subscriptions bench-checks bench-idle bench-app clean
+.PHONY: run test chromium wrk screenshots lint messages demo bench bench-booking bench-results bench-subscriptions bench-checks bench-idle bench-release-hook bench-app clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -92,6 +92,9 @@ bench-checks: $(STAMP)
 
 bench-idle: $(STAMP)
 	$(BIN)/python bench/idle_jobs_bench.py
+
+bench-release-hook: $(STAMP)
+	$(BIN)/python bench/release_hook_bench.py
 
 # The app's pages beside the FHIR calls they make; py-spy profiles each page after the rounds.
 bench-app: $(STAMP) wrk

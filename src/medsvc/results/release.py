@@ -16,8 +16,10 @@ from sqlalchemy import (
     FromClause,
     Select,
     and_,
+    bindparam,
     exists,
     insert,
+    null,
     select,
     update,
 )
@@ -46,25 +48,38 @@ TOLD_ABOUT = frozenset({"DiagnosticReport", "DocumentReference"})
 WAITING, HELD, RELEASED = "waiting", "held", "released"
 BATCH = 200  # results released, or patients told, per transaction of the job
 
+# The statements every written result runs, built once: building a statement and its cache
+# key costs more than SQLite takes to run it, and a lab push writes 21 results at a time.
+_ONE = (REL.resource_type == bindparam("b_type"), REL.resource_id == bindparam("b_id"))
+_STATE = select(REL.state, REL.due_at, REL.needs_review).where(*_ONE)
+_TRACK = insert(RELEASE)
+_RELEASE = (
+    update(RELEASE)
+    .where(*_ONE)
+    .values(state=RELEASED, released_at=bindparam("b_at"), due_at=null(), hold_reason=null())
+)
+_DUE = update(RELEASE).where(*_ONE).values(due_at=bindparam("b_due"))
+_LOG = insert(LOG)
+_CHOICE = select(CHOICE.c.after_review).where(CHOICE.c.patient_id == bindparam("b_patient"))
+
+
+def _one(resource_type: str, resource_id: str) -> dict[str, str]:
+    return {"b_type": resource_type, "b_id": resource_id}
+
 
 def log(
     session: Connection, action: str, resource: str, by: str, reason: str | None = None
 ) -> None:
     values = {"at": clock.now(), "action": action, "resource": resource, "by": by, "reason": reason}
-    session.execute(insert(LOG), values)
+    session.execute(_LOG, values)
 
 
 def wants_review(session: Connection, patient_id: str) -> bool:
-    row = session.execute(select(CHOICE.c.after_review).where(CHOICE.c.patient_id == patient_id))
-    return bool(row.scalar())
+    return bool(session.execute(_CHOICE, {"b_patient": patient_id}).scalar())
 
 
 def release_now(session: Connection, resource_type: str, resource_id: str, by: str) -> None:
-    session.execute(
-        update(RELEASE)
-        .where(REL.resource_type == resource_type, REL.resource_id == resource_id)
-        .values(state=RELEASED, released_at=clock.now(), due_at=None, hold_reason=None)
-    )
+    session.execute(_RELEASE, {**_one(resource_type, resource_id), "b_at": clock.now()})
     log(session, "released", f"{resource_type}/{resource_id}", by)
 
 
@@ -82,8 +97,7 @@ class ReleasePolicy:
     ) -> None:
         if event.resource is None:
             return
-        key = (REL.resource_type == stored.resource_type, REL.resource_id == stored.id)
-        row = session.execute(select(REL.state, REL.due_at, REL.needs_review).where(*key)).first()
+        row = session.execute(_STATE, _one(stored.resource_type, stored.id)).first()
         if row is not None and (row.state != WAITING or row.due_at is not None):
             return  # released, held, or already due: a new version changes none of that
         review = (
@@ -105,16 +119,16 @@ class ReleasePolicy:
             "needs_review": review,
             "notified": told,
         }
-        session.execute(insert(RELEASE), values)
+        session.execute(_TRACK, values)
         return review
 
     def _make_due(self, session: Connection, stored: Stored, resource: dict[str, Any]) -> None:
-        key = (REL.resource_type == stored.resource_type, REL.resource_id == stored.id)
         delay = self.rules.rule_for(resource).delay
         if not delay:
             release_now(session, stored.resource_type, stored.id, "policy")
             return
-        session.execute(update(RELEASE).where(*key).values(due_at=clock.now() + delay))
+        due = {**_one(stored.resource_type, stored.id), "b_due": clock.now() + delay}
+        session.execute(_DUE, due)
 
 
 def _told_about(resource: dict[str, Any], base_url: str) -> bool:
