@@ -11,14 +11,11 @@ something is due.
     .venv/bin/python bench/idle_jobs_bench.py [--runs 7] [--iterations 200]
 """
 
-import argparse
 import platform
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,8 +24,7 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from page import write_marked
-from servers import postgres_database
+from cpu_bench import Measured, database_of, main, median_table
 
 from medsvc import clock, jobs
 from medsvc.assembly import fhir_server
@@ -36,22 +32,11 @@ from medsvc.config import Settings
 from medsvc.db import Database
 from medsvc.kit import migrate
 
-PAGE = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 START, END = "<!-- idle-jobs:start -->", "<!-- idle-jobs:end -->"
 BASELINE = "one read-only unit of work (SELECT 1)"
 CLIENT = "building one HTTP client (httpx.Client, TLS context)"
 DELIVERY = "deliver-notifications, nothing due"
 DELIVERY_POLL_SECONDS = 2.0  # MEDSVC_SUBSCRIPTION_POLL_SECONDS's default
-
-
-@contextmanager
-def database_of(backend: str) -> Iterator[str]:
-    if backend == "postgresql":
-        with postgres_database() as url:
-            yield url
-        return
-    with tempfile.TemporaryDirectory() as directory:
-        yield f"sqlite:///{directory}/idle.db"
 
 
 def steps(database: Database, settings: Settings) -> dict[str, Callable[[], object]]:
@@ -82,8 +67,8 @@ def cpu_per_call(step: Callable[[], object], iterations: int) -> float:
     return (time.process_time() - started) / iterations
 
 
-def measure(backend: str, runs: int, iterations: int) -> dict[str, list[float]]:
-    measured: dict[str, list[float]] = {}
+def measure(backend: str, runs: int, iterations: int) -> Measured:
+    measured: Measured = {}
     with database_of(backend) as url, tempfile.TemporaryDirectory() as keys:
         migrate.upgrade(url)
         settings = Settings(
@@ -103,20 +88,8 @@ def measure(backend: str, runs: int, iterations: int) -> dict[str, list[float]]:
     return measured
 
 
-def table(backend: str, measured: dict[str, list[float]]) -> list[str]:
-    medians = {name: statistics.median(values) for name, values in measured.items()}
-    lines = [
-        f"### {backend}",
-        "",
-        "| run | µs of CPU per run (median) | runs' range | times the baseline |",
-        "| --- | --- | --- | --- |",
-    ]
-    for name, values in measured.items():
-        low, high = min(values) * 1e6, max(values) * 1e6
-        ratio = medians[name] / medians[BASELINE]
-        lines.append(
-            f"| {name} | {medians[name] * 1e6:,.0f} | {low:,.0f}-{high:,.0f} | {ratio:.1f} |"
-        )
+def table(backend: str, measured: Measured) -> list[str]:
+    lines, medians = median_table(backend, measured, BASELINE, ("run", "the baseline"))
     every = DELIVERY_POLL_SECONDS
     before = (medians[CLIENT] + medians[DELIVERY]) / every
     after = medians[DELIVERY] / every
@@ -128,7 +101,7 @@ def table(backend: str, measured: dict[str, list[float]]) -> list[str]:
     return [*lines, ""]
 
 
-def section(results: list[tuple[str, dict[str, list[float]]]], runs: int, iterations: int) -> str:
+def section(results: list[tuple[str, Measured]], runs: int, iterations: int) -> str:
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         START,
@@ -148,18 +121,5 @@ def section(results: list[tuple[str, dict[str, list[float]]]], runs: int, iterat
     return "\n".join([*lines, END])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--iterations", type=int, default=200)
-    parser.add_argument("--backend", choices=["sqlite", "postgresql"], action="append")
-    args = parser.parse_args()
-    backends = args.backend or ["sqlite", "postgresql"]
-    results = [(b, measure(b, args.runs, args.iterations)) for b in backends]
-    text_ = section(results, args.runs, args.iterations)
-    print(text_)
-    write_marked(PAGE, text_, START, END)
-
-
 if __name__ == "__main__":
-    main()
+    main(__doc__.split("\n\n")[0], measure, section, (START, END))

@@ -12,15 +12,12 @@ must be asked. Each batch of results runs in one transaction, rolled back after 
     .venv/bin/python bench/release_hook_bench.py [--runs 7] [--iterations 200]
 """
 
-import argparse
 import platform
-import statistics
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,8 +26,7 @@ from sqlalchemy import Connection, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from page import write_marked
-from servers import postgres_database
+from cpu_bench import Measured, database_of, main, median_table
 
 from medsvc import clock
 from medsvc.config import Settings
@@ -41,7 +37,6 @@ from medsvc.results import release
 from medsvc.results.release_rules import parse_rules
 from medsvc.security.context import platform_context
 
-PAGE = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 START, END = "<!-- release-hook:start -->", "<!-- release-hook:end -->"
 BASE = "http://127.0.0.1:8000/fhir"
 HOOK, RAW = "the release hook (ReleasePolicy.after_write)", "its five statements as SQL text"
@@ -63,16 +58,6 @@ RAW_STATEMENTS = (
     'INSERT INTO release_log (at, action, resource, "by", reason)'
     " VALUES (:at, 'released', :r, 'policy', NULL)",
 )
-
-
-@contextmanager
-def database_of(backend: str) -> Iterator[str]:
-    if backend == "postgresql":
-        with postgres_database() as url:
-            yield url
-        return
-    with tempfile.TemporaryDirectory() as directory:
-        yield f"sqlite:///{directory}/hook.db"
 
 
 def stored(resource_id: str) -> Stored:
@@ -105,8 +90,8 @@ def cpu_per_result(database: Database, step: Callable[[Connection], None], count
     return spent / count
 
 
-def measure(backend: str, runs: int, iterations: int) -> dict[str, list[float]]:
-    measured: dict[str, list[float]] = {}
+def measure(backend: str, runs: int, iterations: int) -> Measured:
+    measured: Measured = {}
     with database_of(backend) as url, tempfile.TemporaryDirectory() as keys:
         migrate.upgrade(url)
         settings = Settings(database_url=url, keys_dir=Path(keys), base_url=BASE)
@@ -122,24 +107,12 @@ def measure(backend: str, runs: int, iterations: int) -> dict[str, list[float]]:
     return measured
 
 
-def table(backend: str, measured: dict[str, list[float]]) -> list[str]:
-    medians = {name: statistics.median(values) for name, values in measured.items()}
-    lines = [
-        f"### {backend}",
-        "",
-        "| per result | µs of CPU (median) | runs' range | times the raw SQL |",
-        "| --- | --- | --- | --- |",
-    ]
-    for name, values in measured.items():
-        low, high = min(values) * 1e6, max(values) * 1e6
-        ratio = medians[name] / medians[RAW]
-        lines.append(
-            f"| {name} | {medians[name] * 1e6:,.0f} | {low:,.0f}-{high:,.0f} | {ratio:.2f} |"
-        )
+def table(backend: str, measured: Measured) -> list[str]:
+    lines, _ = median_table(backend, measured, RAW, ("per result", "the raw SQL"))
     return [*lines, ""]
 
 
-def section(results: list[tuple[str, dict[str, list[float]]]], runs: int, iterations: int) -> str:
+def section(results: list[tuple[str, Measured]], runs: int, iterations: int) -> str:
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         START,
@@ -157,18 +130,5 @@ def section(results: list[tuple[str, dict[str, list[float]]]], runs: int, iterat
     return "\n".join([*lines, END])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--iterations", type=int, default=200)
-    parser.add_argument("--backend", choices=["sqlite", "postgresql"], action="append")
-    args = parser.parse_args()
-    backends = args.backend or ["sqlite", "postgresql"]
-    results = [(b, measure(b, args.runs, args.iterations)) for b in backends]
-    page = section(results, args.runs, args.iterations)
-    print(page)
-    write_marked(PAGE, page, START, END)
-
-
 if __name__ == "__main__":
-    main()
+    main(__doc__.split("\n\n")[0], measure, section, (START, END))

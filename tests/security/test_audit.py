@@ -339,3 +339,23 @@ def test_a_backlogged_trail_makes_reads_wait_for_their_record(
         read = http.get(f"/Observation/{records['obA']}")
         assert read.status_code == 200
         assert recorded_without_waiting(clean, read.headers["x-request-id"])
+
+
+@pytest.mark.parametrize("name", ["x%20y", "%C3%BCber", "a" * 65, "-lead", "Patient", "x.y"])
+def test_an_operation_is_named_in_its_record_and_a_hostile_name_is_not_repeated(
+    records: dict[str, str],
+    acting_as: Callable[[AuthContext], httpx.Client],
+    client: httpx.Client,
+    name: str,
+) -> None:
+    http = acting_as(citizen(records))
+    asked = http.get(f"/Patient/{records['A']}/$waiting-results")
+    assert asked.status_code == 200, asked.text
+    event = by_request(client, asked.headers["x-request-id"])
+    assert event["subtype"][1] == {"system": "urn:medsvc:operation", "code": "waiting-results"}
+    odd = http.get(f"/Patient/{records['A']}/${name}")
+    assert 400 <= odd.status_code < 500
+    recorded = by_request(client, odd.headers["x-request-id"])
+    AuditEvent.model_validate(recorded)  # still a valid AuditEvent
+    expected = "unknown" if name != "Patient" else "Patient"
+    assert recorded["subtype"][1] == {"system": "urn:medsvc:operation", "code": expected}
